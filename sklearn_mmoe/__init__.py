@@ -1,0 +1,12 @@
+"""Multi-gate Mixture-of-Experts (MMoE) multi-task estimators for scikit-learn.
+
+``MMoERegressor`` and ``MMoEClassifier`` fit several related targets at once, one task per
+column of ``y``, with a PyTorch MMoE trained through skorch.
+"""
+
+from ._classifier import MMoEClassifier
+from ._regressor import MMoERegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["MMoEClassifier", "MMoERegressor", "__version__"]

@@ -1,0 +1,316 @@
+"""The estimator base shared by MMoEClassifier and MMoERegressor."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor
+from ._module import ACTIVATIONS, ARCHITECTURES, MMoEModule
+from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
+
+# Rows per forward pass at predict time: large enough to amortise per-call overhead,
+# small enough that the (n_experts, rows, units) activations stay in cache-sized memory.
+_PREDICT_CHUNK = 8192
+# MKL's float32 GEMM takes other code paths (and rounds differently) for a handful of
+# rows; padding short inputs to this many rows gives every row the same result whatever
+# it is batched with (scikit-learn's check_methods_subset_invariance).
+_MIN_ROWS = 16
+
+
+class _BaseMMoE(BaseEstimator):
+    """Parameters, validation, the skorch net and inference, for both estimators."""
+
+    _parameter_constraints: dict = {
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "n_experts": [Interval(Integral, 1, None, closed="left")],
+        "expert_units": ["array-like"],
+        "gate_units": ["array-like"],
+        "tower_units": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "task_weights": ["array-like", None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        architecture="mmoe",
+        n_experts=8,
+        expert_units=(64,),
+        gate_units=(),
+        tower_units=(32,),
+        activation="relu",
+        dropout=0.0,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=256,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        task_weights=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.architecture = architecture
+        self.n_experts = n_experts
+        self.expert_units = expert_units
+        self.gate_units = gate_units
+        self.tower_units = tower_units
+        self.activation = activation
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.task_weights = task_weights
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    # -- validation ----------------------------------------------------------------------
+
+    def _validate_X(self, X):
+        """``X`` at predict time: float32, dense or CSR, with the fitted features."""
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=np.float32, reset=False
+        )
+
+    def _validate_fit_data(self, X, y):
+        """``X`` as float32 (dense or CSR) and ``y`` as an array of 1 or 2 dimensions."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=np.float32,
+            multi_output=True,
+            y_numeric=self._y_numeric,
+        )
+        if sp.issparse(y):
+            y = y.toarray()
+        if y.ndim > 2:
+            raise ValueError(
+                f"y must be 1-D or 2-D (n_samples, n_tasks); got {y.ndim} dims."
+            )
+        return X, y
+
+    def _check_units(self, name, allow_empty):
+        units = getattr(self, name)
+        try:
+            units = tuple(units)
+            ok = all(
+                isinstance(u, Integral) and not isinstance(u, bool) and u >= 1
+                for u in units
+            )
+        except TypeError:
+            ok = False
+        if not ok or (not units and not allow_empty):
+            need = "a" if allow_empty else "a non-empty"
+            raise ValueError(
+                f"{name} must be {need} tuple of positive ints (hidden layer sizes); "
+                f"got {getattr(self, name)!r}."
+            )
+        return tuple(int(u) for u in units)
+
+    def _check_task_weights(self, n_tasks):
+        if self.task_weights is None:
+            return np.ones(n_tasks)
+        w = np.asarray(self.task_weights, dtype=np.float64).reshape(-1)
+        if (
+            w.shape != (n_tasks,)
+            or not np.all(np.isfinite(w))
+            or np.any(w < 0)
+            or not w.any()
+        ):
+            raise ValueError(
+                f"task_weights must hold {n_tasks} finite non-negative weights (one per "
+                f"task), not all zero; got {self.task_weights!r}."
+            )
+        return w
+
+    def _check_device(self):
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device={self.device!r} is not a valid torch device."
+            ) from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but CUDA is not available."
+            )
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but MPS is not available."
+            )
+        return device
+
+    # -- training ------------------------------------------------------------------------
+
+    def _fit_net(self, X, Y, output_sizes, kind):
+        """Build (or warm-start) the skorch net and train it on ``X`` and tensor ``Y``."""
+        n_tasks = len(output_sizes)
+        module_params = dict(
+            n_features=X.shape[1],
+            output_sizes=tuple(output_sizes),
+            architecture=self.architecture,
+            n_experts=self.n_experts,
+            expert_units=self._check_units("expert_units", allow_empty=False),
+            gate_units=self._check_units("gate_units", allow_empty=True),
+            tower_units=self._check_units("tower_units", allow_empty=True),
+            activation=self.activation,
+            dropout=self.dropout,
+        )
+        task_weights = self._check_task_weights(n_tasks)
+        device = self._check_device()
+        previous = getattr(self, "net_", None) if self.warm_start else None
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+
+        iterator_params = dict(
+            batch_size=min(self.batch_size, X.shape[0]), device=str(device)
+        )
+        net = MultiTaskNet(
+            module=MMoEModule,
+            **{f"module__{k}": v for k, v in module_params.items()},
+            criterion=MultiTaskLoss,
+            criterion__kind=kind,
+            criterion__task_weights=task_weights,
+            optimizer=torch.optim.AdamW,
+            lr=self.learning_rate,
+            optimizer__weight_decay=self.weight_decay,
+            # One multi-tensor kernel per update instead of one per parameter (the CUDA
+            # default, not the CPU one).
+            optimizer__foreach=True,
+            max_epochs=self.max_epochs,
+            batch_size=iterator_params["batch_size"],
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__seed=seed + 1,
+            iterator_train__device=iterator_params["device"],
+            iterator_valid=BatchIterator,
+            iterator_valid__device=iterator_params["device"],
+            train_split=(
+                HoldOutSplit(self.validation_fraction, seed)
+                if self.early_stopping
+                else None
+            ),
+            callbacks=[
+                (
+                    "monitor",
+                    EpochMonitor(self.n_iter_no_change, self.tol, True, self.verbose),
+                )
+            ],
+            device=str(device),
+        )
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        # Seeding inside fork_rng makes a refit bit-for-bit identical while leaving the
+        # caller's global torch random state as it was.
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            net.initialize()
+            if previous is not None:
+                self._load_previous(net, previous)
+            net.partial_fit(TensorData(as_tensor(X), Y))
+        net.module_.eval()
+
+        history = net.history
+        self._record_history(history, warm=previous is not None)
+        if not net.callbacks_[0][1].converged_:
+            warnings.warn(
+                f"{type(self).__name__} stopped after max_epochs={self.max_epochs} epochs "
+                "and the loss has not converged yet; raise max_epochs or tol.",
+                ConvergenceWarning,
+            )
+        return net
+
+    @staticmethod
+    def _load_previous(net, previous):
+        try:
+            net.module_.load_state_dict(previous.module_.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(
+                "warm_start=True continues the previous fit, which needs the same features, "
+                "tasks (and classes) and network shape as that fit."
+            ) from exc
+
+    def _record_history(self, history, warm):
+        train = [float(v) for v in history[:, "train_loss"]]
+        valid = (
+            [-float(v) for v in history[:, "valid_loss"]]
+            if self.early_stopping
+            else None
+        )
+        if warm and hasattr(self, "loss_curve_"):
+            train = self.loss_curve_ + train
+            if valid is not None:
+                valid = getattr(self, "validation_scores_", []) + valid
+        self.loss_curve_ = train
+        self.n_iter_ = len(train)
+        if valid is not None:
+            self.validation_scores_ = valid
+            self.best_validation_score_ = max(valid)
+        else:
+            # A fit without early stopping leaves no stale validation record behind.
+            for name in ("validation_scores_", "best_validation_score_"):
+                if hasattr(self, name):
+                    delattr(self, name)
+
+    # -- inference -----------------------------------------------------------------------
+
+    def _forward(self, X):
+        """Raw network outputs for ``X``: float32 numpy array (n_samples, n_tasks, width)."""
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        module, device = self.net_.module_, self.net_.device
+        if module.training:
+            module.eval()
+        data = TensorData(as_tensor(X))
+        with torch.inference_mode():
+            if len(data) <= _PREDICT_CHUNK and device == "cpu" and not sp.issparse(X):
+                n = len(data)  # one pass, no iterator: low latency
+                if n < _MIN_ROWS:
+                    return module(_pad_rows(data.X, _MIN_ROWS)).numpy()[:n]
+                return module(data.X).numpy()
+            batches = BatchIterator(data, _PREDICT_CHUNK, device=device)
+            return torch.cat([module(Xb).cpu() for Xb, _ in batches]).numpy()
+
+
+def _pad_rows(x, n_rows):
+    return torch.cat([x, x.new_zeros(n_rows - x.shape[0], x.shape[1])])

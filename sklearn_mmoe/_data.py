@@ -1,0 +1,142 @@
+"""The fast data path: batches sliced out of whole tensors.
+
+skorch's default ``Dataset`` + ``DataLoader`` fetches and collates one sample at a time,
+which for tabular data costs several times the model itself. Here a dataset is a pair of
+tensors (and an optional row subset); an iterator gathers a whole batch with one indexing
+operation. Sparse ``X`` stays sparse and is densified one batch at a time.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+def as_tensor(a):
+    """Wrap a numpy array as a tensor without copying it.
+
+    Read-only arrays (joblib memmaps, for instance) are wrapped as they are: torch warns
+    that writing to them is undefined, and nothing here ever writes to the inputs.
+    """
+    if sp.issparse(a):
+        return a
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="The given NumPy array is not writable"
+        )
+        return torch.from_numpy(np.ascontiguousarray(a))
+
+
+class TensorData(torch.utils.data.Dataset):
+    """``X`` (a tensor or a CSR matrix) and ``Y`` (a tensor), restricted to ``rows``.
+
+    Holding a row subset instead of copies lets the training and validation parts of a
+    hold-out split share the caller's array.
+    """
+
+    def __init__(self, X, Y=None, rows=None):
+        if sp.issparse(X) and not X.has_canonical_format:
+            X = X.copy()  # sum duplicates on a copy: never modify the caller's matrix
+            X.sum_duplicates()
+        self.X = X
+        self.Y = Y
+        self.rows = rows
+
+    def __len__(self):
+        return self.X.shape[0] if self.rows is None else len(self.rows)
+
+    def __getitem__(self, i):  # kept for torch's Dataset protocol; batches use take()
+        return self.take(torch.as_tensor([i]))
+
+    def subset(self, rows):
+        rows = torch.as_tensor(rows, dtype=torch.int64)
+        return TensorData(
+            self.X, self.Y, rows if self.rows is None else self.rows[rows]
+        )
+
+    def take(self, index):
+        """Rows ``index`` (a slice or a 1-D int64 tensor) as dense float32 tensors."""
+        if self.rows is not None:
+            index = self.rows[index]
+        if sp.issparse(self.X):
+            Xb = torch.from_numpy(_dense_rows(self.X, index))
+        else:
+            Xb = self.X[index]
+        return Xb, (None if self.Y is None else self.Y[index])
+
+
+def _dense_rows(X, index):
+    """Rows ``index`` of the canonical CSR matrix ``X`` as a dense float32 array.
+
+    scipy's fancy row indexing builds a whole sparse matrix per call, which costs more
+    than a small network's training step; this scatters the selected rows' entries
+    straight into the dense batch.
+    """
+    if isinstance(index, slice):
+        return X[index].toarray()
+    rows = index.numpy()
+    starts = X.indptr[rows]
+    lengths = X.indptr[rows + 1] - starts
+    out = np.zeros((len(rows), X.shape[1]), dtype=X.dtype)
+    # Position in X.data of every stored entry of the selected rows, row after row.
+    first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    entries = first + np.arange(first.size)
+    out[np.repeat(np.arange(len(rows)), lengths), X.indices[entries]] = X.data[entries]
+    return out
+
+
+class BatchIterator:
+    """Iterate over a :class:`TensorData` in batches of ``batch_size`` rows.
+
+    With ``shuffle``, each pass draws a new permutation from a generator seeded with
+    ``seed`` (so that every pass differs, and a refit repeats them all) and gathers each
+    batch with it; without, batches are contiguous slices.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, seed=0, device="cpu"):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = torch.Generator().manual_seed(seed) if shuffle else None
+        self.device = device
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        n, bs = len(self.dataset), self.batch_size
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        for start in range(0, n, bs):
+            index = (
+                slice(start, min(start + bs, n))
+                if order is None
+                else order[start : start + bs]
+            )
+            Xb, Yb = self.dataset.take(index)
+            if self.device != "cpu":
+                Xb = Xb.to(self.device, non_blocking=True)
+                Yb = None if Yb is None else Yb.to(self.device, non_blocking=True)
+            yield Xb, Yb
+
+
+class HoldOutSplit:
+    """skorch ``train_split``: hold out a random ``fraction`` of the rows for validation.
+
+    A plain random split, never a stratified one, so that a 2-D ``y`` works.
+    """
+
+    def __init__(self, fraction, seed):
+        self.fraction = fraction
+        self.seed = seed
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n = len(dataset)
+        n_valid = max(1, int(round(self.fraction * n)))
+        if n - n_valid < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 samples to hold out validation_fraction="
+                f"{self.fraction} of them; got {n} sample(s)."
+            )
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
+        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])

@@ -1,0 +1,158 @@
+"""The skorch side: a lean ``NeuralNet``, the multi-task loss and the epoch monitor.
+
+skorch drives training (``partial_fit`` -> ``fit_loop`` -> ``run_single_epoch``); this
+subclass trims its per-batch bookkeeping to a running sum, returns per-task losses from
+each step, and reads data through :mod:`sklearn_mmoe._data`.
+"""
+
+import copy
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
+from torch import nn
+
+
+class MultiTaskLoss(nn.Module):
+    """Per-task mean loss, shape ``(n_tasks,)``, and its weighted sum.
+
+    Parameters
+    ----------
+    kind : {"regression", "classification"}
+        Squared error on one output per task, or cross-entropy over each task's logits.
+    task_weights : sequence of float
+        Weight of each task in the summed loss.
+    """
+
+    def __init__(self, kind, task_weights):
+        super().__init__()
+        self.kind = kind
+        self.register_buffer(
+            "task_weights", torch.as_tensor(task_weights, dtype=torch.float32)
+        )
+
+    def forward(self, out, y):  # out: (B, T, W), y: (B, T)
+        if self.kind == "regression":
+            return (out[..., 0] - y).square().mean(0)  # (T,)
+        n, t, w = out.shape
+        ce = F.cross_entropy(out.reshape(n * t, w), y.reshape(-1), reduction="none")
+        return ce.view(n, t).mean(0)  # (T,)
+
+    def total(self, task_losses):
+        return task_losses @ self.task_weights
+
+
+class MultiTaskNet(NeuralNet):
+    """A ``NeuralNet`` whose steps return per-task losses and whose epochs record only sums.
+
+    History keeps, per epoch, ``train_loss`` / ``valid_loss`` (the weighted sum over tasks)
+    and ``train_task_losses`` / ``valid_task_losses`` (one float per task).
+    """
+
+    def get_default_callbacks(self):
+        # EpochTimer, PassthroughScoring and PrintLog are replaced by EpochMonitor.
+        return []
+
+    def _set_training(self, training=True):
+        # skorch walks every submodule on every step; only walk them when the mode changes.
+        if self.module_.training != training:
+            super()._set_training(training)
+
+    def _step(self, batch, training):
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi)
+        task_losses = self.criterion_(y_pred, yi)
+        return {
+            "loss": self.criterion_.total(task_losses),
+            "task_losses": task_losses,
+            "y_pred": y_pred,
+        }
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        step = self._step(batch, training=True)
+        step["loss"].backward()
+        return step
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            return self._step(batch, training=False)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        # Sums stay on the device; one synchronisation per epoch, none per batch.
+        total, n_rows = 0.0, 0
+        for batch in iterator:
+            step = step_fn(batch, **fit_params)
+            n = len(batch[0])
+            total = total + step["task_losses"].detach() * n
+            n_rows += n
+        task_losses = (total / n_rows).tolist()
+        self.history.record(prefix + "_task_losses", task_losses)
+        self.history.record(
+            prefix + "_loss", float(self.criterion_.total(total / n_rows))
+        )
+
+
+class EpochMonitor(Callback):
+    """Stopping rule, best-weight restoration and the verbose log, once per epoch.
+
+    Watches ``valid_loss`` when a validation split exists (and then restores the best
+    weights at the end), ``train_loss`` otherwise, as ``MLPClassifier`` does: training
+    stops once ``n_iter_no_change`` epochs in a row failed to lower the watched loss by
+    more than ``tol``.
+    """
+
+    def __init__(self, n_iter_no_change, tol, restore_best, verbose):
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.restore_best = restore_best
+        self.verbose = verbose
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_ = math.inf
+        self.best_state_ = None
+        self.no_improvement_ = 0
+        self.converged_ = False
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        row = net.history[-1]
+        watched = row["valid_loss"] if dataset_valid is not None else row["train_loss"]
+        if not math.isfinite(row["train_loss"]):
+            raise ValueError(
+                "Training diverged: the loss became non-finite at epoch "
+                f"{row['epoch']}. Scale the inputs (and targets) or lower learning_rate."
+            )
+        if self.verbose:
+            valid = (
+                f", valid loss {row['valid_loss']:.6f}" if "valid_loss" in row else ""
+            )
+            print(
+                f"epoch {row['epoch']:>4}: train loss {row['train_loss']:.6f}{valid}, "
+                f"{time.perf_counter() - self._started:.2f} s",
+                flush=True,
+            )
+        if watched < self.best_ - self.tol:
+            self.no_improvement_ = 0
+            if self.restore_best and dataset_valid is not None:
+                self.best_state_ = copy.deepcopy(net.module_.state_dict())
+        else:
+            self.no_improvement_ += 1
+        self.best_ = min(self.best_, watched)
+        if self.no_improvement_ >= self.n_iter_no_change:
+            self.converged_ = True
+            raise KeyboardInterrupt  # skorch's own way to end fit_loop early
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+        self.best_state_ = None  # no copy of the weights is kept in the fitted model
