@@ -6,7 +6,8 @@ column of ``y``, with a PyTorch MMoE trained through skorch.
 
 from ._classifier import MMoEClassifier
 from ._regressor import MMoERegressor
+from ._scoring import task_scorer
 
 __version__ = "0.1.0"
 
-__all__ = ["MMoEClassifier", "MMoERegressor", "__version__"]
+__all__ = ["MMoEClassifier", "MMoERegressor", "task_scorer", "__version__"]

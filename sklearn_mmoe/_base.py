@@ -111,7 +111,7 @@ class _BaseMMoE(BaseEstimator):
         )
 
     def _validate_fit_data(self, X, y):
-        """``X`` as float32 (dense or CSR) and ``y`` as an array of 1 or 2 dimensions."""
+        """``X`` as float32 (dense or CSR) and ``y`` as a dense 1-D or 2-D array."""
         X, y = validate_data(
             self,
             X,

@@ -56,7 +56,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
     >>> X = rng.normal(size=(200, 4))
     >>> Y = np.column_stack([X[:, 0] > 0, np.where(X[:, 1] > 0.5, "high", "low")])
     >>> clf = MMoEClassifier(n_experts=4, max_epochs=20, random_state=0).fit(X, Y)
-    >>> [list(c) for c in clf.classes_]
+    >>> [c.tolist() for c in clf.classes_]
     [['False', 'True'], ['high', 'low']]
     >>> [p.shape for p in clf.predict_proba(X[:3])]
     [(3, 2), (3, 2)]

@@ -141,13 +141,15 @@ class EpochMonitor(Callback):
                 f"{time.perf_counter() - self._started:.2f} s",
                 flush=True,
             )
-        if watched < self.best_ - self.tol:
-            self.no_improvement_ = 0
+        # As in MLPClassifier: patience counts epochs that fail to beat the best by more
+        # than tol, while the weights kept are those of the best epoch, however slight.
+        self.no_improvement_ = (
+            0 if watched < self.best_ - self.tol else self.no_improvement_ + 1
+        )
+        if watched < self.best_:
+            self.best_ = watched
             if self.restore_best and dataset_valid is not None:
                 self.best_state_ = copy.deepcopy(net.module_.state_dict())
-        else:
-            self.no_improvement_ += 1
-        self.best_ = min(self.best_, watched)
         if self.no_improvement_ >= self.n_iter_no_change:
             self.converged_ = True
             raise KeyboardInterrupt  # skorch's own way to end fit_loop early

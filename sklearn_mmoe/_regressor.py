@@ -80,10 +80,10 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
                 f"({self.n_outputs_}); y has {Y.shape[1]}."
             )
         if not (self.warm_start and hasattr(self, "net_")):
-            scale = Y.std(axis=0)
-            self._y_mean = Y.mean(axis=0)
-            self._y_scale = np.where(scale > 0, scale, 1.0)
-        Z = torch.from_numpy(((Y - self._y_mean) / self._y_scale).astype(np.float32))
+            # A constant task keeps scale 0: it trains on zeros and predicts its constant.
+            self._y_mean, self._y_scale = Y.mean(axis=0), Y.std(axis=0)
+        divisor = np.where(self._y_scale > 0, self._y_scale, 1.0)
+        Z = torch.from_numpy(((Y - self._y_mean) / divisor).astype(np.float32))
         self._y_1d = y.ndim == 1
         self.n_outputs_ = Y.shape[1]
         self.net_ = self._fit_net(X, Z, [1] * Y.shape[1], kind="regression")

@@ -1,0 +1,95 @@
+"""Scoring one task of a multi-task estimator, for GridSearchCV and cross_validate."""
+
+import numpy as np
+
+from ._classifier import _natural_dtype
+
+_RESPONSE_METHODS = ("predict", "predict_proba")
+
+
+def task_scorer(
+    score_func, task, *, response_method="predict", greater_is_better=True, **kwargs
+):
+    """Make a scorer that scores one task (one column of ``y``) of a multi-task model.
+
+    scikit-learn's built-in scorers see a 2-D ``y`` and a list of probability arrays
+    and give up; this scorer picks the task's column of ``y`` and the task's part of
+    the predictions, then calls ``score_func`` on them. Pass several in a dict to
+    :class:`~sklearn.model_selection.GridSearchCV` to score every task.
+
+    Parameters
+    ----------
+    score_func : callable
+        ``score_func(y_true, y_pred, **kwargs)``, e.g.
+        :func:`~sklearn.metrics.roc_auc_score` or :func:`~sklearn.metrics.r2_score`.
+    task : int
+        Index of the task, the column of ``y``.
+    response_method : {"predict", "predict_proba"}, default="predict"
+        What ``score_func`` receives: predictions, or class probabilities. For a
+        binary task the probability of the second class of ``classes_`` (the greater
+        label) is passed, as scikit-learn's ``roc_auc`` scorer does; for a multiclass
+        task, the whole ``(n_samples, n_classes)`` array.
+    greater_is_better : bool, default=True
+        If False, the scorer returns the negated score (for losses).
+    **kwargs
+        Further arguments of ``score_func``.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y)`` returning a float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.metrics import roc_auc_score
+    >>> from sklearn_mmoe import MMoEClassifier, task_scorer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)
+    >>> clf = MMoEClassifier(max_epochs=30, random_state=0).fit(X, Y)
+    >>> auc_task_1 = task_scorer(roc_auc_score, 1, response_method="predict_proba")
+    >>> bool(auc_task_1(clf, X, Y) > 0.9)
+    True
+    """
+    if response_method not in _RESPONSE_METHODS:
+        raise ValueError(
+            f"response_method must be one of {_RESPONSE_METHODS}; got {response_method!r}."
+        )
+    return _TaskScorer(score_func, task, response_method, greater_is_better, kwargs)
+
+
+class _TaskScorer:
+    def __init__(self, score_func, task, response_method, greater_is_better, kwargs):
+        self.score_func = score_func
+        self.task = task
+        self.response_method = response_method
+        self.sign = 1 if greater_is_better else -1
+        self.kwargs = kwargs
+
+    def __repr__(self):
+        return (
+            f"task_scorer({getattr(self.score_func, '__name__', self.score_func)}, "
+            f"task={self.task}, response_method={self.response_method!r})"
+        )
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        y = np.asarray(y)
+        n_tasks = y.shape[1] if y.ndim == 2 else 1
+        if not 0 <= self.task < n_tasks:
+            raise ValueError(f"task={self.task} but y has {n_tasks} task(s).")
+        y_true = y[:, self.task] if y.ndim == 2 else y
+        y_true = _natural_dtype(y_true, "")
+        if self.response_method == "predict":
+            pred = estimator.predict(X)
+            pred = pred[:, self.task] if pred.ndim == 2 else pred
+        else:
+            proba = estimator.predict_proba(X)
+            pred = proba[self.task] if isinstance(proba, list) else proba
+            if pred.shape[1] == 2:
+                pred = pred[:, 1]
+        if sample_weight is not None:
+            kwargs = {**self.kwargs, "sample_weight": sample_weight}
+        else:
+            kwargs = self.kwargs
+        return self.sign * float(self.score_func(y_true, pred, **kwargs))

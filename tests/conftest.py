@@ -1,0 +1,22 @@
+import os
+
+# scikit-learn's check_array_api_input runs (rather than skips) only when scipy was
+# imported with array API support switched on.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def two_task_data():
+    """A binary int task and a 3-class string task that share their inputs."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 5))
+    binary = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    multi = np.array(["low", "mid", "high"])[
+        np.digitize(X[:, 1] - X[:, 2], [-0.7, 0.7])
+    ]
+    Y = np.empty((300, 2), dtype=object)
+    Y[:, 0], Y[:, 1] = binary, multi
+    return X, Y, binary, multi

@@ -1,0 +1,35 @@
+"""scikit-learn's estimator checks, on the defaults and on every architecture."""
+
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_mmoe import MMoEClassifier, MMoERegressor
+
+ESTIMATORS = [
+    MMoEClassifier(),
+    MMoERegressor(),
+    MMoEClassifier(architecture="omoe"),
+    MMoERegressor(architecture="omoe"),
+    MMoEClassifier(architecture="shared_bottom"),
+    MMoERegressor(architecture="shared_bottom"),
+    # Deep experts and gates go through the batched (M, B, H) layers as well.
+    MMoEClassifier(expert_units=(16, 8), gate_units=(8,), tower_units=()),
+]
+
+
+# The checks fit with the default max_epochs on tiny data, where the training loss keeps
+# creeping down until the last epoch; that warning is the expected outcome there.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_convergence_warning_is_filtered_only_in_estimator_checks():
+    """The filter above is scoped: elsewhere, stopping at max_epochs warns."""
+    import numpy as np
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    with pytest.warns(ConvergenceWarning, match="max_epochs=2"):
+        MMoERegressor(max_epochs=2, random_state=0).fit(X, X[:, 0])

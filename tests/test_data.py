@@ -1,0 +1,80 @@
+"""The data path: batches gathered out of tensors, sparse rows densified per batch."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from sklearn_mmoe._data import BatchIterator, HoldOutSplit, TensorData
+
+
+def test_sparse_rows_match_scipy_including_duplicates_and_empty_rows():
+    dense = sp.random(50, 9, density=0.2, random_state=0, dtype=np.float32).toarray()
+    dense[3] = 0  # an empty row
+    X = sp.csr_matrix(dense)
+    data = TensorData(X)
+    index = torch.tensor([3, 7, 7, 0, 49, 3])
+    np.testing.assert_array_equal(
+        data.take(index)[0].numpy(), X[index.numpy()].toarray()
+    )
+    np.testing.assert_array_equal(data.take(slice(5, 9))[0].numpy(), X[5:9].toarray())
+
+
+def test_duplicate_sparse_entries_are_summed_without_touching_the_callers_matrix():
+    X = sp.csr_matrix(
+        (
+            np.array([1.0, 2.0, 3.0], np.float32),
+            np.array([0, 0, 1]),
+            np.array([0, 2, 3]),
+        ),
+        shape=(2, 3),
+    )
+    assert not X.has_canonical_format
+    rows = TensorData(X).take(torch.tensor([1, 0]))[0]
+    np.testing.assert_array_equal(rows.numpy(), [[0, 3, 0], [3, 0, 0]])
+    assert X.nnz == 3  # the caller's matrix still holds its duplicate entry
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_an_epoch_visits_every_row_once_in_batches(sparse):
+    X = np.arange(23, dtype=np.float32).reshape(-1, 1)
+    data = TensorData(
+        sp.csr_matrix(X) if sparse else torch.from_numpy(X), torch.arange(23)
+    )
+    batches = list(BatchIterator(data, 5, shuffle=True, seed=0))
+    assert [len(xb) for xb, _ in batches] == [5, 5, 5, 5, 3]
+    rows = torch.cat([yb for _, yb in batches])
+    assert sorted(rows.tolist()) == list(range(23))
+    assert rows.tolist() != list(range(23))
+    # X and y stay aligned through the gather
+    for xb, yb in batches:
+        np.testing.assert_array_equal(xb[:, 0].numpy(), yb.numpy())
+
+
+def test_each_epoch_draws_a_new_order_and_a_seed_repeats_them():
+    data = TensorData(torch.zeros(30, 1), torch.arange(30))
+
+    def orders(seed):
+        it = BatchIterator(data, 30, shuffle=True, seed=seed)
+        return [next(iter(it))[1].tolist() for _ in range(3)]
+
+    first = orders(4)
+    assert first[0] != first[1] != first[2]
+    assert first == orders(4)
+    assert first != orders(5)
+
+
+def test_hold_out_split_is_disjoint_and_shares_the_array():
+    X = torch.arange(40, dtype=torch.float32).reshape(20, 2)
+    train, valid = HoldOutSplit(0.25, seed=0)(TensorData(X, torch.arange(20)))
+    assert (len(train), len(valid)) == (15, 5)
+    assert train.X is X and valid.X is X
+    seen = set(train.take(slice(0, 15))[1].tolist()) | set(
+        valid.take(slice(0, 5))[1].tolist()
+    )
+    assert seen == set(range(20))
+
+
+def test_hold_out_split_refuses_a_single_row():
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        HoldOutSplit(0.1, seed=0)(TensorData(torch.zeros(1, 2)))

@@ -1,0 +1,86 @@
+"""MMoERegressor: one output per task, targets on any scale."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import r2_score
+
+from sklearn_mmoe import MMoERegressor
+
+FAST = dict(
+    n_experts=4,
+    expert_units=(32,),
+    tower_units=(16,),
+    max_epochs=150,
+    learning_rate=1e-2,
+    random_state=0,
+)
+
+
+@pytest.fixture
+def three_scales():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 4))
+    base = np.column_stack(
+        [X[:, 0] + X[:, 1] ** 2, np.sin(X[:, 2]) + X[:, 0], X[:, 3] * X[:, 0]]
+    )
+    return X, base * [1e4, 1.0, 1e-3] + [5e5, -3.0, 1e-2]
+
+
+def test_three_targets_on_very_different_scales_are_all_learned(three_scales):
+    X, Y = three_scales
+    reg = MMoERegressor(**FAST).fit(X[:300], Y[:300])
+    pred = reg.predict(X[300:])
+    assert pred.shape == (100, 3) and pred.dtype == np.float64
+    r2 = r2_score(Y[300:], pred, multioutput="raw_values")
+    assert (r2 > 0.8).all(), r2
+    assert reg.score(X[300:], Y[300:]) == pytest.approx(r2.mean())
+
+
+def test_one_dimensional_y_gives_one_dimensional_predictions(three_scales):
+    X, Y = three_scales
+    reg = MMoERegressor(**FAST).fit(X, Y[:, 1])
+    assert reg.predict(X[:5]).shape == (5,)
+    assert reg.predict(X[:1]).shape == (1,)
+    assert reg.n_outputs_ == 1
+
+
+def test_a_batch_of_one_row_keeps_its_task_axis(three_scales):
+    X, Y = three_scales
+    reg = MMoERegressor(**FAST).fit(X, Y)
+    assert reg.predict(X[:1]).shape == (1, 3)
+
+
+def test_a_constant_target_is_predicted_as_that_constant(three_scales):
+    X, Y = three_scales
+    Y = Y.copy()
+    Y[:, 2] = 7.5
+    reg = MMoERegressor(**FAST).fit(X, Y)
+    np.testing.assert_allclose(reg.predict(X[:10])[:, 2], 7.5, atol=1e-4)
+
+
+def test_a_zero_task_weight_leaves_that_tasks_tower_untouched(three_scales):
+    X, Y = three_scales
+    weights = [1.0, 0.0, 1.0]
+
+    def tower_of_task_1(max_epochs):
+        reg = MMoERegressor(**{**FAST, "max_epochs": max_epochs}, task_weights=weights)
+        net = reg.fit(X, Y).net_
+        return [w[1].detach().clone() for w in net.module_.towers.weights]
+
+    for a, b in zip(tower_of_task_1(2), tower_of_task_1(10)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_task_weights_must_match_the_tasks(three_scales):
+    X, Y = three_scales
+    with pytest.raises(ValueError, match="task_weights must hold 3"):
+        MMoERegressor(task_weights=[1.0, 2.0]).fit(X, Y)
+    with pytest.raises(ValueError, match="task_weights"):
+        MMoERegressor(task_weights=[0.0, 0.0, 0.0]).fit(X, Y)
+
+
+def test_warm_start_refuses_another_number_of_tasks(three_scales):
+    X, Y = three_scales
+    reg = MMoERegressor(warm_start=True, **{**FAST, "max_epochs": 2}).fit(X, Y)
+    with pytest.raises(ValueError, match="same number of tasks"):
+        reg.fit(X, Y[:, :2])
