@@ -296,21 +296,19 @@ class _BaseMMoE(BaseEstimator):
 
     def _forward(self, X):
         """Raw network outputs for ``X``: float32 numpy array (n_samples, n_tasks, width)."""
-        check_is_fitted(self)
+        check_is_fitted(self, "net_")
         X = self._validate_X(X)
         module, device = self.net_.module_, self.net_.device
         if module.training:
             module.eval()
-        data = TensorData(as_tensor(X))
         with torch.inference_mode():
-            if len(data) <= _PREDICT_CHUNK and device == "cpu" and not sp.issparse(X):
-                n = len(data)  # one pass, no iterator: low latency
+            if X.shape[0] <= _PREDICT_CHUNK and device == "cpu" and not sp.issparse(X):
+                # One pass without an iterator: a single row is latency-bound.
+                x = as_tensor(X)
+                n = x.shape[0]
                 if n < _MIN_ROWS:
-                    return module(_pad_rows(data.X, _MIN_ROWS)).numpy()[:n]
-                return module(data.X).numpy()
-            batches = BatchIterator(data, _PREDICT_CHUNK, device=device)
-            return torch.cat([module(Xb).cpu() for Xb, _ in batches]).numpy()
-
-
-def _pad_rows(x, n_rows):
-    return torch.cat([x, x.new_zeros(n_rows - x.shape[0], x.shape[1])])
+                    x = torch.cat([x, x.new_zeros(_MIN_ROWS - n, x.shape[1])])
+                return module.forward(x, detached=True)[:n].numpy()
+            batches = BatchIterator(TensorData(as_tensor(X)), _PREDICT_CHUNK, device=device)
+            outputs = [module.forward(Xb, detached=True).cpu() for Xb, _ in batches]
+            return torch.cat(outputs).numpy()

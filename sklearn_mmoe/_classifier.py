@@ -5,7 +5,7 @@ import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight
 
 from ._base import _BaseMMoE
 from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
@@ -112,7 +112,10 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         return self
 
     def _task_proba(self, X):
-        """Per-task class probabilities: a list of float64 arrays (n_samples, n_classes_t)."""
+        """Per-task class probabilities: a list of float64 arrays (n_samples, n_classes_t).
+
+        ``_forward`` checks that the model is fitted, so the public methods need not.
+        """
         logits = torch.from_numpy(
             self._forward(X)
         ).double()  # (n, T, W), padding = -inf
@@ -137,7 +140,6 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
             One array when ``y`` had a single task, otherwise a list with one array per
             task, whose columns follow that task's ``classes_``.
         """
-        check_is_fitted(self)
         proba = self._task_proba(X)
         return proba[0] if self.n_outputs_ == 1 else proba
 
@@ -154,7 +156,6 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
             The natural logarithm of the class probabilities.
         """
-        check_is_fitted(self)
         with np.errstate(divide="ignore"):
             log = [np.log(p) for p in self._task_proba(X)]
         return log[0] if self.n_outputs_ == 1 else log
@@ -173,7 +174,6 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
             The most probable label of each task, in the labels' original type; 1-D when
             ``y`` was 1-D at fit.
         """
-        check_is_fitted(self)
         proba = self._task_proba(X)
         labels = [c[p.argmax(axis=1)] for c, p in zip(self._classes_list, proba)]
         if self._y_1d:

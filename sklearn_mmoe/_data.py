@@ -21,6 +21,8 @@ def as_tensor(a):
     """
     if sp.issparse(a):
         return a
+    if a.flags.writeable:
+        return torch.from_numpy(np.ascontiguousarray(a))
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="The given NumPy array is not writable"

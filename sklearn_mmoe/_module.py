@@ -66,8 +66,7 @@ class BatchedMLP(nn.Module):
         self.dropout = dropout
         self.activate_last = activate_last
         self.shared_input = shared_input
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
+        self.n_layers = len(units)
         for i, (n_in, n_out) in enumerate(zip((n_inputs, *units[:-1]), units)):
             # Each member is drawn independently, as nn.Linear would draw it, so that the
             # experts start (and stay) different from each other.
@@ -76,25 +75,37 @@ class BatchedMLP(nn.Module):
                 w_shape, b_shape = (n_in, n_members * n_out), (n_members * n_out,)
             else:
                 w_shape, b_shape = (n_members, n_in, n_out), (n_members, 1, n_out)
-            self.weights.append(
-                nn.Parameter(torch.empty(w_shape).uniform_(-bound, bound))
-            )
-            self.biases.append(
-                nn.Parameter(torch.empty(b_shape).uniform_(-bound, bound))
-            )
+            w = torch.empty(w_shape).uniform_(-bound, bound)
+            self.register_parameter(f"weight{i}", nn.Parameter(w))
+            b = torch.empty(b_shape).uniform_(-bound, bound)
+            self.register_parameter(f"bias{i}", nn.Parameter(b))
         self.n_outputs = units[-1]
+        self._weight_keys = tuple(f"weight{i}" for i in range(self.n_layers))
+        self._bias_keys = tuple(f"bias{i}" for i in range(self.n_layers))
 
-    def forward(self, x):  # x: (B, F) if shared_input else (M, B, F)
+    # Plain lists read from the parameter dict: indexing an nn.ParameterList costs more
+    # than the arithmetic of a one-row forward pass.
+    @property
+    def weights(self):
+        return [self._parameters[k] for k in self._weight_keys]
+
+    @property
+    def biases(self):
+        return [self._parameters[k] for k in self._bias_keys]
+
+    def forward(self, x, detached=False):  # x: (B, F) if shared_input else (M, B, F)
+        """Apply every member to ``x``; ``detached`` is for inference (see MMoEModule)."""
         act = ACTIVATIONS[self.activation]
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        last = self.n_layers - 1
+        weights, biases = self.weights, self.biases
+        if detached:
+            weights = [w.detach() for w in weights]
+            biases = [b.detach() for b in biases]
+        for i, (w, b) in enumerate(zip(weights, biases)):
             if i == 0 and self.shared_input:
                 # (B, F) @ (F, M*H) -> (B, M, H), seen as (M, B, H) without a copy
-                x = (
-                    torch.addmm(b, x, w)
-                    .view(x.shape[0], self.n_members, -1)
-                    .transpose(0, 1)
-                )
+                x = torch.addmm(b, x, w).view(x.shape[0], self.n_members, -1)
+                x = x.transpose(0, 1)
             else:
                 x = torch.baddbmm(b, x, w)  # (M, B, in) @ (M, in, out) -> (M, B, out)
             if i < last or self.activate_last:
@@ -187,21 +198,27 @@ class MMoEModule(nn.Module):
         self.register_buffer("padding", padded, persistent=False)
         self._has_padding = bool(padded.any())
 
-    def gate_weights(self, x):  # x: (B, F) -> (B, G, E), G = T (mmoe) or 1 (omoe)
-        return self.gates(x).transpose(0, 1).softmax(-1)
+    def gate_weights(self, x, detached=False):  # x: (B, F) -> (B, G, E), G = T or 1
+        return self.gates.forward(x, detached).transpose(0, 1).softmax(-1)
 
-    def forward(self, x):  # x: (B, F)
-        h = self.experts(x)  # (E, B, H): one GEMM or bmm per layer
+    def forward(self, x, detached=False):  # x: (B, F)
+        """Logits (or regression outputs) of every task, shape (B, T, W).
+
+        ``detached=True`` computes with detached views of the weights, for inference
+        under ``torch.inference_mode``: ops on plain tensors skip the ``nn.Parameter``
+        subclass dispatch, which for a single row costs more than the arithmetic.
+        Submodules are called through ``forward`` for the same reason (no hooks here).
+        """
+        h = self.experts.forward(x, detached)  # (E, B, H): one GEMM or bmm per layer
         if self.gates is None:
             mixed = h.expand(self.n_tasks, -1, -1)  # (T, B, H): the shared bottom
         else:
-            g = self.gate_weights(x)  # (B, G, E)
-            mixed = torch.bmm(g, h.transpose(0, 1)).transpose(
-                0, 1
-            )  # (B,G,E)@(B,E,H) -> (G,B,H)
+            g = self.gate_weights(x, detached)  # (B, G, E)
+            # (B, G, E) @ (B, E, H) -> (B, G, H), seen as (G, B, H)
+            mixed = torch.bmm(g, h.transpose(0, 1)).transpose(0, 1)
             if mixed.shape[0] != self.n_tasks:
                 mixed = mixed.expand(self.n_tasks, -1, -1)  # one gate for all tasks
-        out = self.towers(mixed).transpose(0, 1)  # (B, T, W)
+        out = self.towers.forward(mixed, detached).transpose(0, 1)  # (B, T, W)
         if self._has_padding:
             out = out.masked_fill(self.padding, float("-inf"))
         return out
