@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/bench_core.py [fit|predict|latency|memory|checks|all]
 
-- fit: seconds per epoch of MMoEClassifier.fit against a hand-written PyTorch loop (Adam,
+- fit: seconds per epoch of MMoEClassifier.fit against a hand-written PyTorch loop
+(Adam,
   shuffled tensor slices) over the same module, 200,000 x 128 float32, 2 binary tasks.
 - predict: predict_proba on those rows against the raw module's forward pass.
 - latency: median single-row predict_proba against MLPClassifier on the same row.
@@ -41,8 +42,11 @@ def make_data(n_rows, seed=0):
 def report(name, ours, reference, target, unit):
     ratio = ours / reference
     verdict = "meets" if ratio <= target else "MISSES"
-    print(f"{name}: ours {ours:.4g} {unit}, reference {reference:.4g} {unit}, "
-          f"ratio {ratio:.3f} (target <= {target}: {verdict})", flush=True)
+    print(
+        f"{name}: ours {ours:.4g} {unit}, reference {reference:.4g} {unit}, "
+        f"ratio {ratio:.3f} (target <= {target}: {verdict})",
+        flush=True,
+    )
     return ratio
 
 
@@ -78,7 +82,9 @@ def bench_fit():
 
 def bench_predict():
     X, Y = make_data(N_ROWS)
-    clf = MMoEClassifier(**ARCH, batch_size=BATCH, max_epochs=1, random_state=0).fit(X, Y)
+    clf = MMoEClassifier(**ARCH, batch_size=BATCH, max_epochs=1, random_state=0).fit(
+        X, Y
+    )
     module = clf.net_.module_.eval()
     Xt = torch.from_numpy(X)
 
@@ -95,7 +101,9 @@ def bench_latency():
     from sklearn.neural_network import MLPClassifier
 
     X, Y = make_data(20_000)
-    clf = MMoEClassifier(**ARCH, batch_size=BATCH, max_epochs=1, random_state=0).fit(X, Y)
+    clf = MMoEClassifier(**ARCH, batch_size=BATCH, max_epochs=1, random_state=0).fit(
+        X, Y
+    )
     mlp = MLPClassifier(hidden_layer_sizes=(100,), max_iter=1, random_state=0).fit(X, Y)
     row = X[:1]
 
@@ -115,11 +123,18 @@ def bench_latency():
 
 
 def bench_memory():
-    out = subprocess.run([sys.executable, __file__, "_memory_child"], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "_memory_child"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     input_mb, growth_mb = map(float, out.split())
-    print(f"memory while fitting 1,000,000 x 128 float32: input {input_mb:.0f} MB, "
-          f"peak RSS growth {growth_mb:.0f} MB", flush=True)
+    print(
+        f"memory while fitting 1,000,000 x 128 float32: input {input_mb:.0f} MB, "
+        f"peak RSS growth {growth_mb:.0f} MB",
+        flush=True,
+    )
     return report("peak memory growth over input size", growth_mb, input_mb, 1.5, "MB")
 
 
@@ -167,15 +182,23 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-BENCHES = {"fit": bench_fit, "predict": bench_predict, "latency": bench_latency,
-           "memory": bench_memory, "checks": bench_checks}
+BENCHES = {
+    "fit": bench_fit,
+    "predict": bench_predict,
+    "latency": bench_latency,
+    "memory": bench_memory,
+    "checks": bench_checks,
+}
 
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which == "_memory_child":
         _memory_child()
     else:
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-              f"{os.cpu_count()} CPUs", flush=True)
+        print(
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+            f"{os.cpu_count()} CPUs",
+            flush=True,
+        )
         for name in BENCHES if which == "all" else [which]:
             BENCHES[name]()

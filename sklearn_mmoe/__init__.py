@@ -1,7 +1,7 @@
 """Multi-gate Mixture-of-Experts (MMoE) multi-task estimators for scikit-learn.
 
-``MMoERegressor`` and ``MMoEClassifier`` fit several related targets at once, one task per
-column of ``y``, with a PyTorch MMoE trained through skorch.
+``MMoERegressor`` and ``MMoEClassifier`` fit several related targets at once, one task
+per column of ``y``, with a PyTorch MMoE trained through skorch.
 """
 
 from ._classifier import MMoEClassifier

@@ -102,7 +102,8 @@ class _BaseMMoE(BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    # -- validation ----------------------------------------------------------------------
+    # -- validation
+    # ----------------------------------------------------------------------
 
     def _validate_X(self, X):
         """``X`` at predict time: float32, dense or CSR, with the fitted features."""
@@ -158,8 +159,8 @@ class _BaseMMoE(BaseEstimator):
             or not w.any()
         ):
             raise ValueError(
-                f"task_weights must hold {n_tasks} finite non-negative weights (one per "
-                f"task), not all zero; got {self.task_weights!r}."
+                f"task_weights must hold {n_tasks} finite non-negative weights "
+                f"(one per task), not all zero; got {self.task_weights!r}."
             )
         return w
 
@@ -180,10 +181,11 @@ class _BaseMMoE(BaseEstimator):
             )
         return device
 
-    # -- training ------------------------------------------------------------------------
+    # -- training
+    # ------------------------------------------------------------------------
 
     def _fit_net(self, X, Y, output_sizes, kind):
-        """Build (or warm-start) the skorch net and train it on ``X`` and tensor ``Y``."""
+        """Build (or warm-start) the skorch net and train it on ``X`` and ``Y``."""
         n_tasks = len(output_sizes)
         module_params = dict(
             n_features=X.shape[1],
@@ -254,9 +256,10 @@ class _BaseMMoE(BaseEstimator):
         self._record_history(history, warm=previous is not None)
         if not net.callbacks_[0][1].converged_:
             warnings.warn(
-                f"{type(self).__name__} stopped after max_epochs={self.max_epochs} epochs "
-                "and the loss has not converged yet; raise max_epochs or tol.",
+                f"{type(self).__name__} stopped after max_epochs={self.max_epochs} "
+                "epochs and the loss has not converged yet; raise max_epochs or tol.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
         return net
 
@@ -266,8 +269,8 @@ class _BaseMMoE(BaseEstimator):
             net.module_.load_state_dict(previous.module_.state_dict())
         except RuntimeError as exc:
             raise ValueError(
-                "warm_start=True continues the previous fit, which needs the same features, "
-                "tasks (and classes) and network shape as that fit."
+                "warm_start=True continues the previous fit, which needs the same "
+                "features, tasks (and classes) and network shape as that fit."
             ) from exc
 
     def _record_history(self, history, warm):
@@ -292,10 +295,11 @@ class _BaseMMoE(BaseEstimator):
                 if hasattr(self, name):
                     delattr(self, name)
 
-    # -- inference -----------------------------------------------------------------------
+    # -- inference
+    # -----------------------------------------------------------------------
 
     def _forward(self, X):
-        """Raw network outputs for ``X``: float32 numpy array (n_samples, n_tasks, width)."""
+        """Raw network outputs for ``X``: float32 array (n_samples, n_tasks, width)."""
         check_is_fitted(self, "net_")
         X = self._validate_X(X)
         module, device = self.net_.module_, self.net_.device
@@ -309,6 +313,8 @@ class _BaseMMoE(BaseEstimator):
                 if n < _MIN_ROWS:
                     x = torch.cat([x, x.new_zeros(_MIN_ROWS - n, x.shape[1])])
                 return module.forward(x, detached=True)[:n].numpy()
-            batches = BatchIterator(TensorData(as_tensor(X)), _PREDICT_CHUNK, device=device)
+            batches = BatchIterator(
+                TensorData(as_tensor(X)), _PREDICT_CHUNK, device=device
+            )
             outputs = [module.forward(Xb, detached=True).cpu() for Xb, _ in batches]
             return torch.cat(outputs).numpy()

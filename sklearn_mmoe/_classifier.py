@@ -14,13 +14,13 @@ from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
 class MMoEClassifier(ClassifierMixin, _BaseMMoE):
     __doc__ = f"""Multi-task classification with a Multi-gate Mixture-of-Experts.
 
-    Each column of ``y`` is a task with its own label set, binary or multiclass, with labels
-    of any type (ints, strings, bools). The tasks share a set of experts; each task mixes
-    the experts' outputs with its own softmax gate and feeds the mixture to its own tower,
-    which outputs one logit per class of that task (Ma et al., 2018). ``architecture``
-    switches to a single shared gate (OMoE) or to a plain shared network (Shared-Bottom).
-    Training minimises the (task-weighted) sum of the per-task cross-entropies with AdamW,
-    through a skorch net kept as ``net_``.
+    Each column of ``y`` is a task with its own label set, binary or multiclass, with
+    labels of any type (ints, strings, bools). The tasks share a set of experts; each
+    task mixes the experts' outputs with its own softmax gate and feeds the mixture to
+    its own tower, which outputs one logit per class of that task (Ma et al., 2018).
+    ``architecture`` switches to a single shared gate (OMoE) or to a plain shared
+    network (Shared-Bottom). Training minimises the (task-weighted) sum of the per-task
+    cross-entropies with AdamW, through a skorch net kept as ``net_``.
 
     Parameters
     ----------
@@ -28,8 +28,9 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,) or list of such arrays
-        The labels of each task, sorted: one array when ``y`` has a single task, a list of
-        ``n_tasks`` arrays otherwise (as :class:`~sklearn.multioutput.MultiOutputClassifier`).
+        The labels of each task, sorted: one array when ``y`` has a single task, a list
+        of ``n_tasks`` arrays otherwise (as
+        :class:`~sklearn.multioutput.MultiOutputClassifier`).
 {FITTED_ATTRIBUTES}
     See Also
     --------
@@ -101,7 +102,8 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
                 not np.array_equal(a, b) for a, b in zip(previous, classes)
             ):
                 raise ValueError(
-                    "warm_start=True needs the same tasks and classes as the previous fit."
+                    "warm_start=True needs the same tasks and classes as the "
+                    "previous fit."
                 )
         self._y_1d = y.ndim == 1
         self.n_outputs_ = Y.shape[1]
@@ -112,7 +114,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         return self
 
     def _task_proba(self, X):
-        """Per-task class probabilities: a list of float64 arrays (n_samples, n_classes_t).
+        """Class probabilities: one float64 array (n_samples, n_classes_t) per task.
 
         ``_forward`` checks that the model is fitted, so the public methods need not.
         """
@@ -231,7 +233,7 @@ def _encode_task(labels, task):
 
 
 def _natural_dtype(labels, where):
-    """An object column (one task of a mixed-type ``y``) as bool, int or float if it is."""
+    """An object column (a task of a mixed-type ``y``) as bool, int or float."""
     if labels.dtype != object:
         return labels
     kind = pd.api.types.infer_dtype(labels, skipna=False)

@@ -2,8 +2,8 @@
 
 skorch's default ``Dataset`` + ``DataLoader`` fetches and collates one sample at a time,
 which for tabular data costs several times the model itself. Here a dataset is a pair of
-tensors (and an optional row subset); an iterator gathers a whole batch with one indexing
-operation. Sparse ``X`` stays sparse and is densified one batch at a time.
+tensors (and an optional row subset); an iterator gathers a whole batch with one
+indexing operation. Sparse ``X`` stays sparse and is densified one batch at a time.
 """
 
 import warnings
@@ -123,7 +123,7 @@ class BatchIterator:
 
 
 class HoldOutSplit:
-    """skorch ``train_split``: hold out a random ``fraction`` of the rows for validation.
+    """skorch ``train_split``: hold out a random ``fraction`` of the rows.
 
     A plain random split, never a stratified one, so that a 2-D ``y`` works.
     """
@@ -137,8 +137,8 @@ class HoldOutSplit:
         n_valid = max(1, int(round(self.fraction * n)))
         if n - n_valid < 1:
             raise ValueError(
-                f"early_stopping needs at least 2 samples to hold out validation_fraction="
-                f"{self.fraction} of them; got {n} sample(s)."
+                f"early_stopping needs at least 2 samples to hold out "
+                f"validation_fraction={self.fraction} of them; got {n} sample(s)."
             )
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
         return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])

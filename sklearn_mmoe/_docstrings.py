@@ -9,15 +9,16 @@ COMMON_PARAMETERS = """\
     n_experts : int, default=8
         Number of experts shared by the tasks.
     expert_units : tuple of int, default=(64,)
-        Hidden layer sizes of each expert (at least one layer). All experts of a layer are
-        computed by one batched matrix product.
+        Hidden layer sizes of each expert (at least one layer). All experts of a layer
+        are computed by one batched matrix product.
     gate_units : tuple of int, default=()
         Hidden layer sizes of each gate network; ``()`` is the paper's linear softmax
         gate, ``softmax(W x)``.
     tower_units : tuple of int, default=(32,)
         Hidden layer sizes of each task's tower; ``()`` makes each tower a linear layer.
-    activation : {"relu", "tanh", "logistic", "gelu", "silu", "identity"}, default="relu"
-        Activation after every hidden layer.
+    activation : str, default="relu"
+        Activation after every hidden layer: "relu", "tanh", "logistic", "gelu",
+        "silu" or "identity".
     dropout : float, default=0.0
         Dropout rate after the hidden layers of the experts and towers, while training.
     learning_rate : float, default=1e-3
@@ -46,9 +47,9 @@ COMMON_PARAMETERS = """\
     device : str or torch.device, default="cpu"
         Device to train and predict on, e.g. ``"cuda"``.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, dropout and the validation split. With an
-        int, two fits are bit-for-bit identical; the caller's global torch random state is
-        left untouched either way.
+        Seeds weight initialisation, shuffling, dropout and the validation split. With
+        an int, two fits are bit-for-bit identical; the caller's global torch random
+        state is left untouched either way.
     verbose : int, default=0
         With 1 or more, print one line per epoch: epoch, training loss, validation loss
         and seconds.

@@ -1,8 +1,9 @@
 """PyTorch modules of the Multi-gate Mixture-of-Experts family.
 
-This module imports no scikit-learn: it holds the networks alone. Every group of parallel
-networks (the experts, the gates, the towers) is one :class:`BatchedMLP` whose weights are
-stacked along a leading "member" axis, so that a layer of all experts is one matrix product.
+This module imports no scikit-learn: it holds the networks alone. Every group of
+parallel networks (the experts, the gates, the towers) is one :class:`BatchedMLP` whose
+weights are stacked along a leading "member" axis, so that a layer of all experts is one
+matrix product.
 """
 
 import math
@@ -26,10 +27,10 @@ ARCHITECTURES = ("mmoe", "omoe", "shared_bottom")
 class BatchedMLP(nn.Module):
     """``n_members`` independent MLPs of equal shape, evaluated together.
 
-    Layer ``l`` of every member is one tensor of weights, so a layer of all members is one
-    matrix product. With ``shared_input`` (experts and gates, which all read the same
-    ``x``), the first layer is a single ``(in, n_members * out)`` matrix and one GEMM;
-    every other layer is ``(n_members, in, out)`` and one batched product.
+    Layer ``l`` of every member is one tensor of weights, so a layer of all members is
+    one matrix product. With ``shared_input`` (experts and gates, which all read the
+    same ``x``), the first layer is a single ``(in, n_members * out)`` matrix and one
+    GEMM; every other layer is ``(n_members, in, out)`` and one batched product.
 
     Parameters
     ----------
@@ -68,8 +69,8 @@ class BatchedMLP(nn.Module):
         self.shared_input = shared_input
         self.n_layers = len(units)
         for i, (n_in, n_out) in enumerate(zip((n_inputs, *units[:-1]), units)):
-            # Each member is drawn independently, as nn.Linear would draw it, so that the
-            # experts start (and stay) different from each other.
+            # Each member is drawn independently, as nn.Linear would draw it, so that
+            # the experts start (and stay) different from each other.
             bound = 1.0 / math.sqrt(n_in)
             if i == 0 and shared_input:
                 w_shape, b_shape = (n_in, n_members * n_out), (n_members * n_out,)
@@ -94,7 +95,7 @@ class BatchedMLP(nn.Module):
         return [self._parameters[k] for k in self._bias_keys]
 
     def forward(self, x, detached=False):  # x: (B, F) if shared_input else (M, B, F)
-        """Apply every member to ``x``; ``detached`` is for inference (see MMoEModule)."""
+        """Apply every member to ``x``; ``detached``: see ``MMoEModule.forward``."""
         act = ACTIVATIONS[self.activation]
         last = self.n_layers - 1
         weights, biases = self.weights, self.biases
@@ -194,7 +195,8 @@ class MMoEModule(nn.Module):
         padded = torch.zeros(self.n_tasks, width, dtype=torch.bool)
         for t, k in enumerate(self.output_sizes):
             padded[t, k:] = True
-        # (T, W) True where a tower's output slot is padding; not a parameter, not saved.
+        # (T, W) True where a tower's output slot is padding; not a parameter, not
+        # saved.
         self.register_buffer("padding", padded, persistent=False)
         self._has_padding = bool(padded.any())
 

@@ -47,10 +47,10 @@ class MultiTaskLoss(nn.Module):
 
 
 class MultiTaskNet(NeuralNet):
-    """A ``NeuralNet`` whose steps return per-task losses and whose epochs record only sums.
+    """A ``NeuralNet`` whose steps return per-task losses; epochs record only sums.
 
-    History keeps, per epoch, ``train_loss`` / ``valid_loss`` (the weighted sum over tasks)
-    and ``train_task_losses`` / ``valid_task_losses`` (one float per task).
+    History keeps, per epoch, ``train_loss`` / ``valid_loss`` (the weighted sum over
+    tasks) and ``train_task_losses`` / ``valid_task_losses`` (one float per task).
     """
 
     def get_default_callbacks(self):
@@ -58,7 +58,8 @@ class MultiTaskNet(NeuralNet):
         return []
 
     def _set_training(self, training=True):
-        # skorch walks every submodule on every step; only walk them when the mode changes.
+        # skorch walks every submodule on every step; only walk them when the mode
+        # changes.
         if self.module_.training != training:
             super()._set_training(training)
 
@@ -130,7 +131,8 @@ class EpochMonitor(Callback):
         if not math.isfinite(row["train_loss"]):
             raise ValueError(
                 "Training diverged: the loss became non-finite at epoch "
-                f"{row['epoch']}. Scale the inputs (and targets) or lower learning_rate."
+                f"{row['epoch']}. Scale the inputs (and targets) or lower "
+                "learning_rate."
             )
         if self.verbose:
             valid = (

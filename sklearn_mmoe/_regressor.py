@@ -11,15 +11,16 @@ from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
 class MMoERegressor(RegressorMixin, _BaseMMoE):
     __doc__ = f"""Multi-task regression with a Multi-gate Mixture-of-Experts.
 
-    Each column of ``y`` is a task. The tasks share a set of experts; each task mixes the
-    experts' outputs with its own softmax gate and feeds the mixture to its own tower
-    (Ma et al., 2018). ``architecture`` switches to a single shared gate (OMoE) or to a
-    plain shared network (Shared-Bottom). Training minimises the (task-weighted) sum of the
-    per-task mean squared errors with AdamW, through a skorch net kept as ``net_``.
+    Each column of ``y`` is a task. The tasks share a set of experts; each task mixes
+    the experts' outputs with its own softmax gate and feeds the mixture to its own
+    tower (Ma et al., 2018). ``architecture`` switches to a single shared gate (OMoE) or
+    to a plain shared network (Shared-Bottom). Training minimises the (task-weighted)
+    sum of the per-task mean squared errors with AdamW, through a skorch net kept as
+    ``net_``.
 
     Each task's target is standardised inside ``fit`` (predictions are mapped back), so
-    tasks on very different scales weigh alike in the loss and ``task_weights`` means what
-    it says.
+    tasks on very different scales weigh alike in the loss and ``task_weights`` means
+    what it says.
 
     Parameters
     ----------
@@ -35,7 +36,8 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
     Notes
     -----
     ``loss_curve_`` and ``validation_scores_`` are on the standardised scale of the
-    targets. ``score`` is the coefficient of determination :math:`R^2` averaged over tasks.
+    targets. ``score`` is the coefficient of determination :math:`R^2` averaged over
+    tasks.
 
     References
     ----------
@@ -80,7 +82,8 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
                 f"({self.n_outputs_}); y has {Y.shape[1]}."
             )
         if not (self.warm_start and hasattr(self, "net_")):
-            # A constant task keeps scale 0: it trains on zeros and predicts its constant.
+            # A constant task keeps scale 0: it trains on zeros and predicts its
+            # constant.
             self._y_mean, self._y_scale = Y.mean(axis=0), Y.std(axis=0)
         divisor = np.where(self._y_scale > 0, self._y_scale, 1.0)
         Z = torch.from_numpy(((Y - self._y_mean) / divisor).astype(np.float32))

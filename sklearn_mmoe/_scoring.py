@@ -54,7 +54,8 @@ def task_scorer(
     """
     if response_method not in _RESPONSE_METHODS:
         raise ValueError(
-            f"response_method must be one of {_RESPONSE_METHODS}; got {response_method!r}."
+            f"response_method must be one of {_RESPONSE_METHODS}; "
+            f"got {response_method!r}."
         )
     return _TaskScorer(score_func, task, response_method, greater_is_better, kwargs)
 

@@ -91,9 +91,8 @@ def make_multitask_regression(
     >>> X, Y, W = make_multitask_regression(
     ...     n_samples=500, n_tasks=3, correlation=0.9, coef=True, random_state=0)
     >>> X.shape, Y.shape
-    ((500, 100), (500, 3))
-    >>> float(np.round(W[:, 0] @ W[:, 2] / np.linalg.norm(W[:, 0]) / np.linalg.norm(W[:, 2]), 6))
-    0.9
+    ((500, 100), (500, 3)) >>> float(np.round(W[:, 0] @ W[:, 2] / np.linalg.norm(W[:,
+    0]) / np.linalg.norm(W[:, 2]), 6)) 0.9
     """
     if n_tasks > n_features:
         raise ValueError(
@@ -101,7 +100,9 @@ def make_multitask_regression(
             f"got n_features={n_features}."
         )
     rng = check_random_state(random_state)
-    u, _ = np.linalg.qr(rng.standard_normal((n_features, n_tasks)))  # orthonormal columns
+    u, _ = np.linalg.qr(
+        rng.standard_normal((n_features, n_tasks))
+    )  # orthonormal columns
     W = np.empty((n_features, n_tasks))
     W[:, 0] = u[:, 0]
     W[:, 1:] = correlation * u[:, :1] + np.sqrt(1 - correlation**2) * u[:, 1:]

@@ -19,7 +19,9 @@ def test_every_task_has_cosine_p_with_the_first(p):
 
 def test_label_correlation_grows_with_task_correlation():
     def label_corr(p):
-        _, Y = make_multitask_regression(n_samples=20_000, correlation=p, random_state=1)
+        _, Y = make_multitask_regression(
+            n_samples=20_000, correlation=p, random_state=1
+        )
         return np.corrcoef(Y.T)[0, 1]
 
     corrs = [label_corr(p) for p in (0.0, 0.5, 0.9, 1.0)]

@@ -111,7 +111,8 @@ def test_grid_search_in_parallel_over_experts_and_gates_with_per_task_auc(people
 
 def test_cross_val_score_with_two_dimensional_y(people):
     X, y = people
-    # An int cv: scikit-learn sees multiclass-multioutput y and uses KFold, no stratifying.
+    # An int cv: scikit-learn sees multiclass-multioutput y and uses KFold, no
+    # stratifying.
     y_codes = y.assign(
         status=y["status"].map({"single": 0, "married": 1, "divorced": 2})
     )
