@@ -259,7 +259,7 @@ class _BaseMMoE(BaseEstimator):
                 f"{type(self).__name__} stopped after max_epochs={self.max_epochs} "
                 "epochs and the loss has not converged yet; raise max_epochs or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,  # _fit_net < fit < _fit_context wrapper < caller
             )
         return net
 

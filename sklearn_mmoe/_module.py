@@ -1,9 +1,9 @@
 """PyTorch modules of the Multi-gate Mixture-of-Experts family.
 
-This module imports no scikit-learn: it holds the networks alone. Every group of
-parallel networks (the experts, the gates, the towers) is one :class:`BatchedMLP` whose
-weights are stacked along a leading "member" axis, so that a layer of all experts is one
-matrix product.
+This module imports no scikit-learn: it holds the networks alone. Everything that reads
+the input (the first layer of every expert and of every gate) is one matrix product;
+every later layer of a group of parallel networks (experts, gates, towers) is one
+batched product over weights stacked as ``(n_members, in, out)``.
 """
 
 import math
@@ -24,20 +24,25 @@ ACTIVATIONS = {
 ARCHITECTURES = ("mmoe", "omoe", "shared_bottom")
 
 
-class BatchedMLP(nn.Module):
-    """``n_members`` independent MLPs of equal shape, evaluated together.
+def _uniform(shape, fan_in):
+    # nn.Linear's default range; each member is drawn independently, so that the
+    # experts start (and stay) different from each other.
+    bound = 1.0 / math.sqrt(fan_in)
+    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
 
-    Layer ``l`` of every member is one tensor of weights, so a layer of all members is
-    one matrix product. With ``shared_input`` (experts and gates, which all read the
-    same ``x``), the first layer is a single ``(in, n_members * out)`` matrix and one
-    GEMM; every other layer is ``(n_members, in, out)`` and one batched product.
+
+class BatchedMLP(nn.Module):
+    """``n_members`` independent MLPs of equal shape, one batched product per layer.
+
+    Layer ``l`` keeps the weights of every member in one ``(n_members, in, out)``
+    tensor. With ``units=()`` the module is the identity.
 
     Parameters
     ----------
     n_members : int
         Number of parallel networks.
     n_inputs : int
-        Width of the input.
+        Width of each member's input.
     units : tuple of int
         Width of each layer, the last one included.
     activation : str
@@ -46,74 +51,50 @@ class BatchedMLP(nn.Module):
         Dropout rate after every activated layer, while training.
     activate_last : bool
         Whether the last layer is followed by the activation (and dropout) too.
-    shared_input : bool
-        Whether the input is one ``(B, in)`` matrix read by every member, rather than a
-        ``(n_members, B, in)`` stack with one input per member.
     """
 
-    def __init__(
-        self,
-        n_members,
-        n_inputs,
-        units,
-        activation,
-        dropout,
-        activate_last,
-        shared_input,
-    ):
+    def __init__(self, n_members, n_inputs, units, activation, dropout, activate_last):
         super().__init__()
         self.n_members = n_members
         self.activation = activation
         self.dropout = dropout
         self.activate_last = activate_last
-        self.shared_input = shared_input
         self.n_layers = len(units)
+        self.n_outputs = units[-1] if units else n_inputs
         for i, (n_in, n_out) in enumerate(zip((n_inputs, *units[:-1]), units)):
-            # Each member is drawn independently, as nn.Linear would draw it, so that
-            # the experts start (and stay) different from each other.
-            bound = 1.0 / math.sqrt(n_in)
-            if i == 0 and shared_input:
-                w_shape, b_shape = (n_in, n_members * n_out), (n_members * n_out,)
-            else:
-                w_shape, b_shape = (n_members, n_in, n_out), (n_members, 1, n_out)
-            w = torch.empty(w_shape).uniform_(-bound, bound)
-            self.register_parameter(f"weight{i}", nn.Parameter(w))
-            b = torch.empty(b_shape).uniform_(-bound, bound)
-            self.register_parameter(f"bias{i}", nn.Parameter(b))
-        self.n_outputs = units[-1]
-        self._weight_keys = tuple(f"weight{i}" for i in range(self.n_layers))
-        self._bias_keys = tuple(f"bias{i}" for i in range(self.n_layers))
+            self.register_parameter(
+                f"weight{i}", _uniform((n_members, n_in, n_out), n_in)
+            )
+            self.register_parameter(f"bias{i}", _uniform((n_members, 1, n_out), n_in))
+        self._keys = tuple((f"weight{i}", f"bias{i}") for i in range(self.n_layers))
 
-    # Plain lists read from the parameter dict: indexing an nn.ParameterList costs more
-    # than the arithmetic of a one-row forward pass.
+    # Read from the parameter dict: indexing an nn.ParameterList costs more than the
+    # arithmetic of a one-row forward pass.
     @property
     def weights(self):
-        return [self._parameters[k] for k in self._weight_keys]
+        return [self._parameters[w] for w, _ in self._keys]
 
     @property
     def biases(self):
-        return [self._parameters[k] for k in self._bias_keys]
+        return [self._parameters[b] for _, b in self._keys]
 
-    def forward(self, x, detached=False):  # x: (B, F) if shared_input else (M, B, F)
-        """Apply every member to ``x``; ``detached``: see ``MMoEModule.forward``."""
-        act = ACTIVATIONS[self.activation]
-        last = self.n_layers - 1
-        weights, biases = self.weights, self.biases
-        if detached:
-            weights = [w.detach() for w in weights]
-            biases = [b.detach() for b in biases]
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            if i == 0 and self.shared_input:
-                # (B, F) @ (F, M*H) -> (B, M, H), seen as (M, B, H) without a copy
-                x = torch.addmm(b, x, w).view(x.shape[0], self.n_members, -1)
-                x = x.transpose(0, 1)
-            else:
-                x = torch.baddbmm(b, x, w)  # (M, B, in) @ (M, in, out) -> (M, B, out)
+    def forward(self, x, detached=False):  # x: (M, B, in) -> (M, B, units[-1])
+        """Apply every member to its input; ``detached``: see ``MMoEModule.forward``."""
+        params, act, last = (
+            self._parameters,
+            ACTIVATIONS[self.activation],
+            self.n_layers - 1,
+        )
+        for i, (w, b) in enumerate(self._keys):
+            w, b = params[w], params[b]
+            if detached:
+                w, b = w.detach(), b.detach()
+            x = torch.baddbmm(b, x, w)  # (M, B, in) @ (M, in, out) -> (M, B, out)
             if i < last or self.activate_last:
                 x = act(x)
                 if self.dropout > 0:
                     x = F.dropout(x, self.dropout, self.training)
-        return x  # (M, B, units[-1])
+        return x
 
 
 class MMoEModule(nn.Module):
@@ -133,7 +114,7 @@ class MMoEModule(nn.Module):
     n_experts : int
         Number of experts (ignored by ``"shared_bottom"``).
     expert_units : tuple of int
-        Hidden sizes of each expert (of the shared bottom).
+        Hidden sizes of each expert (of the shared bottom); at least one layer.
     gate_units : tuple of int
         Hidden sizes of each gate network; ``()`` is the paper's linear softmax gate.
     tower_units : tuple of int
@@ -158,50 +139,60 @@ class MMoEModule(nn.Module):
     ):
         super().__init__()
         self.output_sizes = tuple(int(k) for k in output_sizes)
-        self.n_tasks = len(self.output_sizes)
+        self.n_tasks = T = len(self.output_sizes)
         self.architecture = architecture
-        self.n_experts = 1 if architecture == "shared_bottom" else n_experts
+        self.n_experts = E = 1 if architecture == "shared_bottom" else n_experts
+        self.n_gates = G = {"mmoe": T, "omoe": 1, "shared_bottom": 0}[architecture]
+        self.activation = activation
+        self.dropout = dropout
+        expert_units, gate_units = tuple(expert_units), tuple(gate_units)
+        # The first layer of every expert and every gate side by side: (F, E*H1 + G*U1)
+        gate_first = (gate_units or (E,))[0]
+        self._split = (E * expert_units[0], G * gate_first)
+        width_in = sum(self._split)
+        self.input_weight = _uniform((n_features, width_in), n_features)
+        self.input_bias = _uniform((width_in,), n_features)
         self.experts = BatchedMLP(
-            self.n_experts,
-            n_features,
-            tuple(expert_units),
-            activation,
-            dropout,
-            activate_last=True,
-            shared_input=True,
+            E, expert_units[0], expert_units[1:], activation, dropout, True
         )
-        n_gates = {"mmoe": self.n_tasks, "omoe": 1, "shared_bottom": 0}[architecture]
         self.gates = None
-        if n_gates:
-            self.gates = BatchedMLP(
-                n_gates,
-                n_features,
-                (*gate_units, self.n_experts),
-                activation,
-                0.0,
-                activate_last=False,
-                shared_input=True,
-            )
+        if G:
+            # Later gate layers; with gate_units=() the input layer gives the logits.
+            rest = (*gate_units[1:], E) if gate_units else ()
+            self.gates = BatchedMLP(G, gate_first, rest, activation, 0.0, False)
+        self._gate_hidden = bool(gate_units)
         width = max(self.output_sizes)
         self.towers = BatchedMLP(
-            self.n_tasks,
-            self.experts.n_outputs,
-            (*tower_units, width),
-            activation,
-            dropout,
-            activate_last=False,
-            shared_input=False,
+            T, self.experts.n_outputs, (*tower_units, width), activation, dropout, False
         )
-        padded = torch.zeros(self.n_tasks, width, dtype=torch.bool)
+        padded = torch.zeros(T, width, dtype=torch.bool)
         for t, k in enumerate(self.output_sizes):
             padded[t, k:] = True
-        # (T, W) True where a tower's output slot is padding; not a parameter, not
-        # saved.
+        # (T, W): True where a tower's output slot is padding; a buffer, never saved.
         self.register_buffer("padding", padded, persistent=False)
         self._has_padding = bool(padded.any())
 
-    def gate_weights(self, x, detached=False):  # x: (B, F) -> (B, G, E), G = T or 1
-        return self.gates.forward(x, detached).transpose(0, 1).softmax(-1)
+    def _first_layer(self, x, detached):  # x: (B, F) -> experts' (E, B, H1), gates' raw
+        w, b = self.input_weight, self.input_bias
+        if detached:
+            w, b = w.detach(), b.detach()
+        z = torch.addmm(b, x, w)  # (B, E*H1 + G*U1): one GEMM reads x for everyone
+        n, n_h = x.shape[0], self._split[0]
+        h = ACTIVATIONS[self.activation](z[:, :n_h].view(n, self.n_experts, -1))
+        if self.dropout > 0:
+            h = F.dropout(h, self.dropout, self.training)
+        g = z[:, n_h:].view(n, self.n_gates, -1) if self.n_gates else None
+        return h, g  # (B, E, H1), (B, G, U1)
+
+    def _gates(self, g, detached):  # first-layer gate output (B, G, U1) -> (B, G, E)
+        if self._gate_hidden:
+            g = ACTIVATIONS[self.activation](g).transpose(0, 1)  # (G, B, U1)
+            g = self.gates.forward(g, detached).transpose(0, 1)  # (B, G, E)
+        return g.softmax(-1)
+
+    def gate_weights(self, x, detached=False):
+        """Mixing weights of each gate over the experts, shape (B, G, E)."""
+        return self._gates(self._first_layer(x, detached)[1], detached)
 
     def forward(self, x, detached=False):  # x: (B, F)
         """Logits (or regression outputs) of every task, shape (B, T, W).
@@ -211,14 +202,15 @@ class MMoEModule(nn.Module):
         subclass dispatch, which for a single row costs more than the arithmetic.
         Submodules are called through ``forward`` for the same reason (no hooks here).
         """
-        h = self.experts.forward(x, detached)  # (E, B, H): one GEMM or bmm per layer
+        h, g = self._first_layer(x, detached)  # (B, E, H1), (B, G, U1)
+        if self.experts.n_layers:
+            h = self.experts.forward(h.transpose(0, 1), detached).transpose(0, 1)
         if self.gates is None:
-            mixed = h.expand(self.n_tasks, -1, -1)  # (T, B, H): the shared bottom
+            mixed = h.transpose(0, 1).expand(self.n_tasks, -1, -1)  # (T, B, H): bottom
         else:
-            g = self.gate_weights(x, detached)  # (B, G, E)
             # (B, G, E) @ (B, E, H) -> (B, G, H), seen as (G, B, H)
-            mixed = torch.bmm(g, h.transpose(0, 1)).transpose(0, 1)
-            if mixed.shape[0] != self.n_tasks:
+            mixed = torch.bmm(self._gates(g, detached), h).transpose(0, 1)
+            if self.n_gates != self.n_tasks:
                 mixed = mixed.expand(self.n_tasks, -1, -1)  # one gate for all tasks
         out = self.towers.forward(mixed, detached).transpose(0, 1)  # (B, T, W)
         if self._has_padding:

@@ -91,8 +91,10 @@ def make_multitask_regression(
     >>> X, Y, W = make_multitask_regression(
     ...     n_samples=500, n_tasks=3, correlation=0.9, coef=True, random_state=0)
     >>> X.shape, Y.shape
-    ((500, 100), (500, 3)) >>> float(np.round(W[:, 0] @ W[:, 2] / np.linalg.norm(W[:,
-    0]) / np.linalg.norm(W[:, 2]), 6)) 0.9
+    ((500, 100), (500, 3))
+    >>> cosine = W[:, 0] @ W[:, 2] / np.linalg.norm(W[:, 0]) / np.linalg.norm(W[:, 2])
+    >>> round(float(cosine), 6)
+    0.9
     """
     if n_tasks > n_features:
         raise ValueError(
