@@ -13,16 +13,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor
-from ._module import ACTIVATIONS, ARCHITECTURES, MMoEModule
+from ._module import ACTIVATIONS, ARCHITECTURES, GATE_TYPES, MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
 
 # Rows per forward pass at predict time: large enough to amortise per-call overhead,
 # small enough that the (n_experts, rows, units) activations stay in cache-sized memory.
 _PREDICT_CHUNK = 8192
-# MKL's float32 GEMM takes other code paths (and rounds differently) for a handful of
-# rows; padding short inputs to this many rows gives every row the same result whatever
-# it is batched with (scikit-learn's check_methods_subset_invariance).
-_MIN_ROWS = 16
+# Up to this many rows, inference runs in float64 NumPy: PyTorch's per-operation
+# dispatch costs more than the arithmetic there, and float64 gives every row the same
+# result whatever it is batched with (scikit-learn's check_methods_subset_invariance
+# compares batches of up to 20 rows with single rows), which float32 BLAS kernels,
+# taking other code paths for a handful of rows, do not.
+_NUMPY_ROWS = 32
 
 
 class _BaseMMoE(BaseEstimator):
@@ -33,6 +35,11 @@ class _BaseMMoE(BaseEstimator):
         "n_experts": [Interval(Integral, 1, None, closed="left")],
         "expert_units": ["array-like"],
         "gate_units": ["array-like"],
+        "gate_type": [StrOptions(set(GATE_TYPES))],
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
+        "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "n_task_experts": [Interval(Integral, 0, None, closed="left")],
+        "n_levels": [Interval(Integral, 1, None, closed="left")],
         "tower_units": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -58,6 +65,11 @@ class _BaseMMoE(BaseEstimator):
         n_experts=8,
         expert_units=(64,),
         gate_units=(),
+        gate_type="softmax",
+        top_k=None,
+        balance_weight=0.0,
+        n_task_experts=1,
+        n_levels=1,
         tower_units=(32,),
         activation="relu",
         dropout=0.0,
@@ -79,6 +91,11 @@ class _BaseMMoE(BaseEstimator):
         self.n_experts = n_experts
         self.expert_units = expert_units
         self.gate_units = gate_units
+        self.gate_type = gate_type
+        self.top_k = top_k
+        self.balance_weight = balance_weight
+        self.n_task_experts = n_task_experts
+        self.n_levels = n_levels
         self.tower_units = tower_units
         self.activation = activation
         self.dropout = dropout
@@ -197,6 +214,10 @@ class _BaseMMoE(BaseEstimator):
             tower_units=self._check_units("tower_units", allow_empty=True),
             activation=self.activation,
             dropout=self.dropout,
+            gate_type=self.gate_type,
+            top_k=self.top_k,
+            n_task_experts=self.n_task_experts,
+            n_levels=self.n_levels,
         )
         task_weights = self._check_task_weights(n_tasks)
         device = self._check_device()
@@ -214,6 +235,7 @@ class _BaseMMoE(BaseEstimator):
             criterion=MultiTaskLoss,
             criterion__kind=kind,
             criterion__task_weights=task_weights,
+            criterion__balance_weight=float(self.balance_weight),
             optimizer=torch.optim.AdamW,
             lr=self.learning_rate,
             optimizer__weight_decay=self.weight_decay,
@@ -275,23 +297,33 @@ class _BaseMMoE(BaseEstimator):
 
     def _record_history(self, history, warm):
         train = [float(v) for v in history[:, "train_loss"]]
-        valid = (
-            [-float(v) for v in history[:, "valid_loss"]]
-            if self.early_stopping
-            else None
-        )
+        task = np.array(history[:, "train_task_losses"], dtype=np.float64)
+        valid = valid_task = None
+        if self.early_stopping:
+            valid = [-float(v) for v in history[:, "valid_loss"]]
+            valid_task = np.array(history[:, "valid_task_losses"], dtype=np.float64)
         if warm and hasattr(self, "loss_curve_"):
             train = self.loss_curve_ + train
+            task = np.concatenate([self.task_loss_curves_, task])
             if valid is not None:
                 valid = getattr(self, "validation_scores_", []) + valid
+                previous = getattr(self, "task_validation_curves_", None)
+                if previous is not None:
+                    valid_task = np.concatenate([previous, valid_task])
         self.loss_curve_ = train
+        self.task_loss_curves_ = task
         self.n_iter_ = len(train)
         if valid is not None:
             self.validation_scores_ = valid
             self.best_validation_score_ = max(valid)
+            self.task_validation_curves_ = valid_task
         else:
             # A fit without early stopping leaves no stale validation record behind.
-            for name in ("validation_scores_", "best_validation_score_"):
+            for name in (
+                "validation_scores_",
+                "best_validation_score_",
+                "task_validation_curves_",
+            ):
                 if hasattr(self, name):
                     delattr(self, name)
 
@@ -299,22 +331,53 @@ class _BaseMMoE(BaseEstimator):
     # -----------------------------------------------------------------------
 
     def _forward(self, X):
-        """Raw network outputs for ``X``: float32 array (n_samples, n_tasks, width)."""
+        """Raw network outputs for ``X``: array (n_samples, n_tasks, width).
+
+        float64 from NumPy for up to ``_NUMPY_ROWS`` rows, float32 from PyTorch in
+        chunks of ``_PREDICT_CHUNK`` rows otherwise.
+        """
         check_is_fitted(self, "net_")
         X = self._validate_X(X)
-        module, device = self.net_.module_, self.net_.device
+        module = self.net_.module_
+        if X.shape[0] <= _NUMPY_ROWS:
+            return module.forward_numpy(X.toarray() if sp.issparse(X) else X)
         if module.training:
             module.eval()
+        batches = BatchIterator(
+            TensorData(as_tensor(X)), _PREDICT_CHUNK, device=self.net_.device
+        )
         with torch.inference_mode():
-            if X.shape[0] <= _PREDICT_CHUNK and device == "cpu" and not sp.issparse(X):
-                # One pass without an iterator: a single row is latency-bound.
-                x = as_tensor(X)
-                n = x.shape[0]
-                if n < _MIN_ROWS:
-                    x = torch.cat([x, x.new_zeros(_MIN_ROWS - n, x.shape[1])])
-                return module.forward(x, detached=True)[:n].numpy()
-            batches = BatchIterator(
-                TensorData(as_tensor(X)), _PREDICT_CHUNK, device=device
+            return torch.cat([module(Xb).cpu() for Xb, _ in batches]).numpy()
+
+    def gate_weights(self, X):
+        """The weight each task's gate gives each expert, for every sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_tasks, n_experts)
+            Non-negative mixing weights that sum to one over the last axis (with
+            ``top_k``, all but ``top_k`` of them are zero). ``"omoe"`` repeats its
+            single gate for every task; ``"shared_bottom"`` has no gates and returns
+            ones of shape (n_samples, n_tasks, 1). For ``"ple"``, the gates of the last
+            level, over the experts each task sees there: the ``n_experts`` shared
+            experts first, then the task's own ``n_task_experts``. The task axis is
+            kept when ``y`` was 1-D.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X)
+        module = self.net_.module_
+        chunks = [
+            module.forward_numpy(
+                X[i : i + _PREDICT_CHUNK].toarray()
+                if sp.issparse(X)
+                else X[i : i + _PREDICT_CHUNK],
+                gates=True,
             )
-            outputs = [module.forward(Xb, detached=True).cpu() for Xb, _ in batches]
-            return torch.cat(outputs).numpy()
+            for i in range(0, X.shape[0], _PREDICT_CHUNK)
+        ]
+        return np.concatenate(chunks)

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
@@ -18,9 +19,11 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
     labels of any type (ints, strings, bools). The tasks share a set of experts; each
     task mixes the experts' outputs with its own softmax gate and feeds the mixture to
     its own tower, which outputs one logit per class of that task (Ma et al., 2018).
-    ``architecture`` switches to a single shared gate (OMoE) or to a plain shared
-    network (Shared-Bottom). Training minimises the (task-weighted) sum of the per-task
-    cross-entropies with AdamW, through a skorch net kept as ``net_``.
+    ``architecture`` switches to a single shared gate (OMoE), a plain shared network
+    (Shared-Bottom) or task-specific plus shared experts over several levels (PLE);
+    ``gate_weights`` shows how each task mixes the experts. Training minimises the
+    (task-weighted) sum of the per-task cross-entropies with AdamW, through a skorch
+    net kept as ``net_``.
 
     Parameters
     ----------
@@ -118,10 +121,8 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
 
         ``_forward`` checks that the model is fitted, so the public methods need not.
         """
-        logits = torch.from_numpy(
-            self._forward(X)
-        ).double()  # (n, T, W), padding = -inf
-        proba = logits.softmax(-1).numpy()
+        logits = self._forward(X).astype(np.float64)  # (n, T, W), padding = -inf
+        proba = softmax(logits, axis=-1)
         return [proba[:, t, : len(c)] for t, c in enumerate(self._classes_list)]
 
     @property

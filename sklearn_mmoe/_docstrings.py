@@ -1,19 +1,43 @@
 """Docstring sections shared by the estimators, written once."""
 
 COMMON_PARAMETERS = """\
-    architecture : {"mmoe", "omoe", "shared_bottom"}, default="mmoe"
-        ``"mmoe"``: one softmax gate per task over the shared experts (Multi-gate MoE).
+    architecture : {"mmoe", "omoe", "shared_bottom", "ple"}, default="mmoe"
+        ``"mmoe"``: one gate per task over the shared experts (Multi-gate MoE).
         ``"omoe"``: one gate shared by all tasks (One-gate MoE).
         ``"shared_bottom"``: one shared network built from ``expert_units``, no gates;
-        ``n_experts`` and ``gate_units`` are then unused.
+        ``n_experts``, ``gate_units``, ``gate_type``, ``top_k`` and ``balance_weight``
+        are then unused.
+        ``"ple"``: Progressive Layered Extraction (Tang et al., 2020): ``n_levels``
+        levels, each of ``n_experts`` shared experts plus ``n_task_experts`` experts
+        per task; each task's gate mixes its own and the shared experts, and below the
+        last level a shared gate mixes all of them into the next level's shared input.
     n_experts : int, default=8
-        Number of experts shared by the tasks.
+        Number of experts shared by the tasks (per level for ``"ple"``).
     expert_units : tuple of int, default=(64,)
-        Hidden layer sizes of each expert (at least one layer). All experts of a layer
-        are computed by one batched matrix product.
+        Hidden layer sizes of each expert (at least one layer); the last size is the
+        width of what the experts pass on. All experts of a layer are computed by one
+        batched matrix product, whatever their depth.
     gate_units : tuple of int, default=()
         Hidden layer sizes of each gate network; ``()`` is the paper's linear softmax
         gate, ``softmax(W x)``.
+    gate_type : {"softmax", "attention"}, default="softmax"
+        ``"softmax"``: each gate network outputs one score per expert from the gate's
+        input. ``"attention"``: each gate network outputs a query (a learned vector
+        plus a function of the input) scored against keys projected from every
+        expert's output (scaled dot product), so the weights also depend on what the
+        experts say.
+    top_k : int, default=None
+        Sparse gating: each gate mixes only its ``top_k`` highest-scoring experts per
+        sample, renormalised over those (Shazeer et al., 2017). At most the number of
+        experts a gate sees. ``None`` mixes all of them.
+    balance_weight : float, default=0.0
+        Weight of an auxiliary loss that keeps gates from collapsing onto a few
+        experts: the squared coefficient of variation of each gate's total weight per
+        expert over a batch, averaged over gates. Added to the training objective only.
+    n_task_experts : int, default=1
+        Experts of each task's own, per level, for ``"ple"``; ignored otherwise.
+    n_levels : int, default=1
+        Number of extraction levels, for ``"ple"``; ignored otherwise.
     tower_units : tuple of int, default=(32,)
         Hidden layer sizes of each task's tower; ``()`` makes each tower a linear layer.
     activation : str, default="relu"
@@ -71,7 +95,10 @@ FITTED_ATTRIBUTES = """\
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float
-        Training loss (the task-weighted sum) after each epoch.
+        Training objective after each epoch: the task-weighted sum of the task losses,
+        plus ``balance_weight`` times the load-balancing term.
+    task_loss_curves_ : ndarray of shape (n_iter_, n_tasks)
+        Each task's mean training loss after each epoch.
     validation_scores_ : list of float
         With ``early_stopping``: the negated validation loss after each epoch (higher is
         better, as ``HistGradientBoostingClassifier.validation_score_`` with
@@ -79,10 +106,17 @@ FITTED_ATTRIBUTES = """\
     best_validation_score_ : float
         With ``early_stopping``: the best of ``validation_scores_``, whose weights the
         model keeps.
+    task_validation_curves_ : ndarray of shape (n_iter_, n_tasks)
+        With ``early_stopping``: each task's validation loss after each epoch.
 """
 
 REFERENCES = """\
     .. [1] J. Ma, Z. Zhao, X. Yi, J. Chen, L. Hong and E. H. Chi, "Modeling Task
        Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts",
        KDD 2018, :doi:`10.1145/3219819.3220007`.
+    .. [2] H. Tang, J. Liu, M. Zhao and X. Gong, "Progressive Layered Extraction
+       (PLE): A Novel Multi-Task Learning (MTL) Model for Personalized
+       Recommendations", RecSys 2020, :doi:`10.1145/3383313.3412236`.
+    .. [3] N. Shazeer et al., "Outrageously Large Neural Networks: The
+       Sparsely-Gated Mixture-of-Experts Layer", ICLR 2017, :arxiv:`1701.06538`.
 """

@@ -1,18 +1,29 @@
-"""PyTorch modules of the Multi-gate Mixture-of-Experts family.
+"""The multi-task network of the Mixture-of-Experts family, in PyTorch.
 
-This module imports no scikit-learn: it holds the networks alone. Everything that reads
-the input (the first layer of every expert and of every gate) is one matrix product;
-every later layer of a group of parallel networks (experts, gates, towers) is one
-batched product over weights stacked as ``(n_members, in, out)``.
+This module imports no scikit-learn: it holds the network alone. The forward pass is
+written once, against a handful of array operations (``_TorchOps`` / ``_NumpyOps``):
+PyTorch runs it for training and for large inputs, NumPy in float64 for small inputs,
+where PyTorch's per-operation dispatch costs more than the arithmetic.
+
+Everything that reads the input (the first layer of every expert and every gate) is
+one matrix product; every later layer of a group of parallel networks (experts,
+gates, towers) is one batched product over weights stacked as ``(n_members, in,
+out)``; all gates of a level are mixed by one batched product.
 """
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.special import erf, expit
 from torch import nn
 
-ACTIVATIONS = {
+ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
+ARCHITECTURES = ("mmoe", "omoe", "shared_bottom", "ple")
+GATE_TYPES = ("softmax", "attention")
+
+_TORCH_ACTIVATIONS = {
     "relu": F.relu,
     "tanh": torch.tanh,
     "logistic": torch.sigmoid,
@@ -20,85 +31,133 @@ ACTIVATIONS = {
     "silu": F.silu,
     "identity": lambda h: h,
 }
+_NUMPY_ACTIVATIONS = {
+    "relu": lambda h: np.maximum(h, 0.0),
+    "tanh": np.tanh,
+    "logistic": expit,
+    "gelu": lambda h: 0.5 * h * (1.0 + erf(h * (1.0 / math.sqrt(2.0)))),
+    "silu": lambda h: h * expit(h),
+    "identity": lambda h: h,
+}
 
-ARCHITECTURES = ("mmoe", "omoe", "shared_bottom")
+
+class _TorchOps:
+    """The array operations of the forward pass, on torch tensors (autograd, any
+    device, dropout while training)."""
+
+    def __init__(self, activation, dropout):
+        self.act = _TORCH_ACTIVATIONS[activation]
+        self.rate = dropout
+
+    @staticmethod
+    def linear(x, w, b):  # (B, I) @ (I, O) + (O,)
+        return torch.addmm(b, x, w)
+
+    @staticmethod
+    def blinear(x, w, b):  # (M, B, I) @ (M, I, O) + (M, 1, O)
+        return torch.baddbmm(b, x, w)
+
+    def dropout(self, x):
+        return F.dropout(x, self.rate, True) if self.rate > 0 else x
+
+    @staticmethod
+    def softmax(x):
+        return x.softmax(-1)
+
+    @staticmethod
+    def masked_fill(x, mask, value):
+        return x.masked_fill(mask, value)
+
+    @staticmethod
+    def keep_top_k(x, k):  # -inf everywhere but the k largest of the last axis
+        keep = torch.zeros_like(x, dtype=torch.bool)
+        keep.scatter_(-1, x.topk(k, -1).indices, True)
+        return x.masked_fill(~keep, -math.inf)
+
+    @staticmethod
+    def expand0(x, n):
+        return x.expand(n, *x.shape[1:])
+
+    @staticmethod
+    def cat(xs):
+        return torch.cat(xs)
 
 
-def _uniform(shape, fan_in):
-    # nn.Linear's default range; each member is drawn independently, so that the
-    # experts start (and stay) different from each other.
-    bound = 1.0 / math.sqrt(fan_in)
-    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+class _NumpyOps:
+    """The same operations on NumPy arrays, for inference."""
+
+    def __init__(self, activation):
+        self.act = _NUMPY_ACTIVATIONS[activation]
+
+    @staticmethod
+    def linear(x, w, b):
+        out = x @ w
+        out += b
+        return out
+
+    @staticmethod
+    def blinear(x, w, b):
+        out = np.matmul(x, w)
+        out += b
+        return out
+
+    @staticmethod
+    def dropout(x):
+        return x
+
+    @staticmethod
+    def softmax(x):
+        e = np.exp(x - x.max(-1, keepdims=True))
+        e /= e.sum(-1, keepdims=True)
+        return e
+
+    @staticmethod
+    def masked_fill(x, mask, value):
+        return np.where(mask, value, x)
+
+    @staticmethod
+    def keep_top_k(x, k):
+        keep = np.zeros(x.shape, dtype=bool)
+        top = np.argpartition(x, -k, axis=-1)[..., -k:]
+        np.put_along_axis(keep, top, True, axis=-1)
+        return np.where(keep, x, -np.inf)
+
+    @staticmethod
+    def expand0(x, n):
+        return np.broadcast_to(x, (n, *x.shape[1:]))
+
+    @staticmethod
+    def cat(xs):
+        return np.concatenate(xs)
 
 
-class BatchedMLP(nn.Module):
-    """``n_members`` independent MLPs of equal shape, one batched product per layer.
+class _Level:
+    """One level of experts and the gates that mix them (plain data, no weights).
 
-    Layer ``l`` keeps the weights of every member in one ``(n_members, in, out)``
-    tensor. With ``units=()`` the module is the identity.
-
-    Parameters
-    ----------
-    n_members : int
-        Number of parallel networks.
-    n_inputs : int
-        Width of each member's input.
-    units : tuple of int
-        Width of each layer, the last one included.
-    activation : str
-        Key of ``ACTIVATIONS`` applied after every hidden layer.
-    dropout : float
-        Dropout rate after every activated layer, while training.
-    activate_last : bool
-        Whether the last layer is followed by the activation (and dropout) too.
+    ``expert_stream``: runs ``(output, count)`` saying that the next ``count`` experts
+    read that output of the previous level; ``gate_stream``: how many outputs of the
+    previous level feed the gates, gate ``g`` reading output ``g`` (both None on the
+    first level, which reads the input). Runs of broadcast copies rather than an index
+    gather keep the backward pass a sum, deterministic, where a gather's backward
+    scatters with atomic adds.
+    ``hidden``: the buffer name of a ``(n_gates, n_experts)`` mask of the experts a gate
+    does not see (None when every gate sees every expert).
     """
 
-    def __init__(self, n_members, n_inputs, units, activation, dropout, activate_last):
-        super().__init__()
-        self.n_members = n_members
-        self.activation = activation
-        self.dropout = dropout
-        self.activate_last = activate_last
-        self.n_layers = len(units)
-        self.n_outputs = units[-1] if units else n_inputs
-        for i, (n_in, n_out) in enumerate(zip((n_inputs, *units[:-1]), units)):
-            self.register_parameter(
-                f"weight{i}", _uniform((n_members, n_in, n_out), n_in)
-            )
-            self.register_parameter(f"bias{i}", _uniform((n_members, 1, n_out), n_in))
-        self._keys = tuple((f"weight{i}", f"bias{i}") for i in range(self.n_layers))
-
-    # Read from the parameter dict: indexing an nn.ParameterList costs more than the
-    # arithmetic of a one-row forward pass.
-    @property
-    def weights(self):
-        return [self._parameters[w] for w, _ in self._keys]
-
-    @property
-    def biases(self):
-        return [self._parameters[b] for _, b in self._keys]
-
-    def forward(self, x, detached=False):  # x: (M, B, in) -> (M, B, units[-1])
-        """Apply every member to its input; ``detached``: see ``MMoEModule.forward``."""
-        params, act, last = (
-            self._parameters,
-            ACTIVATIONS[self.activation],
-            self.n_layers - 1,
-        )
-        for i, (w, b) in enumerate(self._keys):
-            w, b = params[w], params[b]
-            if detached:
-                w, b = w.detach(), b.detach()
-            x = torch.baddbmm(b, x, w)  # (M, B, in) @ (M, in, out) -> (M, B, out)
-            if i < last or self.activate_last:
-                x = act(x)
-                if self.dropout > 0:
-                    x = F.dropout(x, self.dropout, self.training)
-        return x
+    def __init__(self, index, n_experts, n_gates, expert_stream, gate_stream, hidden):
+        self.index = index
+        self.n_experts = n_experts
+        self.n_gates = n_gates
+        self.expert_stream = expert_stream
+        self.gate_stream = gate_stream
+        self.hidden = hidden
+        self.expert_layers = ()  # ((weight name, bias name), ...) after the input
+        self.gate_layers = ()
+        self.key = None  # attention key projection
 
 
 class MMoEModule(nn.Module):
-    """Multi-task network: Shared-Bottom, one-gate (OMoE) or multi-gate (MMoE) experts.
+    """Multi-task network: Shared-Bottom, OMoE, MMoE or PLE, with task towers.
 
     Parameters
     ----------
@@ -108,21 +167,37 @@ class MMoEModule(nn.Module):
         Number of outputs of each task's tower: 1 for a regression task, the number of
         classes for a classification task. Towers are padded to the largest size; padded
         logits are set to ``-inf`` so that a softmax gives them zero probability.
-    architecture : {"mmoe", "omoe", "shared_bottom"}
-        ``"mmoe"``: one softmax gate per task; ``"omoe"``: one gate shared by all tasks;
-        ``"shared_bottom"``: a single shared network (``expert_units``), no gates.
+    architecture : {"mmoe", "omoe", "shared_bottom", "ple"}
+        ``"mmoe"``: one gate per task over ``n_experts`` shared experts; ``"omoe"``: one
+        gate shared by all tasks; ``"shared_bottom"``: a single shared network
+        (``expert_units``), no gates; ``"ple"``: Progressive Layered Extraction,
+        ``n_levels`` levels of ``n_experts`` shared plus ``n_task_experts`` experts per
+        task, each task's gate mixing its own and the shared experts, and (below the
+        last level) a shared gate mixing all of them.
     n_experts : int
-        Number of experts (ignored by ``"shared_bottom"``).
+        Number of (shared) experts; ignored by ``"shared_bottom"``.
     expert_units : tuple of int
         Hidden sizes of each expert (of the shared bottom); at least one layer.
     gate_units : tuple of int
-        Hidden sizes of each gate network; ``()`` is the paper's linear softmax gate.
+        Hidden sizes of each gate network; ``()`` is the paper's linear gate.
     tower_units : tuple of int
         Hidden sizes of each task tower.
     activation : str
-        Hidden-layer activation.
+        Hidden-layer activation, one of ``ACTIVATIONS``.
     dropout : float
         Dropout rate after hidden layers of the experts and towers.
+    gate_type : {"softmax", "attention"}
+        ``"softmax"``: the gate network outputs one logit per expert. ``"attention"``:
+        the gate network outputs a query (a learned vector, its bias, plus a function
+        of the gate's input), scored against keys projected from each expert's output
+        (scaled dot product), so the weights depend on what the experts say.
+    top_k : int or None
+        Mix only the ``top_k`` highest-scoring experts of each gate per sample,
+        renormalised over those.
+    n_task_experts : int
+        Experts per task and level, for ``"ple"``.
+    n_levels : int
+        Extraction levels, for ``"ple"``.
     """
 
     def __init__(
@@ -136,83 +211,274 @@ class MMoEModule(nn.Module):
         tower_units=(32,),
         activation="relu",
         dropout=0.0,
+        gate_type="softmax",
+        top_k=None,
+        n_task_experts=1,
+        n_levels=1,
     ):
         super().__init__()
         self.output_sizes = tuple(int(k) for k in output_sizes)
         self.n_tasks = T = len(self.output_sizes)
         self.architecture = architecture
-        self.n_experts = E = 1 if architecture == "shared_bottom" else n_experts
-        self.n_gates = G = {"mmoe": T, "omoe": 1, "shared_bottom": 0}[architecture]
         self.activation = activation
         self.dropout = dropout
+        self.gate_type = gate_type
         expert_units, gate_units = tuple(expert_units), tuple(gate_units)
-        # The first layer of every expert and every gate side by side: (F, E*H1 + G*U1)
-        gate_first = (gate_units or (E,))[0]
-        self._split = (E * expert_units[0], G * gate_first)
-        width_in = sum(self._split)
+        width = expert_units[-1]  # of every expert's output
+        self.levels = self._plan(architecture, n_experts, n_task_experts, n_levels)
+        if top_k is not None and self.levels[0].n_gates:
+            seen = min(self.visible_experts(t).size for t in range(T))
+            if not 1 <= top_k <= seen:
+                raise ValueError(
+                    f"top_k={top_k} must be between 1 and {seen}, the number of "
+                    "experts each gate mixes."
+                )
+        else:
+            top_k = None
+        self.top_k = top_k
+        self._scale = 1.0 / math.sqrt(width)
+
+        first = self.levels[0]
+        gate_out = width if gate_type == "attention" else None
+        # The first layer of every expert and every gate of the first level side by
+        # side: one (F, E*H1 + G*U1) product reads the input for all of them.
+        gate_first = gate_units[0] if gate_units else (gate_out or first.n_experts)
+        self._split = first.n_experts * expert_units[0]
+        width_in = self._split + first.n_gates * gate_first
         self.input_weight = _uniform((n_features, width_in), n_features)
         self.input_bias = _uniform((width_in,), n_features)
-        self.experts = BatchedMLP(
-            E, expert_units[0], expert_units[1:], activation, dropout, True
+        for level in self.levels:
+            # The first level's first layers are in the input product above.
+            expert_sizes = (width, *expert_units) if level.index else expert_units
+            level.expert_layers = self._stack(
+                f"level{level.index}_expert", level.n_experts, expert_sizes
+            )
+            if not level.n_gates:
+                continue
+            gate_sizes = (*gate_units, gate_out or level.n_experts)
+            if level.index:
+                gate_sizes = (width, *gate_sizes)
+            elif not gate_units:
+                gate_sizes = ()  # the input product gives the logits (queries)
+            level.gate_layers = self._stack(
+                f"level{level.index}_gate", level.n_gates, gate_sizes
+            )
+            if gate_type == "attention":
+                level.key = f"level{level.index}_key"
+                self.register_parameter(level.key, _uniform((width, width), width))
+        self.tower_layers = self._stack(
+            "tower", T, (width, *tower_units, max(self.output_sizes))
         )
-        self.gates = None
-        if G:
-            # Later gate layers; with gate_units=() the input layer gives the logits.
-            rest = (*gate_units[1:], E) if gate_units else ()
-            self.gates = BatchedMLP(G, gate_first, rest, activation, 0.0, False)
-        self._gate_hidden = bool(gate_units)
-        width = max(self.output_sizes)
-        self.towers = BatchedMLP(
-            T, self.experts.n_outputs, (*tower_units, width), activation, dropout, False
-        )
-        padded = torch.zeros(T, width, dtype=torch.bool)
+        padded = torch.zeros(T, max(self.output_sizes), dtype=torch.bool)
         for t, k in enumerate(self.output_sizes):
             padded[t, k:] = True
-        # (T, W): True where a tower's output slot is padding; a buffer, never saved.
+        # (T, W): True where a tower's output slot is padding; buffers are never saved.
         self.register_buffer("padding", padded, persistent=False)
         self._has_padding = bool(padded.any())
+        self._numpy_cache = None
 
-    def _first_layer(self, x, detached):  # x: (B, F) -> experts' (E, B, H1), gates' raw
-        w, b = self.input_weight, self.input_bias
-        if detached:
-            w, b = w.detach(), b.detach()
-        z = torch.addmm(b, x, w)  # (B, E*H1 + G*U1): one GEMM reads x for everyone
-        n, n_h = x.shape[0], self._split[0]
-        h = ACTIVATIONS[self.activation](z[:, :n_h].view(n, self.n_experts, -1))
-        if self.dropout > 0:
-            h = F.dropout(h, self.dropout, self.training)
-        g = z[:, n_h:].view(n, self.n_gates, -1) if self.n_gates else None
-        return h, g  # (B, E, H1), (B, G, U1)
+    # -- construction
+    # -------------------------------------------------------------------------
 
-    def _gates(self, g, detached):  # first-layer gate output (B, G, U1) -> (B, G, E)
-        if self._gate_hidden:
-            g = ACTIVATIONS[self.activation](g).transpose(0, 1)  # (G, B, U1)
-            g = self.gates.forward(g, detached).transpose(0, 1)  # (B, G, E)
-        return g.softmax(-1)
+    def _plan(self, architecture, n_experts, n_task_experts, n_levels):
+        T = self.n_tasks
+        if architecture == "shared_bottom":
+            return [_Level(0, 1, 0, None, None, None)]
+        if architecture == "omoe":
+            return [_Level(0, n_experts, 1, None, None, None)]
+        if architecture == "mmoe":
+            return [_Level(0, n_experts, T, None, None, None)]
+        # PLE: experts ordered [shared..., task 0's..., task 1's..., ...]; outputs of a
+        # level below the last: [task 0, ..., task T-1, shared].
+        n_own = n_task_experts
+        E = n_experts + T * n_own
+        owner = np.repeat(np.arange(-1, T), [n_experts] + [n_own] * T)
+        levels = []
+        for index in range(n_levels):
+            last = index == n_levels - 1
+            G = T if last else T + 1
+            hidden = np.ones((G, E), dtype=bool)
+            for t in range(T):
+                hidden[t] = (owner != -1) & (owner != t)
+            if not last:
+                hidden[T] = False  # the shared gate sees every expert
+            name = f"level{index}_hidden"
+            self.register_buffer(name, torch.from_numpy(hidden), persistent=False)
+            streams = None, None
+            if index:
+                runs = [(T, n_experts)] + [(t, n_own) for t in range(T)]
+                streams = [(s, c) for s, c in runs if c], G
+            levels.append(_Level(index, E, G, *streams, name))
+        return levels
 
-    def gate_weights(self, x, detached=False):
-        """Mixing weights of each gate over the experts, shape (B, G, E)."""
-        return self._gates(self._first_layer(x, detached)[1], detached)
+    def _stack(self, prefix, n_members, sizes):
+        """Register weights of ``n_members`` parallel MLPs ``sizes[0] -> sizes[1] ->
+        ...``, each member drawn independently; return their names per layer."""
+        names = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            w, b = f"{prefix}_weight{i}", f"{prefix}_bias{i}"
+            self.register_parameter(w, _uniform((n_members, n_in, n_out), n_in))
+            self.register_parameter(b, _uniform((n_members, 1, n_out), n_in))
+            names.append((w, b))
+        return tuple(names)
 
-    def forward(self, x, detached=False):  # x: (B, F)
+    def visible_experts(self, task):
+        """Indices of the experts that ``task``'s gate of the last level mixes."""
+        level = self.levels[-1]
+        if level.hidden is None:
+            return np.arange(level.n_experts)
+        hidden = self._buffers[level.hidden][min(task, level.n_gates - 1)]
+        return np.flatnonzero(~hidden.cpu().numpy())
+
+    # -- the forward pass, written once for both backends
+    # ------------------------------------------------------------------------
+
+    def _run(self, p, x, ops):
+        """Task outputs ``(B, T, W)`` and each level's gate weights ``(B, G, E)``."""
+        n, first = x.shape[0], self.levels[0]
+        z = ops.linear(x, p["input_weight"], p["input_bias"])
+        h = ops.dropout(ops.act(z[:, : self._split].reshape(n, first.n_experts, -1)))
+        h = self._mlp(p, ops, first.expert_layers, h.swapaxes(0, 1), True, True)
+        g = None
+        if first.n_gates:
+            g = z[:, self._split :].reshape(n, first.n_gates, -1)  # (B, G, U1)
+            if first.gate_layers:
+                g = ops.act(g).swapaxes(0, 1)
+                g = self._mlp(p, ops, first.gate_layers, g, False, False)
+                g = g.swapaxes(0, 1)
+        gates = []
+        streams = self._mix(p, ops, first, h, g, gates)
+        for level in self.levels[1:]:
+            h = ops.cat(
+                [ops.expand0(streams[s : s + 1], c) for s, c in level.expert_stream]
+            )
+            h = self._mlp(p, ops, level.expert_layers, h, True, True)
+            g = self._mlp(
+                p, ops, level.gate_layers, streams[: level.gate_stream], False, False
+            )
+            streams = self._mix(p, ops, level, h, g.swapaxes(0, 1), gates)
+        if streams.shape[0] != self.n_tasks:  # one network or one gate for all tasks
+            streams = ops.expand0(streams, self.n_tasks)
+        out = self._mlp(p, ops, self.tower_layers, streams, False, True)
+        out = out.swapaxes(0, 1)  # (B, T, W)
+        if self._has_padding:
+            out = ops.masked_fill(out, p["padding"], -math.inf)
+        return out, gates
+
+    @staticmethod
+    def _mlp(p, ops, layers, x, activate_last, dropout):  # x: (M, B, in)
+        last = len(layers) - 1
+        for i, (w, b) in enumerate(layers):
+            x = ops.blinear(x, p[w], p[b])
+            if i < last or activate_last:
+                x = ops.act(x)
+                if dropout:
+                    x = ops.dropout(x)
+        return x
+
+    def _mix(self, p, ops, level, h, g, gates):
+        """Each gate's mixture of the experts' outputs ``h`` (E, B, H): (G, B, H)."""
+        if not level.n_gates:
+            return h  # the shared bottom
+        h = h.swapaxes(0, 1)  # (B, E, H)
+        logits = g  # (B, G, E), or the attention queries (B, G, H)
+        if level.key is not None:
+            keys = h @ p[level.key]  # (B, E, H)
+            logits = (g @ keys.swapaxes(-1, -2)) * self._scale  # (B, G, E)
+        if level.hidden is not None:
+            logits = ops.masked_fill(logits, p[level.hidden], -math.inf)
+        if self.top_k is not None:
+            logits = ops.keep_top_k(logits, self.top_k)
+        weights = ops.softmax(logits)
+        gates.append(weights)
+        return (weights @ h).swapaxes(0, 1)
+
+    def _task_gates(self, weights):
+        """The last level's weights ``(B, G, E)`` as each task's weights over the
+        experts it sees, ``(B, T, n_visible)``."""
+        level = self.levels[-1]
+        if level.hidden is not None:
+            seen = np.stack([self.visible_experts(t) for t in range(self.n_tasks)])
+            return weights[:, np.arange(self.n_tasks)[:, None], seen]
+        if level.n_gates != self.n_tasks:
+            return weights[:, [0] * self.n_tasks]  # one gate for all tasks
+        return weights
+
+    # -- PyTorch
+    # -----------------------------------------------------------------------------
+
+    def _tensors(self):
+        return {**self._parameters, **self._buffers}
+
+    def forward(self, x, return_balance=False):
         """Logits (or regression outputs) of every task, shape (B, T, W).
 
-        ``detached=True`` computes with detached views of the weights, for inference
-        under ``torch.inference_mode``: ops on plain tensors skip the ``nn.Parameter``
-        subclass dispatch, which for a single row costs more than the arithmetic.
-        Submodules are called through ``forward`` for the same reason (no hooks here).
+        With ``return_balance``, also the load-balancing term: the squared coefficient
+        of variation of each gate's total weight per expert over the batch, averaged
+        over gates (0 for a perfectly even use of the experts).
         """
-        h, g = self._first_layer(x, detached)  # (B, E, H1), (B, G, U1)
-        if self.experts.n_layers:
-            h = self.experts.forward(h.transpose(0, 1), detached).transpose(0, 1)
-        if self.gates is None:
-            mixed = h.transpose(0, 1).expand(self.n_tasks, -1, -1)  # (T, B, H): bottom
+        ops = _TorchOps(self.activation, self.dropout if self.training else 0.0)
+        p = self._tensors()
+        out, gates = self._run(p, x, ops)
+        if not return_balance:
+            return out
+        terms = [self._imbalance(p, level, w) for level, w in zip(self.levels, gates)]
+        return out, (torch.stack(terms).mean() if terms else out.new_zeros(()))
+
+    @staticmethod
+    def _imbalance(p, level, weights):
+        importance = weights.sum(0)  # (G, E)
+        if level.hidden is None:
+            mean = importance.mean(-1, keepdim=True)
+            var = (importance - mean).square().mean(-1, keepdim=True)
         else:
-            # (B, G, E) @ (B, E, H) -> (B, G, H), seen as (G, B, H)
-            mixed = torch.bmm(self._gates(g, detached), h).transpose(0, 1)
-            if self.n_gates != self.n_tasks:
-                mixed = mixed.expand(self.n_tasks, -1, -1)  # one gate for all tasks
-        out = self.towers.forward(mixed, detached).transpose(0, 1)  # (B, T, W)
-        if self._has_padding:
-            out = out.masked_fill(self.padding, float("-inf"))
-        return out
+            seen = (~p[level.hidden]).to(importance.dtype)
+            count = seen.sum(-1, keepdim=True)
+            mean = importance.sum(-1, keepdim=True) / count
+            var = ((importance - mean).square() * seen).sum(-1, keepdim=True) / count
+        return (var / mean.square()).mean()
+
+    def gate_weights(self, x):
+        """Each task's mixing weights over the experts it sees, (B, T, n_visible)."""
+        if not self.levels[-1].n_gates:
+            return x.new_ones(x.shape[0], self.n_tasks, 1)
+        ops = _TorchOps(self.activation, 0.0)
+        return self._task_gates(self._run(self._tensors(), x, ops)[1][-1])
+
+    # -- NumPy inference
+    # ---------------------------------------------------------------------
+
+    def _arrays(self):
+        """The weights as float64 arrays, converted once per change of the weights."""
+        tensors = self._tensors()
+        key = tuple((t.data_ptr(), t._version) for t in tensors.values())
+        if self._numpy_cache is None or self._numpy_cache[0] != key:
+            arrays = {
+                name: t.detach()
+                .cpu()
+                .numpy()
+                .astype(bool if t.dtype == torch.bool else np.float64)
+                for name, t in tensors.items()
+            }
+            self._numpy_cache = (key, arrays)
+        return self._numpy_cache[1]
+
+    def forward_numpy(self, x, gates=False):
+        """``forward`` (or ``gate_weights``) in float64 NumPy, for inference."""
+        x = np.asarray(x, dtype=np.float64)
+        if gates and not self.levels[-1].n_gates:
+            return np.ones((x.shape[0], self.n_tasks, 1))
+        out, weights = self._run(self._arrays(), x, _NumpyOps(self.activation))
+        return self._task_gates(weights[-1]) if gates else out
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_numpy_cache"] = None
+        return state
+
+
+def _uniform(shape, fan_in):
+    # nn.Linear's default range; each member is drawn independently, so that the
+    # experts start (and stay) different from each other.
+    bound = 1.0 / math.sqrt(fan_in)
+    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))

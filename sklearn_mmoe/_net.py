@@ -18,7 +18,7 @@ from torch import nn
 
 
 class MultiTaskLoss(nn.Module):
-    """Per-task mean loss, shape ``(n_tasks,)``, and its weighted sum.
+    """Per-task mean loss, shape ``(n_tasks,)``, and the training objective.
 
     Parameters
     ----------
@@ -26,11 +26,14 @@ class MultiTaskLoss(nn.Module):
         Squared error on one output per task, or cross-entropy over each task's logits.
     task_weights : sequence of float
         Weight of each task in the summed loss.
+    balance_weight : float, default=0.0
+        Weight of the module's load-balancing term in the training objective.
     """
 
-    def __init__(self, kind, task_weights):
+    def __init__(self, kind, task_weights, balance_weight=0.0):
         super().__init__()
         self.kind = kind
+        self.balance_weight = balance_weight
         self.register_buffer(
             "task_weights", torch.as_tensor(task_weights, dtype=torch.float32)
         )
@@ -42,15 +45,21 @@ class MultiTaskLoss(nn.Module):
         ce = F.cross_entropy(out.reshape(n * t, w), y.reshape(-1), reduction="none")
         return ce.view(n, t).mean(0)  # (T,)
 
-    def total(self, task_losses):
-        return task_losses @ self.task_weights
+    def total(self, task_losses, balance=None):
+        """The task-weighted sum of ``task_losses``, plus the weighted ``balance``."""
+        total = task_losses @ self.task_weights
+        if balance is not None:
+            total = total + self.balance_weight * balance
+        return total
 
 
 class MultiTaskNet(NeuralNet):
     """A ``NeuralNet`` whose steps return per-task losses; epochs record only sums.
 
-    History keeps, per epoch, ``train_loss`` / ``valid_loss`` (the weighted sum over
-    tasks) and ``train_task_losses`` / ``valid_task_losses`` (one float per task).
+    History keeps, per epoch, ``train_loss`` (the training objective: the weighted sum
+    over tasks, plus the load-balancing term when it is weighted), ``valid_loss`` (the
+    weighted sum over tasks) and ``train_task_losses`` / ``valid_task_losses`` (one
+    float per task).
     """
 
     def get_default_callbacks(self):
@@ -65,10 +74,14 @@ class MultiTaskNet(NeuralNet):
 
     def _step(self, batch, training):
         Xi, yi = unpack_data(batch)
-        y_pred = self.infer(Xi)
+        balance = None
+        if training and self.criterion_.balance_weight > 0:
+            y_pred, balance = self.module_(Xi, return_balance=True)
+        else:
+            y_pred = self.module_(Xi)
         task_losses = self.criterion_(y_pred, yi)
         return {
-            "loss": self.criterion_.total(task_losses),
+            "loss": self.criterion_.total(task_losses, balance),
             "task_losses": task_losses,
             "y_pred": y_pred,
         }
@@ -88,17 +101,15 @@ class MultiTaskNet(NeuralNet):
         if iterator is None:
             return
         # Sums stay on the device; one synchronisation per epoch, none per batch.
-        total, n_rows = 0.0, 0
+        tasks, loss, n_rows = 0.0, 0.0, 0
         for batch in iterator:
             step = step_fn(batch, **fit_params)
             n = len(batch[0])
-            total = total + step["task_losses"].detach() * n
+            tasks = tasks + step["task_losses"].detach() * n
+            loss = loss + step["loss"].detach() * n
             n_rows += n
-        task_losses = (total / n_rows).tolist()
-        self.history.record(prefix + "_task_losses", task_losses)
-        self.history.record(
-            prefix + "_loss", float(self.criterion_.total(total / n_rows))
-        )
+        self.history.record(prefix + "_task_losses", (tasks / n_rows).tolist())
+        self.history.record(prefix + "_loss", float(loss / n_rows))
 
 
 class EpochMonitor(Callback):

@@ -13,8 +13,10 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
 
     Each column of ``y`` is a task. The tasks share a set of experts; each task mixes
     the experts' outputs with its own softmax gate and feeds the mixture to its own
-    tower (Ma et al., 2018). ``architecture`` switches to a single shared gate (OMoE) or
-    to a plain shared network (Shared-Bottom). Training minimises the (task-weighted)
+    tower (Ma et al., 2018). ``architecture`` switches to a single shared gate (OMoE), a
+    plain shared network (Shared-Bottom) or task-specific plus shared experts over
+    several levels (PLE); ``gate_weights`` shows how each task mixes the experts.
+    Training minimises the (task-weighted)
     sum of the per-task mean squared errors with AdamW, through a skorch net kept as
     ``net_``.
 

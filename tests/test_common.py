@@ -15,6 +15,12 @@ ESTIMATORS = [
     MMoERegressor(architecture="shared_bottom"),
     # Deep experts and gates go through the batched (M, B, H) layers as well.
     MMoEClassifier(expert_units=(16, 8), gate_units=(8,), tower_units=()),
+    # PLE with unequal shared and task-specific expert counts over two levels.
+    MMoEClassifier(architecture="ple", n_experts=3, n_task_experts=2, n_levels=2),
+    MMoERegressor(architecture="ple", n_experts=1, n_task_experts=3, n_levels=2),
+    # Attention gates, sparse top-k gating and the load-balancing loss.
+    MMoEClassifier(gate_type="attention", top_k=2, balance_weight=0.1),
+    MMoERegressor(gate_type="attention", gate_units=(8,), top_k=3, balance_weight=0.1),
 ]
 
 

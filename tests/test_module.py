@@ -1,119 +1,242 @@
-"""The PyTorch modules: batching is exact, gates are distributions, shapes are kept."""
+"""The PyTorch module: batching is exact, gates are distributions, shapes are kept."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
-from sklearn_mmoe._module import BatchedMLP, MMoEModule
+from sklearn_mmoe._module import MMoEModule
 
 
-def _member_loop(mlp, x, member):
-    """One member of a BatchedMLP computed on its own, layer by layer."""
-    for i, (w, b) in enumerate(zip(mlp.weights, mlp.biases)):
-        x = x @ w[member] + b[member, 0]
-        if i < mlp.n_layers - 1 or mlp.activate_last:
-            x = torch.relu(x)
+def _layer(x, w, b, member, activate):
+    x = x @ w[member] + b[member, 0]
+    return torch.relu(x) if activate else x
+
+
+def _member(module, prefix, member, x, activate_last, start=0):
+    """Layers ``start..`` of one member of a stacked group, computed on their own."""
+    names = sorted(
+        int(n[len(prefix) + 7 :])
+        for n, _ in module.named_parameters()
+        if n.startswith(prefix + "_weight")
+    )
+    for i in names[start:]:
+        w = getattr(module, f"{prefix}_weight{i}")
+        b = getattr(module, f"{prefix}_bias{i}")
+        x = _layer(x, w, b, member, i < names[-1] or activate_last)
     return x
 
 
-@pytest.mark.parametrize("units", [(5,), (6, 4), (3, 7, 2)])
-def test_batched_mlp_equals_a_loop_over_independent_members(units):
-    torch.manual_seed(0)
-    mlp = BatchedMLP(4, 3, units, "relu", 0.0, True).eval()
-    x = torch.randn(4, 10, 3)
-    out = mlp(x)
-    assert out.shape == (4, 10, units[-1])
-    for m in range(4):
-        torch.testing.assert_close(out[m], _member_loop(mlp, x[m], m))
+def _n_layers(module, prefix):
+    return sum(n.startswith(prefix + "_weight") for n, _ in module.named_parameters())
 
 
-def _reference_forward(module, x):
-    """MMoE written the slow, obvious way: a loop over experts, gates and tasks."""
-    E, T = module.n_experts, module.n_tasks
-    w, b = module.input_weight, module.input_bias
-    n_h = module._split[0]
-    h1 = n_h // E
-    experts = []
-    for e in range(E):
-        h = torch.relu(x @ w[:, e * h1 : (e + 1) * h1] + b[e * h1 : (e + 1) * h1])
-        experts.append(
-            _member_loop(module.experts, h, e) if module.experts.n_layers else h
-        )
-    outputs = []
-    for t in range(T):
-        if module.gates is None:
-            mixed = experts[0]
+def _reference_forward(module, x, spec):
+    """The network written the slow, obvious way: loops over experts, gates, tasks.
+
+    ``spec`` holds the constructor's counts, so that the structure (which gate sees
+    which expert, which stream feeds which expert) is derived here independently.
+    """
+    T, arch = module.n_tasks, spec["architecture"]
+    n_shared, n_own = spec["n_experts"], spec.get("n_task_experts", 1)
+    n_levels = spec.get("n_levels", 1) if arch == "ple" else 1
+    top_k = spec.get("top_k")
+    if arch == "shared_bottom":
+        E, owners = 1, [None]
+    elif arch == "ple":
+        owners = [None] * n_shared + [t for t in range(T) for _ in range(n_own)]
+        E = len(owners)
+    else:
+        E, owners = n_shared, [None] * n_shared
+    streams = None  # level input per consumer: task t -> streams[t], shared -> [-1]
+    mixed = None
+    for level in range(n_levels):
+        last = level == n_levels - 1
+        if arch == "ple":
+            gates = list(range(T)) + ([] if last else ["shared"])
+        elif arch == "mmoe":
+            gates = list(range(T))
+        elif arch == "omoe":
+            gates = ["all"]
         else:
-            gate = t if module.n_gates == T else 0
-            u = (w.shape[1] - n_h) // module.n_gates
-            z = (
-                x @ w[:, n_h + gate * u : n_h + (gate + 1) * u]
-                + b[n_h + gate * u : n_h + (gate + 1) * u]
-            )
-            if module._gate_hidden:
-                z = _member_loop(module.gates, torch.relu(z), gate)
-            g = z.softmax(-1)
-            mixed = sum(g[:, e : e + 1] * experts[e] for e in range(E))
-        outputs.append(_member_loop(module.towers, mixed, t))
+            gates = []
+        prefix = f"level{level}"
+        experts = []
+        for e, owner in enumerate(owners):
+            if level == 0:
+                h1 = module._split // E
+                w, b = module.input_weight, module.input_bias
+                h = torch.relu(
+                    x @ w[:, e * h1 : (e + 1) * h1] + b[e * h1 : (e + 1) * h1]
+                )
+                h = _member(module, prefix + "_expert", e, h, True)
+            else:
+                source = streams[owner] if owner is not None else streams["shared"]
+                h = _member(module, prefix + "_expert", e, source, True)
+            experts.append(h)
+        if not gates:
+            mixed = {t: experts[0] for t in range(T)}
+            break
+        new = {}
+        for g, who in enumerate(gates):
+            if level == 0:
+                u = (module.input_weight.shape[1] - module._split) // len(gates)
+                w, b = module.input_weight, module.input_bias
+                cols = slice(module._split + g * u, module._split + (g + 1) * u)
+                z = x @ w[:, cols] + b[cols]
+                if _n_layers(module, prefix + "_gate"):
+                    z = _member(module, prefix + "_gate", g, torch.relu(z), False)
+            else:
+                source = streams[who] if who != "all" else None
+                z = _member(module, prefix + "_gate", g, source, False)
+            if spec.get("gate_type") == "attention":
+                key = getattr(module, prefix + "_key")
+                scores = torch.stack(
+                    [(z * (h @ key)).sum(-1) for h in experts], -1
+                ) / math.sqrt(experts[0].shape[-1])
+            else:
+                scores = z
+            seen = [
+                owner is None or who in ("shared", "all") or owner == who
+                for owner in owners
+            ]
+            scores = scores.masked_fill(~torch.tensor(seen), -math.inf)
+            if top_k is not None:
+                kth = scores.sort(-1, descending=True).values[:, top_k - 1 : top_k]
+                scores = scores.masked_fill(scores < kth, -math.inf)
+            weights = scores.softmax(-1)
+            new[who] = sum(weights[:, e : e + 1] * experts[e] for e in range(E))
+        if arch == "omoe":
+            new = {t: new["all"] for t in range(T)}
+        streams = mixed = new
+    outputs = [_member(module, "tower", t, mixed[t], False) for t in range(T)]
     return torch.stack(outputs, 1)
 
 
-@pytest.mark.parametrize("architecture", ["mmoe", "omoe", "shared_bottom"])
-@pytest.mark.parametrize(
-    "expert_units, gate_units", [((8,), ()), ((8, 5), (6,)), ((4, 6, 3), (7, 2))]
-)
+VARIANTS = [
+    dict(architecture="mmoe", n_experts=3),
+    dict(architecture="omoe", n_experts=3),
+    dict(architecture="shared_bottom", n_experts=3),
+    dict(architecture="mmoe", n_experts=4, gate_type="attention"),
+    dict(architecture="mmoe", n_experts=5, top_k=2),
+    dict(architecture="omoe", n_experts=4, gate_type="attention", top_k=3),
+    dict(architecture="ple", n_experts=2, n_task_experts=1, n_levels=1),
+    dict(architecture="ple", n_experts=1, n_task_experts=3, n_levels=2),
+    dict(architecture="ple", n_experts=3, n_task_experts=0, n_levels=3),
+    dict(
+        architecture="ple",
+        n_experts=2,
+        n_task_experts=2,
+        n_levels=2,
+        gate_type="attention",
+        top_k=2,
+    ),
+]
+DEPTHS = [((8,), ()), ((8, 5), (6,)), ((4, 6, 3), (7, 2))]
+
+
+def _ids(spec):
+    return "-".join(f"{k}={v}" for k, v in spec.items() if k != "architecture") or ""
+
+
+@pytest.mark.parametrize("spec", VARIANTS, ids=lambda s: s["architecture"] + _ids(s))
+@pytest.mark.parametrize("expert_units, gate_units", DEPTHS)
 def test_batched_module_equals_a_loop_over_experts_gates_and_tasks(
-    architecture, expert_units, gate_units
+    spec, expert_units, gate_units
 ):
     torch.manual_seed(0)
     module = MMoEModule(
         5,
-        (3, 3),
-        architecture=architecture,
-        n_experts=3,
+        (3, 3, 1),
         expert_units=expert_units,
         gate_units=gate_units,
         tower_units=(4,),
+        **spec,
     ).eval()
-    x = torch.randn(12, 5)
-    expected = _reference_forward(module, x)
-    torch.testing.assert_close(module(x), expected)
-    with torch.inference_mode():
-        torch.testing.assert_close(module(x, detached=True), expected)
+    x = torch.randn(12, 5) * 3
+    with torch.no_grad():
+        expected = _reference_forward(module, x, spec)
+        expected[:, 2, 1:] = -math.inf  # the one-output task's padded slots
+        torch.testing.assert_close(module(x), expected)
+    numpy_out = module.forward_numpy(x.numpy())
+    np.testing.assert_allclose(numpy_out, expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("spec", VARIANTS, ids=lambda s: s["architecture"] + _ids(s))
+def test_numpy_and_torch_gate_weights_agree_and_are_distributions(spec):
+    torch.manual_seed(0)
+    module = MMoEModule(6, (1, 1, 1), gate_units=(7,), **spec).eval()
+    x = torch.randn(30, 6) * 5
+    with torch.no_grad():
+        g = module.gate_weights(x)
+    np.testing.assert_allclose(
+        module.forward_numpy(x.numpy(), gates=True), g.numpy(), atol=1e-6
+    )
+    n_seen = module.visible_experts(0).size
+    assert g.shape == (30, 3, n_seen)
+    assert (g >= 0).all()
+    torch.testing.assert_close(g.sum(-1), torch.ones(30, 3))
+    if spec.get("top_k"):
+        assert ((g > 0).sum(-1) == spec["top_k"]).all()
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 4, 6])
+@pytest.mark.parametrize("gate_type", ["softmax", "attention"])
+def test_top_k_leaves_exactly_k_non_zero_weights(top_k, gate_type):
+    torch.manual_seed(0)
+    module = MMoEModule(6, (1, 1), n_experts=6, gate_type=gate_type, top_k=top_k)
+    g = module.gate_weights(torch.randn(50, 6))
+    assert ((g > 0).sum(-1) == top_k).all()
+    torch.testing.assert_close(g.sum(-1), torch.ones(50, 2))
+
+
+def test_top_k_larger_than_the_experts_a_gate_sees_is_a_value_error():
+    with pytest.raises(ValueError, match="top_k=4 must be between 1 and 3"):
+        MMoEModule(6, (1, 1), architecture="ple", n_experts=2, top_k=4)
+
+
+def test_ple_gates_see_their_own_and_the_shared_experts():
+    module = MMoEModule(
+        4, (1, 1, 1), architecture="ple", n_experts=2, n_task_experts=3, n_levels=2
+    )
+    # Experts [shared 0-1, task 0: 2-4, task 1: 5-7, task 2: 8-10].
+    np.testing.assert_array_equal(module.visible_experts(1), [0, 1, 5, 6, 7])
+    hidden_below = module.level0_hidden.numpy()  # (T + 1 gates, 11 experts)
+    assert hidden_below.shape == (4, 11)
+    assert not hidden_below[3].any()  # the shared gate sees everything
+    assert module.level1_hidden.shape == (3, 11)  # the last level: task gates only
 
 
 def test_experts_start_different_from_each_other():
     torch.manual_seed(0)
     module = MMoEModule(6, (1, 1), n_experts=5, expert_units=(8,))
-    h, _ = module._first_layer(torch.randn(20, 6), detached=False)  # (B, E, H)
+    z = torch.randn(20, 6) @ module.input_weight[:, : module._split]
+    h = z.reshape(20, 5, 8)
     for i in range(5):
         for j in range(i + 1, 5):
             assert not torch.allclose(h[:, i], h[:, j])
 
 
-@pytest.mark.parametrize("gate_units", [(), (7,), (5, 3)])
-def test_gates_are_distributions_over_experts(gate_units):
-    torch.manual_seed(0)
-    module = MMoEModule(6, (1, 1, 1), n_experts=4, gate_units=gate_units)
-    g = module.gate_weights(torch.randn(30, 6) * 5)
-    assert g.shape == (30, 3, 4)
-    assert (g >= 0).all()
-    torch.testing.assert_close(g.sum(-1), torch.ones(30, 3))
-
-
 def test_architectures_differ_in_their_gates():
-    def n_gates(arch):
-        return MMoEModule(6, (1, 1, 1), architecture=arch, n_experts=4).n_gates
+    def n_gates(arch, **kw):
+        module = MMoEModule(6, (1, 1, 1), architecture=arch, n_experts=4, **kw)
+        return [level.n_gates for level in module.levels]
 
-    assert (n_gates("mmoe"), n_gates("omoe"), n_gates("shared_bottom")) == (3, 1, 0)
+    assert n_gates("mmoe") == [3]
+    assert n_gates("omoe") == [1]
+    assert n_gates("shared_bottom") == [0]
+    assert n_gates("ple", n_levels=3) == [4, 4, 3]
     bottom = MMoEModule(6, (1, 1), architecture="shared_bottom", expert_units=(9,))
-    assert bottom.n_experts == 1 and bottom.gates is None
     assert bottom.input_weight.shape == (6, 9)
 
 
-@pytest.mark.parametrize("architecture", ["mmoe", "omoe", "shared_bottom"])
-def test_a_batch_of_one_keeps_its_task_axis(architecture):
-    module = MMoEModule(4, (2, 3), architecture=architecture).eval()
+@pytest.mark.parametrize("spec", VARIANTS, ids=lambda s: s["architecture"] + _ids(s))
+def test_a_batch_of_one_keeps_its_task_axis(spec):
+    module = MMoEModule(4, (2, 3), **spec).eval()
     assert module(torch.randn(1, 4)).shape == (1, 2, 3)
+    assert module.forward_numpy(np.ones((1, 4))).shape == (1, 2, 3)
+    assert module.forward_numpy(np.ones((1, 4)), gates=True).shape[:2] == (1, 2)
 
 
 def test_padded_logits_get_zero_probability():
@@ -123,3 +246,34 @@ def test_padded_logits_get_zero_probability():
     assert (proba[:, 0, 2:] == 0).all() and (proba[:, 2, 3:] == 0).all()
     torch.testing.assert_close(proba.sum(-1), torch.ones(8, 3))
     assert (proba[:, 1] > 0).all()
+
+
+@pytest.mark.parametrize("spec", VARIANTS, ids=lambda s: s["architecture"] + _ids(s))
+def test_balance_term_is_finite_and_differentiable(spec):
+    torch.manual_seed(0)
+    module = MMoEModule(4, (1, 1), **spec)
+    out, balance = module(torch.randn(64, 4), return_balance=True)
+    assert out.shape == (64, 2, 1)
+    assert balance.shape == () and torch.isfinite(balance) and balance >= 0
+    if spec["architecture"] != "shared_bottom":
+        balance.backward()
+        assert module.input_weight.grad.abs().sum() > 0
+
+
+def test_balance_term_is_zero_for_an_even_use_of_the_experts():
+    module = MMoEModule(4, (1, 1), n_experts=3)
+    with torch.no_grad():
+        module.input_weight.zero_()
+        module.input_bias.zero_()  # every gate's logits equal: uniform weights
+    _, balance = module(torch.randn(16, 4), return_balance=True)
+    assert balance.item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_numpy_weights_follow_changes_to_the_parameters():
+    torch.manual_seed(0)
+    module = MMoEModule(4, (1,)).eval()
+    x = np.ones((2, 4))
+    before = module.forward_numpy(x)
+    with torch.no_grad():
+        module.tower_bias1.add_(1.0)
+    np.testing.assert_allclose(module.forward_numpy(x), before + 1.0, rtol=1e-6)
