@@ -3,8 +3,8 @@
 Usage: python benchmarks/bench_core.py [fit|predict|latency|memory|checks|all]
 
 - fit: seconds per epoch of MMoEClassifier.fit against a hand-written PyTorch loop
-(Adam,
-  shuffled tensor slices) over the same module, 200,000 x 128 float32, 2 binary tasks.
+  (Adam, shuffled tensor slices) over the same module, 200,000 x 128 float32, 2 binary
+  tasks.
 - predict: predict_proba on those rows against the raw module's forward pass.
 - latency: median single-row predict_proba against MLPClassifier on the same row.
 - memory: peak RSS growth while fitting 1,000,000 x 128 float32, over the input's size

@@ -1,6 +1,7 @@
 """The MMoE paper's synthetic study (section 5): task correlation against architecture.
 
-Usage: python benchmarks/synthetic_correlation.py [--seeds N] [--n-train N] [--out DIR]
+Usage: python benchmarks/synthetic_correlation.py [--seeds N] [--n-train N] [--n-jobs N]
+[--out DIR]
 
 For each task correlation p in {0.5, 0.9, 1.0} and each seed, draw two regression tasks
 with ``make_multitask_regression`` (d = 100, the weight vectors at cosine p; the seed
@@ -32,6 +33,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
+from joblib import Parallel, delayed
 
 from sklearn_mmoe import MMoERegressor
 from sklearn_mmoe.datasets import make_multitask_regression
@@ -66,7 +69,10 @@ def task_data(correlation, seed, n_train):
     return X[:n_train], Y[:n_train], X[n_train:], Y[n_train:]
 
 
-def fit_and_score(model, correlation, seed, n_train, learning_rate):
+def fit_and_score(model, correlation, seed, n_train, learning_rate, threads=None):
+    if threads:
+        torch.set_num_threads(threads)  # one fit per worker process
+        warnings.simplefilter("ignore")  # workers do not inherit the filter above
     X, Y, X_test, Y_test = task_data(correlation, seed, n_train)
     reg = MMoERegressor(
         **MODELS[model], **COMMON, learning_rate=learning_rate, random_state=seed
@@ -88,14 +94,33 @@ def fit_and_score(model, correlation, seed, n_train, learning_rate):
     )
 
 
-def choose_learning_rates(n_train):
+def run_all(jobs, n_jobs):
+    """``fit_and_score`` over ``jobs``; with several workers, one thread each."""
+    if n_jobs == 1:
+        return [fit_and_score(*job) for job in jobs]
+    return Parallel(n_jobs=n_jobs)(delayed(fit_and_score)(*job, 1) for job in jobs)
+
+
+def choose_learning_rates(n_train, n_jobs):
+    jobs = [
+        (model, 0.5, seed, n_train, lr)
+        for model in MODELS
+        for lr in LEARNING_RATES
+        for seed in PILOT_SEEDS
+    ]
+    runs = run_all(jobs, n_jobs)
     chosen = {}
     for model in MODELS:
         scores = {}
         for lr in LEARNING_RATES:
-            runs = [fit_and_score(model, 0.5, s, n_train, lr) for s in PILOT_SEEDS]
             # The validation loss is on standardised targets: comparable across rates.
-            scores[lr] = np.mean([r["validation_mse"] for r in runs])
+            scores[lr] = np.mean(
+                [
+                    r["validation_mse"]
+                    for r in runs
+                    if r["model"] == model and r["learning_rate"] == lr
+                ]
+            )
         chosen[model] = min(scores, key=scores.get)
         print(
             f"learning rate for {model}: "
@@ -169,22 +194,25 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--n-train", type=int, default=50_000)
+    parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
 
     started = time.perf_counter()
-    learning_rates = choose_learning_rates(args.n_train)
-    results = []
-    for p in CORRELATIONS:
-        for seed in range(args.seeds):
-            for model in MODELS:
-                r = fit_and_score(model, p, seed, args.n_train, learning_rates[model])
-                results.append(r)
-                print(
-                    f"p={p} seed={seed} {model:<13} test MSE {r['mse']:.4f} "
-                    f"({r['epochs']} epochs, {r['seconds']:.1f} s)",
-                    flush=True,
-                )
+    learning_rates = choose_learning_rates(args.n_train, args.n_jobs)
+    jobs = [
+        (model, p, seed, args.n_train, learning_rates[model])
+        for p in CORRELATIONS
+        for seed in range(args.seeds)
+        for model in MODELS
+    ]
+    results = run_all(jobs, args.n_jobs)
+    for r in results:
+        print(
+            f"p={r['correlation']} seed={r['seed']} {r['model']:<13} test MSE "
+            f"{r['mse']:.4f} ({r['epochs']} epochs, {r['seconds']:.1f} s)",
+            flush=True,
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "synthetic_correlation.json").write_text(
         json.dumps(dict(learning_rates=learning_rates, results=results), indent=1)
