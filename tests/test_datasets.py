@@ -1,9 +1,17 @@
-"""make_multitask_regression: the paper's generator of correlated tasks."""
+"""The data sets: the paper's generator of correlated tasks and the census loader."""
+
+import gzip
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sklearn_mmoe.datasets import make_multitask_regression
+from sklearn_mmoe.datasets import (
+    fetch_census_income,
+    load_census_income,
+    make_multitask_regression,
+)
 
 
 @pytest.mark.parametrize("p", [-0.3, 0.0, 0.5, 0.9, 1.0])
@@ -49,3 +57,66 @@ def test_more_tasks_than_features_are_refused():
         make_multitask_regression(n_features=2, n_tasks=3)
     with pytest.raises(ValueError, match="correlation"):
         make_multitask_regression(correlation=1.5)
+
+
+CENSUS = Path(__file__).parents[2] / "shared" / "data" / "census-income"
+CENSUS_TEST = CENSUS / "census-income.test.gz"
+
+
+@pytest.fixture(scope="module")
+def census_group1():
+    return load_census_income(CENSUS_TEST)
+
+
+def test_census_loader_reads_the_official_test_split(census_group1):
+    X, Y = census_group1
+    assert X.shape == (99762, 38) and Y.shape == (99762, 2)
+    assert list(Y.columns) == ["income_50k", "never_married"]
+    assert Y.dtypes.tolist() == [np.int64, np.int64]
+    # The facts recorded beside the data (SOURCE.md).
+    assert Y["income_50k"].sum() == 6186
+    assert Y["never_married"].sum() == 43143
+    for label in ("education", "marital_stat", "income_50k", "instance_weight"):
+        assert label not in X.columns
+
+
+def test_census_loader_types_columns_and_marks_missing_values(census_group1):
+    X, _ = census_group1
+    assert (X.dtypes == "category").sum() == 28
+    assert X["sex"].cat.categories.tolist() == ["Female", "Male"]  # spaces stripped
+    assert X["country_father"].isna().sum() == 3429
+    assert X["mig_chg_msa"].isna().sum() == 49946
+    assert X["age"].dtype == np.int64 and X["age"].between(0, 90).all()
+
+
+def test_census_group_2_is_college_and_never_married():
+    _, Y = load_census_income(CENSUS_TEST, group=2)
+    assert list(Y.columns) == ["college", "never_married"]
+    assert Y["college"].mean() == pytest.approx(0.1950, abs=5e-5)
+    assert abs(np.corrcoef(Y.T.to_numpy())[0, 1]) == pytest.approx(0.2376, abs=5e-5)
+
+
+def test_census_loader_reads_plain_text_and_rejects_other_formats(tmp_path):
+    with gzip.open(CENSUS_TEST, "rt") as f:
+        head = "".join(next(f) for _ in range(50))
+    plain = tmp_path / "census-income.test"
+    plain.write_text(head)
+    X, Y = load_census_income(plain)
+    assert X.shape == (50, 38) and Y.shape == (50, 2)
+    other = tmp_path / "other.csv"
+    other.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(ValueError, match="Census-Income"):
+        load_census_income(other)
+    with pytest.raises(ValueError, match="group"):
+        load_census_income(plain, group=3)
+
+
+def test_fetch_census_income_reads_the_cache_and_never_downloads_when_told(tmp_path):
+    with pytest.raises(OSError, match="download_if_missing=False"):
+        fetch_census_income(tmp_path, subset="test", download_if_missing=False)
+    (tmp_path / "census_income").mkdir()
+    shutil.copy(CENSUS_TEST, tmp_path / "census_income" / "census-income.test.gz")
+    X, Y = fetch_census_income(
+        tmp_path, subset="test", group=2, download_if_missing=False
+    )
+    assert X.shape == (99762, 38) and list(Y.columns) == ["college", "never_married"]
