@@ -63,7 +63,7 @@ def hand_written_epochs(X, Y, epochs, seed=0):
         for i in range(0, len(Xt), BATCH):
             idx = order[i : i + BATCH]
             opt.zero_grad()
-            loss_fn.total(loss_fn(module(Xt[idx]), Yt[idx])).backward()
+            loss_fn.total(loss_fn(module(Xt[idx]), Yt[idx]).mean(0)).backward()
             opt.step()
     return (time.perf_counter() - start) / epochs, module
 

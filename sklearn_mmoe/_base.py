@@ -10,11 +10,21 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
+from ._categorical import CategoricalEncoder, auto_embedding_dim, categorical_mask
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor
 from ._module import ACTIVATIONS, ARCHITECTURES, GATE_TYPES, MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
+from ._rows import collapse, missing_mask, task_row_weights
 
 # Rows per forward pass at predict time: large enough to amortise per-call overhead,
 # small enough that the (n_experts, rows, units) activations stay in cache-sized memory.
@@ -56,6 +66,12 @@ class _BaseMMoE(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "missing_labels": [StrOptions({"raise", "ignore"})],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "embedding_dim": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
     }
 
     def __init__(
@@ -86,6 +102,9 @@ class _BaseMMoE(BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        missing_labels="raise",
+        categorical_features="from_dtype",
+        embedding_dim="auto",
     ):
         self.architecture = architecture
         self.n_experts = n_experts
@@ -112,6 +131,9 @@ class _BaseMMoE(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.missing_labels = missing_labels
+        self.categorical_features = categorical_features
+        self.embedding_dim = embedding_dim
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -123,29 +145,158 @@ class _BaseMMoE(BaseEstimator):
     # ----------------------------------------------------------------------
 
     def _validate_X(self, X):
-        """``X`` at predict time: float32, dense or CSR, with the fitted features."""
-        return validate_data(
-            self, X, accept_sparse="csr", dtype=np.float32, reset=False
+        """``X`` at predict time: float32, dense or CSR, categorical columns encoded."""
+        encoder = getattr(self, "_encoder", None)
+        if encoder is None:
+            return validate_data(
+                self, X, accept_sparse="csr", dtype=np.float32, reset=False
+            )
+        _check_feature_names(self, X, reset=False)
+        _check_n_features(self, X, reset=False)
+        return encoder.transform(X)
+
+    def _validate_fit_X(self, X):
+        """``X`` at fit time; learns which columns are categorical and their categories.
+
+        Without categorical columns, ``X`` is validated as float32 (dense or CSR) and no
+        encoder is kept, so that inference takes the plain path.
+        """
+        self._encoder = None
+        if self.categorical_features is None or (
+            isinstance(self.categorical_features, str) and not hasattr(X, "dtypes")
+        ):
+            X = validate_data(self, X, accept_sparse="csr", dtype=np.float32)
+            self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
+            return X
+        _check_feature_names(self, X, reset=True)
+        _check_n_features(self, X, reset=True)
+        if not hasattr(X, "iloc") and not hasattr(X, "shape"):
+            X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+        mask = categorical_mask(
+            X,
+            self.categorical_features,
+            self.n_features_in_,
+            getattr(self, "feature_names_in_", None),
+        )
+        self.is_categorical_ = mask
+        if not mask.any():
+            return validate_data(
+                self, X, accept_sparse="csr", dtype=np.float32, reset=False
+            )
+        if sp.issparse(X):
+            raise TypeError(
+                "Categorical features need dense X (an array or a DataFrame); got a "
+                "sparse matrix."
+            )
+        encoder = CategoricalEncoder(mask, getattr(self, "feature_names_in_", None))
+        X = encoder.fit(X).transform(X)
+        self._encoder = encoder
+        return X
+
+    def _embeddings(self):
+        """``(n_codes, width)`` of each categorical column's embedding table."""
+        if self._encoder is None:
+            return ()
+        return tuple(
+            (
+                n,
+                auto_embedding_dim(n)
+                if self.embedding_dim == "auto"
+                else int(self.embedding_dim),
+            )
+            for n in self._encoder.n_codes
         )
 
-    def _validate_fit_data(self, X, y):
-        """``X`` as float32 (dense or CSR) and ``y`` as a dense 1-D or 2-D array."""
-        X, y = validate_data(
-            self,
-            X,
+    def _validate_fit_data(self, X, y, sample_weight):
+        """Validate ``X``, ``y`` and ``sample_weight`` and keep the rows that train.
+
+        Returns ``X`` (float32, dense or CSR, all rows), ``rows`` (the rows of ``X``
+        with a positive weight and at least one label), and for those rows ``Y``
+        (2-D, as given, or float64 for a regressor), ``present`` (where ``Y`` has a
+        label) and ``weight`` (float64).
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None."
+            )
+        X = self._validate_fit_X(X)
+        if sp.issparse(X) and not X.has_canonical_format:
+            X = X.copy()  # row hashes need summed duplicates; the caller's X stays
+            X.sum_duplicates()
+        y = check_array(
             y,
             accept_sparse="csr",
-            dtype=np.float32,
-            multi_output=True,
-            y_numeric=self._y_numeric,
+            ensure_all_finite="allow-nan",
+            ensure_2d=False,
+            dtype=None,
+            input_name="y",
+            estimator=self,
         )
         if sp.issparse(y):
             y = y.toarray()
+        check_consistent_length(X, y)
         if y.ndim > 2:
             raise ValueError(
                 f"y must be 1-D or 2-D (n_samples, n_tasks); got {y.ndim} dims."
             )
-        return X, y
+        self._y_1d = y.ndim == 1
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        missing = missing_mask(Y)
+        if missing.any() and self.missing_labels == "raise":
+            tasks = np.flatnonzero(missing.any(axis=0)).tolist()
+            raise ValueError(
+                f"y has missing labels (NaN or None) in task(s) {tasks}. Pass "
+                "missing_labels='ignore' to train each task on the rows that have its "
+                "label."
+            )
+        if self._y_numeric and Y.dtype.kind not in "fiub":
+            try:
+                Y = np.where(missing, np.nan, Y).astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"y must be numeric; got {exc}") from exc
+        weight = np.ones(X.shape[0])
+        if sample_weight is not None:
+            weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not weight.any():
+                raise ValueError(
+                    "sample_weight is zero for every sample; at least one sample "
+                    "needs a positive weight."
+                )
+        rows = np.flatnonzero((weight > 0) & ~missing.all(axis=1))
+        if rows.size == 0:
+            raise ValueError(
+                "No sample has a label for any task (with a positive sample_weight)."
+            )
+        present = ~missing[rows]
+        unlabelled = np.flatnonzero(~present.any(axis=0)).tolist()
+        if unlabelled:
+            raise ValueError(
+                f"Task(s) {unlabelled} have no label on any sample with a positive "
+                "sample_weight; every task needs labels to train."
+            )
+        return X, rows, Y[rows], present, weight[rows]
+
+    def _present_labels(self, Y):
+        """Where the 2-D ``Y`` (to score against) has labels; missing ones are an
+        error unless ``missing_labels="ignore"``."""
+        missing = missing_mask(Y)
+        if missing.any() and self.missing_labels == "raise":
+            raise ValueError(
+                "y has missing labels (NaN or None); scoring skips them only with "
+                "missing_labels='ignore'."
+            )
+        return ~missing
+
+    @staticmethod
+    def _distinct_rows(X, rows, targets, present, weight):
+        """Merge rows that repeat ``(x, targets)`` into one weighted row each (see
+        :mod:`sklearn_mmoe._rows`); returns the same four, for the distinct rows."""
+        targets = np.ascontiguousarray(np.where(present, targets, 0))
+        keep, weight = collapse(X, rows, targets, present, weight)
+        return rows[keep], targets[keep], present[keep], weight
 
     def _check_units(self, name, allow_empty):
         units = getattr(self, name)
@@ -201,12 +352,15 @@ class _BaseMMoE(BaseEstimator):
     # -- training
     # ------------------------------------------------------------------------
 
-    def _fit_net(self, X, Y, output_sizes, kind):
-        """Build (or warm-start) the skorch net and train it on ``X`` and ``Y``."""
+    def _fit_net(self, X, rows, Y, present, weight, output_sizes, kind):
+        """Build (or warm-start) the skorch net and train it on rows ``rows`` of ``X``,
+        with targets ``Y`` (a tensor), labels ``present`` and row weights ``weight``."""
         n_tasks = len(output_sizes)
+        embeddings = self._embeddings()
         module_params = dict(
-            n_features=X.shape[1],
+            n_features=X.shape[1] - len(embeddings),
             output_sizes=tuple(output_sizes),
+            embeddings=embeddings,
             architecture=self.architecture,
             n_experts=self.n_experts,
             expert_units=self._check_units("expert_units", allow_empty=False),
@@ -227,7 +381,7 @@ class _BaseMMoE(BaseEstimator):
         )
 
         iterator_params = dict(
-            batch_size=min(self.batch_size, X.shape[0]), device=str(device)
+            batch_size=min(self.batch_size, len(rows)), device=str(device)
         )
         net = MultiTaskNet(
             module=MMoEModule,
@@ -271,7 +425,14 @@ class _BaseMMoE(BaseEstimator):
             net.initialize()
             if previous is not None:
                 self._load_previous(net, previous)
-            net.partial_fit(TensorData(as_tensor(X), Y))
+            W = task_row_weights(weight, present)
+            data = TensorData(
+                as_tensor(X),
+                Y,
+                None if W is None else torch.from_numpy(W),
+                torch.from_numpy(rows),
+            )
+            net.partial_fit(data)
         net.module_.eval()
 
         history = net.history
@@ -347,7 +508,7 @@ class _BaseMMoE(BaseEstimator):
             TensorData(as_tensor(X)), _PREDICT_CHUNK, device=self.net_.device
         )
         with torch.inference_mode():
-            return torch.cat([module(Xb).cpu() for Xb, _ in batches]).numpy()
+            return torch.cat([module(Xb).cpu() for Xb, _, _ in batches]).numpy()
 
     def gate_weights(self, X):
         """The weight each task's gate gives each expert, for every sample.

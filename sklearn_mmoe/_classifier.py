@@ -76,26 +76,32 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and the task labels ``y``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples. Sparse input is densified one batch at a time.
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples; categorical columns (see ``categorical_features``) of any
+            type. Sparse input is densified one batch at a time.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Labels; each column is a task with its own classes.
+            Labels; each column is a task with its own classes. With
+            ``missing_labels="ignore"``, NaN or None marks a missing label.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in every task's loss (training and
+            early-stopping validation); ``None`` weighs all samples equally.
 
         Returns
         -------
         self : MMoEClassifier
             The fitted estimator.
         """
-        X, y = self._validate_fit_data(X, y)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        classes, codes = [], np.empty(Y.shape, dtype=np.int64)
+        X, rows, Y, present, weight = self._validate_fit_data(X, y, sample_weight)
+        classes, codes = [], np.zeros(Y.shape, dtype=np.int64)
         for t in range(Y.shape[1]):
-            labels, codes[:, t] = _encode_task(Y[:, t], t if Y.shape[1] > 1 else None)
+            labels, codes[present[:, t], t] = _encode_task(
+                Y[present[:, t], t], t if Y.shape[1] > 1 else None
+            )
             classes.append(labels)
         if self.warm_start and hasattr(self, "net_"):
             previous = (
@@ -108,11 +114,19 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
                     "warm_start=True needs the same tasks and classes as the "
                     "previous fit."
                 )
-        self._y_1d = y.ndim == 1
+        rows, codes, present, weight = self._distinct_rows(
+            X, rows, codes, present, weight
+        )
         self.n_outputs_ = Y.shape[1]
         self.classes_ = classes[0] if len(classes) == 1 else classes
         self.net_ = self._fit_net(
-            X, torch.from_numpy(codes), [len(c) for c in classes], kind="classification"
+            X,
+            rows,
+            torch.from_numpy(codes),
+            present,
+            weight,
+            [len(c) for c in classes],
+            kind="classification",
         )
         return self
 
@@ -203,7 +217,8 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         Returns
         -------
         score : float
-            Mean over tasks of the (weighted) fraction of correct labels.
+            Mean over tasks of the (weighted) fraction of correct labels; with
+            ``missing_labels="ignore"``, of each task's rows that have a label.
         """
         Y_pred = self.predict(X)
         y = np.asarray(y, dtype=object if Y_pred.dtype == object else None)
@@ -212,8 +227,16 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         if y.shape != Y_pred.shape:
             raise ValueError(f"y has shape {y.shape}; expected {Y_pred.shape}.")
         w = _check_sample_weight(sample_weight, Y_pred)
-        correct = (y == Y_pred).reshape(len(Y_pred), -1)
-        return float(np.mean(np.average(correct, axis=0, weights=w)))
+        Y, Y_pred = y.reshape(len(y), -1), Y_pred.reshape(len(y), -1)
+        present = self._present_labels(Y)
+        return float(
+            np.mean(
+                [
+                    np.average(Y[p, t] == Y_pred[p, t], weights=w[p])
+                    for t, p in enumerate(present.T)
+                ]
+            )
+        )
 
 
 def _encode_task(labels, task):

@@ -31,18 +31,20 @@ def as_tensor(a):
 
 
 class TensorData(torch.utils.data.Dataset):
-    """``X`` (a tensor or a CSR matrix) and ``Y`` (a tensor), restricted to ``rows``.
+    """``X`` (a tensor or a CSR matrix) restricted to ``rows``, with targets ``Y`` and
+    per-task row weights ``W`` (tensors aligned with ``rows``, or None).
 
     Holding a row subset instead of copies lets the training and validation parts of a
-    hold-out split share the caller's array.
+    hold-out split, and the distinct rows of a fit, share the caller's array.
     """
 
-    def __init__(self, X, Y=None, rows=None):
+    def __init__(self, X, Y=None, W=None, rows=None):
         if sp.issparse(X) and not X.has_canonical_format:
             X = X.copy()  # sum duplicates on a copy: never modify the caller's matrix
             X.sum_duplicates()
         self.X = X
         self.Y = Y
+        self.W = W
         self.rows = rows
 
     def __len__(self):
@@ -51,21 +53,27 @@ class TensorData(torch.utils.data.Dataset):
     def __getitem__(self, i):  # kept for torch's Dataset protocol; batches use take()
         return self.take(torch.as_tensor([i]))
 
-    def subset(self, rows):
-        rows = torch.as_tensor(rows, dtype=torch.int64)
+    def subset(self, positions):
+        """The dataset restricted to ``positions`` (indices into this one)."""
+        positions = torch.as_tensor(positions, dtype=torch.int64)
         return TensorData(
-            self.X, self.Y, rows if self.rows is None else self.rows[rows]
+            self.X,
+            None if self.Y is None else self.Y[positions],
+            None if self.W is None else self.W[positions],
+            positions if self.rows is None else self.rows[positions],
         )
 
     def take(self, index):
-        """Rows ``index`` (a slice or a 1-D int64 tensor) as dense float32 tensors."""
-        if self.rows is not None:
-            index = self.rows[index]
+        """Positions ``index`` (a slice or a 1-D int64 tensor): ``X`` as a dense
+        float32 tensor, with ``Y`` and ``W`` (or None)."""
+        rows = index if self.rows is None else self.rows[index]
         if sp.issparse(self.X):
-            Xb = torch.from_numpy(_dense_rows(self.X, index))
+            Xb = torch.from_numpy(_dense_rows(self.X, rows))
         else:
-            Xb = self.X[index]
-        return Xb, (None if self.Y is None else self.Y[index])
+            Xb = self.X[rows]
+        Yb = None if self.Y is None else self.Y[index]
+        Wb = None if self.W is None else self.W[index]
+        return Xb, Yb, Wb
 
 
 def _dense_rows(X, index):
@@ -89,7 +97,8 @@ def _dense_rows(X, index):
 
 
 class BatchIterator:
-    """Iterate over a :class:`TensorData` in batches of ``batch_size`` rows.
+    """Iterate over a :class:`TensorData` in batches ``(X, Y, W)`` of ``batch_size``
+    rows.
 
     With ``shuffle``, each pass draws a new permutation from a generator seeded with
     ``seed`` (so that every pass differs, and a refit repeats them all) and gathers each
@@ -115,11 +124,13 @@ class BatchIterator:
                 if order is None
                 else order[start : start + bs]
             )
-            Xb, Yb = self.dataset.take(index)
+            batch = self.dataset.take(index)
             if self.device != "cpu":
-                Xb = Xb.to(self.device, non_blocking=True)
-                Yb = None if Yb is None else Yb.to(self.device, non_blocking=True)
-            yield Xb, Yb
+                batch = tuple(
+                    None if t is None else t.to(self.device, non_blocking=True)
+                    for t in batch
+                )
+            yield batch
 
 
 class HoldOutSplit:

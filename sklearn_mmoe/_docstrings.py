@@ -80,6 +80,27 @@ COMMON_PARAMETERS = """\
     warm_start : bool, default=False
         Continue from the weights of the previous fit (same features, tasks and network)
         instead of starting afresh; ``loss_curve_`` and ``n_iter_`` accumulate.
+    missing_labels : {"raise", "ignore"}, default="raise"
+        What a missing label (NaN, or None in an object ``y``) means. ``"raise"``: an
+        error. ``"ignore"``: the entry is left out of its task's loss (training and
+        validation) and of its task's score, while the row still trains the other
+        tasks; rows missing every label are dropped, and a classifier's label sets are
+        those of the labels present.
+    categorical_features : array-like of {int, str, bool}, "from_dtype" or None, \
+default="from_dtype"
+        Which input columns are categorical, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`: column indices,
+        feature names, a boolean mask, or ``"from_dtype"`` for the pandas category,
+        object and string columns of a DataFrame (none for other inputs). The estimator
+        encodes them itself, so a DataFrame goes straight in: each column's categories
+        seen in training get a learned embedding, concatenated with the numeric
+        columns before the experts and gates. A missing value (NaN, None) is a category
+        of its own; a category not seen in training maps to a reserved all-zero
+        embedding, never an error. Categorical input must be dense.
+    embedding_dim : int or "auto", default="auto"
+        Width of each categorical column's embedding; ``"auto"`` gives a column with
+        ``n`` categories ``round(1.6 * (n + 2) ** 0.56)`` values (at most 50), the
+        rule of thumb of fast.ai's tabular models.
 """
 
 FITTED_ATTRIBUTES = """\
@@ -90,6 +111,8 @@ FITTED_ATTRIBUTES = """\
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features seen during fit, when ``X`` has string column names.
+    is_categorical_ : ndarray of bool of shape (n_features_in_,)
+        Which features are categorical (all False when none is).
     n_outputs_ : int
         Number of tasks.
     n_iter_ : int

@@ -82,6 +82,11 @@ class _TorchOps:
     def cat(xs):
         return torch.cat(xs)
 
+    @staticmethod
+    def embed(x, n_numeric, weight, column, stride, offset):
+        codes = x.index_select(1, column).long()  # (B, D): each slot's column's code
+        return torch.cat([x[:, :n_numeric], weight[codes * stride + offset]], 1)
+
 
 class _NumpyOps:
     """The same operations on NumPy arrays, for inference."""
@@ -130,6 +135,11 @@ class _NumpyOps:
     def cat(xs):
         return np.concatenate(xs)
 
+    @staticmethod
+    def embed(x, n_numeric, weight, column, stride, offset):
+        codes = x[:, column].astype(np.int64)
+        return np.concatenate([x[:, :n_numeric], weight[codes * stride + offset]], 1)
+
 
 class _Level:
     """One level of experts and the gates that mix them (plain data, no weights).
@@ -162,7 +172,7 @@ class MMoEModule(nn.Module):
     Parameters
     ----------
     n_features : int
-        Width of the input.
+        Number of numeric input columns.
     output_sizes : tuple of int
         Number of outputs of each task's tower: 1 for a regression task, the number of
         classes for a classification task. Towers are padded to the largest size; padded
@@ -198,6 +208,12 @@ class MMoEModule(nn.Module):
         Experts per task and level, for ``"ple"``.
     n_levels : int
         Extraction levels, for ``"ple"``.
+    embeddings : tuple of (int, int)
+        ``(n_codes, width)`` of each categorical input column. The input then holds
+        ``n_features`` numeric columns followed by one column of integer codes per
+        categorical column; each code's learned vector replaces it, so the network reads
+        ``n_features + sum(widths)`` values. Codes 0 and 1 (an unseen category, a
+        missing value) start at zero: a code never seen in training stays a zero vector.
     """
 
     def __init__(
@@ -215,6 +231,7 @@ class MMoEModule(nn.Module):
         top_k=None,
         n_task_experts=1,
         n_levels=1,
+        embeddings=(),
     ):
         super().__init__()
         self.output_sizes = tuple(int(k) for k in output_sizes)
@@ -245,8 +262,9 @@ class MMoEModule(nn.Module):
         gate_first = gate_units[0] if gate_units else (gate_out or first.n_experts)
         self._split = first.n_experts * expert_units[0]
         width_in = self._split + first.n_gates * gate_first
-        self.input_weight = _uniform((n_features, width_in), n_features)
-        self.input_bias = _uniform((width_in,), n_features)
+        n_in = n_features + self._plan_embeddings(n_features, embeddings)
+        self.input_weight = _uniform((n_in, width_in), n_in)
+        self.input_bias = _uniform((width_in,), n_in)
         for level in self.levels:
             # The first level's first layers are in the input product above.
             expert_sizes = (width, *expert_units) if level.index else expert_units
@@ -311,6 +329,31 @@ class MMoEModule(nn.Module):
             levels.append(_Level(index, E, G, *streams, name))
         return levels
 
+    def _plan_embeddings(self, n_numeric, embeddings):
+        """One flat table holds every column's embeddings, row after row; a code's
+        vector is gathered by one index, ``base + code * width + slot``, per batch for
+        all columns. Returns the total embedding width."""
+        self.n_numeric = n_numeric
+        self.embeddings = tuple((int(n), int(d)) for n, d in embeddings)
+        if not self.embeddings:
+            return 0
+        n_codes, widths = np.array(self.embeddings).T
+        sizes = n_codes * widths
+        base = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        column = np.repeat(np.arange(len(widths)), widths)
+        slot = np.concatenate([np.arange(d) for d in widths])
+        for name, values in (
+            ("embedding_column", n_numeric + column),
+            ("embedding_stride", widths[column]),
+            ("embedding_offset", base[column] + slot),
+        ):
+            self.register_buffer(name, torch.from_numpy(values), persistent=False)
+        weight = torch.randn(int(sizes.sum()))
+        for b, d in zip(base, widths):
+            weight[b : b + 2 * d] = 0.0  # the unseen and the missing code
+        self.embedding_weight = nn.Parameter(weight)
+        return int(widths.sum())
+
     def _stack(self, prefix, n_members, sizes):
         """Register weights of ``n_members`` parallel MLPs ``sizes[0] -> sizes[1] ->
         ...``, each member drawn independently; return their names per layer."""
@@ -336,6 +379,15 @@ class MMoEModule(nn.Module):
     def _run(self, p, x, ops):
         """Task outputs ``(B, T, W)`` and each level's gate weights ``(B, G, E)``."""
         n, first = x.shape[0], self.levels[0]
+        if self.embeddings:
+            x = ops.embed(
+                x,
+                self.n_numeric,
+                p["embedding_weight"],
+                p["embedding_column"],
+                p["embedding_stride"],
+                p["embedding_offset"],
+            )
         z = ops.linear(x, p["input_weight"], p["input_bias"])
         h = ops.dropout(ops.act(z[:, : self._split].reshape(n, first.n_experts, -1)))
         h = self._mlp(p, ops, first.expert_layers, h.swapaxes(0, 1), True, True)
@@ -453,12 +505,10 @@ class MMoEModule(nn.Module):
         tensors = self._tensors()
         key = tuple((t.data_ptr(), t._version) for t in tensors.values())
         if self._numpy_cache is None or self._numpy_cache[0] != key:
-            arrays = {
-                name: t.detach()
-                .cpu()
-                .numpy()
-                .astype(bool if t.dtype == torch.bool else np.float64)
-                for name, t in tensors.items()
+            arrays = {name: t.detach().cpu().numpy() for name, t in tensors.items()}
+            arrays = {  # float weights in float64; masks and indices as they are
+                name: a.astype(np.float64) if a.dtype.kind == "f" else a
+                for name, a in arrays.items()
             }
             self._numpy_cache = (key, arrays)
         return self._numpy_cache[1]

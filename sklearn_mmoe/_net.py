@@ -13,12 +13,11 @@ import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from skorch.dataset import unpack_data
 from torch import nn
 
 
 class MultiTaskLoss(nn.Module):
-    """Per-task mean loss, shape ``(n_tasks,)``, and the training objective.
+    """Per-row, per-task losses and the training objective built from them.
 
     Parameters
     ----------
@@ -38,12 +37,22 @@ class MultiTaskLoss(nn.Module):
             "task_weights", torch.as_tensor(task_weights, dtype=torch.float32)
         )
 
-    def forward(self, out, y):  # out: (B, T, W), y: (B, T)
+    def forward(self, out, y):  # out: (B, T, W), y: (B, T) -> (B, T)
         if self.kind == "regression":
-            return (out[..., 0] - y).square().mean(0)  # (T,)
+            return (out[..., 0] - y).square()
         n, t, w = out.shape
         ce = F.cross_entropy(out.reshape(n * t, w), y.reshape(-1), reduction="none")
-        return ce.view(n, t).mean(0)  # (T,)
+        return ce.view(n, t)
+
+    @staticmethod
+    def task_means(losses, row_weights=None):
+        """Each task's (weighted) mean loss over a batch, shape ``(n_tasks,)``.
+
+        ``row_weights`` (B, T) average one per task over the training set (see
+        :func:`sklearn_mmoe._rows.task_row_weights`), so the batch mean of
+        ``row_weights * losses`` estimates the task's weighted mean loss.
+        """
+        return (losses if row_weights is None else losses * row_weights).mean(0)
 
     def total(self, task_losses, balance=None):
         """The task-weighted sum of ``task_losses``, plus the weighted ``balance``."""
@@ -56,10 +65,12 @@ class MultiTaskLoss(nn.Module):
 class MultiTaskNet(NeuralNet):
     """A ``NeuralNet`` whose steps return per-task losses; epochs record only sums.
 
-    History keeps, per epoch, ``train_loss`` (the training objective: the weighted sum
-    over tasks, plus the load-balancing term when it is weighted), ``valid_loss`` (the
-    weighted sum over tasks) and ``train_task_losses`` / ``valid_task_losses`` (one
-    float per task).
+    Batches are ``(X, Y, W)`` from :class:`sklearn_mmoe._data.BatchIterator`, ``W``
+    the per-task row weights or None. History keeps, per epoch, ``train_loss`` (the
+    training objective: the weighted sum over tasks of each task's weighted mean loss,
+    plus the load-balancing term when it is weighted), ``valid_loss`` (the weighted sum
+    over tasks) and ``train_task_losses`` / ``valid_task_losses`` (one float per task;
+    NaN for a task without a label in that part of the data).
     """
 
     def get_default_callbacks(self):
@@ -73,16 +84,19 @@ class MultiTaskNet(NeuralNet):
             super()._set_training(training)
 
     def _step(self, batch, training):
-        Xi, yi = unpack_data(batch)
+        Xi, yi, wi = batch
         balance = None
         if training and self.criterion_.balance_weight > 0:
             y_pred, balance = self.module_(Xi, return_balance=True)
         else:
             y_pred = self.module_(Xi)
-        task_losses = self.criterion_(y_pred, yi)
+        losses = self.criterion_(y_pred, yi)
+        task_losses = self.criterion_.task_means(losses, wi)
         return {
             "loss": self.criterion_.total(task_losses, balance),
-            "task_losses": task_losses,
+            "task_sums": task_losses * len(Xi),
+            "task_counts": len(Xi) if wi is None else wi.sum(0),
+            "balance": balance,
             "y_pred": y_pred,
         }
 
@@ -101,15 +115,22 @@ class MultiTaskNet(NeuralNet):
         if iterator is None:
             return
         # Sums stay on the device; one synchronisation per epoch, none per batch.
-        tasks, loss, n_rows = 0.0, 0.0, 0
+        sums, counts, balance, n_rows = 0.0, 0.0, 0.0, 0
         for batch in iterator:
             step = step_fn(batch, **fit_params)
-            n = len(batch[0])
-            tasks = tasks + step["task_losses"].detach() * n
-            loss = loss + step["loss"].detach() * n
-            n_rows += n
-        self.history.record(prefix + "_task_losses", (tasks / n_rows).tolist())
-        self.history.record(prefix + "_loss", float(loss / n_rows))
+            sums = sums + step["task_sums"].detach()
+            counts = counts + step["task_counts"]
+            if step["balance"] is not None:
+                balance = balance + step["balance"].detach() * len(batch[0])
+            n_rows += len(batch[0])
+        counts = torch.as_tensor(counts, dtype=sums.dtype, device=sums.device)
+        means = sums / counts  # each task's weighted mean loss over the epoch
+        weights = self.criterion_.task_weights
+        loss = torch.where(counts > 0, means * weights, 0.0).sum()
+        if training and self.criterion_.balance_weight > 0:
+            loss = loss + self.criterion_.balance_weight * balance / n_rows
+        self.history.record(prefix + "_task_losses", means.tolist())
+        self.history.record(prefix + "_loss", float(loss))
 
 
 class EpochMonitor(Callback):

@@ -3,6 +3,8 @@
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import _check_sample_weight, check_array
 
 from ._base import _BaseMMoE
 from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
@@ -61,37 +63,56 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
     _y_numeric = True
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and the task targets ``y``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples. Sparse input is densified one batch at a time.
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples; categorical columns (see ``categorical_features``) of any
+            type. Sparse input is densified one batch at a time.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets; each column is a task.
+            Targets; each column is a task. With ``missing_labels="ignore"``, NaN marks
+            a missing target.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in every task's loss (training and
+            early-stopping validation) and in the targets' standardisation; ``None``
+            weighs all samples equally.
 
         Returns
         -------
         self : MMoERegressor
             The fitted estimator.
         """
-        X, y = self._validate_fit_data(X, y)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        X, rows, Y, present, weight = self._validate_fit_data(X, y, sample_weight)
         if self.warm_start and hasattr(self, "net_") and Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"warm_start=True needs the same number of tasks as the previous fit "
                 f"({self.n_outputs_}); y has {Y.shape[1]}."
             )
+        rows, Y, present, weight = self._distinct_rows(
+            X, rows, Y.astype(np.float64), present, weight
+        )
         if not (self.warm_start and hasattr(self, "net_")):
-            # A constant task keeps scale 0: it trains on zeros and predicts its
-            # constant.
-            self._y_mean, self._y_scale = Y.mean(axis=0), Y.std(axis=0)
+            # Weighted mean and standard deviation of each task's present targets. A
+            # constant task keeps scale 0: it trains on zeros and predicts its constant.
+            w = (weight / weight.max())[:, None] * present  # constant weights: ones
+            self._y_mean = (w * Y).sum(axis=0) / w.sum(axis=0)
+            self._y_scale = np.sqrt(
+                (w * (Y - self._y_mean) ** 2).sum(axis=0) / w.sum(axis=0)
+            )
         divisor = np.where(self._y_scale > 0, self._y_scale, 1.0)
-        Z = torch.from_numpy(((Y - self._y_mean) / divisor).astype(np.float32))
-        self._y_1d = y.ndim == 1
+        Z = np.where(present, (Y - self._y_mean) / divisor, 0.0).astype(np.float32)
         self.n_outputs_ = Y.shape[1]
-        self.net_ = self._fit_net(X, Z, [1] * Y.shape[1], kind="regression")
+        self.net_ = self._fit_net(
+            X,
+            rows,
+            torch.from_numpy(Z),
+            present,
+            weight,
+            [1] * Y.shape[1],
+            kind="regression",
+        )
         return self
 
     def predict(self, X):
@@ -109,3 +130,37 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         """
         Y = self._forward(X)[..., 0].astype(np.float64) * self._y_scale + self._y_mean
         return Y[:, 0] if self._y_1d else Y
+
+    def score(self, X, y, sample_weight=None):
+        """:math:`R^2` of each task, averaged over tasks.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets of every task; with ``missing_labels="ignore"``, NaN marks a
+            missing target, left out of its task's score.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean over tasks of the coefficient of determination.
+        """
+        Y_pred = self.predict(X)
+        y = check_array(
+            y, ensure_2d=False, ensure_all_finite="allow-nan", input_name="y"
+        )
+        w = _check_sample_weight(sample_weight, Y_pred)
+        Y, Y_pred = y.reshape(len(y), -1), Y_pred.reshape(len(y), -1)
+        present = self._present_labels(Y)
+        return float(
+            np.mean(
+                [
+                    r2_score(Y[p, t], Y_pred[p, t], sample_weight=w[p])
+                    for t, p in enumerate(present.T)
+                ]
+            )
+        )

@@ -1,6 +1,7 @@
 """Scoring one task of a multi-task estimator, for GridSearchCV and cross_validate."""
 
 import numpy as np
+import pandas as pd
 
 from ._classifier import _natural_dtype
 
@@ -14,7 +15,8 @@ def task_scorer(
 
     scikit-learn's built-in scorers see a 2-D ``y`` and a list of probability arrays
     and give up; this scorer picks the task's column of ``y`` and the task's part of
-    the predictions, then calls ``score_func`` on them. Pass several in a dict to
+    the predictions, leaves out the rows whose label of that task is missing (NaN or
+    None), then calls ``score_func`` on them. Pass several in a dict to
     :class:`~sklearn.model_selection.GridSearchCV` to score every task.
 
     Parameters
@@ -80,7 +82,9 @@ class _TaskScorer:
         if not 0 <= self.task < n_tasks:
             raise ValueError(f"task={self.task} but y has {n_tasks} task(s).")
         y_true = y[:, self.task] if y.ndim == 2 else y
-        y_true = _natural_dtype(y_true, "")
+        # Missing labels (NaN, None) are left out of the task's score.
+        present = ~np.asarray(pd.isna(y_true), dtype=bool)
+        y_true = _natural_dtype(y_true[present], "")
         if self.response_method == "predict":
             pred = estimator.predict(X)
             pred = pred[:, self.task] if pred.ndim == 2 else pred
@@ -89,7 +93,9 @@ class _TaskScorer:
             pred = proba[self.task] if isinstance(proba, list) else proba
             if pred.shape[1] == 2:
                 pred = pred[:, 1]
+        pred = pred[present]
         if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[present]
             kwargs = {**self.kwargs, "sample_weight": sample_weight}
         else:
             kwargs = self.kwargs

@@ -84,19 +84,30 @@ def test_early_stopping_restores_the_best_epoch(Est):
     assert est.n_iter_ - 1 - last_counted == 3
     # the kept weights are the best epoch's: recompute the validation loss with them
     net = est.net_
-    Z = _targets_as_trained(est, Y)
-    _, valid = net.train_split(TensorData(torch.from_numpy(X.astype(np.float32)), Z))
-    Xv, Yv = valid.take(slice(0, len(valid)))
+    X = X.astype(np.float32)
+    rows, Z = _rows_and_targets_as_trained(est, X, Y)
+    _, valid = net.train_split(TensorData(torch.from_numpy(X), Z, None, rows))
+    Xv, Yv, _ = valid.take(slice(0, len(valid)))
     with torch.no_grad():
-        loss = net.criterion_.total(net.criterion_(net.module_(Xv), Yv))
+        losses = net.criterion_(net.module_(Xv), Yv)
+        loss = net.criterion_.total(net.criterion_.task_means(losses))
     assert -float(loss) == pytest.approx(est.best_validation_score_, rel=1e-5)
 
 
-def _targets_as_trained(est, Y):
+def _rows_and_targets_as_trained(est, X, Y):
+    """The distinct rows, in the order fit trains on them, and their encoded targets."""
     if isinstance(est, MMoERegressor):
-        return torch.from_numpy(((Y - est._y_mean) / est._y_scale).astype(np.float32))
-    codes = [np.searchsorted(c, Y[:, t]) for t, c in enumerate(est.classes_)]
-    return torch.from_numpy(np.column_stack(codes).astype(np.int64))
+        targets = Y.astype(np.float64)
+    else:
+        codes = [np.searchsorted(c, Y[:, t]) for t, c in enumerate(est.classes_)]
+        targets = np.column_stack(codes).astype(np.int64)
+    ones = np.ones(Y.shape, dtype=bool)
+    rows, targets, _, _ = est._distinct_rows(
+        X, np.arange(len(X)), targets, ones, np.ones(len(X))
+    )
+    if isinstance(est, MMoERegressor):
+        targets = ((targets - est._y_mean) / est._y_scale).astype(np.float32)
+    return torch.from_numpy(rows), torch.from_numpy(targets)
 
 
 def test_early_stopping_holds_out_rows_of_a_multiclass_multioutput_y():

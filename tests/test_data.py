@@ -42,12 +42,13 @@ def test_an_epoch_visits_every_row_once_in_batches(sparse):
         sp.csr_matrix(X) if sparse else torch.from_numpy(X), torch.arange(23)
     )
     batches = list(BatchIterator(data, 5, shuffle=True, seed=0))
-    assert [len(xb) for xb, _ in batches] == [5, 5, 5, 5, 3]
-    rows = torch.cat([yb for _, yb in batches])
+    assert [len(xb) for xb, _, _ in batches] == [5, 5, 5, 5, 3]
+    rows = torch.cat([yb for _, yb, _ in batches])
     assert sorted(rows.tolist()) == list(range(23))
     assert rows.tolist() != list(range(23))
     # X and y stay aligned through the gather
-    for xb, yb in batches:
+    for xb, yb, wb in batches:
+        assert wb is None
         np.testing.assert_array_equal(xb[:, 0].numpy(), yb.numpy())
 
 

@@ -1,0 +1,172 @@
+"""Categorical input columns: which they are, their categories, and integer codes.
+
+The estimators encode categorical columns themselves, so a DataFrame goes straight in.
+An encoded ``X`` is one float32 matrix: the numeric columns first, then one column of
+integer codes per categorical column, which the network embeds. Code 0 is reserved for
+a category not seen in training, code 1 for a missing value (NaN, None, pd.NA), and the
+categories seen in training follow from 2, sorted.
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_array
+
+UNKNOWN, MISSING, FIRST = 0, 1, 2
+# Largest embedding width chosen by embedding_dim="auto".
+_AUTO_MAX_DIM = 50
+# Codes travel in the float32 input matrix, exact up to 2**24.
+_MAX_CODES = 2**24
+
+
+def auto_embedding_dim(n_codes):
+    """Embedding width for a column with ``n_codes`` codes: ``1.6 * n_codes ** 0.56``,
+    rounded, between 1 and 50 (the rule of thumb of fast.ai's tabular models)."""
+    return int(min(_AUTO_MAX_DIM, max(1, round(1.6 * n_codes**0.56))))
+
+
+def _is_categorical_dtype(dtype):
+    return isinstance(dtype, pd.CategoricalDtype) or (
+        pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+def categorical_mask(X, spec, n_features, feature_names):
+    """Boolean mask of the categorical columns of ``X`` for ``categorical_features``.
+
+    ``spec`` is None, ``"from_dtype"`` (pandas category, object and string columns of
+    a DataFrame; nothing for other inputs), or an array-like of column indices, of
+    feature names, or a boolean mask, as in ``HistGradientBoostingClassifier``.
+    """
+    mask = np.zeros(n_features, dtype=bool)
+    if spec is None:
+        return mask
+    if isinstance(spec, str):  # "from_dtype"; other strings fail parameter validation
+        if hasattr(X, "dtypes"):
+            mask[:] = [_is_categorical_dtype(d) for d in X.dtypes]
+        return mask
+    spec = np.asarray(spec)
+    if spec.ndim != 1:
+        raise ValueError(
+            "categorical_features must be 1-D: indices, feature names or a boolean "
+            f"mask; got shape {spec.shape}."
+        )
+    if spec.size == 0:
+        return mask
+    if spec.dtype.kind == "b":
+        if spec.size != n_features:
+            raise ValueError(
+                f"categorical_features as a boolean mask must have one entry per "
+                f"feature ({n_features}); got {spec.size}."
+            )
+        return spec.copy()
+    if spec.dtype.kind in "iu":
+        bad = spec[(spec < 0) | (spec >= n_features)]
+        if bad.size:
+            raise ValueError(
+                f"categorical_features indices must be in [0, {n_features}); got "
+                f"{bad.tolist()}."
+            )
+        mask[spec] = True
+        return mask
+    if spec.dtype.kind in "OUS":
+        if feature_names is None:
+            raise ValueError(
+                "categorical_features names columns, but X has no feature names; "
+                "pass a DataFrame or give indices or a boolean mask."
+            )
+        position = {name: i for i, name in enumerate(feature_names)}
+        unknown = [str(name) for name in spec if name not in position]
+        if unknown:
+            raise ValueError(
+                f"categorical_features names {unknown} that are not columns of X."
+            )
+        mask[[position[name] for name in spec]] = True
+        return mask
+    raise TypeError(
+        "categorical_features must be None, 'from_dtype', or an array-like of ints, "
+        f"of strings or of bools; got dtype {spec.dtype}."
+    )
+
+
+def _column(X, j):
+    """Column ``j`` of a DataFrame or array as a 1-D array (object for mixed values)."""
+    if hasattr(X, "iloc"):
+        column = X.iloc[:, j]
+        if isinstance(column.dtype, pd.CategoricalDtype) or not isinstance(
+            column.dtype, np.dtype
+        ):
+            return column.to_numpy(dtype=object, na_value=np.nan)
+        return column.to_numpy()
+    return np.asarray(X)[:, j]
+
+
+class CategoricalEncoder:
+    """Categories of the categorical columns seen in training, and the encoding.
+
+    Parameters
+    ----------
+    mask : ndarray of bool of shape (n_features,)
+        Which columns are categorical.
+    feature_names : ndarray of str or None
+        Column names, for error messages.
+    """
+
+    def __init__(self, mask, feature_names=None):
+        self.mask = mask
+        self.feature_names = feature_names
+        self.numeric = np.flatnonzero(~mask)
+        self.categorical = np.flatnonzero(mask)
+        self.categories = []
+
+    def _name(self, j):
+        if self.feature_names is not None:
+            return f"{self.feature_names[j]!r}"
+        return f"{j}"
+
+    def fit(self, X):
+        """Learn each categorical column's categories (missing values excluded)."""
+        self.categories = []
+        for j in self.categorical:
+            values = _column(X, j)
+            present = values[~np.asarray(pd.isna(values), dtype=bool)]
+            uniques = pd.unique(present)
+            try:
+                uniques = np.sort(uniques)
+            except TypeError as exc:
+                kinds = sorted({type(v).__name__ for v in uniques})
+                raise TypeError(
+                    f"Categorical column {self._name(j)} mixes value types {kinds}; "
+                    "its categories must be all strings or all numbers."
+                ) from exc
+            if len(uniques) + FIRST > _MAX_CODES:
+                raise ValueError(
+                    f"Categorical column {self._name(j)} has {len(uniques)} "
+                    f"categories; at most {_MAX_CODES - FIRST} are supported."
+                )
+            self.categories.append(pd.Index(uniques, dtype=object))
+        return self
+
+    @property
+    def n_codes(self):
+        """Number of codes of each categorical column, reserved codes included."""
+        return [len(c) + FIRST for c in self.categories]
+
+    def transform(self, X):
+        """``X`` as float32: numeric columns, then each categorical column's codes."""
+        n = X.shape[0]
+        out = np.empty((n, len(self.numeric) + len(self.categorical)), np.float32)
+        if len(self.numeric):
+            numeric = X.iloc[:, self.numeric] if hasattr(X, "iloc") else None
+            if numeric is None:
+                numeric = np.asarray(X)[:, self.numeric]
+            out[:, : len(self.numeric)] = check_array(
+                numeric, dtype=np.float32, input_name="X"
+            )
+        for i, (j, categories) in enumerate(zip(self.categorical, self.categories)):
+            values = _column(X, j)
+            missing = np.asarray(pd.isna(values), dtype=bool)
+            codes = categories.get_indexer(pd.Index(values, dtype=object)) + FIRST
+            codes[codes == FIRST - 1] = UNKNOWN
+            codes[missing] = MISSING
+            out[:, len(self.numeric) + i] = codes
+        return out
