@@ -79,3 +79,16 @@ def test_hold_out_split_is_disjoint_and_shares_the_array():
 def test_hold_out_split_refuses_a_single_row():
     with pytest.raises(ValueError, match="at least 2 samples"):
         HoldOutSplit(0.1, seed=0)(TensorData(torch.zeros(1, 2)))
+
+
+def test_a_subset_keeps_rows_targets_and_weights_aligned():
+    X = torch.arange(10, dtype=torch.float32).reshape(-1, 1)
+    rows = torch.tensor([7, 2, 9, 4])  # positions 0..3 read these rows of X
+    data = TensorData(
+        X, torch.tensor([70, 20, 90, 40]), torch.tensor([7.0, 2, 9, 4]), rows
+    )
+    part = data.subset([3, 1])
+    Xb, Yb, Wb = part.take(torch.tensor([0, 1]))
+    assert Xb[:, 0].tolist() == [4.0, 2.0]
+    assert Yb.tolist() == [40, 20] and Wb.tolist() == [4.0, 2.0]
+    assert len(part) == 2
