@@ -55,9 +55,9 @@ def _equal_X(X, a, b):
     """Whether rows ``a[i]`` and ``b[i]`` of ``X`` are equal, per pair (bit for bit,
     for dense ``X``)."""
     if sp.issparse(X):  # equal values; a stored zero is no different from none
-        difference = X[a] - X[b]
+        difference = sp.csr_array(X[a] - X[b])
         difference.eliminate_zeros()
-        return difference.getnnz(axis=1) == 0
+        return np.diff(difference.indptr) == 0
     bits = lambda rows: np.ascontiguousarray(X[rows]).view(np.uint32)  # noqa: E731
     return (bits(a) == bits(b)).all(axis=1)
 

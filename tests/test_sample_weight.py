@@ -192,7 +192,7 @@ def test_sparse_rows_hash_as_their_dense_values():
         shape=(3, 3),
     )
     targets = np.zeros((3, 1), dtype=np.int64)
-    for matrix in (X, X_explicit):
+    for matrix in (X, X_explicit, sp.csr_array(X_explicit)):
         positions, weight = _collapse(matrix, targets)
         np.testing.assert_array_equal(sorted(weight), [1.0, 2.0])
         dense_positions, _ = _collapse(dense, targets)
