@@ -1,0 +1,175 @@
+"""What fit and predict accept: ``X`` (categorical columns encoded), ``y`` (missing
+labels), sample weights, and the distinct weighted rows the network trains on."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    validate_data,
+)
+
+from ._categorical import CategoricalEncoder, auto_embedding_dim, categorical_mask
+from ._rows import collapse, missing_mask
+
+
+class _InputsMixin:
+    """Input validation of the estimators; reads ``categorical_features``,
+    ``embedding_dim`` and ``missing_labels`` and the subclass's ``_y_numeric``."""
+
+    def _validate_X(self, X):
+        """``X`` at predict time: float32, dense or CSR, categorical columns encoded."""
+        encoder = getattr(self, "_encoder", None)
+        if encoder is None:
+            return validate_data(
+                self, X, accept_sparse="csr", dtype=np.float32, reset=False
+            )
+        _check_feature_names(self, X, reset=False)
+        _check_n_features(self, X, reset=False)
+        return encoder.transform(X)
+
+    def _validate_fit_X(self, X):
+        """``X`` at fit time; learns which columns are categorical and their categories.
+
+        Without categorical columns, ``X`` is validated as float32 (dense or CSR) and no
+        encoder is kept, so that inference takes the plain path.
+        """
+        self._encoder = None
+        if self.categorical_features is None or (
+            isinstance(self.categorical_features, str) and not hasattr(X, "dtypes")
+        ):
+            X = validate_data(self, X, accept_sparse="csr", dtype=np.float32)
+            self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
+            return X
+        _check_feature_names(self, X, reset=True)
+        _check_n_features(self, X, reset=True)
+        if not hasattr(X, "iloc") and not hasattr(X, "shape"):
+            X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+        mask = categorical_mask(
+            X,
+            self.categorical_features,
+            self.n_features_in_,
+            getattr(self, "feature_names_in_", None),
+        )
+        self.is_categorical_ = mask
+        if not mask.any():
+            return validate_data(
+                self, X, accept_sparse="csr", dtype=np.float32, reset=False
+            )
+        if sp.issparse(X):
+            raise TypeError(
+                "Categorical features need dense X (an array or a DataFrame); got a "
+                "sparse matrix."
+            )
+        encoder = CategoricalEncoder(mask, getattr(self, "feature_names_in_", None))
+        X = encoder.fit(X).transform(X)
+        self._encoder = encoder
+        return X
+
+    def _embeddings(self):
+        """``(n_codes, width)`` of each categorical column's embedding table."""
+        if self._encoder is None:
+            return ()
+        return tuple(
+            (
+                n,
+                auto_embedding_dim(n)
+                if self.embedding_dim == "auto"
+                else int(self.embedding_dim),
+            )
+            for n in self._encoder.n_codes
+        )
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """Validate ``X``, ``y`` and ``sample_weight`` and keep the rows that train.
+
+        Returns ``X`` (float32, dense or CSR, all rows), ``rows`` (the rows of ``X``
+        with a positive weight and at least one label), and for those rows ``Y``
+        (2-D, as given, or float64 for a regressor), ``present`` (where ``Y`` has a
+        label) and ``weight`` (float64).
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None."
+            )
+        X = self._validate_fit_X(X)
+        if sp.issparse(X) and not X.has_canonical_format:
+            X = X.copy()  # row hashes need summed duplicates; the caller's X stays
+            X.sum_duplicates()
+        y = check_array(
+            y,
+            accept_sparse="csr",
+            ensure_all_finite="allow-nan",
+            ensure_2d=False,
+            dtype=None,
+            input_name="y",
+            estimator=self,
+        )
+        if sp.issparse(y):
+            y = y.toarray()
+        check_consistent_length(X, y)
+        if y.ndim > 2:
+            raise ValueError(
+                f"y must be 1-D or 2-D (n_samples, n_tasks); got {y.ndim} dims."
+            )
+        self._y_1d = y.ndim == 1
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        missing = missing_mask(Y)
+        if missing.any() and self.missing_labels == "raise":
+            tasks = np.flatnonzero(missing.any(axis=0)).tolist()
+            raise ValueError(
+                f"y has missing labels (NaN or None) in task(s) {tasks}. Pass "
+                "missing_labels='ignore' to train each task on the rows that have its "
+                "label."
+            )
+        if self._y_numeric and Y.dtype.kind not in "fiub":
+            try:
+                Y = np.where(missing, np.nan, Y).astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"y must be numeric; got {exc}") from exc
+        weight = np.ones(X.shape[0])
+        if sample_weight is not None:
+            weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not weight.any():
+                raise ValueError(
+                    "sample_weight is zero for every sample; at least one sample "
+                    "needs a positive weight."
+                )
+        rows = np.flatnonzero((weight > 0) & ~missing.all(axis=1))
+        if rows.size == 0:
+            raise ValueError(
+                "No sample has a label for any task (with a positive sample_weight)."
+            )
+        present = ~missing[rows]
+        unlabelled = np.flatnonzero(~present.any(axis=0)).tolist()
+        if unlabelled:
+            raise ValueError(
+                f"Task(s) {unlabelled} have no label on any sample with a positive "
+                "sample_weight; every task needs labels to train."
+            )
+        return X, rows, Y[rows], present, weight[rows]
+
+    def _present_labels(self, Y):
+        """Where the 2-D ``Y`` (to score against) has labels; missing ones are an
+        error unless ``missing_labels="ignore"``."""
+        missing = missing_mask(Y)
+        if missing.any() and self.missing_labels == "raise":
+            raise ValueError(
+                "y has missing labels (NaN or None); scoring skips them only with "
+                "missing_labels='ignore'."
+            )
+        return ~missing
+
+    @staticmethod
+    def _distinct_rows(X, rows, targets, present, weight):
+        """Merge rows that repeat ``(x, targets)`` into one weighted row each (see
+        :mod:`sklearn_mmoe._rows`); returns the same four, for the distinct rows."""
+        targets = np.ascontiguousarray(np.where(present, targets, 0))
+        keep, weight = collapse(X, rows, targets, present, weight)
+        return rows[keep], targets[keep], present[keep], weight
