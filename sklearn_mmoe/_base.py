@@ -339,7 +339,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         X = self._validate_X(X)
         module = self.net_.module_
         if X.shape[0] <= _NUMPY_ROWS:
-            return module.forward_numpy(X.toarray() if sp.issparse(X) else X)
+            return module.forward_numpy(_dense(X))
         if module.training:
             module.eval()
         batches = BatchIterator(
@@ -371,12 +371,12 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         X = self._validate_X(X)
         module = self.net_.module_
         chunks = [
-            module.forward_numpy(
-                X[i : i + _PREDICT_CHUNK].toarray()
-                if sp.issparse(X)
-                else X[i : i + _PREDICT_CHUNK],
-                gates=True,
-            )
+            module.forward_numpy(_dense(X[i : i + _PREDICT_CHUNK]), gates=True)
             for i in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
         return np.concatenate(chunks)
+
+
+def _dense(X):
+    """A dense view of ``X`` (a small chunk, when sparse)."""
+    return X.toarray() if sp.issparse(X) else X

@@ -88,6 +88,11 @@ def categorical_mask(X, spec, n_features, feature_names):
     )
 
 
+def _columns(X, indices):
+    """Columns ``indices`` of a DataFrame (as a DataFrame) or of an array."""
+    return X.iloc[:, indices] if hasattr(X, "iloc") else np.asarray(X)[:, indices]
+
+
 def _column(X, j):
     """Column ``j`` of a DataFrame or array as a 1-D array (object for mixed values)."""
     if hasattr(X, "iloc"):
@@ -156,11 +161,8 @@ class CategoricalEncoder:
         n = X.shape[0]
         out = np.empty((n, len(self.numeric) + len(self.categorical)), np.float32)
         if len(self.numeric):
-            numeric = X.iloc[:, self.numeric] if hasattr(X, "iloc") else None
-            if numeric is None:
-                numeric = np.asarray(X)[:, self.numeric]
             out[:, : len(self.numeric)] = check_array(
-                numeric, dtype=np.float32, input_name="X"
+                _columns(X, self.numeric), dtype=np.float32, input_name="X"
             )
         for i, (j, categories) in enumerate(zip(self.categorical, self.categories)):
             values = _column(X, j)

@@ -6,7 +6,6 @@ import torch
 from scipy.special import softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight
 
 from ._base import _BaseMMoE
 from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
@@ -226,16 +225,11 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
             y = y.reshape(Y_pred.shape) if y.size == Y_pred.size else y
         if y.shape != Y_pred.shape:
             raise ValueError(f"y has shape {y.shape}; expected {Y_pred.shape}.")
-        w = _check_sample_weight(sample_weight, Y_pred)
-        Y, Y_pred = y.reshape(len(y), -1), Y_pred.reshape(len(y), -1)
-        present = self._present_labels(Y)
-        return float(
-            np.mean(
-                [
-                    np.average(Y[p, t] == Y_pred[p, t], weights=w[p])
-                    for t, p in enumerate(present.T)
-                ]
-            )
+        return self._mean_task_score(
+            lambda true, pred, w: np.average(true == pred, weights=w),
+            y.reshape(len(y), -1),
+            Y_pred.reshape(len(y), -1),
+            sample_weight,
         )
 
 

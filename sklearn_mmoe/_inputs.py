@@ -118,14 +118,7 @@ class _InputsMixin:
             )
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        missing = missing_mask(Y)
-        if missing.any() and self.missing_labels == "raise":
-            tasks = np.flatnonzero(missing.any(axis=0)).tolist()
-            raise ValueError(
-                f"y has missing labels (NaN or None) in task(s) {tasks}. Pass "
-                "missing_labels='ignore' to train each task on the rows that have its "
-                "label."
-            )
+        missing = ~self._present_labels(Y)
         if self._y_numeric and Y.dtype.kind not in "fiub":
             try:
                 Y = np.where(missing, np.nan, Y).astype(np.float64)
@@ -156,15 +149,28 @@ class _InputsMixin:
         return X, rows, Y[rows], present, weight[rows]
 
     def _present_labels(self, Y):
-        """Where the 2-D ``Y`` (to score against) has labels; missing ones are an
-        error unless ``missing_labels="ignore"``."""
+        """Where the 2-D ``Y`` (to fit or score) has labels; a missing one is an error
+        unless ``missing_labels="ignore"``."""
         missing = missing_mask(Y)
         if missing.any() and self.missing_labels == "raise":
+            tasks = np.flatnonzero(missing.any(axis=0)).tolist()
             raise ValueError(
-                "y has missing labels (NaN or None); scoring skips them only with "
-                "missing_labels='ignore'."
+                f"y has missing labels (NaN or None) in task(s) {tasks}. Pass "
+                "missing_labels='ignore' to leave them out of their task's loss and "
+                "score."
             )
         return ~missing
+
+    def _mean_task_score(self, metric, Y, Y_pred, sample_weight):
+        """``metric(y_true, y_pred, weights)`` of each task over the rows that have its
+        label, averaged over tasks; ``Y`` and ``Y_pred`` are (n_samples, n_tasks)."""
+        w = _check_sample_weight(sample_weight, Y_pred)
+        present = self._present_labels(Y)
+        return float(
+            np.mean(
+                [metric(Y[p, t], Y_pred[p, t], w[p]) for t, p in enumerate(present.T)]
+            )
+        )
 
     @staticmethod
     def _distinct_rows(X, rows, targets, present, weight):

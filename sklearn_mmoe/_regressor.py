@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import _check_sample_weight, check_array
+from sklearn.utils.validation import check_array
 
 from ._base import _BaseMMoE
 from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
@@ -153,14 +153,9 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         y = check_array(
             y, ensure_2d=False, ensure_all_finite="allow-nan", input_name="y"
         )
-        w = _check_sample_weight(sample_weight, Y_pred)
-        Y, Y_pred = y.reshape(len(y), -1), Y_pred.reshape(len(y), -1)
-        present = self._present_labels(Y)
-        return float(
-            np.mean(
-                [
-                    r2_score(Y[p, t], Y_pred[p, t], sample_weight=w[p])
-                    for t, p in enumerate(present.T)
-                ]
-            )
+        return self._mean_task_score(
+            lambda true, pred, w: r2_score(true, pred, sample_weight=w),
+            y.reshape(len(y), -1),
+            Y_pred.reshape(len(y), -1),
+            sample_weight,
         )

@@ -116,6 +116,6 @@ def task_row_weights(weight, present):
     None when every weight would be one (the unweighted fast path).
     """
     w = weight[:, None] * present
-    if np.all(w == w[:1]) and present.all():
+    if np.all(w == w[:1]):  # equal weights and every label present
         return None
     return (w / w.mean(axis=0)).astype(np.float32)
