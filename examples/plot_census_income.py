@@ -23,7 +23,6 @@ comparison (5 seeds, tuned on a validation split) whose table is in
 # its path, or keep the project's layout with ``shared/`` next to the repository.
 # :func:`~sklearn_mmoe.datasets.fetch_census_income` downloads the files when online.
 import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -38,8 +37,10 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe.datasets import load_census_income
 
-default = Path(__file__).resolve().parents[2] / "shared/data/census-income"
-path = os.environ.get("SKLEARN_MMOE_CENSUS", default / "census-income.test.gz")
+# The data lies beside the repository (run from its root), or where
+# SKLEARN_MMOE_CENSUS says; ``fetch_census_income()`` downloads it when online.
+default = "../shared/data/census-income/census-income.test.gz"
+path = os.environ.get("SKLEARN_MMOE_CENSUS", default)
 X, Y = load_census_income(path, group=1)
 print(X.shape, "categorical columns:", (X.dtypes == "category").sum())
 print(Y.mean().round(3).to_dict())

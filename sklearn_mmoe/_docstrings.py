@@ -109,9 +109,9 @@ FITTED_ATTRIBUTES = """\
         ``net_.history`` the per-epoch record, per-task losses included.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when ``X`` has string column names.
-    is_categorical_ : ndarray of bool of shape (n_features_in_,)
+    is_categorical_ : ndarray of bool of shape (`n_features_in_`,)
         Which features are categorical (all False when none is).
     n_outputs_ : int
         Number of tasks.

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
+ROOT = Path(__file__).parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+CENSUS = ROOT.parent / "shared/data/census-income/census-income.test.gz"
 
 
 def test_the_gallery_is_not_empty():
@@ -16,7 +18,7 @@ def test_the_gallery_is_not_empty():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, tmp_path):
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env = {**os.environ, "MPLBACKEND": "Agg", "SKLEARN_MMOE_CENSUS": str(CENSUS)}
     done = subprocess.run(
         [sys.executable, str(path)],
         cwd=tmp_path,

@@ -1,0 +1,109 @@
+"""Sphinx configuration of the sklearn_mmoe documentation.
+
+Build with ``python -m sphinx -W -b html docs docs/_build/html`` after
+``pip install -e ".[docs]"``. The build never touches the network: intersphinx reads
+inventories written from the installed packages (``_inventories.py``), and every gallery
+example runs on data that is generated or already on disk.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import sklearn_mmoe  # noqa: E402
+from _inventories import write_inventories  # noqa: E402
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+# The census example reads the data kept beside the repository.
+os.environ.setdefault(
+    "SKLEARN_MMOE_CENSUS",
+    str(HERE.parents[1] / "shared/data/census-income/census-income.test.gz"),
+)
+
+project = "sklearn_mmoe"
+author = "The sklearn_mmoe developers"
+copyright = "2026, The sklearn_mmoe developers"
+version = release = sklearn_mmoe.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.extlinks",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "matplotlib.sphinxext.plot_directive",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+default_role = "literal"
+
+# API pages: one per public name, generated from the numpydoc docstrings.
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": True}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "DataFrame": "pandas.DataFrame",
+    "Series": "pandas.Series",
+    "ndarray": "numpy.ndarray",
+    "RandomState": "numpy.random.RandomState",
+    "Generator": "numpy.random.Generator",
+    "estimator": "sklearn.base.BaseEstimator",
+    "Axes": "matplotlib.axes.Axes",
+    "Figure": "matplotlib.figure.Figure",
+    "Path": "pathlib.Path",
+    "device": "torch.device",
+}
+numpydoc_xref_ignore = {
+    "of", "or", "shape", "default", "optional", "instance", "like", "array-like",
+    "sparse", "matrix", "n_samples", "n_features", "n_tasks", "n_classes",
+    "n_experts", "n_classes_t", "n_epochs", "n_gates", "callable", "None", "list",
+    "tuple", "int", "float", "str", "bool", "dict", "type", "object", "array",
+    "function", "path-like", "{array-like", "sparse matrix}", "n_samples,",
+}
+
+extlinks = {
+    "doi": ("https://doi.org/%s", "doi:%s"),
+    "arxiv": ("https://arxiv.org/abs/%s", "arXiv:%s"),
+}
+
+# Offline cross-references to the libraries the API is built on.
+intersphinx_mapping = write_inventories(HERE / "_build" / "inventories")
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    # Run every example (not only plot_*): the gallery is also a test that they work.
+    "filename_pattern": r"\.py$",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "reference_url": {"sklearn_mmoe": None},
+    "backreferences_dir": "gen_modules/backreferences",
+    "doc_module": ("sklearn_mmoe",),
+    "show_memory": False,
+    "min_reported_time": 1,
+}
+
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110)]
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"sklearn_mmoe {release}"
+html_static_path = ["_static"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_prev_next": False,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_show_sourcelink = False
