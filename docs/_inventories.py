@@ -60,8 +60,10 @@ def _sklearn():
             if role == "class":
                 for member, mrole in _members(obj, full):
                     yield member, mrole, page
-    yield "sklearn.base.BaseEstimator", "class", (
-        "modules/generated/sklearn.base.BaseEstimator.html"
+    yield (
+        "sklearn.base.BaseEstimator",
+        "class",
+        ("modules/generated/sklearn.base.BaseEstimator.html"),
     )
     # Referenced by the docstrings the estimators inherit (set_fit_request, ...).
     yield "meta-estimator", "std:term", "glossary.html#term-meta-estimator"
@@ -90,7 +92,14 @@ def _torch():
     yield "torch.device", "class", "tensor_attributes.html"
     yield "torch.dtype", "class", "tensor_attributes.html"
     yield "torch.Tensor", "class", "tensors.html"
-    for name in ("nn.Module", "nn.Linear", "nn.Embedding", "optim.AdamW", "save", "load"):
+    for name in (
+        "nn.Module",
+        "nn.Linear",
+        "nn.Embedding",
+        "optim.AdamW",
+        "save",
+        "load",
+    ):
         role = "class" if name[name.rfind(".") + 1].isupper() else "function"
         yield f"torch.{name}", role, f"generated/torch.{name}.html"
 

@@ -13,8 +13,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import sklearn_mmoe  # noqa: E402
 from _inventories import write_inventories  # noqa: E402
+
+import sklearn_mmoe  # noqa: E402
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The census example reads the data kept beside the repository.
@@ -62,11 +63,41 @@ numpydoc_xref_aliases = {
     "device": "torch.device",
 }
 numpydoc_xref_ignore = {
-    "of", "or", "shape", "default", "optional", "instance", "like", "array-like",
-    "sparse", "matrix", "n_samples", "n_features", "n_tasks", "n_classes",
-    "n_experts", "n_classes_t", "n_epochs", "n_gates", "callable", "None", "list",
-    "tuple", "int", "float", "str", "bool", "dict", "type", "object", "array",
-    "function", "path-like", "{array-like", "sparse matrix}", "n_samples,",
+    "of",
+    "or",
+    "shape",
+    "default",
+    "optional",
+    "instance",
+    "like",
+    "array-like",
+    "sparse",
+    "matrix",
+    "n_samples",
+    "n_features",
+    "n_tasks",
+    "n_classes",
+    "n_experts",
+    "n_classes_t",
+    "n_epochs",
+    "n_gates",
+    "callable",
+    "None",
+    "list",
+    "tuple",
+    "int",
+    "float",
+    "str",
+    "bool",
+    "dict",
+    "type",
+    "object",
+    "array",
+    "function",
+    "path-like",
+    "{array-like",
+    "sparse matrix}",
+    "n_samples,",
 }
 
 extlinks = {
