@@ -113,6 +113,8 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     # Run every example (not only plot_*): the gallery is also a test that they work.
     "filename_pattern": r"\.py$",
+    # ... every time, not only when the example's file changed: the library may have.
+    "run_stale_examples": True,
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,

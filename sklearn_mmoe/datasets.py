@@ -261,6 +261,20 @@ def fetch_census_income(
         The features, as in :func:`load_census_income`.
     Y : pandas.DataFrame
         The two tasks of the group.
+
+    Examples
+    --------
+    Online, ``X, Y = fetch_census_income(subset="test", group=2)`` downloads the test
+    split once and reads it. Offline, a file that is not cached is an ``OSError``
+    that names it, unless the download is allowed:
+
+    >>> import tempfile
+    >>> from sklearn_mmoe.datasets import fetch_census_income
+    >>> empty = tempfile.mkdtemp()
+    >>> fetch_census_income(empty, subset="test", download_if_missing=False)
+    Traceback (most recent call last):
+        ...
+    OSError: .../census-income.test.gz is not cached and download_if_missing=False.
     """
     folder = Path(get_data_home(data_home)) / "census_income"
     name = f"census-income.{'data' if subset == 'train' else 'test'}.gz"
