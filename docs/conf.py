@@ -133,7 +133,6 @@ plot_formats = [("png", 110)]
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_mmoe {release}"
-html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
