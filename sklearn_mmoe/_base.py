@@ -218,9 +218,6 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
 
-        iterator_params = dict(
-            batch_size=min(self.batch_size, len(rows)), device=str(device)
-        )
         net = MultiTaskNet(
             module=MMoEModule,
             **{f"module__{k}": v for k, v in module_params.items()},
@@ -235,13 +232,13 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             # default, not the CPU one).
             optimizer__foreach=True,
             max_epochs=self.max_epochs,
-            batch_size=iterator_params["batch_size"],
+            batch_size=min(self.batch_size, len(rows)),
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
             iterator_train__seed=seed + 1,
-            iterator_train__device=iterator_params["device"],
+            iterator_train__device=str(device),
             iterator_valid=BatchIterator,
-            iterator_valid__device=iterator_params["device"],
+            iterator_valid__device=str(device),
             train_split=(
                 HoldOutSplit(self.validation_fraction, seed)
                 if self.early_stopping

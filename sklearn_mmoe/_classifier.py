@@ -103,9 +103,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
             )
             classes.append(labels)
         if self.warm_start and hasattr(self, "net_"):
-            previous = (
-                self.classes_ if isinstance(self.classes_, list) else [self.classes_]
-            )
+            previous = self._classes_list
             if len(previous) != len(classes) or any(
                 not np.array_equal(a, b) for a, b in zip(previous, classes)
             ):

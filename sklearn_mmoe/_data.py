@@ -30,6 +30,15 @@ def as_tensor(a):
         return torch.from_numpy(np.ascontiguousarray(a))
 
 
+def canonical(X):
+    """``X`` itself, or for a CSR matrix with duplicate or unsorted entries a
+    canonical copy (duplicates summed); the caller's matrix is never modified."""
+    if sp.issparse(X) and not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
 class TensorData(torch.utils.data.Dataset):
     """``X`` (a tensor or a CSR matrix) restricted to ``rows``, with targets ``Y`` and
     per-task row weights ``W`` (tensors aligned with ``rows``, or None).
@@ -39,10 +48,7 @@ class TensorData(torch.utils.data.Dataset):
     """
 
     def __init__(self, X, Y=None, W=None, rows=None):
-        if sp.issparse(X) and not X.has_canonical_format:
-            X = X.copy()  # sum duplicates on a copy: never modify the caller's matrix
-            X.sum_duplicates()
-        self.X = X
+        self.X = canonical(X)  # batches scatter stored entries; duplicates summed
         self.Y = Y
         self.W = W
         self.rows = rows

@@ -13,6 +13,7 @@ from sklearn.utils.validation import (
 )
 
 from ._categorical import CategoricalEncoder, auto_embedding_dim, categorical_mask
+from ._data import canonical
 from ._rows import collapse, missing_mask
 
 
@@ -97,9 +98,7 @@ class _InputsMixin:
                 "None."
             )
         X = self._validate_fit_X(X)
-        if sp.issparse(X) and not X.has_canonical_format:
-            X = X.copy()  # row hashes need summed duplicates; the caller's X stays
-            X.sum_duplicates()
+        X = canonical(X)  # row hashes need summed duplicates
         y = check_array(
             y,
             accept_sparse="csr",

@@ -32,6 +32,14 @@ def _axes(ax):
     return ax
 
 
+def _final_step(estimator):
+    """The MMoE estimator (the last step of a Pipeline, or the estimator itself) and
+    the transform that brings ``X`` to its input."""
+    if hasattr(estimator, "steps"):
+        return estimator[-1], estimator[:-1].transform
+    return estimator, lambda X: X
+
+
 def _task_names(task_names, n_tasks):
     if task_names is None:
         return [f"task {t}" for t in range(n_tasks)]
@@ -132,10 +140,9 @@ class GateWeightsDisplay:
         -------
         display : GateWeightsDisplay
         """
-        final = estimator[-1] if hasattr(estimator, "steps") else estimator
+        final, transform = _final_step(estimator)
         check_is_fitted(final, "net_")
-        if hasattr(estimator, "steps"):
-            X = estimator[:-1].transform(X)
+        X = transform(X)
         weights = final.gate_weights(X).mean(axis=0)
         display = cls(
             weights,
@@ -251,7 +258,7 @@ class LossCurvesDisplay:
         -------
         display : LossCurvesDisplay
         """
-        final = estimator[-1] if hasattr(estimator, "steps") else estimator
+        final, _ = _final_step(estimator)
         check_is_fitted(final, "task_loss_curves_")
         display = cls(
             final.task_loss_curves_,
