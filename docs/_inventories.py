@@ -46,7 +46,8 @@ def _members(cls, qualname):
 def _sklearn():
     import sklearn
 
-    for sub in sklearn.__all__:
+    # sklearn.__all__ names the estimator modules; base and utils hold the rest.
+    for sub in [*sklearn.__all__, "base", "utils", "utils.estimator_checks"]:
         try:
             module = importlib.import_module(f"sklearn.{sub}")
         except ImportError:
@@ -60,11 +61,6 @@ def _sklearn():
             if role == "class":
                 for member, mrole in _members(obj, full):
                     yield member, mrole, page
-    yield (
-        "sklearn.base.BaseEstimator",
-        "class",
-        ("modules/generated/sklearn.base.BaseEstimator.html"),
-    )
     # Referenced by the docstrings the estimators inherit (set_fit_request, ...).
     yield "meta-estimator", "std:term", "glossary.html#term-meta-estimator"
     yield "metadata_routing", "std:label", "metadata_routing.html#metadata-routing"

@@ -19,17 +19,13 @@ from sklearn_mmoe import datasets, plotting
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-PUBLIC = {
-    "sklearn_mmoe": [n for n in sklearn_mmoe.__all__ if n != "__version__"],
-    "sklearn_mmoe.datasets": datasets.__all__,
-    "sklearn_mmoe.plotting": plotting.__all__,
-}
-MODULES = {
-    "sklearn_mmoe": sklearn_mmoe,
-    "sklearn_mmoe.datasets": datasets,
-    "sklearn_mmoe.plotting": plotting,
-}
-PUBLIC_NAMES = [(module, name) for module, names in PUBLIC.items() for name in names]
+MODULES = {module.__name__: module for module in (sklearn_mmoe, datasets, plotting)}
+PUBLIC_NAMES = [
+    (name, attribute)
+    for name, module in MODULES.items()
+    for attribute in module.__all__
+    if attribute != "__version__"
+]
 
 
 @pytest.fixture(scope="module")
