@@ -1,0 +1,138 @@
+"""PiecewiseLinearEncoder: the ramps, the bin edges, and its place in a pipeline."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_mmoe import MMoEClassifier
+from sklearn_mmoe.preprocessing import PiecewiseLinearEncoder
+
+
+@parametrize_with_checks(
+    [PiecewiseLinearEncoder(), PiecewiseLinearEncoder(3, strategy="uniform")]
+)
+def test_sklearn_compatible_encoder(estimator, check):
+    check(estimator)
+
+
+def test_ramps_fill_the_bins_below_and_continue_past_the_ends():
+    X = np.array([[0.0], [10.0]])
+    encoder = PiecewiseLinearEncoder(n_bins=4, strategy="uniform").fit(X)
+    assert_array_equal(encoder.bin_edges_[0], [0.0, 2.5, 5.0, 7.5, 10.0])
+    encoded = encoder.transform([[-2.5], [0.0], [3.75], [5.0], [10.0], [15.0]])
+    assert_allclose(
+        encoded,
+        [
+            [-1.0, 0.0, 0.0, 0.0],  # below b_0: the first ramp goes negative
+            [0.0, 0.0, 0.0, 0.0],
+            [1.0, 0.5, 0.0, 0.0],
+            [1.0, 1.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0, 1.0],
+            [1.0, 1.0, 1.0, 3.0],  # above b_T: the last ramp goes past 1
+        ],
+    )
+
+
+@pytest.mark.parametrize("strategy", ["quantile", "uniform"])
+def test_encoding_keeps_the_exact_value(strategy):
+    """x = b_0 + sum_t e_t(x) (b_t - b_{t-1}): no information is lost."""
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.lognormal(size=500), rng.normal(size=500)])
+    encoder = PiecewiseLinearEncoder(n_bins=16, strategy=strategy).fit(X)
+    X_new = np.column_stack([rng.lognormal(size=200) * 2, rng.normal(size=200) * 3])
+    encoded = encoder.transform(X_new)
+    start = 0
+    for j, edges in enumerate(encoder.bin_edges_):
+        stop = start + encoder.n_bins_[j]
+        rebuilt = edges[0] + encoded[:, start:stop] @ np.diff(edges)
+        assert_allclose(rebuilt, X_new[:, j])
+        start = stop
+
+
+def test_quantile_bins_hold_about_equal_counts():
+    X = np.random.RandomState(0).exponential(size=(1000, 1))
+    encoder = PiecewiseLinearEncoder(n_bins=10).fit(X)
+    counts = np.histogram(X[:, 0], bins=encoder.bin_edges_[0])[0]
+    assert_array_equal(counts, np.full(10, 100))
+
+
+def test_repeated_quantile_edges_are_merged():
+    """A mostly-zero column (a money column) gets fewer, distinct edges."""
+    X = np.zeros((100, 1))
+    X[90:, 0] = np.arange(1, 11)
+    encoder = PiecewiseLinearEncoder(n_bins=20).fit(X)
+    edges = encoder.bin_edges_[0]
+    assert np.all(np.diff(edges) > 0)
+    assert encoder.n_bins_[0] == len(edges) - 1 < 20
+    assert encoder.transform(X).shape == (100, encoder.n_bins_[0])
+    assert len(encoder.get_feature_names_out()) == encoder.n_bins_[0]
+
+
+def test_constant_feature_warns_and_encodes_as_zero():
+    X = np.column_stack([np.full(20, 3.0), np.arange(20.0)])
+    with pytest.warns(UserWarning, match="Feature 0 is constant"):
+        encoder = PiecewiseLinearEncoder(n_bins=4).fit(X)
+    assert encoder.n_bins_[0] == 1
+    encoded = encoder.transform([[3.0, 5.0], [100.0, 5.0]])
+    assert_array_equal(encoded[:, 0], [0.0, 0.0])
+    assert np.all(np.isfinite(encoded))
+
+
+def test_feature_names_name_the_feature_and_bin():
+    X = pd.DataFrame({"age": np.arange(10.0), "hours": np.arange(10.0) % 3})
+    encoder = PiecewiseLinearEncoder(n_bins=2).fit(X)
+    assert_array_equal(
+        encoder.get_feature_names_out(),
+        ["age_bin0", "age_bin1", "hours_bin0", "hours_bin1"],
+    )
+
+
+def test_float32_input_stays_float32():
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    assert PiecewiseLinearEncoder(n_bins=3).fit_transform(X).dtype == np.float32
+
+
+def test_missing_values_are_a_clear_error():
+    X = np.array([[0.0], [np.nan], [1.0]])
+    with pytest.raises(ValueError, match="NaN"):
+        PiecewiseLinearEncoder().fit(X)
+    encoder = PiecewiseLinearEncoder(n_bins=2).fit([[0.0], [1.0]])
+    with pytest.raises(ValueError, match="NaN"):
+        encoder.transform(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [({"n_bins": 0}, "n_bins"), ({"strategy": "kmeans"}, "strategy")],
+)
+def test_invalid_parameters_are_a_clear_error(params, match):
+    with pytest.raises(ValueError, match=match):
+        PiecewiseLinearEncoder(**params).fit([[0.0], [1.0]])
+
+
+def test_encodes_numeric_columns_in_front_of_the_estimator():
+    """Numeric columns encoded, the category passed through to the embeddings."""
+    rng = np.random.RandomState(0)
+    n = 400
+    X = pd.DataFrame(
+        {
+            "income": rng.lognormal(size=n),
+            "age": rng.uniform(18, 80, size=n),
+            "city": pd.Categorical(rng.choice(["a", "b", "c"], size=n)),
+        }
+    )
+    Y = np.column_stack([X["income"] > 1.5, X["age"] > 50]).astype(int)
+    preprocess = ColumnTransformer(
+        [("numeric", PiecewiseLinearEncoder(n_bins=8), ["income", "age"])],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    model = make_pipeline(
+        preprocess, MMoEClassifier(early_stopping=True, random_state=0)
+    ).fit(X, Y)
+    assert model[-1].n_features_in_ == 17  # 2 x 8 ramps and the category
+    assert model.score(X, Y) > 0.9
