@@ -19,7 +19,9 @@ from sklearn_mmoe import datasets, plotting, preprocessing
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-MODULES = {module.__name__: module for module in (sklearn_mmoe, preprocessing, datasets, plotting)
+MODULES = {
+    module.__name__: module
+    for module in (sklearn_mmoe, preprocessing, datasets, plotting)
 }
 PUBLIC_NAMES = [
     (name, attribute)
