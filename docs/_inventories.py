@@ -64,6 +64,20 @@ def _sklearn():
     # Referenced by the docstrings the estimators inherit (set_fit_request, ...).
     yield "meta-estimator", "std:term", "glossary.html#term-meta-estimator"
     yield "metadata_routing", "std:label", "metadata_routing.html#metadata-routing"
+    # Referenced by set_output, which transformers inherit.
+    # Labels carry the title a bare :ref: shows as its text.
+    yield (
+        "df_output_transform",
+        "std:label",
+        "modules/df_output_transform.html#pandas-polars-output-for-transformers-with-set-output-api",
+        "Pandas/Polars Output for Transformers with set_output API",
+    )
+    yield (
+        "sphx_glr_auto_examples_miscellaneous_plot_set_output.py",
+        "std:label",
+        "auto_examples/miscellaneous/plot_set_output.html#introducing-the-set-output-api",
+        "Introducing the set_output API",
+    )
 
 
 def _numpy():
@@ -145,7 +159,7 @@ def write_inventories(directory):
     for key, (root, package, entries) in INVENTORIES.items():
         version = importlib.import_module(package).__version__ if package else ""
         lines, seen = [], set()
-        for name, role, page in entries():
+        for name, role, page, *title in entries():
             if name in seen:
                 continue
             seen.add(name)
@@ -153,7 +167,7 @@ def write_inventories(directory):
                 role = f"py:{role}"
             if "#" not in page:
                 page += "#$"
-            lines.append(f"{name} {role} 1 {page} -\n")
+            lines.append(f"{name} {role} 1 {page} {title[0] if title else '-'}\n")
         path = directory / f"{key}.inv"
         head = HEADER.format(project=key, version=version).encode()
         path.write_bytes(head + zlib.compress("".join(lines).encode()))
