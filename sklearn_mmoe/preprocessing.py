@@ -167,6 +167,7 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         out = np.empty((X.shape[0], self.n_bins_.sum()), dtype=X.dtype)
+        X = X.astype(np.float64, copy=False)  # edges are float64; so is the arithmetic
         start = 0
         for j, edges in enumerate(self.bin_edges_):
             stop = start + len(edges) - 1
@@ -174,7 +175,7 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
                 out[:, start:stop] = 0
             else:
                 low, width = edges[:-1], np.diff(edges)
-                ramps = (X[:, j, None].astype(np.float64) - low) / width
+                ramps = (X[:, j, None] - low) / width
                 floor = np.zeros(len(low))
                 floor[0] = -np.inf  # the first ramp continues below b_0
                 ceiling = np.ones(len(low))
