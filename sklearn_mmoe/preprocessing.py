@@ -4,8 +4,12 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -50,9 +54,19 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         with fewer distinct values than bins, or a quantile edge shared by many equal
         values (a column that is mostly zero), has its repeated edges merged.
 
-    strategy : {"quantile", "uniform"}, default="quantile"
-        How the edges are placed: at the quantiles of the training values, so each
-        bin holds about as many samples, or evenly between the smallest and largest.
+    strategy : {"quantile", "uniform", "tree"}, default="quantile"
+        How the edges are placed:
+
+        - ``"quantile"``: at the quantiles of the training values, so each bin holds
+          about as many samples;
+        - ``"uniform"``: evenly between the smallest and largest training value;
+        - ``"tree"``: at the thresholds of a decision tree with at most ``n_bins``
+          leaves that predicts the targets ``y`` from the feature alone (the
+          target-aware bins of Gorishniy et al., 2022), between the smallest and
+          largest training value. Edges then sit where the targets change, which
+          suits skewed, mostly-zero columns that quantiles collapse into a few bins.
+          Needs ``y`` in ``fit`` (a Pipeline passes it on); see the Notes for how
+          tasks and missing labels count.
 
     Attributes
     ----------
@@ -79,6 +93,15 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
 
     Notes
     -----
+    With ``strategy="tree"``, every column of ``y`` is a task, and the tree is one
+    multi-output :class:`~sklearn.tree.DecisionTreeRegressor` (squared error) over
+    all of them: a continuous task as its standardised value, a classification task
+    (binary, multiclass, or non-numeric labels) as the one-hot indicators of its
+    classes, for which squared error is the Gini impurity. Each task is scaled to a
+    total variance of one, so every task has the same say in where the edges go. A
+    missing label (NaN, or None in an object column) is filled with its task's mean,
+    and a task with no label at all is left out.
+
     Missing values are not encoded: impute them first (for example with
     :class:`~sklearn.impute.SimpleImputer`), or pass the column to the estimator as a
     category. On the census-income benchmark this encoding of the numeric columns,
@@ -103,7 +126,7 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_bins": [Interval(Integral, 1, None, closed="left")],
-        "strategy": [StrOptions({"quantile", "uniform"})],
+        "strategy": [StrOptions({"quantile", "uniform", "tree"})],
     }
 
     def __init__(self, n_bins=32, *, strategy="quantile"):
@@ -119,8 +142,9 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Numeric training data, without missing values.
 
-        y : None
-            Ignored; present for Pipeline compatibility.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks), default=None
+            The targets, one column per task. Needed with ``strategy="tree"``,
+            ignored otherwise.
 
         Returns
         -------
@@ -131,9 +155,11 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         X = X.astype(np.float64, copy=False)
         if self.strategy == "quantile":
             cuts = np.quantile(X, np.linspace(0, 1, self.n_bins + 1), axis=0).T
-        else:
+        elif self.strategy == "uniform":
             low, high = X.min(axis=0), X.max(axis=0)
             cuts = np.linspace(low, high, self.n_bins + 1).T
+        else:
+            cuts = _tree_cuts(X, _tree_targets(X, y), self.n_bins)
         edges = []
         for j, column_cuts in enumerate(cuts):
             unique = np.unique(column_cuts)
@@ -212,4 +238,78 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.target_tags.required = self.strategy == "tree"
         return tags
+
+
+def _tree_targets(X, y):
+    """The targets of the binning tree: float64 (n_samples, n_outputs), each task
+    standardised to a total variance of one (see the class's Notes); None when no
+    task varies."""
+    if y is None:
+        raise ValueError(
+            'PiecewiseLinearEncoder with strategy="tree" requires y to be passed, '
+            "but the target y is None: the edges are placed by the targets."
+        )
+    y = np.asarray(y)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2:
+        raise ValueError(
+            f"y must be 1-D or 2-D (one column per task); got shape {y.shape}."
+        )
+    check_consistent_length(X, y)
+    outputs = []
+    for task, column in enumerate(y.T):
+        missing = pd.isna(column)
+        present = column[~missing]
+        if present.size == 0:
+            continue  # a task without labels says nothing about the edges
+        try:
+            values = present.astype(np.float64)
+        except (TypeError, ValueError):
+            values = None  # labels that are not numbers: classes
+        if values is not None and not np.all(np.isfinite(values)):
+            raise ValueError(f"y column {task} holds infinite values.")
+        if values is not None and type_of_target(values) == "continuous":
+            block = values[:, None]
+        else:
+            classes, codes = np.unique(present.astype(str), return_inverse=True)
+            block = np.eye(len(classes))[codes]
+        block = block - block.mean(axis=0)
+        spread = np.sqrt(block.var(axis=0).sum())
+        if spread == 0:
+            continue  # a constant task: every edge explains it equally
+        filled = np.zeros((len(column), block.shape[1]))  # missing: the task's mean
+        filled[~missing] = block / spread
+        outputs.append(filled)
+    if not outputs:
+        warnings.warn(
+            'strategy="tree" found no target that varies (every column of y is '
+            "constant or missing): each feature gets one bin.",
+            UserWarning,
+            stacklevel=4,  # _tree_targets < fit < _fit_context wrapper < caller
+        )
+        return None
+    return np.hstack(outputs)
+
+
+def _tree_cuts(X, targets, n_bins):
+    """Each feature's smallest and largest value and the thresholds of a tree with
+    at most ``n_bins`` leaves fitted on that feature alone."""
+    cuts = []
+    for column in X.T:
+        thresholds = []
+        if targets is not None and n_bins > 1:  # a tree needs two leaves at least
+            tree = DecisionTreeRegressor(
+                max_leaf_nodes=n_bins,
+                # The root's impurity is the number of tasks (each of variance
+                # one); gains far below it are rounding in a pure node, not signal.
+                min_impurity_decrease=1e-9,
+                random_state=0,
+            )
+            tree.fit(column[:, None], targets)
+            splits = tree.tree_.feature >= 0  # internal nodes; leaves are -2
+            thresholds = tree.tree_.threshold[splits]
+        cuts.append(np.concatenate([[column.min(), column.max()], thresholds]))
+    return cuts

@@ -13,7 +13,11 @@ from sklearn_mmoe.preprocessing import PiecewiseLinearEncoder
 
 
 @parametrize_with_checks(
-    [PiecewiseLinearEncoder(), PiecewiseLinearEncoder(3, strategy="uniform")]
+    [
+        PiecewiseLinearEncoder(),
+        PiecewiseLinearEncoder(3, strategy="uniform"),
+        PiecewiseLinearEncoder(4, strategy="tree"),
+    ]
 )
 def test_sklearn_compatible_encoder(estimator, check):
     check(estimator)
@@ -37,12 +41,13 @@ def test_ramps_fill_the_bins_below_and_continue_past_the_ends():
     )
 
 
-@pytest.mark.parametrize("strategy", ["quantile", "uniform"])
+@pytest.mark.parametrize("strategy", ["quantile", "uniform", "tree"])
 def test_encoding_keeps_the_exact_value(strategy):
     """x = b_0 + sum_t e_t(x) (b_t - b_{t-1}): no information is lost."""
     rng = np.random.RandomState(0)
     X = np.column_stack([rng.lognormal(size=500), rng.normal(size=500)])
-    encoder = PiecewiseLinearEncoder(n_bins=16, strategy=strategy).fit(X)
+    y = X[:, 0] * X[:, 1] + rng.normal(size=500)
+    encoder = PiecewiseLinearEncoder(n_bins=16, strategy=strategy).fit(X, y)
     X_new = np.column_stack([rng.lognormal(size=200) * 2, rng.normal(size=200) * 3])
     encoded = encoder.transform(X_new)
     start = 0
@@ -80,6 +85,79 @@ def test_constant_feature_warns_and_encodes_as_zero():
     encoded = encoder.transform([[3.0, 5.0], [100.0, 5.0]])
     assert_array_equal(encoded[:, 0], [0.0, 0.0])
     assert np.all(np.isfinite(encoded))
+
+
+def test_tree_edges_sit_where_the_target_changes():
+    X = np.linspace(0, 10, 1001)[:, None]
+    y = np.digitize(X[:, 0], [3.0, 7.0])  # classes 0, 1, 2 with steps at 3 and 7
+    encoder = PiecewiseLinearEncoder(n_bins=3, strategy="tree").fit(X, y)
+    assert_allclose(encoder.bin_edges_[0], [0.0, 3.0, 7.0, 10.0], atol=0.01)
+    # More bins than the target has steps: the tree stops at pure leaves.
+    encoder = PiecewiseLinearEncoder(n_bins=32, strategy="tree").fit(X, y)
+    assert encoder.n_bins_[0] == 3
+
+
+def test_tree_edges_follow_a_mostly_zero_column_that_quantiles_collapse():
+    rng = np.random.RandomState(0)
+    X = np.zeros((1000, 1))
+    X[900:, 0] = rng.lognormal(mean=5, size=100)  # a money column
+    y = X[:, 0] > 300
+    assert PiecewiseLinearEncoder(n_bins=8).fit(X).n_bins_[0] == 1
+    tree = PiecewiseLinearEncoder(n_bins=8, strategy="tree").fit(X, y)
+    edges = tree.bin_edges_[0]
+    assert tree.n_bins_[0] >= 2
+    assert np.any((edges > 250) & (edges < 350))  # near where y changes
+
+
+def test_tree_gives_every_task_the_same_say():
+    """A task on a large scale does not take the edges from a task on a small one."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 10, size=(2000, 1))
+    rare = (X[:, 0] < 2).astype(int)  # classification, step at 2
+    loud = 1000.0 * (X[:, 0] > 8) + 300.0 * rng.normal(size=2000)  # step at 8
+    encoder = PiecewiseLinearEncoder(n_bins=3, strategy="tree")
+    edges = encoder.fit(X, np.column_stack([rare, loud])).bin_edges_[0]
+    assert_allclose(edges[1:3], [2.0, 8.0], atol=0.05)
+
+
+def test_tree_reads_string_labels_and_missing_labels():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 10, size=(600, 1))
+    Y = pd.DataFrame(
+        {
+            "label": np.where(X[:, 0] > 4, "yes", "no").astype(object),
+            "unlabelled": np.full(600, np.nan),  # no label at all: left out
+        }
+    )
+    Y.loc[::7, "label"] = None  # missing labels: filled with the task's mean
+    encoder = PiecewiseLinearEncoder(n_bins=2, strategy="tree").fit(X, Y)
+    assert_allclose(encoder.bin_edges_[0][1], 4.0, atol=0.05)
+    alone = PiecewiseLinearEncoder(n_bins=2, strategy="tree").fit(X, Y[["label"]])
+    assert_array_equal(encoder.bin_edges_[0], alone.bin_edges_[0])
+
+
+@pytest.mark.parametrize(
+    "y, error, match",
+    [
+        (None, ValueError, "requires y to be passed"),
+        (np.arange(9.0), ValueError, "inconsistent numbers of samples"),
+        (np.zeros((10, 2, 2)), ValueError, "1-D or 2-D"),
+        (np.r_[np.inf, np.arange(9.0)], ValueError, "infinite"),
+    ],
+)
+def test_tree_strategy_with_unusable_targets_is_a_clear_error(y, error, match):
+    X = np.arange(10.0)[:, None]
+    with pytest.raises(error, match=match):
+        PiecewiseLinearEncoder(n_bins=4, strategy="tree").fit(X, y)
+
+
+@pytest.mark.parametrize("y", [np.zeros(10), np.full(10, np.nan)])
+def test_tree_with_a_target_that_never_varies_warns_and_keeps_one_bin(y):
+    X = np.arange(10.0)[:, None]
+    encoder = PiecewiseLinearEncoder(n_bins=4, strategy="tree")
+    with pytest.warns(UserWarning, match="no target that varies"):
+        encoder.fit(X, y)
+    assert_array_equal(encoder.bin_edges_[0], [0.0, 9.0])
 
 
 def test_feature_names_name_the_feature_and_bin():
@@ -135,4 +213,11 @@ def test_encodes_numeric_columns_in_front_of_the_estimator():
         preprocess, MMoEClassifier(early_stopping=True, random_state=0)
     ).fit(X, Y)
     assert model[-1].n_features_in_ == 17  # 2 x 8 ramps and the category
+    assert model.score(X, Y) > 0.9
+
+    # The ColumnTransformer hands y on: tree edges where the tasks change.
+    model.set_params(columntransformer__numeric__strategy="tree").fit(X, Y)
+    income_edges, age_edges = model[0].named_transformers_["numeric"].bin_edges_
+    assert np.any(np.isclose(income_edges, 1.5, atol=0.05))
+    assert np.any(np.isclose(age_edges, 50.0, atol=0.5))
     assert model.score(X, Y) > 0.9
