@@ -13,15 +13,17 @@ married), the script fits
 and reports the test AUC of every task (mean and standard deviation over seeds) and
 the training time. Everything the networks need is inside one Pipeline: numeric
 columns either log-scaled (money) and standardised or piecewise-linear encoded
-(``PiecewiseLinearEncoder``), the 28 nominal columns passed through as pandas
+(``PiecewiseLinearEncoder``, with bins at the quantiles or at the thresholds of a
+tree fitted on the training targets), the 28 nominal columns passed through as pandas
 categories, which the estimator embeds itself.
 
 Tuning (``--tune``) uses seed 0's validation split only, scored by the main task's
 validation AUC as in the paper, in two stages: a grid over the MMoE's experts, expert
 width and learning rate (numeric columns standardised, automatic embedding widths);
-then, from the best of those, a grid over the numeric encoding and the embedding
-width. HGB gets a grid over its learning rate and leaf count. The chosen settings are
-then used for every model and seed. Results go to ``census_income.json``.
+then, from the best of those, a grid over the numeric encoding (standardised,
+quantile bins, tree bins) and the embedding width. HGB gets a grid over its
+learning rate and leaf count. The chosen settings are then used for every model and
+seed. Results go to ``census_income.json``.
 
 Usage: python benchmarks/census_income.py [--tune] [--seeds 0 1 2 3 4]
     [--data ../shared/data/census-income/census-income.test.gz]
@@ -68,24 +70,37 @@ NET_GRID = dict(
     expert_units=[(16,), (64,)],
     learning_rate=[3e-4, 1e-3],
 )
-# Stage 2, from stage 1's best: numeric_bins None standardises the numeric columns
-# (log1p first for money), an int piecewise-linear encodes them with that many bins.
-INPUT_GRID = dict(numeric_bins=[None, 32, 64], embedding_dim=["auto", 2, 4])
-STAGE_1 = dict(numeric_bins=None, embedding_dim="auto")
+# Stage 2, from stage 1's best: numeric None standardises the numeric columns (log1p
+# first for money); (strategy, n_bins) piecewise-linear encodes them with bins placed
+# by that PiecewiseLinearEncoder strategy.
+INPUT_GRID = dict(
+    numeric=[
+        None,
+        ("quantile", 32),
+        ("quantile", 64),
+        ("tree", 16),
+        ("tree", 32),
+        ("tree", 64),
+    ],
+    embedding_dim=["auto", 2, 4],
+)
+STAGE_1 = dict(numeric=None, embedding_dim="auto")
 N_AVERAGED = 5
 HGB_GRID = dict(learning_rate=[0.05, 0.1], max_leaf_nodes=[15, 31, 63])
 
 
-def preprocessing(X, numeric_bins=None):
-    numeric = [c for c in X.columns if not isinstance(X[c].dtype, pd.CategoricalDtype)]
-    if numeric_bins is None:
+def preprocessing(X, numeric=None):
+    columns = [c for c in X.columns if not isinstance(X[c].dtype, pd.CategoricalDtype)]
+    if numeric is None:
         money = make_pipeline(FunctionTransformer(np.log1p), StandardScaler())
         steps = [
-            ("money", money, [c for c in numeric if c in MONEY]),
-            ("numeric", StandardScaler(), [c for c in numeric if c not in MONEY]),
+            ("money", money, [c for c in columns if c in MONEY]),
+            ("numeric", StandardScaler(), [c for c in columns if c not in MONEY]),
         ]
-    else:  # quantile bins: no log needed, the encoding ignores monotone rescaling
-        steps = [("numeric", PiecewiseLinearEncoder(numeric_bins), numeric)]
+    else:  # bins: no log needed, the encoding ignores monotone rescaling
+        strategy, n_bins = numeric
+        encoder = PiecewiseLinearEncoder(n_bins, strategy=strategy)
+        steps = [("numeric", encoder, columns)]
     return ColumnTransformer(
         steps,
         remainder="passthrough",  # the categories, kept as pandas categories
@@ -93,7 +108,7 @@ def preprocessing(X, numeric_bins=None):
     ).set_output(transform="pandas")
 
 
-def network(X, architecture="mmoe", seed=0, numeric_bins=None, **params):
+def network(X, architecture="mmoe", seed=0, numeric=None, **params):
     params = {**NET, **params}
     if architecture == "shared_bottom":
         # One bottom as wide as all the experts together: similar capacity.
@@ -101,7 +116,7 @@ def network(X, architecture="mmoe", seed=0, numeric_bins=None, **params):
             u * params["n_experts"] for u in params["expert_units"]
         )
     model = MMoEClassifier(architecture=architecture, random_state=seed, **params)
-    return make_pipeline(preprocessing(X, numeric_bins), model)
+    return make_pipeline(preprocessing(X, numeric), model)
 
 
 class Averaged:
@@ -267,8 +282,8 @@ def main():
             n_experts=8,
             expert_units=(64,),
             learning_rate=1e-3,
-            numeric_bins=64,
-            embedding_dim=2,
+            numeric=("tree", 64),
+            embedding_dim=4,
         )
         hgb_params = dict(learning_rate=0.05, max_leaf_nodes=15)
         tuning = None
