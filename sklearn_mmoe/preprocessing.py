@@ -97,7 +97,9 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
     multi-output :class:`~sklearn.tree.DecisionTreeRegressor` (squared error) over
     all of them: a continuous task as its standardised value, a classification task
     (binary, multiclass, or non-numeric labels) as the one-hot indicators of its
-    classes, for which squared error is the Gini impurity. Each task is scaled to a
+    classes, for which squared error is the Gini impurity. Which is which follows
+    :func:`~sklearn.utils.multiclass.type_of_target`: a numeric column of whole
+    numbers (a rating, a count) counts as classes. Each task is scaled to a
     total variance of one, so every task has the same say in where the edges go. A
     missing label (NaN, or None in an object column) is filled with its task's mean,
     and a task with no label at all is left out.

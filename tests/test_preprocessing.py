@@ -136,6 +136,17 @@ def test_tree_reads_string_labels_and_missing_labels():
     assert_array_equal(encoder.bin_edges_[0], alone.bin_edges_[0])
 
 
+def test_tree_splits_whole_numbers_as_classes_and_fractions_as_values():
+    """Classes split where they purify (Gini); values where the variance falls."""
+    X = np.linspace(0, 10, 1001)[:, None]
+    steps = np.digitize(X[:, 0], [5.0, 9.5])  # 0 below 5, 1 up to 9.5, 2 above
+    classes = np.array([0, 1, 100])[steps]  # whole numbers: three classes
+    values = classes * 1.01  # fractions: one continuous target, 101 is far off
+    encoder = PiecewiseLinearEncoder(n_bins=2, strategy="tree")
+    assert_allclose(encoder.fit(X, classes).bin_edges_[0], [0, 5, 10], atol=0.01)
+    assert_allclose(encoder.fit(X, values).bin_edges_[0], [0, 9.5, 10], atol=0.01)
+
+
 @pytest.mark.parametrize(
     "y, error, match",
     [
