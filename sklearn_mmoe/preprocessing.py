@@ -4,7 +4,6 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_consistent_length
@@ -15,6 +14,8 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+
+from ._rows import missing_mask
 
 __all__ = ["PiecewiseLinearEncoder"]
 
@@ -156,13 +157,14 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         X = X.astype(np.float64, copy=False)
+        low, high = X.min(axis=0), X.max(axis=0)
         if self.strategy == "quantile":
             cuts = np.quantile(X, np.linspace(0, 1, self.n_bins + 1), axis=0).T
         elif self.strategy == "uniform":
-            low, high = X.min(axis=0), X.max(axis=0)
             cuts = np.linspace(low, high, self.n_bins + 1).T
         else:
-            cuts = _tree_cuts(X, _tree_targets(X, y), self.n_bins)
+            thresholds = _tree_thresholds(X, _tree_targets(X, y), self.n_bins)
+            cuts = [np.r_[lo, hi, t] for lo, hi, t in zip(low, high, thresholds)]
         edges = []
         for j, column_cuts in enumerate(cuts):
             unique = np.unique(column_cuts)
@@ -263,8 +265,7 @@ def _tree_targets(X, y):
         )
     check_consistent_length(X, y)
     outputs = []
-    for task, column in enumerate(y.T):
-        missing = pd.isna(column)
+    for task, (column, missing) in enumerate(zip(y.T, missing_mask(y).T)):
         present = column[~missing]
         if present.size == 0:
             continue  # a task without labels says nothing about the edges
@@ -277,7 +278,8 @@ def _tree_targets(X, y):
         if values is not None and type_of_target(values) == "continuous":
             block = values[:, None]
         else:
-            classes, codes = np.unique(present.astype(str), return_inverse=True)
+            labels = present.astype(str) if values is None else values
+            classes, codes = np.unique(labels, return_inverse=True)
             block = np.eye(len(classes))[codes]
         block = block - block.mean(axis=0)
         spread = np.sqrt(block.var(axis=0).sum())
@@ -297,13 +299,14 @@ def _tree_targets(X, y):
     return np.hstack(outputs)
 
 
-def _tree_cuts(X, targets, n_bins):
-    """Each feature's smallest and largest value and the thresholds of a tree with
-    at most ``n_bins`` leaves fitted on that feature alone."""
-    cuts = []
+def _tree_thresholds(X, targets, n_bins):
+    """For each feature, the thresholds of a tree with at most ``n_bins`` leaves
+    fitted on that feature alone (none when ``targets`` is None)."""
+    thresholds = []
     for column in X.T:
-        thresholds = []
-        if targets is not None and n_bins > 1:  # a tree needs two leaves at least
+        if targets is None or n_bins == 1:  # a tree needs two leaves at least
+            thresholds.append(np.empty(0))
+        else:
             tree = DecisionTreeRegressor(
                 max_leaf_nodes=n_bins,
                 # The root's impurity is the number of tasks (each of variance
@@ -313,6 +316,5 @@ def _tree_cuts(X, targets, n_bins):
             )
             tree.fit(column[:, None], targets)
             splits = tree.tree_.feature >= 0  # internal nodes; leaves are -2
-            thresholds = tree.tree_.threshold[splits]
-        cuts.append(np.concatenate([[column.min(), column.max()], thresholds]))
-    return cuts
+            thresholds.append(tree.tree_.threshold[splits])
+    return thresholds
