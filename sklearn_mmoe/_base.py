@@ -47,6 +47,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -83,6 +84,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         dropout=0.0,
         learning_rate=1e-3,
         weight_decay=0.0,
+        ema_decay=None,
         batch_size=256,
         max_epochs=200,
         early_stopping=False,
@@ -112,6 +114,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         self.dropout = dropout
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -231,6 +234,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             # One multi-tensor kernel per update instead of one per parameter (the CUDA
             # default, not the CPU one).
             optimizer__foreach=True,
+            ema_decay=None if self.ema_decay is None else float(self.ema_decay),
             max_epochs=self.max_epochs,
             batch_size=min(self.batch_size, len(rows)),
             iterator_train=BatchIterator,

@@ -49,6 +49,15 @@ COMMON_PARAMETERS = """\
         Step size of the AdamW optimiser.
     weight_decay : float, default=0.0
         Decoupled weight decay of AdamW.
+    ema_decay : float, default=None
+        Keep an exponential moving average of the weights (Polyak averaging), updated
+        after every optimiser step with decay ``min(ema_decay, (1 + t) / (10 + t))`` at
+        step ``t`` (the ramp keeps the average from clinging to the initial weights).
+        The averaged weights are the ones early stopping scores on the validation rows
+        and the ones the fitted model keeps. An average over the last ``1 / (1 -
+        ema_decay)`` steps or so smooths out the noise of the final steps; 0.99 to
+        0.999 are typical. ``None`` keeps the weights of the last step (or of the best
+        epoch) as they are.
     batch_size : int, default=256
         Rows per training step (capped at the number of training rows).
     max_epochs : int, default=200

@@ -8,6 +8,7 @@ each step, and reads data through :mod:`sklearn_mmoe._data`.
 import copy
 import math
 import time
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +63,53 @@ class MultiTaskLoss(nn.Module):
         return total
 
 
+class WeightAverage:
+    """An exponential moving average of a module's parameters (Polyak averaging).
+
+    After every optimiser step each average moves towards its parameter by
+    ``1 - d``, with ``d = min(decay, (1 + t) / (10 + t))`` at update ``t``: the ramp
+    keeps the first steps from tying the average to the initial weights.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The module whose trainable parameters are averaged; the averages start at
+        their current values.
+    decay : float
+        The decay once the ramp has passed it, in [0, 1).
+    """
+
+    def __init__(self, module, decay):
+        self.decay = decay
+        self.params = [p for p in module.parameters() if p.requires_grad]
+        self.averages = [p.detach().clone() for p in self.params]
+        self.n_updates = 0
+
+    @torch.no_grad()
+    def update(self):
+        self.n_updates += 1
+        t = self.n_updates
+        decay = min(self.decay, (1 + t) / (10 + t))
+        # One multi-tensor kernel for all parameters, as torch.optim.swa_utils does.
+        torch._foreach_lerp_(self.averages, [p.detach() for p in self.params], 1 - decay)
+
+    @torch.no_grad()
+    def _swap(self):
+        for p, a in zip(self.params, self.averages):
+            current = p.detach().clone()
+            p.copy_(a)
+            a.copy_(current)
+
+    @contextmanager
+    def applied(self):
+        """Inside the block the module holds the averaged weights."""
+        self._swap()
+        try:
+            yield
+        finally:
+            self._swap()
+
+
 class MultiTaskNet(NeuralNet):
     """A ``NeuralNet`` whose steps return per-task losses; epochs record only sums.
 
@@ -71,7 +119,16 @@ class MultiTaskNet(NeuralNet):
     plus the load-balancing term when it is weighted), ``valid_loss`` (the weighted sum
     over tasks) and ``train_task_losses`` / ``valid_task_losses`` (one float per task;
     NaN for a task without a label in that part of the data).
+
+    With ``ema_decay`` (a float), the net keeps an exponential moving average of
+    the module's weights (:class:`WeightAverage`), updated after every optimiser
+    step; validation scores the averaged weights, and training ends with them in the
+    module (the best epoch's, when :class:`EpochMonitor` restores one).
     """
+
+    def __init__(self, *args, ema_decay=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ema_decay = ema_decay
 
     def get_default_callbacks(self):
         # EpochTimer, PassthroughScoring and PrintLog are replaced by EpochMonitor.
@@ -100,6 +157,32 @@ class MultiTaskNet(NeuralNet):
             "y_pred": y_pred,
         }
 
+    def on_train_begin(self, net, **kwargs):
+        self.average_ = (
+            None
+            if self.ema_decay is None
+            else WeightAverage(self.module_, self.ema_decay)
+        )
+
+    def on_train_end(self, net, **kwargs):
+        # Callbacks run after this: EpochMonitor may still load its best epoch.
+        if self.average_ is not None:
+            self.module_.load_state_dict(self.kept_state_dict())
+        self.average_ = None  # no copy of the weights is kept in the fitted model
+
+    def kept_state_dict(self):
+        """A copy of the weights training would keep now: the averaged ones, if any."""
+        if self.average_ is None:
+            return copy.deepcopy(self.module_.state_dict())
+        with self.average_.applied():
+            return copy.deepcopy(self.module_.state_dict())
+
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        if self.average_ is not None:
+            self.average_.update()
+        return step
+
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         step = self._step(batch, training=True)
@@ -114,6 +197,12 @@ class MultiTaskNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
+        if not training and self.average_ is not None:
+            with self.average_.applied():  # validate the weights that will be kept
+                return self._run_epoch(iterator, training, prefix, step_fn, fit_params)
+        return self._run_epoch(iterator, training, prefix, step_fn, fit_params)
+
+    def _run_epoch(self, iterator, training, prefix, step_fn, fit_params):
         # Sums stay on the device; one synchronisation per epoch, none per batch.
         sums, counts, balance, n_rows = 0.0, 0.0, 0.0, 0
         for batch in iterator:
@@ -183,7 +272,7 @@ class EpochMonitor(Callback):
         if watched < self.best_:
             self.best_ = watched
             if self.restore_best and dataset_valid is not None:
-                self.best_state_ = copy.deepcopy(net.module_.state_dict())
+                self.best_state_ = net.kept_state_dict()
         if self.no_improvement_ >= self.n_iter_no_change:
             self.converged_ = True
             raise KeyboardInterrupt  # skorch's own way to end fit_loop early

@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._data import TensorData
+from sklearn_mmoe._net import MultiTaskNet
 
 FAST = dict(
     n_experts=3, expert_units=(8,), tower_units=(4,), max_epochs=5, random_state=0
@@ -63,10 +64,13 @@ def test_fitted_attributes_describe_the_training(Est):
 
 
 @both
-def test_early_stopping_restores_the_best_epoch(Est):
+@pytest.mark.parametrize("ema_decay", [None, 0.9])
+def test_early_stopping_restores_the_best_epoch(Est, ema_decay):
+    """With ema_decay, the epochs are scored, and the best kept, on averaged weights."""
     X, Y = _data(Est, n=200)
     est = Est(
         **{**FAST, "max_epochs": 300},
+        ema_decay=ema_decay,
         early_stopping=True,
         n_iter_no_change=3,
         validation_fraction=0.3,
@@ -108,6 +112,53 @@ def _rows_and_targets_as_trained(est, X, Y):
     if isinstance(est, MMoERegressor):
         targets = ((targets - est._y_mean) / est._y_scale).astype(np.float32)
     return torch.from_numpy(rows), torch.from_numpy(targets)
+
+
+def _record_weights(monkeypatch):
+    """Record the module's weights when training begins and after every optimiser
+    step, for the fits that follow."""
+    recorded = []
+    train_step, on_train_begin = MultiTaskNet.train_step, MultiTaskNet.on_train_begin
+
+    def weights(net):
+        return [p.detach().clone() for p in net.module_.parameters()]
+
+    def recording_begin(net, *args, **kwargs):
+        recorded.append(weights(net))
+        return on_train_begin(net, *args, **kwargs)
+
+    def recording_step(net, batch, **fit_params):
+        step = train_step(net, batch, **fit_params)
+        recorded.append(weights(net))
+        return step
+
+    monkeypatch.setattr(MultiTaskNet, "on_train_begin", recording_begin)
+    monkeypatch.setattr(MultiTaskNet, "train_step", recording_step)
+    return recorded
+
+
+@both
+def test_ema_decay_keeps_the_moving_average_of_the_steps(Est, monkeypatch):
+    """Without early stopping, training walks the same steps and ends with their
+    average a_t = d_t a_(t-1) + (1 - d_t) w_t, d_t = min(ema_decay, (1 + t) / (10 + t)),
+    a_0 the initial weights."""
+    X, Y = _data(Est)
+    recorded = _record_weights(monkeypatch)
+    plain = Est(**FAST).fit(X, Y)
+    initial, *steps = recorded
+    averaged = Est(**FAST, ema_decay=0.95).fit(X, Y)
+    assert averaged.loss_curve_ == plain.loss_curve_
+
+    expected = initial
+    for t, step in enumerate(steps, start=1):
+        d = min(0.95, (1 + t) / (10 + t))
+        expected = [d * a + (1 - d) * w for a, w in zip(expected, step)]
+    kept = list(averaged.net_.module_.parameters())
+    for k, e in zip(kept, expected):
+        torch.testing.assert_close(k.detach(), e, rtol=1e-5, atol=1e-6)
+    # ... which are not the last step's weights
+    assert not all(torch.allclose(k, w) for k, w in zip(kept, steps[-1]))
+    assert averaged.net_.average_ is None  # the fitted model keeps one set of weights
 
 
 def test_early_stopping_holds_out_rows_of_a_multiclass_multioutput_y():
@@ -185,6 +236,8 @@ def test_dropout_is_off_at_predict_time(Est):
         ({"tower_units": 3}, "tower_units"),
         ({"dropout": 1.0}, "dropout"),
         ({"learning_rate": 0.0}, "learning_rate"),
+        ({"ema_decay": 1.0}, "ema_decay"),
+        ({"ema_decay": -0.5}, "ema_decay"),
         ({"batch_size": 0}, "batch_size"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"activation": "softplus"}, "activation"),
@@ -250,3 +303,41 @@ def test_a_diverging_fit_is_refused_instead_of_predicting_nan():
     X, Y = _data(MMoERegressor)
     with pytest.raises(ValueError, match="diverged"):
         MMoERegressor(**FAST, learning_rate=1e30).fit(X * 1e30, Y)
+
+
+def test_ema_decay_averages_out_the_noise_of_the_last_steps():
+    """With noisy labels and a large step size, the averaged weights are closer to
+    the function behind the labels than the last step's weights."""
+    rng = np.random.RandomState(0)
+    X, X_test = rng.normal(size=(1000, 5)), rng.normal(size=(1000, 5))
+
+    def truth(X):
+        return np.column_stack([X[:, 0] + X[:, 1] ** 2, np.sin(2 * X[:, 2])])
+
+    Y = truth(X) + rng.normal(size=(1000, 2))
+    errors = {}
+    for ema_decay in (None, 0.99):
+        est = MMoERegressor(
+            n_experts=4,
+            expert_units=(16,),
+            tower_units=(8,),
+            max_epochs=20,
+            random_state=0,
+            batch_size=32,
+            learning_rate=0.01,
+            ema_decay=ema_decay,
+        ).fit(X, Y)
+        errors[ema_decay] = np.mean((est.predict(X_test) - truth(X_test)) ** 2)
+    assert errors[0.99] < 0.8 * errors[None], errors
+
+
+@both
+def test_warm_start_continues_from_the_averaged_weights(Est, monkeypatch):
+    X, Y = _data(Est)
+    est = Est(**FAST, ema_decay=0.9, warm_start=True).fit(X, Y)
+    kept = [p.detach().clone() for p in est.net_.module_.parameters()]
+    recorded = _record_weights(monkeypatch)
+    est.fit(X, Y)
+    for start, k in zip(recorded[0], kept):
+        assert torch.equal(start, k)
+    assert est.n_iter_ == 10
