@@ -81,8 +81,10 @@ class WeightAverage:
 
     def __init__(self, module, decay):
         self.decay = decay
-        self.params = [p for p in module.parameters() if p.requires_grad]
-        self.averages = [p.detach().clone() for p in self.params]
+        # Detached views share the parameters' storage, so they follow the optimiser's
+        # in-place updates without being rebuilt every step.
+        self.params = [p.detach() for p in module.parameters() if p.requires_grad]
+        self.averages = [p.clone() for p in self.params]
         self.n_updates = 0
 
     @torch.no_grad()
@@ -91,12 +93,12 @@ class WeightAverage:
         t = self.n_updates
         decay = min(self.decay, (1 + t) / (10 + t))
         # One multi-tensor kernel for all parameters, as torch.optim.swa_utils does.
-        torch._foreach_lerp_(self.averages, [p.detach() for p in self.params], 1 - decay)
+        torch._foreach_lerp_(self.averages, self.params, 1 - decay)
 
     @torch.no_grad()
     def _swap(self):
         for p, a in zip(self.params, self.averages):
-            current = p.detach().clone()
+            current = p.clone()
             p.copy_(a)
             a.copy_(current)
 

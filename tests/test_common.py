@@ -21,6 +21,8 @@ ESTIMATORS = [
     # Attention gates, sparse top-k gating and the load-balancing loss.
     MMoEClassifier(gate_type="attention", top_k=2, balance_weight=0.1),
     MMoERegressor(gate_type="attention", gate_units=(8,), top_k=3, balance_weight=0.1),
+    # Averaged weights, scored on held-out rows by early stopping.
+    MMoEClassifier(ema_decay=0.9, early_stopping=True),
 ]
 
 
