@@ -36,6 +36,7 @@ import itertools
 import json
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -191,11 +192,18 @@ def tune(X, Y):
     (X_train, Y_train), (X_valid, Y_valid), _ = split(X, Y, 0)
     net_scores, hgb_scores = [], []
 
+    def from_seeds(make, y_train, task=None):
+        """Fit ``make(seed)`` from every tuning seed: mean seconds, mean AUC per task
+        and every seed's AUCs."""
+        fits = [make(s) for s in TUNING_SEEDS]
+        seconds = np.mean([timed_fit(m, X_train, y_train) for m in fits])
+        per_seed = [task_aucs(m, X_valid, Y_valid, task) for m in fits]
+        return seconds, list(np.mean(per_seed, axis=0)), per_seed
+
     def score(params, stage):
-        fits = [network(X, seed=s, **params) for s in TUNING_SEEDS]
-        seconds = np.mean([timed_fit(m, X_train, Y_train.to_numpy()) for m in fits])
-        per_seed = [task_aucs(m, X_valid, Y_valid) for m in fits]
-        auc = list(np.mean(per_seed, axis=0))
+        seconds, auc, per_seed = from_seeds(
+            partial(network, X, "mmoe", **params), Y_train.to_numpy()
+        )
         net_scores.append(
             {
                 "stage": stage,
@@ -220,9 +228,7 @@ def tune(X, Y):
     for averaging in grid(AVERAGING_GRID):
         score({**best, **averaging}, stage=3)
     for params in grid(HGB_GRID):
-        fits = [hgb(seed=s, **params) for s in TUNING_SEEDS]
-        seconds = np.mean([timed_fit(m, X_train, Y_train.iloc[:, 0]) for m in fits])
-        auc = list(np.mean([task_aucs(m, X_valid, Y_valid, 0) for m in fits], axis=0))
+        seconds, auc, _ = from_seeds(partial(hgb, **params), Y_train.iloc[:, 0], task=0)
         hgb_scores.append({"params": params, "valid_auc": auc, "seconds": seconds})
         print(f"  HGB {params}: valid AUC {auc[0]:.4f}, {seconds:.0f} s")
     best_net = max(net_scores, key=lambda r: r["valid_auc"][0])

@@ -96,7 +96,8 @@ class WeightAverage:
         torch._foreach_lerp_(self.averages, self.params, 1 - decay)
 
     @torch.no_grad()
-    def _swap(self):
+    def swap(self):
+        """Exchange the module's weights with the averages."""
         for p, a in zip(self.params, self.averages):
             current = p.clone()
             p.copy_(a)
@@ -105,11 +106,11 @@ class WeightAverage:
     @contextmanager
     def applied(self):
         """Inside the block the module holds the averaged weights."""
-        self._swap()
+        self.swap()
         try:
             yield
         finally:
-            self._swap()
+            self.swap()
 
 
 class MultiTaskNet(NeuralNet):
@@ -169,7 +170,7 @@ class MultiTaskNet(NeuralNet):
     def on_train_end(self, net, **kwargs):
         # Callbacks run after this: EpochMonitor may still load its best epoch.
         if self.average_ is not None:
-            self.module_.load_state_dict(self.kept_state_dict())
+            self.average_.swap()  # in place: no copy of the weights
         self.average_ = None  # no copy of the weights is kept in the fitted model
 
     def kept_state_dict(self):
