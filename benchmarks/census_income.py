@@ -316,10 +316,12 @@ def main():
             n_experts=8,
             expert_units=(64,),
             learning_rate=3e-4,
-            numeric=("tree", 32),
-            embedding_dim=4,
+            numeric=("tree", 64),
+            embedding_dim="auto",
+            ema_decay=0.999,
+            n_iter_no_change=20,
         )
-        hgb_params = dict(learning_rate=0.05, max_leaf_nodes=31)
+        hgb_params = dict(learning_rate=0.05, max_leaf_nodes=15)
         tuning = None
         if args.tune:
             net_params, hgb_params, net_scores, hgb_scores = tune(X, Y)
