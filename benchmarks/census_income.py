@@ -26,8 +26,7 @@ the numeric encoding (standardised, quantile bins, tree bins) and the embedding 
 then, from the best so far, with and without a moving average of the weights
 (``ema_decay``); then the early-stopping patience. HGB gets a grid over its learning
 rate and leaf count, scored the same way. The chosen settings are then used for every
-model and seed. Results go to
-``census_income.json``.
+model and seed. Results go to ``census_income.json``.
 
 Usage: python benchmarks/census_income.py [--tune] [--seeds 0 1 2 3 4]
     [--data ../shared/data/census-income/census-income.test.gz]
