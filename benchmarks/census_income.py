@@ -19,16 +19,20 @@ categories, which the estimator embeds itself.
 
 Tuning (``--tune``) uses the validation splits of seeds 0 and 1 only, scored by the
 main task's validation AUC as in the paper (the mean over the two splits, each with a
-network fitted on that split's training part from that seed), in four stages: a grid
+network fitted on that split's training part from that seed), in five stages: a grid
 over the MMoE's experts, expert width and learning rate (numeric columns
 standardised, automatic embedding widths); then, from the best of those, a grid over
 the numeric encoding (standardised, quantile bins, tree bins) and the embedding width;
 then, from the best so far, with and without a moving average of the weights
-(``ema_decay``); then the early-stopping patience. HGB gets a grid over its learning
-rate and leaf count, scored the same way. The chosen settings are then used for every
-model and seed. Results go to ``census_income.json``.
+(``ema_decay``); then the early-stopping patience; then a hidden layer in the gates.
+HGB gets a grid over its learning rate and leaf count, scored the same way. The
+chosen settings are then used for every model and seed. Results go to
+``census_income.json``; ``--recorded`` takes the scores of candidates an earlier
+tuning already fitted from its output, so that a stage added later costs only its
+own fits.
 
-Usage: python benchmarks/census_income.py [--tune] [--seeds 0 1 2 3 4]
+Usage: python benchmarks/census_income.py [--tune [--recorded JSON]]
+    [--seeds 0 1 2 3 4] [--groups 1 2]
     [--data ../shared/data/census-income/census-income.test.gz]
 """
 
@@ -93,6 +97,9 @@ STAGE_1 = dict(numeric=None, embedding_dim="auto")
 AVERAGING_GRID = dict(ema_decay=[0.99, 0.999])
 # Stage 4, from stage 3's best: the early-stopping patience (10 is kept).
 PATIENCE_GRID = dict(n_iter_no_change=[5, 20])
+# Stage 5, from stage 4's best: a hidden layer in every gate (the paper's linear gate,
+# gate_units=(), is kept).
+GATE_GRID = dict(gate_units=[(16,), (32,)])
 N_AVERAGED = 5
 # Every tuning candidate is fitted once per tuning seed s, on split s's training part
 # with network seed s, and scored by the mean AUC over the splits' validation parts:
@@ -190,9 +197,29 @@ def grid(space):
     return [dict(zip(keys, values)) for values in itertools.product(*space.values())]
 
 
-def tune(X, Y):
+def candidate_key(params):
+    return json.dumps(params, sort_keys=True)  # tuples and lists alike
+
+
+def recorded_candidates(path, group):
+    """The MMoE candidates that the ``--tune`` run which wrote ``path`` scored for
+    ``group``, by ``candidate_key``; none when it fixed other settings (``NET``) or
+    tuned on other seeds, whose scores would not be comparable."""
+    entry = json.loads(Path(path).read_text()).get(f"group{group}") or {}
+    same = entry.get("net_fixed") == json.loads(json.dumps(NET)) and entry.get(
+        "tuning_seeds"
+    ) == list(TUNING_SEEDS)
+    if not entry.get("tuning") or not same:
+        print(f"  {path}: no comparable tuning record for group {group}", flush=True)
+        return {}
+    return {candidate_key(r["params"]): r for r in entry["tuning"]["mmoe"]}
+
+
+def tune(X, Y, recorded=None):
     """Grid search on the validation splits of ``TUNING_SEEDS``, scored by the main
-    task's AUC (the mean over those splits)."""
+    task's AUC (the mean over those splits). A candidate in ``recorded`` (from
+    ``recorded_candidates``) keeps its recorded scores instead of being fitted again."""
+    recorded = recorded or {}
     splits = {s: split(X, Y, s)[:2] for s in TUNING_SEEDS}
     net_scores, hgb_scores = [], []
 
@@ -208,18 +235,18 @@ def tune(X, Y):
         return np.mean(seconds), list(np.mean(per_seed, axis=0)), per_seed
 
     def score(params, stage):
-        seconds, auc, per_seed = from_seeds(partial(network, X, "mmoe", **params))
-        net_scores.append(
-            {
-                "stage": stage,
-                "params": params,
-                "valid_auc": auc,
-                "valid_auc_per_seed": per_seed,
-                "seconds": seconds,
-            }
-        )
+        record = recorded.get(candidate_key(params))
+        if record is None:
+            seconds, auc, per_seed = from_seeds(partial(network, X, "mmoe", **params))
+            record = {"valid_auc": auc, "valid_auc_per_seed": per_seed}
+            record["seconds"] = seconds
+        else:
+            record = {**record, "recorded": True}
+        net_scores.append({**record, "stage": stage, "params": params})
+        auc, seconds = record["valid_auc"], record["seconds"]
         print(
-            f"  MMoE {params}: valid AUC {auc[0]:.4f} / {auc[1]:.4f}, {seconds:.0f} s",
+            f"  MMoE {params}: valid AUC {auc[0]:.4f} / {auc[1]:.4f}, {seconds:.0f} s"
+            + (" (recorded)" if "recorded" in record else ""),
             flush=True,
         )
 
@@ -232,7 +259,7 @@ def tune(X, Y):
     for inputs in grid(INPUT_GRID):
         if inputs != STAGE_1:  # that one was fitted in stage 1
             score({**start, **inputs}, stage=2)
-    for stage, space in ((3, AVERAGING_GRID), (4, PATIENCE_GRID)):
+    for stage, space in ((3, AVERAGING_GRID), (4, PATIENCE_GRID), (5, GATE_GRID)):
         start = best()
         for params in grid(space):
             score({**start, **params}, stage=stage)
@@ -302,6 +329,12 @@ def main():
     parser.add_argument("--groups", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--out", default=str(HERE / "census_income.json"))
+    parser.add_argument(
+        "--recorded",
+        metavar="JSON",
+        help="with --tune: take the scores of candidates that this earlier output "
+        "already holds (same fixed settings and tuning seeds) instead of refitting",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # ConvergenceWarning when max_epochs is reached
 
@@ -323,7 +356,8 @@ def main():
         hgb_params = dict(learning_rate=0.05, max_leaf_nodes=15)
         tuning = None
         if args.tune:
-            net_params, hgb_params, net_scores, hgb_scores = tune(X, Y)
+            recorded = args.recorded and recorded_candidates(args.recorded, group)
+            net_params, hgb_params, net_scores, hgb_scores = tune(X, Y, recorded)
             tuning = {"mmoe": net_scores, "hgb": hgb_scores}
             print(f"  chosen: MMoE {net_params}, HGB {hgb_params}", flush=True)
         per_seed = [run_seed(X, Y, s, net_params, hgb_params) for s in args.seeds]
@@ -336,6 +370,8 @@ def main():
                 k: list(v) if isinstance(v, tuple) else v for k, v in net_params.items()
             },
             "hgb_params": hgb_params,
+            "net_fixed": NET,
+            "tuning_seeds": TUNING_SEEDS,
             "tuning": tuning,
             "results": per_seed,
             "table": table,
