@@ -352,6 +352,7 @@ def main():
             embedding_dim="auto",
             ema_decay=0.999,
             n_iter_no_change=20,
+            gate_units=(32,),
         )
         hgb_params = dict(learning_rate=0.05, max_leaf_nodes=15)
         tuning = None
