@@ -197,6 +197,10 @@ def grid(space):
     return [dict(zip(keys, values)) for values in itertools.product(*space.values())]
 
 
+# What a tuning record keeps of a candidate's fits, in from_seeds' order.
+RECORD_SCORES = ("seconds", "valid_auc", "valid_auc_per_seed")
+
+
 def candidate_key(params):
     return json.dumps(params, sort_keys=True)  # tuples and lists alike
 
@@ -235,18 +239,18 @@ def tune(X, Y, recorded=None):
         return np.mean(seconds), list(np.mean(per_seed, axis=0)), per_seed
 
     def score(params, stage):
-        record = recorded.get(candidate_key(params))
-        if record is None:
+        old = recorded.get(candidate_key(params))
+        if old is None:
             seconds, auc, per_seed = from_seeds(partial(network, X, "mmoe", **params))
-            record = {"valid_auc": auc, "valid_auc_per_seed": per_seed}
-            record["seconds"] = seconds
         else:
-            record = {**record, "recorded": True}
-        net_scores.append({**record, "stage": stage, "params": params})
-        auc, seconds = record["valid_auc"], record["seconds"]
+            seconds, auc, per_seed = (old[k] for k in RECORD_SCORES)
+        record = dict(zip(RECORD_SCORES, (seconds, auc, per_seed)))
+        net_scores.append(
+            {"stage": stage, "params": params, **record, "recorded": old is not None}
+        )
         print(
             f"  MMoE {params}: valid AUC {auc[0]:.4f} / {auc[1]:.4f}, {seconds:.0f} s"
-            + (" (recorded)" if "recorded" in record else ""),
+            + (" (recorded)" if old is not None else ""),
             flush=True,
         )
 
@@ -336,6 +340,8 @@ def main():
         "already holds (same fixed settings and tuning seeds) instead of refitting",
     )
     args = parser.parse_args()
+    if args.recorded and not args.tune:
+        parser.error("--recorded takes scores for the tuning: pass --tune as well")
     warnings.simplefilter("ignore")  # ConvergenceWarning when max_epochs is reached
 
     report = {}
@@ -367,9 +373,7 @@ def main():
         report[f"group{group}"] = {
             "tasks": tasks,
             "seeds": args.seeds,
-            "mmoe_params": {
-                k: list(v) if isinstance(v, tuple) else v for k, v in net_params.items()
-            },
+            "mmoe_params": net_params,  # tuples are written as JSON lists
             "hgb_params": hgb_params,
             "net_fixed": NET,
             "tuning_seeds": TUNING_SEEDS,
@@ -377,7 +381,7 @@ def main():
             "results": per_seed,
             "table": table,
         }
-    Path(args.out).write_text(json.dumps(report, indent=1, default=list))
+    Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out}")
 
 
