@@ -8,6 +8,8 @@ married), the script fits
 - MMoE, OMoE and Shared-Bottom on both tasks at once,
 - a single-task MMoE per task (same sizes, one task),
 - an average of five MMoEs trained from different seeds (the probabilities averaged),
+- one MMoE holding an efficient ensemble (``ensemble_size``: TabM-mini members that
+  share the embeddings, experts and gates, each with its own input scaling and towers),
 - ``HistGradientBoostingClassifier`` per task, with native categorical support,
 
 and reports the test AUC of every task (mean and standard deviation over seeds) and
@@ -25,11 +27,12 @@ standardised, automatic embedding widths); then, from the best of those, a grid 
 the numeric encoding (standardised, quantile bins, tree bins) and the embedding width;
 then, from the best so far, with and without a moving average of the weights
 (``ema_decay``); then the early-stopping patience; then a hidden layer in the gates.
-HGB gets a grid over its learning rate and leaf count, scored the same way. The
-chosen settings are then used for every model and seed. Results go to
+The chosen settings are used for every network. A sixth stage scores, from them,
+the sizes of an in-network ensemble, for the ensemble's own row only. HGB gets a
+grid over its learning rate and leaf count, scored the same way. Results go to
 ``census_income.json``; ``--recorded`` takes the scores of candidates an earlier
-tuning already fitted from its output, so that a stage added later costs only its
-own fits.
+tuning already fitted (MMoE and HGB) from its output, so that a stage added later
+costs only its own fits.
 
 Usage: python benchmarks/census_income.py [--tune [--recorded JSON]]
     [--seeds 0 1 2 3 4] [--groups 1 2]
@@ -100,6 +103,10 @@ PATIENCE_GRID = dict(n_iter_no_change=[5, 20])
 # Stage 5, from stage 4's best: a hidden layer in every gate (the paper's linear gate,
 # gate_units=(), is kept).
 GATE_GRID = dict(gate_units=[(16,), (32,)])
+# Stage 6, from stage 5's best, for the in-network ensemble's row only: its number
+# of members (each costs about one more pass of every batch through the network, so
+# larger ensembles were not tried on these 2 cores).
+ENSEMBLE_GRID = dict(ensemble_size=[2, 4])
 N_AVERAGED = 5
 # Every tuning candidate is fitted once per tuning seed s, on split s's training part
 # with network seed s, and scored by the mean AUC over the splits' validation parts:
@@ -206,9 +213,10 @@ def candidate_key(params):
 
 
 def recorded_candidates(path, group):
-    """The MMoE candidates that the ``--tune`` run which wrote ``path`` scored for
-    ``group``, by ``candidate_key``; none when it fixed other settings (``NET``) or
-    tuned on other seeds, whose scores would not be comparable."""
+    """The candidates that the ``--tune`` run which wrote ``path`` scored for
+    ``group``: ``{"mmoe": ..., "hgb": ...}``, each by ``candidate_key``; none when it
+    fixed other settings (``NET``) or tuned on other seeds, whose scores would not be
+    comparable."""
     entry = json.loads(Path(path).read_text()).get(f"group{group}") or {}
     same = entry.get("net_fixed") == json.loads(json.dumps(NET)) and entry.get(
         "tuning_seeds"
@@ -216,13 +224,17 @@ def recorded_candidates(path, group):
     if not entry.get("tuning") or not same:
         print(f"  {path}: no comparable tuning record for group {group}", flush=True)
         return {}
-    return {candidate_key(r["params"]): r for r in entry["tuning"]["mmoe"]}
+    return {
+        model: {candidate_key(r["params"]): r for r in records}
+        for model, records in entry["tuning"].items()
+    }
 
 
 def tune(X, Y, recorded=None):
     """Grid search on the validation splits of ``TUNING_SEEDS``, scored by the main
     task's AUC (the mean over those splits). A candidate in ``recorded`` (from
-    ``recorded_candidates``) keeps its recorded scores instead of being fitted again."""
+    ``recorded_candidates``) keeps its recorded scores instead of being fitted again.
+    Returns the MMoE's settings, the ensemble size, HGB's settings and the records."""
     recorded = recorded or {}
     splits = {s: split(X, Y, s)[:2] for s in TUNING_SEEDS}
     net_scores, hgb_scores = [], []
@@ -239,7 +251,7 @@ def tune(X, Y, recorded=None):
         return np.mean(seconds), list(np.mean(per_seed, axis=0)), per_seed
 
     def score(params, stage):
-        old = recorded.get(candidate_key(params))
+        old = recorded.get("mmoe", {}).get(candidate_key(params))
         if old is None:
             seconds, auc, per_seed = from_seeds(partial(network, X, "mmoe", **params))
         else:
@@ -254,8 +266,9 @@ def tune(X, Y, recorded=None):
             flush=True,
         )
 
-    def best():
-        return max(net_scores, key=lambda r: r["valid_auc"][0])["params"]
+    def best(stages=range(1, 6)):
+        scored = [r for r in net_scores if r["stage"] in stages]
+        return max(scored, key=lambda r: r["valid_auc"][0])["params"]
 
     for params in grid(NET_GRID):
         score({**params, **STAGE_1}, stage=1)
@@ -267,15 +280,30 @@ def tune(X, Y, recorded=None):
         start = best()
         for params in grid(space):
             score({**start, **params}, stage=stage)
+    chosen = best()
+    for params in grid(ENSEMBLE_GRID):
+        score({**chosen, **params}, stage=6)
+    ensemble_size = best(stages=[6])["ensemble_size"]
     for params in grid(HGB_GRID):
-        seconds, auc, _ = from_seeds(partial(hgb, **params), task=0)
-        hgb_scores.append({"params": params, "valid_auc": auc, "seconds": seconds})
-        print(f"  HGB {params}: valid AUC {auc[0]:.4f}, {seconds:.0f} s")
+        old = recorded.get("hgb", {}).get(candidate_key(params))
+        if old is None:
+            seconds, auc, _ = from_seeds(partial(hgb, **params), task=0)
+        else:
+            seconds, auc = old["seconds"], old["valid_auc"]
+        hgb_scores.append(
+            dict(
+                params=params, valid_auc=auc, seconds=seconds, recorded=old is not None
+            )
+        )
+        print(
+            f"  HGB {params}: valid AUC {auc[0]:.4f}, {seconds:.0f} s"
+            + (" (recorded)" if old is not None else "")
+        )
     best_hgb = max(hgb_scores, key=lambda r: r["valid_auc"][0])
-    return best(), best_hgb["params"], net_scores, hgb_scores
+    return chosen, ensemble_size, best_hgb["params"], net_scores, hgb_scores
 
 
-def run_seed(X, Y, seed, net_params, hgb_params):
+def run_seed(X, Y, seed, net_params, ensemble_size, hgb_params):
     (X_train, Y_train), _, (X_test, Y_test) = split(X, Y, seed)
     y_train = Y_train.to_numpy()
     results = {}
@@ -290,6 +318,12 @@ def run_seed(X, Y, seed, net_params, hgb_params):
     model = Averaged(X, seed, N_AVERAGED, **net_params)
     seconds = timed_fit(model, X_train, y_train)
     results[f"MMoE, {N_AVERAGED} averaged"] = {
+        "auc": task_aucs(model, X_test, Y_test),
+        "seconds": seconds,
+    }
+    model = network(X, "mmoe", seed, **net_params, ensemble_size=ensemble_size)
+    seconds = timed_fit(model, X_train, y_train)
+    results[f"MMoE, ensemble_size={ensemble_size}"] = {
         "auc": task_aucs(model, X_test, Y_test),
         "seconds": seconds,
     }
@@ -360,20 +394,30 @@ def main():
             n_iter_no_change=20,
             gate_units=(32,),
         )
+        ensemble_size = 4
         hgb_params = dict(learning_rate=0.05, max_leaf_nodes=15)
         tuning = None
         if args.tune:
             recorded = args.recorded and recorded_candidates(args.recorded, group)
-            net_params, hgb_params, net_scores, hgb_scores = tune(X, Y, recorded)
+            net_params, ensemble_size, hgb_params, net_scores, hgb_scores = tune(
+                X, Y, recorded
+            )
             tuning = {"mmoe": net_scores, "hgb": hgb_scores}
-            print(f"  chosen: MMoE {net_params}, HGB {hgb_params}", flush=True)
-        per_seed = [run_seed(X, Y, s, net_params, hgb_params) for s in args.seeds]
+            print(
+                f"  chosen: MMoE {net_params}, ensemble_size={ensemble_size}, "
+                f"HGB {hgb_params}",
+                flush=True,
+            )
+        per_seed = [
+            run_seed(X, Y, s, net_params, ensemble_size, hgb_params) for s in args.seeds
+        ]
         table = summarise(group, tasks, per_seed)
         print(table, flush=True)
         report[f"group{group}"] = {
             "tasks": tasks,
             "seeds": args.seeds,
             "mmoe_params": net_params,  # tuples are written as JSON lists
+            "ensemble_size": ensemble_size,
             "hgb_params": hgb_params,
             "net_fixed": NET,
             "tuning_seeds": TUNING_SEEDS,

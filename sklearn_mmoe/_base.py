@@ -45,6 +45,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         "tower_units": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
@@ -82,6 +83,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         tower_units=(32,),
         activation="relu",
         dropout=0.0,
+        ensemble_size=1,
         learning_rate=1e-3,
         weight_decay=0.0,
         ema_decay=None,
@@ -112,6 +114,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         self.tower_units = tower_units
         self.activation = activation
         self.dropout = dropout
+        self.ensemble_size = ensemble_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.ema_decay = ema_decay
@@ -213,6 +216,8 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             top_k=self.top_k,
             n_task_experts=self.n_task_experts,
             n_levels=self.n_levels,
+            ensemble_size=self.ensemble_size,
+            kind=kind,
         )
         task_weights = self._check_task_weights(n_tasks)
         device = self._check_device()

@@ -45,6 +45,17 @@ COMMON_PARAMETERS = """\
         "silu" or "identity".
     dropout : float, default=0.0
         Dropout rate after the hidden layers of the experts and towers, while training.
+    ensemble_size : int, default=1
+        Members of an efficient ensemble inside the one network (TabM-mini,
+        Gorishniy et al., 2025): each member multiplies the network's input
+        (numeric columns and embeddings) by its own learned vector, initialised to
+        random signs, and has its own task towers; the embeddings, experts and gates
+        are shared. Each member is trained on its own loss (the mean over members is
+        minimised), and the model predicts the members' mean probability (mean value
+        for regression), which also is what early stopping scores. Averaging members
+        reduces the variance of a single network's predictions much as averaging
+        separately trained networks does, at the cost of running every batch through
+        the network ``ensemble_size`` times. ``1`` is the plain network.
     learning_rate : float, default=1e-3
         Step size of the AdamW optimiser.
     weight_decay : float, default=0.0
@@ -151,4 +162,7 @@ REFERENCES = """\
        Recommendations", RecSys 2020, :doi:`10.1145/3383313.3412236`.
     .. [3] N. Shazeer et al., "Outrageously Large Neural Networks: The
        Sparsely-Gated Mixture-of-Experts Layer", ICLR 2017, :arxiv:`1701.06538`.
+    .. [4] Y. Gorishniy, A. Kotelnikov and A. Babenko, "TabM: Advancing Tabular
+       Deep Learning with Parameter-Efficient Ensembling", ICLR 2025,
+       :arxiv:`2410.24210`.
 """

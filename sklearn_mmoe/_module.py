@@ -16,7 +16,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.special import erf, expit
+from scipy.special import erf, expit, log_softmax, logsumexp
 from torch import nn
 
 ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
@@ -87,6 +87,11 @@ class _TorchOps:
         codes = x.index_select(1, column).long()  # (B, D): each slot's column's code
         return torch.cat([x[:, :n_numeric], weight[codes * stride + offset]], 1)
 
+    @staticmethod
+    def mean_probability(logits, axis):  # log of the mean softmax over ``axis``
+        log_p = F.log_softmax(logits, -1)
+        return torch.logsumexp(log_p, axis) - math.log(logits.shape[axis])
+
 
 class _NumpyOps:
     """The same operations on NumPy arrays, for inference."""
@@ -139,6 +144,12 @@ class _NumpyOps:
     def embed(x, n_numeric, weight, column, stride, offset):
         codes = x[:, column].astype(np.int64)
         return np.concatenate([x[:, :n_numeric], weight[codes * stride + offset]], 1)
+
+    @staticmethod
+    def mean_probability(logits, axis):
+        with np.errstate(invalid="ignore", divide="ignore"):  # padded: all -inf
+            log_p = log_softmax(logits, -1)
+            return logsumexp(log_p, axis) - math.log(logits.shape[axis])
 
 
 class _Level:
@@ -214,6 +225,16 @@ class MMoEModule(nn.Module):
         categorical column; each code's learned vector replaces it, so the network reads
         ``n_features + sum(widths)`` values. Codes 0 and 1 (an unseen category, a
         missing value) start at zero: a code never seen in training stays a zero vector.
+    ensemble_size : int
+        Members of an efficient ensemble inside the network (TabM-mini, Gorishniy et
+        al., 2024): member ``k`` scales the network's input by its own vector of
+        weights (initialised to random signs) and has its own task towers; everything
+        between (embeddings, experts, gates) is shared, and each batch runs through
+        it once per member. ``1`` is the plain network.
+    kind : {"classification", "regression"}
+        How the members' outputs are combined outside training: the log of their mean
+        class probabilities (so that a softmax gives the mean probability), or their
+        mean value.
     """
 
     def __init__(
@@ -232,8 +253,12 @@ class MMoEModule(nn.Module):
         n_task_experts=1,
         n_levels=1,
         embeddings=(),
+        ensemble_size=1,
+        kind="classification",
     ):
         super().__init__()
+        self.ensemble_size = K = int(ensemble_size)
+        self.kind = kind
         self.output_sizes = tuple(int(k) for k in output_sizes)
         self.n_tasks = T = len(self.output_sizes)
         self.architecture = architecture
@@ -265,6 +290,9 @@ class MMoEModule(nn.Module):
         n_in = n_features + self._plan_embeddings(n_features, embeddings)
         self.input_weight = _uniform((n_in, width_in), n_in)
         self.input_bias = _uniform((width_in,), n_in)
+        if K > 1:  # random signs keep the members apart from the first step
+            signs = torch.randint(0, 2, (K, 1, n_in)).float() * 2.0 - 1.0
+            self.member_scale = nn.Parameter(signs)
         for level in self.levels:
             # The first level's first layers are in the input product above.
             expert_sizes = (width, *expert_units) if level.index else expert_units
@@ -284,8 +312,9 @@ class MMoEModule(nn.Module):
             if gate_type == "attention":
                 level.key = f"level{level.index}_key"
                 self.register_parameter(level.key, _uniform((width, width), width))
+        # Towers ordered task by task, each task's members in a row: (T * K, ...).
         self.tower_layers = self._stack(
-            "tower", T, (width, *tower_units, max(self.output_sizes))
+            "tower", T * K, (width, *tower_units, max(self.output_sizes))
         )
         padded = torch.zeros(T, max(self.output_sizes), dtype=torch.bool)
         for t, k in enumerate(self.output_sizes):
@@ -377,8 +406,9 @@ class MMoEModule(nn.Module):
     # ------------------------------------------------------------------------
 
     def _run(self, p, x, ops):
-        """Task outputs ``(B, T, W)`` and each level's gate weights ``(B, G, E)``."""
-        n, first = x.shape[0], self.levels[0]
+        """Every member's task outputs ``(B, K, T, W)`` and each level's gate weights
+        ``(K * B, G, E)``, the members' rows one after another."""
+        n, first, K = x.shape[0], self.levels[0], self.ensemble_size
         if self.embeddings:
             x = ops.embed(
                 x,
@@ -388,6 +418,9 @@ class MMoEModule(nn.Module):
                 p["embedding_stride"],
                 p["embedding_offset"],
             )
+        if K > 1:  # (K, 1, F) * (B, F): every member's scaled copy of the batch
+            x = (p["member_scale"] * x).reshape(K * n, -1)
+            n = K * n
         z = ops.linear(x, p["input_weight"], p["input_bias"])
         h = ops.dropout(ops.act(z[:, : self._split].reshape(n, first.n_experts, -1)))
         h = self._mlp(p, ops, first.expert_layers, h.swapaxes(0, 1), True, True)
@@ -411,11 +444,22 @@ class MMoEModule(nn.Module):
             streams = self._mix(p, ops, level, h, g.swapaxes(0, 1), gates)
         if streams.shape[0] != self.n_tasks:  # one network or one gate for all tasks
             streams = ops.expand0(streams, self.n_tasks)
+        T, H = self.n_tasks, streams.shape[-1]
+        streams = streams.reshape(T * K, n // K, H)  # (T, K * B, H) -> (T * K, B, H)
         out = self._mlp(p, ops, self.tower_layers, streams, False, True)
-        out = out.swapaxes(0, 1)  # (B, T, W)
+        out = out.reshape(T, K, n // K, -1).swapaxes(0, 2)  # (B, K, T, W)
         if self._has_padding:
             out = ops.masked_fill(out, p["padding"], -math.inf)
         return out, gates
+
+    def _combine(self, out, ops):
+        """The members' outputs ``(B, K, T, W)`` as one ``(B, T, W)``: their mean
+        probabilities (as logits) or mean values."""
+        if self.ensemble_size == 1:
+            return out[:, 0]
+        if self.kind == "classification":
+            return ops.mean_probability(out, 1)
+        return out.mean(1)
 
     @staticmethod
     def _mlp(p, ops, layers, x, activate_last, dropout):  # x: (M, B, in)
@@ -449,6 +493,9 @@ class MMoEModule(nn.Module):
         """The last level's weights ``(B, G, E)`` as each task's weights over the
         experts it sees, ``(B, T, n_visible)``."""
         level = self.levels[-1]
+        if self.ensemble_size > 1:  # the members' mean weights
+            weights = weights.reshape(self.ensemble_size, -1, *weights.shape[1:])
+            weights = weights.mean(0)
         if level.hidden is not None:
             seen = np.stack([self.visible_experts(t) for t in range(self.n_tasks)])
             return weights[:, np.arange(self.n_tasks)[:, None], seen]
@@ -463,7 +510,8 @@ class MMoEModule(nn.Module):
         return {**self._parameters, **self._buffers}
 
     def forward(self, x, return_balance=False):
-        """Logits (or regression outputs) of every task, shape (B, T, W).
+        """Logits (or regression outputs) of every task, shape (B, T, W); while
+        training with ``ensemble_size > 1``, every member's: (B, K, T, W).
 
         With ``return_balance``, also the load-balancing term: the squared coefficient
         of variation of each gate's total weight per expert over the batch, averaged
@@ -472,6 +520,8 @@ class MMoEModule(nn.Module):
         ops = _TorchOps(self.activation, self.dropout if self.training else 0.0)
         p = self._tensors()
         out, gates = self._run(p, x, ops)
+        if not (self.training and self.ensemble_size > 1):
+            out = self._combine(out, ops)
         if not return_balance:
             return out
         terms = [self._imbalance(p, level, w) for level, w in zip(self.levels, gates)]
@@ -518,8 +568,9 @@ class MMoEModule(nn.Module):
         x = np.asarray(x, dtype=np.float64)
         if gates and not self.levels[-1].n_gates:
             return np.ones((x.shape[0], self.n_tasks, 1))
-        out, weights = self._run(self._arrays(), x, _NumpyOps(self.activation))
-        return self._task_gates(weights[-1]) if gates else out
+        ops = _NumpyOps(self.activation)
+        out, weights = self._run(self._arrays(), x, ops)
+        return self._task_gates(weights[-1]) if gates else self._combine(out, ops)
 
     def __getstate__(self):
         state = self.__dict__.copy()

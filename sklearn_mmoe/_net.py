@@ -38,12 +38,19 @@ class MultiTaskLoss(nn.Module):
             "task_weights", torch.as_tensor(task_weights, dtype=torch.float32)
         )
 
-    def forward(self, out, y):  # out: (B, T, W), y: (B, T) -> (B, T)
+    def forward(self, out, y):  # out: (B, T, W) or (B, K, T, W), y: (B, T) -> (B, T)
+        """Each row's loss on each task; with one output per ensemble member
+        (``out`` of shape (B, K, T, W)), the mean of the members' losses, so that every
+        member learns to predict on its own."""
+        if out.dim() == 4:
+            y = y.unsqueeze(1).expand(out.shape[:3])
         if self.kind == "regression":
-            return (out[..., 0] - y).square()
-        n, t, w = out.shape
-        ce = F.cross_entropy(out.reshape(n * t, w), y.reshape(-1), reduction="none")
-        return ce.view(n, t)
+            losses = (out[..., 0] - y).square()
+        else:
+            w = out.shape[-1]
+            ce = F.cross_entropy(out.reshape(-1, w), y.reshape(-1), reduction="none")
+            losses = ce.view(out.shape[:-1])
+        return losses.mean(1) if out.dim() == 4 else losses
 
     @staticmethod
     def task_means(losses, row_weights=None):
