@@ -235,6 +235,7 @@ def test_dropout_is_off_at_predict_time(Est):
         ({"gate_units": (2.5,)}, "gate_units"),
         ({"tower_units": 3}, "tower_units"),
         ({"dropout": 1.0}, "dropout"),
+        ({"ensemble_size": 0}, "ensemble_size"),
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"ema_decay": 1.0}, "ema_decay"),
         ({"ema_decay": -0.5}, "ema_decay"),

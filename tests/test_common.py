@@ -23,6 +23,9 @@ ESTIMATORS = [
     MMoERegressor(gate_type="attention", gate_units=(8,), top_k=3, balance_weight=0.1),
     # Averaged weights, scored on held-out rows by early stopping.
     MMoEClassifier(ema_decay=0.9, early_stopping=True),
+    # An efficient ensemble inside the network (members' mean probability / value).
+    MMoEClassifier(ensemble_size=3),
+    MMoERegressor(ensemble_size=2, early_stopping=True),
 ]
 
 

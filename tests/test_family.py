@@ -31,6 +31,10 @@ VARIANTS = {
         gate_units=(5,),
     ),
     "ple_no_task_experts": dict(architecture="ple", n_experts=3, n_task_experts=0),
+    "ensemble": dict(n_experts=3, ensemble_size=3),
+    "ple_ensemble": dict(
+        architecture="ple", n_experts=2, n_task_experts=1, ensemble_size=2
+    ),
 }
 variants = pytest.mark.parametrize("variant", list(VARIANTS))
 both = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor])

@@ -169,3 +169,13 @@ def test_task_scorer_leaves_out_rows_missing_that_task():
     scorer = task_scorer(roc_auc_score, 1, response_method="predict_proba")
     expected = roc_auc_score(Y[50:, 1], clf.predict_proba(X)[1][50:, 1])
     assert scorer(clf, X, Y_test) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_the_loss_of_ensemble_members_is_the_mean_of_their_own_losses(kind):
+    loss = MultiTaskLoss(kind, [1.0, 1.0])
+    out = torch.randn(6, 3, 2, 4 if kind == "classification" else 1)
+    y = torch.randint(0, 4, (6, 2))
+    y = y if kind == "classification" else y.float()
+    members = torch.stack([loss(out[:, k], y) for k in range(3)], 1)
+    torch.testing.assert_close(loss(out, y), members.mean(1))

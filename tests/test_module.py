@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_mmoe._module import MMoEModule
+from sklearn_mmoe._module import MMoEModule, _TorchOps
 
 
 def _layer(x, w, b, member, activate):
@@ -277,3 +277,97 @@ def test_numpy_weights_follow_changes_to_the_parameters():
     with torch.no_grad():
         module.tower_bias1.add_(1.0)
     np.testing.assert_allclose(module.forward_numpy(x), before + 1.0, rtol=1e-6)
+
+
+def _ops():
+    return _TorchOps("relu", 0.0)
+
+
+def _member_as_plain_network(module, spec, member):
+    """A plain (``ensemble_size=1``) module holding ``member``'s weights, the shared
+    ones as they are and that member's towers, that reads already embedded input."""
+    K = module.ensemble_size
+    plain = MMoEModule(**{**spec, "ensemble_size": 1})
+    shared = module.state_dict()
+    state = {
+        name: shared[name][member::K] if name.startswith("tower") else shared[name]
+        for name in plain.state_dict()
+    }
+    assert set(shared) - set(state) == {"member_scale"}
+    plain.load_state_dict(state)
+    plain.embeddings = ()  # its input is embedded already
+    return plain
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [VARIANTS[0], VARIANTS[3], VARIANTS[7]],
+    ids=lambda s: s["architecture"] + _ids(s),
+)
+def test_each_ensemble_member_is_the_shared_network_on_its_scaled_input(spec):
+    torch.manual_seed(0)
+    spec = dict(
+        n_features=5,
+        output_sizes=(3, 2),
+        expert_units=(6, 4),
+        gate_units=(5,),
+        tower_units=(4,),
+        embeddings=((4, 2),),
+        ensemble_size=3,
+        **spec,
+    )
+    module = MMoEModule(**spec)
+    x = torch.cat([torch.randn(10, 5), torch.randint(0, 4, (10, 1)).float()], 1)
+    p = module._tensors()
+    names = ("weight", "column", "stride", "offset")
+    embedded = _ops().embed(x, 5, *(p[f"embedding_{n}"] for n in names))
+    with torch.no_grad():
+        members = module.train()(x)  # no dropout: training differs only in shape
+        assert members.shape == (10, 3, 2, 3)
+        for k in range(3):
+            plain = _member_as_plain_network(module, spec, k).eval()
+            alone = plain(embedded * module.member_scale[k, 0])
+            torch.testing.assert_close(members[:, k], alone)
+        combined = module.eval()(x)
+        torch.testing.assert_close(combined.softmax(-1), members.softmax(-1).mean(1))
+    np.testing.assert_allclose(
+        module.forward_numpy(x.numpy()), combined.numpy(), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_ensemble_members_start_with_different_random_sign_scalings():
+    torch.manual_seed(0)
+    module = MMoEModule(20, (2,), ensemble_size=4)
+    scale = module.member_scale.detach()
+    assert scale.shape == (4, 1, 20)
+    assert set(scale.unique().tolist()) == {-1.0, 1.0}
+    assert len({tuple(s[0].tolist()) for s in scale}) == 4
+    assert "member_scale" not in dict(MMoEModule(20, (2,)).named_parameters())
+
+
+def test_regression_ensemble_predicts_the_members_mean_value():
+    torch.manual_seed(0)
+    module = MMoEModule(4, (1, 1), ensemble_size=3, kind="regression")
+    x = torch.randn(8, 4)
+    with torch.no_grad():
+        members = module.train()(x)
+        combined = module.eval()(x)
+    torch.testing.assert_close(combined, members.mean(1))
+    np.testing.assert_allclose(
+        module.forward_numpy(x.numpy()), combined.numpy(), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_ensemble_gate_weights_are_the_members_mean_distribution():
+    torch.manual_seed(0)
+    module = MMoEModule(6, (2, 2, 2), n_experts=4, ensemble_size=3).eval()
+    x = torch.randn(9, 6)
+    with torch.no_grad():
+        weights = module.gate_weights(x)
+        _, gates = module._run(module._tensors(), x, _ops())
+    assert weights.shape == (9, 3, 4)
+    torch.testing.assert_close(weights, gates[-1].view(3, 9, 3, 4).mean(0))
+    torch.testing.assert_close(weights.sum(-1), torch.ones(9, 3))
+    np.testing.assert_allclose(
+        module.forward_numpy(x.numpy(), gates=True), weights.numpy(), atol=1e-6
+    )
