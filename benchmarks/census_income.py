@@ -35,7 +35,7 @@ tuning already fitted (MMoE and HGB) from its output, so that a stage added late
 costs only its own fits.
 
 Usage: python benchmarks/census_income.py [--tune [--recorded JSON]]
-    [--seeds 0 1 2 3 4] [--groups 1 2]
+    [--seeds 0 1 2 3 4] [--groups 1 2] [--models MMoE "MMoE, ensemble" HGB ...]
     [--data ../shared/data/census-income/census-income.test.gz]
 """
 
@@ -303,40 +303,58 @@ def tune(X, Y, recorded=None):
     return chosen, ensemble_size, best_hgb["params"], net_scores, hgb_scores
 
 
-def run_seed(X, Y, seed, net_params, ensemble_size, hgb_params):
+# The rows of the result tables, in order: the name --models picks a row by, and
+# whether the model is fitted per task (one model per column of y) or on all tasks.
+MODELS = (
+    ("MMoE", False),
+    ("OMoE", False),
+    ("Shared-Bottom", False),
+    (f"MMoE, {N_AVERAGED} averaged", False),
+    ("MMoE, ensemble", False),
+    ("single-task MMoE", True),
+    ("HGB", True),
+)
+
+
+def model_maker(name, X, seed, net_params, ensemble_size, hgb_params):
+    """A function that returns a new, unfitted model of the row ``name``."""
+    return {
+        "MMoE": lambda: network(X, "mmoe", seed, **net_params),
+        "OMoE": lambda: network(X, "omoe", seed, **net_params),
+        "Shared-Bottom": lambda: network(X, "shared_bottom", seed, **net_params),
+        f"MMoE, {N_AVERAGED} averaged": lambda: Averaged(
+            X, seed, N_AVERAGED, **net_params
+        ),
+        "MMoE, ensemble": lambda: network(
+            X, "mmoe", seed, **net_params, ensemble_size=ensemble_size
+        ),
+        "single-task MMoE": lambda: network(X, "mmoe", seed, **net_params),
+        "HGB": lambda: hgb(seed, **hgb_params),
+    }[name]
+
+
+def run_seed(X, Y, seed, net_params, ensemble_size, hgb_params, models):
     (X_train, Y_train), _, (X_test, Y_test) = split(X, Y, seed)
     y_train = Y_train.to_numpy()
     results = {}
-    for name, architecture in (
-        ("MMoE", "mmoe"),
-        ("OMoE", "omoe"),
-        ("Shared-Bottom", "shared_bottom"),
-    ):
-        model = network(X, architecture, seed, **net_params)
-        seconds = timed_fit(model, X_train, y_train)
-        results[name] = {"auc": task_aucs(model, X_test, Y_test), "seconds": seconds}
-    model = Averaged(X, seed, N_AVERAGED, **net_params)
-    seconds = timed_fit(model, X_train, y_train)
-    results[f"MMoE, {N_AVERAGED} averaged"] = {
-        "auc": task_aucs(model, X_test, Y_test),
-        "seconds": seconds,
-    }
-    model = network(X, "mmoe", seed, **net_params, ensemble_size=ensemble_size)
-    seconds = timed_fit(model, X_train, y_train)
-    results[f"MMoE, ensemble_size={ensemble_size}"] = {
-        "auc": task_aucs(model, X_test, Y_test),
-        "seconds": seconds,
-    }
-    for name, make in (
-        ("single-task MMoE", lambda: network(X, "mmoe", seed, **net_params)),
-        ("HGB", lambda: hgb(seed, **hgb_params)),
-    ):
-        aucs, seconds = [], 0.0
-        for t in range(Y.shape[1]):
+    for name, per_task in MODELS:
+        if name not in models:
+            continue
+        make = model_maker(name, X, seed, net_params, ensemble_size, hgb_params)
+        if per_task:
+            aucs, seconds = [], 0.0
+            for t in range(Y.shape[1]):
+                model = make()
+                seconds += timed_fit(model, X_train, y_train[:, t])
+                aucs += task_aucs(model, X_test, Y_test, task=t)
+        else:
             model = make()
-            seconds += timed_fit(model, X_train, y_train[:, t])
-            aucs += task_aucs(model, X_test, Y_test, task=t)
-        results[name] = {"auc": aucs, "seconds": seconds}
+            seconds = timed_fit(model, X_train, y_train)
+            aucs = task_aucs(model, X_test, Y_test)
+        label = (
+            f"MMoE, ensemble_size={ensemble_size}" if name == "MMoE, ensemble" else name
+        )
+        results[label] = {"auc": aucs, "seconds": seconds}
     for name, r in results.items():
         auc = " / ".join(f"{a:.4f}" for a in r["auc"])
         print(f"  seed {seed} {name}: test AUC {auc}, {r['seconds']:.0f} s", flush=True)
@@ -366,6 +384,13 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--groups", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--tune", action="store_true")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=[name for name, _ in MODELS],
+        default=[name for name, _ in MODELS],
+        help="the rows to fit and report (default: all)",
+    )
     parser.add_argument("--out", default=str(HERE / "census_income.json"))
     parser.add_argument(
         "--recorded",
@@ -409,7 +434,8 @@ def main():
                 flush=True,
             )
         per_seed = [
-            run_seed(X, Y, s, net_params, ensemble_size, hgb_params) for s in args.seeds
+            run_seed(X, Y, s, net_params, ensemble_size, hgb_params, args.models)
+            for s in args.seeds
         ]
         table = summarise(group, tasks, per_seed)
         print(table, flush=True)
