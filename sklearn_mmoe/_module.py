@@ -227,7 +227,7 @@ class MMoEModule(nn.Module):
         missing value) start at zero: a code never seen in training stays a zero vector.
     ensemble_size : int
         Members of an efficient ensemble inside the network (TabM-mini, Gorishniy et
-        al., 2024): member ``k`` scales the network's input by its own vector of
+        al., 2025): member ``k`` scales the network's input by its own vector of
         weights (initialised to random signs) and has its own task towers; everything
         between (embeddings, experts, gates) is shared, and each batch runs through
         it once per member. ``1`` is the plain network.
