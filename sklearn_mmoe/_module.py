@@ -22,6 +22,8 @@ from torch import nn
 ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
 ARCHITECTURES = ("mmoe", "omoe", "shared_bottom", "ple")
 GATE_TYPES = ("softmax", "attention")
+# Robustly scaled numeric values are smoothly clipped to about this bound (RealMLP's).
+_CLIP_BOUND = 3.0
 
 _TORCH_ACTIVATIONS = {
     "relu": F.relu,
@@ -83,9 +85,21 @@ class _TorchOps:
         return torch.cat(xs)
 
     @staticmethod
-    def embed(x, n_numeric, weight, column, stride, offset):
+    def embed(numeric, x, weight, column, stride, offset):
         codes = x.index_select(1, column).long()  # (B, D): each slot's column's code
-        return torch.cat([x[:, :n_numeric], weight[codes * stride + offset]], 1)
+        return torch.cat([numeric, weight[codes * stride + offset]], 1)
+
+    @staticmethod
+    def smooth_clip(x, bound):  # about x for |x| << bound, tending to +-bound
+        return x * torch.rsqrt(1.0 + (x * (1.0 / bound)).square())
+
+    @staticmethod
+    def clip(x, low, high):
+        return torch.clamp(x, low, high)
+
+    @staticmethod
+    def take_columns(x, index):
+        return x.index_select(1, index)
 
     @staticmethod
     def mean_probability(logits, axis):  # log of the mean softmax over ``axis``
@@ -141,9 +155,21 @@ class _NumpyOps:
         return np.concatenate(xs)
 
     @staticmethod
-    def embed(x, n_numeric, weight, column, stride, offset):
+    def embed(numeric, x, weight, column, stride, offset):
         codes = x[:, column].astype(np.int64)
-        return np.concatenate([x[:, :n_numeric], weight[codes * stride + offset]], 1)
+        return np.concatenate([numeric, weight[codes * stride + offset]], 1)
+
+    @staticmethod
+    def smooth_clip(x, bound):
+        return x / np.sqrt(1.0 + np.square(x * (1.0 / bound)))
+
+    @staticmethod
+    def clip(x, low, high):
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def take_columns(x, index):
+        return x[:, index]
 
     @staticmethod
     def mean_probability(logits, axis):
@@ -255,6 +281,7 @@ class MMoEModule(nn.Module):
         embeddings=(),
         ensemble_size=1,
         kind="classification",
+        numeric=None,
     ):
         super().__init__()
         self.ensemble_size = K = int(ensemble_size)
@@ -287,7 +314,8 @@ class MMoEModule(nn.Module):
         gate_first = gate_units[0] if gate_units else (gate_out or first.n_experts)
         self._split = first.n_experts * expert_units[0]
         width_in = self._split + first.n_gates * gate_first
-        n_in = n_features + self._plan_embeddings(n_features, embeddings)
+        n_in = self._plan_numeric(n_features, numeric)
+        n_in += self._plan_embeddings(n_features, embeddings)
         self.input_weight = _uniform((n_in, width_in), n_in)
         self.input_bias = _uniform((width_in,), n_in)
         if K > 1:  # random signs keep the members apart from the first step
@@ -358,6 +386,50 @@ class MMoEModule(nn.Module):
             levels.append(_Level(index, E, G, *streams, name))
         return levels
 
+    def _plan_numeric(self, n_numeric, numeric):
+        """Buffers of the numeric columns' fixed encoding; returns its width."""
+        self.numeric_kind = None if numeric is None else numeric["kind"]
+        self.clip_bound = _CLIP_BOUND
+        if self.numeric_kind is None:
+            return n_numeric
+        buffers = {}
+        if self.numeric_kind != "piecewise":
+            buffers["numeric_center"] = numeric["center"]
+            buffers["numeric_factor"] = numeric["factor"]
+            width = n_numeric
+        else:
+            # Each column's bins padded to the most bins of any column; the padding
+            # is cut out again by bin_index. A column whose bins have width 0 (a
+            # constant column) reads 0.
+            edges = [np.asarray(e, dtype=np.float64) for e in numeric["edges"]]
+            n_bins = [len(e) - 1 for e in edges]
+            T = max(n_bins)
+            low = np.zeros((n_numeric, T))
+            span = np.full((n_numeric, T), np.inf)
+            floor = np.zeros((n_numeric, T))
+            ceiling = np.ones((n_numeric, T))
+            for j, e in enumerate(edges):
+                k = n_bins[j]
+                if e[-1] > e[0]:
+                    low[j, :k], span[j, :k] = e[:-1], np.diff(e)
+                # The first ramp continues below b_0 and the last above b_T, for up
+                # to _CLIP_BOUND bins' widths: beyond, an outlier reads as an edge.
+                floor[j, 0] = -_CLIP_BOUND
+                ceiling[j, k - 1] = 1.0 + _CLIP_BOUND
+            index = np.concatenate([j * T + np.arange(k) for j, k in enumerate(n_bins)])
+            buffers.update(
+                bin_low=low, bin_width=span, bin_floor=floor, bin_ceiling=ceiling
+            )
+            buffers["bin_index"] = index
+            width = int(sum(n_bins))
+        for name, values in buffers.items():
+            values = np.asarray(values)
+            tensor = torch.from_numpy(
+                values.astype(np.float32) if values.dtype.kind == "f" else values
+            )
+            self.register_buffer(name, tensor, persistent=False)
+        return width
+
     def _plan_embeddings(self, n_numeric, embeddings):
         """One flat table holds every column's embeddings, row after row; a code's
         vector is gathered by one index, ``base + code * width + slot``, per batch for
@@ -409,10 +481,13 @@ class MMoEModule(nn.Module):
         """Every member's task outputs ``(B, K, T, W)`` and each level's gate weights
         ``(K * B, G, E)``, the members' rows one after another."""
         n, first, K = x.shape[0], self.levels[0], self.ensemble_size
-        if self.embeddings:
+        numeric = self._encode_numeric(p, x[:, : self.n_numeric], ops)
+        if not self.embeddings:
+            x = numeric
+        else:
             x = ops.embed(
+                numeric,
                 x,
-                self.n_numeric,
                 p["embedding_weight"],
                 p["embedding_column"],
                 p["embedding_stride"],
@@ -451,6 +526,18 @@ class MMoEModule(nn.Module):
         if self._has_padding:
             out = ops.masked_fill(out, p["padding"], -math.inf)
         return out, gates
+
+    def _encode_numeric(self, p, x, ops):  # (B, n_numeric) -> (B, encoded width)
+        kind = self.numeric_kind
+        if kind is None:
+            return x
+        if kind != "piecewise":
+            x = (x - p["numeric_center"]) * p["numeric_factor"]
+            return ops.smooth_clip(x, self.clip_bound) if kind == "robust" else x
+        n = x.shape[0]
+        ramps = (x[:, :, None] - p["bin_low"]) / p["bin_width"]  # (B, F, T_max)
+        ramps = ops.clip(ramps, p["bin_floor"], p["bin_ceiling"])
+        return ops.take_columns(ramps.reshape(n, -1), p["bin_index"])
 
     def _combine(self, out, ops):
         """The members' outputs ``(B, K, T, W)`` as one ``(B, T, W)``: their mean

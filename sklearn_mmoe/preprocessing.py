@@ -5,17 +5,14 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.tree import DecisionTreeRegressor
-from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
     validate_data,
 )
 
-from ._rows import missing_mask
+from ._numeric import bin_edges, tree_targets
 
 __all__ = ["PiecewiseLinearEncoder"]
 
@@ -157,25 +154,15 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         X = X.astype(np.float64, copy=False)
-        low, high = X.min(axis=0), X.max(axis=0)
-        if self.strategy == "quantile":
-            cuts = np.quantile(X, np.linspace(0, 1, self.n_bins + 1), axis=0).T
-        elif self.strategy == "uniform":
-            cuts = np.linspace(low, high, self.n_bins + 1).T
-        else:
-            thresholds = _tree_thresholds(X, _tree_targets(X, y), self.n_bins)
-            cuts = [np.r_[lo, hi, t] for lo, hi, t in zip(low, high, thresholds)]
-        edges = []
-        for j, column_cuts in enumerate(cuts):
-            unique = np.unique(column_cuts)
-            if unique.size == 1:
+        targets = tree_targets(X, y) if self.strategy == "tree" else None
+        edges = bin_edges(X, self.strategy, self.n_bins, targets)
+        for j, column_edges in enumerate(edges):
+            if column_edges[0] == column_edges[-1]:
                 warnings.warn(
                     f"Feature {j} is constant; its one output column is always 0.",
                     UserWarning,
                     stacklevel=3,
                 )
-                unique = np.repeat(unique, 2)  # one empty bin: [b_0, b_0]
-            edges.append(unique)
         self.bin_edges_ = np.empty(len(edges), dtype=object)
         self.bin_edges_[:] = edges
         self.n_bins_ = np.array([len(e) - 1 for e in edges], dtype=np.int64)
@@ -245,76 +232,3 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.target_tags.required = self.strategy == "tree"
         return tags
-
-
-def _tree_targets(X, y):
-    """The targets of the binning tree: float64 (n_samples, n_outputs), each task
-    standardised to a total variance of one (see the class's Notes); None when no
-    task varies."""
-    if y is None:
-        raise ValueError(
-            'PiecewiseLinearEncoder with strategy="tree" requires y to be passed, '
-            "but the target y is None: the edges are placed by the targets."
-        )
-    y = np.asarray(y)
-    if y.ndim == 1:
-        y = y[:, None]
-    if y.ndim != 2:
-        raise ValueError(
-            f"y must be 1-D or 2-D (one column per task); got shape {y.shape}."
-        )
-    check_consistent_length(X, y)
-    outputs = []
-    for task, (column, missing) in enumerate(zip(y.T, missing_mask(y).T)):
-        present = column[~missing]
-        if present.size == 0:
-            continue  # a task without labels says nothing about the edges
-        try:
-            values = present.astype(np.float64)
-        except (TypeError, ValueError):
-            values = None  # labels that are not numbers: classes
-        if values is not None and not np.all(np.isfinite(values)):
-            raise ValueError(f"y column {task} holds infinite values.")
-        if values is not None and type_of_target(values) == "continuous":
-            block = values[:, None]
-        else:
-            labels = present.astype(str) if values is None else values
-            classes, codes = np.unique(labels, return_inverse=True)
-            block = np.eye(len(classes))[codes]
-        block = block - block.mean(axis=0)
-        spread = np.sqrt(block.var(axis=0).sum())
-        if spread == 0:
-            continue  # a constant task: every edge explains it equally
-        filled = np.zeros((len(column), block.shape[1]))  # missing: the task's mean
-        filled[~missing] = block / spread
-        outputs.append(filled)
-    if not outputs:
-        warnings.warn(
-            'strategy="tree" found no target that varies (every column of y is '
-            "constant or missing): each feature gets one bin.",
-            UserWarning,
-            stacklevel=4,  # _tree_targets < fit < _fit_context wrapper < caller
-        )
-        return None
-    return np.hstack(outputs)
-
-
-def _tree_thresholds(X, targets, n_bins):
-    """For each feature, the thresholds of a tree with at most ``n_bins`` leaves
-    fitted on that feature alone (none when ``targets`` is None)."""
-    thresholds = []
-    for column in X.T:
-        if targets is None or n_bins == 1:  # a tree needs two leaves at least
-            thresholds.append(np.empty(0))
-        else:
-            tree = DecisionTreeRegressor(
-                max_leaf_nodes=n_bins,
-                # The root's impurity is the number of tasks (each of variance
-                # one); gains far below it are rounding in a pure node, not signal.
-                min_impurity_decrease=1e-9,
-                random_state=0,
-            )
-            tree.fit(column[:, None], targets)
-            splits = tree.tree_.feature >= 0  # internal nodes; leaves are -2
-            thresholds.append(tree.tree_.threshold[splits])
-    return thresholds

@@ -1,0 +1,209 @@
+"""The numeric columns' encoding, learned in ``fit`` and applied by the network.
+
+A network reads raw numbers badly: a column in the thousands swamps one in [0, 1], and
+one outlier stretches a standardised column until the rest sits at zero. The
+estimators therefore encode numeric columns themselves, with statistics of the
+training rows (weighted by their sample weights, so that an integer weight is the same
+as repeating a row) that the network holds as fixed buffers and applies to every batch,
+at fit and at predict time alike:
+
+- ``"robust"`` (RealMLP's, Holzmueller et al., 2024): subtract the median, divide by
+  the interquartile range (half the range where that is zero, as for a mostly-zero
+  column; a constant column becomes 0), then clip smoothly to about +-3 with
+  ``x / sqrt(1 + (x / 3) ** 2)``, so that heavy tails and outliers stay bounded while
+  the bulk keeps its shape;
+- ``"standard"``: subtract the mean, divide by the standard deviation;
+- ``"piecewise"``: piecewise-linear encoding over bins placed by a tree on the
+  targets (see :class:`sklearn_mmoe.preprocessing.PiecewiseLinearEncoder`).
+
+Statistics are computed on at most ``_MAX_ROWS`` training rows (a fixed subsample
+beyond that), which estimates quantiles to well within their sampling noise.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils import check_consistent_length
+from sklearn.utils.multiclass import type_of_target
+
+from ._rows import missing_mask
+
+NUMERIC_ENCODINGS = ("auto", "robust", "standard", "piecewise")
+# Rows the statistics are computed on, at most.
+_MAX_ROWS = 100_000
+# numeric_encoding="auto" bins the numeric columns when the training rows number at
+# least this many per numeric column (piecewise-linear encoding multiplies a column's
+# inputs by up to n_bins, which fewer rows overfit), and scales them robustly otherwise.
+_AUTO_ROWS_PER_COLUMN = 100
+
+
+def _subsample(n, seed):
+    """Positions of at most ``_MAX_ROWS`` of ``n`` rows, in order."""
+    if n <= _MAX_ROWS:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, _MAX_ROWS, replace=False))
+
+
+def weighted_quantiles(values, weight, quantiles):
+    """The weighted ``quantiles`` of every column of ``values``: (len(quantiles), F).
+
+    The inverted empirical distribution function: the smallest value whose cumulative
+    weight reaches the quantile, so that a weight of ``k`` is the same as ``k`` copies.
+    """
+    order = np.argsort(values, axis=0, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=0)
+    cumulative = np.cumsum(weight[order], axis=0)
+    cumulative /= cumulative[-1]
+    out = np.empty((len(quantiles), values.shape[1]))
+    for j in range(values.shape[1]):
+        position = np.searchsorted(cumulative[:, j], quantiles, side="left")
+        out[:, j] = ordered[np.minimum(position, len(values) - 1), j]
+    return out
+
+
+def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bins=32):
+    """The module's ``numeric`` description for the first ``n_numeric`` columns of
+    ``X`` (rows ``rows``, with weights ``weight``), or None for no encoding.
+
+    ``targets``: for ``"piecewise"``, ``(Y, kinds)``: the training rows' targets
+    (NaN where missing) and each task's kind, which place the bins.
+    """
+    if encoding is None or n_numeric == 0:
+        return None
+    if encoding == "auto":
+        many = len(rows) >= _AUTO_ROWS_PER_COLUMN * n_numeric
+        encoding = "piecewise" if many else "robust"
+    keep = _subsample(len(rows), seed)
+    values = X[rows[keep]]
+    values = values.toarray() if sp.issparse(values) else np.asarray(values)
+    values = values[:, :n_numeric].astype(np.float64)
+    w = weight[keep]
+    if encoding == "standard":
+        center = np.average(values, axis=0, weights=w)
+        std = np.sqrt(np.average((values - center) ** 2, axis=0, weights=w))
+        factor = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
+        return {"kind": "standard", "center": center, "factor": factor}
+    if encoding == "robust":
+        q1, median, q3 = weighted_quantiles(values, w, [0.25, 0.5, 0.75])
+        spread = q3 - q1
+        half_range = 0.5 * (values.max(axis=0) - values.min(axis=0))
+        spread = np.where(spread > 0, spread, half_range)
+        factor = np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
+        return {"kind": "robust", "center": median, "factor": factor}
+    Y, kinds = targets
+    targets = tree_targets(values, Y[keep], kinds, stacklevel=None)
+    edges = bin_edges(values, "tree", n_bins, targets, weight=w)
+    return {"kind": "piecewise", "edges": edges}
+
+
+def bin_edges(X, strategy, n_bins, targets=None, weight=None):
+    """Each column's increasing bin edges (at most ``n_bins`` bins, repeated edges
+    merged; a constant column gets the one empty bin ``[b, b]``).
+
+    ``strategy``: ``"quantile"`` (at the quantiles), ``"uniform"`` (evenly over the
+    range) or ``"tree"`` (at the thresholds of a tree with at most ``n_bins`` leaves
+    fitted on the column alone to ``targets``, from :func:`tree_targets`).
+    """
+    low, high = X.min(axis=0), X.max(axis=0)
+    if strategy == "quantile":
+        levels = np.linspace(0, 1, n_bins + 1)
+        if weight is None:
+            cuts = np.quantile(X, levels, axis=0).T
+        else:
+            cuts = weighted_quantiles(X, weight, levels).T
+    elif strategy == "uniform":
+        cuts = np.linspace(low, high, n_bins + 1).T
+    else:
+        thresholds = _tree_thresholds(X, targets, n_bins, weight)
+        cuts = [np.r_[lo, hi, t] for lo, hi, t in zip(low, high, thresholds)]
+    edges = []
+    for column_cuts in cuts:
+        unique = np.unique(column_cuts)
+        edges.append(np.repeat(unique, 2) if unique.size == 1 else unique)
+    return edges
+
+
+def tree_targets(X, y, kinds=None, stacklevel=4):
+    """The targets of the binning tree: float64 (n_samples, n_outputs), each task
+    standardised to a total variance of one; None when no task varies.
+
+    A task is ``"regression"`` (its standardised value) or ``"classification"`` (the
+    one-hot indicators of its classes, for which squared error is the Gini impurity);
+    ``kinds=None`` decides by :func:`~sklearn.utils.multiclass.type_of_target`. A
+    missing label (NaN, None) is filled with its task's mean; a task with no label is
+    left out. ``stacklevel`` places the warning for no varying task (None: no warning).
+    """
+    if y is None:
+        raise ValueError(
+            'PiecewiseLinearEncoder with strategy="tree" requires y to be passed, '
+            "but the target y is None: the edges are placed by the targets."
+        )
+    y = np.asarray(y)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2:
+        raise ValueError(
+            f"y must be 1-D or 2-D (one column per task); got shape {y.shape}."
+        )
+    check_consistent_length(X, y)
+    outputs = []
+    for task, (column, missing) in enumerate(zip(y.T, missing_mask(y).T)):
+        present = column[~missing]
+        if present.size == 0:
+            continue  # a task without labels says nothing about the edges
+        try:
+            values = present.astype(np.float64)
+        except (TypeError, ValueError):
+            values = None  # labels that are not numbers: classes
+        if values is not None and not np.all(np.isfinite(values)):
+            raise ValueError(f"y column {task} holds infinite values.")
+        kind = None if kinds is None else kinds[task]
+        if kind is None:
+            continuous = values is not None and type_of_target(values) == "continuous"
+            kind = "regression" if continuous else "classification"
+        if kind == "regression":
+            block = values[:, None]
+        else:
+            labels = present.astype(str) if values is None else values
+            classes, codes = np.unique(labels, return_inverse=True)
+            block = np.eye(len(classes))[codes]
+        block = block - block.mean(axis=0)
+        spread = np.sqrt(block.var(axis=0).sum())
+        if spread == 0:
+            continue  # a constant task: every edge explains it equally
+        filled = np.zeros((len(column), block.shape[1]))  # missing: the task's mean
+        filled[~missing] = block / spread
+        outputs.append(filled)
+    if not outputs:
+        if stacklevel is not None:
+            warnings.warn(
+                'strategy="tree" found no target that varies (every column of y is '
+                "constant or missing): each feature gets one bin.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+        return None
+    return np.hstack(outputs)
+
+
+def _tree_thresholds(X, targets, n_bins, weight=None):
+    """For each feature, the thresholds of a tree with at most ``n_bins`` leaves
+    fitted on that feature alone (none when ``targets`` is None)."""
+    thresholds = []
+    for column in X.T:
+        if targets is None or n_bins == 1:  # a tree needs two leaves at least
+            thresholds.append(np.empty(0))
+        else:
+            tree = DecisionTreeRegressor(
+                max_leaf_nodes=n_bins,
+                # The root's impurity is the number of tasks (each of variance
+                # one); gains far below it are rounding in a pure node, not signal.
+                min_impurity_decrease=1e-9,
+                random_state=0,
+            )
+            tree.fit(column[:, None], targets, sample_weight=weight)
+            splits = tree.tree_.feature >= 0  # internal nodes; leaves are -2
+            thresholds.append(tree.tree_.threshold[splits])
+    return thresholds
