@@ -16,6 +16,7 @@ from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor
 from ._inputs import _InputsMixin
 from ._module import ACTIVATIONS, ARCHITECTURES, GATE_TYPES, MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
+from ._numeric import NUMERIC_ENCODINGS, fit_numeric
 from ._rows import task_row_weights
 
 # Rows per forward pass at predict time: large enough to amortise per-call overhead,
@@ -27,6 +28,20 @@ _PREDICT_CHUNK = 8192
 # compares batches of up to 20 rows with single rows), which float32 BLAS kernels,
 # taking other code paths for a handful of rows, do not.
 _NUMPY_ROWS = 32
+# The "auto" training budget, chosen on the suite of benchmarks/defaults.py: batches of
+# _AUTO_BATCH rows, _STEPS_PER_ROW optimiser steps per training row within
+# [_MIN_STEPS, _MAX_STEPS], and at least _MIN_EPOCHS epochs. Tiny tables are memorised
+# within a hundred steps or so (more overfit them, and would slow scikit-learn's checks,
+# which fit about 160 times on up to 200 rows); from 1,000 rows on, 2,000 steps.
+_AUTO_BATCH = 256
+_STEPS_PER_ROW = 2
+_MIN_STEPS = 100
+_MAX_STEPS = 2000
+_MIN_EPOCHS = 20
+# early_stopping="auto" holds out a validation split above this many training rows.
+_EARLY_STOPPING_ROWS = 10_000
+# Fraction of the budget over which the cosine schedule warms up.
+_WARMUP = 0.05
 
 
 class _BaseMMoE(_InputsMixin, BaseEstimator):
@@ -49,9 +64,16 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "learning_rate_schedule": [StrOptions({"cosine", "constant"})],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -62,6 +84,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "missing_labels": [StrOptions({"raise", "ignore"})],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "numeric_encoding": [StrOptions(set(NUMERIC_ENCODINGS)), None],
         "embedding_dim": [
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
@@ -87,11 +110,12 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         learning_rate=1e-3,
         weight_decay=0.0,
         ema_decay=None,
-        batch_size=256,
-        max_epochs=200,
-        early_stopping=False,
+        learning_rate_schedule="cosine",
+        batch_size="auto",
+        max_epochs="auto",
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         tol=1e-4,
         task_weights=None,
         device="cpu",
@@ -101,6 +125,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         missing_labels="raise",
         categorical_features="from_dtype",
         embedding_dim="auto",
+        numeric_encoding="auto",
     ):
         self.architecture = architecture
         self.n_experts = n_experts
@@ -118,6 +143,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.ema_decay = ema_decay
+        self.learning_rate_schedule = learning_rate_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -132,6 +158,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         self.missing_labels = missing_labels
         self.categorical_features = categorical_features
         self.embedding_dim = embedding_dim
+        self.numeric_encoding = numeric_encoding
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -222,9 +249,21 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         task_weights = self._check_task_weights(n_tasks)
         device = self._check_device()
         previous = getattr(self, "net_", None) if self.warm_start else None
+        early_stopping, batch_size, max_epochs = self._budget(len(rows))
+        self._early_stopping = early_stopping
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
+        n_numeric = X.shape[1] - len(embeddings)
+        if previous is None:
+            targets = None
+            if self.numeric_encoding in ("auto", "piecewise"):
+                labels = np.where(present, Y.numpy().astype(np.float64), np.nan)
+                targets = (labels, [kind] * n_tasks)
+            self._numeric = fit_numeric(
+                X, rows, weight, n_numeric, self.numeric_encoding, targets, seed
+            )
+        module_params["numeric"] = self._numeric
 
         net = MultiTaskNet(
             module=MMoEModule,
@@ -240,8 +279,10 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             # default, not the CPU one).
             optimizer__foreach=True,
             ema_decay=None if self.ema_decay is None else float(self.ema_decay),
-            max_epochs=self.max_epochs,
-            batch_size=min(self.batch_size, len(rows)),
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr_schedule=self.learning_rate_schedule,
+            warmup=_WARMUP,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
             iterator_train__seed=seed + 1,
@@ -249,9 +290,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             iterator_valid=BatchIterator,
             iterator_valid__device=str(device),
             train_split=(
-                HoldOutSplit(self.validation_fraction, seed)
-                if self.early_stopping
-                else None
+                HoldOutSplit(self.validation_fraction, seed) if early_stopping else None
             ),
             callbacks=[
                 (
@@ -281,14 +320,34 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
 
         history = net.history
         self._record_history(history, warm=previous is not None)
-        if not net.callbacks_[0][1].converged_:
+        # An "auto" budget is a complete schedule, not a cap that cut training short.
+        if self.max_epochs != "auto" and not net.callbacks_[0][1].converged_:
             warnings.warn(
-                f"{type(self).__name__} stopped after max_epochs={self.max_epochs} "
+                f"{type(self).__name__} stopped after max_epochs={max_epochs} "
                 "epochs and the loss has not converged yet; raise max_epochs or tol.",
                 ConvergenceWarning,
                 stacklevel=4,  # _fit_net < fit < _fit_context wrapper < caller
             )
         return net
+
+    def _budget(self, n_rows):
+        """Early stopping, batch size and epochs for ``n_rows`` training rows, with
+        the ``"auto"`` values resolved."""
+        early = self.early_stopping
+        if early == "auto":
+            early = n_rows > _EARLY_STOPPING_ROWS
+        n_train = n_rows
+        if early:
+            n_train -= max(1, int(round(self.validation_fraction * n_rows)))
+        n_train = max(n_train, 1)
+        batch = _AUTO_BATCH if self.batch_size == "auto" else self.batch_size
+        batch = min(batch, n_train)
+        epochs = self.max_epochs
+        if epochs == "auto":
+            steps = min(max(_STEPS_PER_ROW * n_train, _MIN_STEPS), _MAX_STEPS)
+            per_epoch = -(-n_train // batch)
+            epochs = max(-(-steps // per_epoch), _MIN_EPOCHS)
+        return bool(early), int(batch), int(epochs)
 
     @staticmethod
     def _load_previous(net, previous):
@@ -304,7 +363,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         train = [float(v) for v in history[:, "train_loss"]]
         task = np.array(history[:, "train_task_losses"], dtype=np.float64)
         valid = valid_task = None
-        if self.early_stopping:
+        if self._early_stopping:
             valid = [-float(v) for v in history[:, "valid_loss"]]
             valid_task = np.array(history[:, "valid_task_losses"], dtype=np.float64)
         if warm and hasattr(self, "loss_curve_"):

@@ -57,7 +57,13 @@ COMMON_PARAMETERS = """\
         separately trained networks does, at the cost of running every batch through
         the network ``ensemble_size`` times. ``1`` is the plain network.
     learning_rate : float, default=1e-3
-        Step size of the AdamW optimiser.
+        Peak step size of the AdamW optimiser.
+    learning_rate_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"``: the learning rate rises linearly from ``learning_rate / w`` to
+        ``learning_rate`` over the first ``w`` steps (5% of the budget of ``max_epochs``
+        epochs, at least one step), then falls along half a cosine to 0 at the last
+        step of the budget, as the strongest tabular networks train (RealMLP, TabM).
+        ``"constant"``: ``learning_rate`` at every step.
     weight_decay : float, default=0.0
         Decoupled weight decay of AdamW.
     ema_decay : float, default=None
@@ -69,19 +75,26 @@ COMMON_PARAMETERS = """\
         ema_decay)`` steps or so smooths out the noise of the final steps; 0.99 to
         0.999 are typical. ``None`` keeps the weights of the last step (or of the best
         epoch) as they are.
-    batch_size : int, default=256
-        Rows per training step (capped at the number of training rows).
-    max_epochs : int, default=200
-        Maximum number of passes over the training data.
-    early_stopping : bool, default=False
+    batch_size : int or "auto", default="auto"
+        Rows per training step (capped at the number of training rows). ``"auto"``:
+        256.
+    max_epochs : int or "auto", default="auto"
+        Maximum number of passes over the training data. ``"auto"`` sets a budget in
+        optimiser steps rather than epochs, so that 20 rows and 1,000,000 rows alike
+        get a well-trained network: one step per training row, at least 200 and at most
+        2,000 steps, and at least 20 epochs (see the user guide, "What the estimator
+        does without being asked").
+    early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the rows (a random, unstratified split),
         stop when the validation loss has not improved by more than ``tol`` for
         ``n_iter_no_change`` epochs, and restore the weights of the best epoch. Without
         it, training stops when the training loss stalls in the same way, as in
-        :class:`~sklearn.neural_network.MLPClassifier`.
+        :class:`~sklearn.neural_network.MLPClassifier`. ``"auto"``, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`: on when there are
+        more than 10,000 training rows (distinct rows, after merging repeats).
     validation_fraction : float, default=0.1
         Fraction of the rows held out for early stopping.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=20
         Epochs without an improvement larger than ``tol`` before training stops.
     tol : float, default=1e-4
         Smallest decrease of the watched loss counted as an improvement.
@@ -121,6 +134,20 @@ default="from_dtype"
         Width of each categorical column's embedding; ``"auto"`` gives a column with
         ``n`` categories ``round(1.6 * (n + 2) ** 0.56)`` values (at most 50), the
         rule of thumb of fast.ai's tabular models.
+    numeric_encoding : {"auto", "robust", "standard", "piecewise"} or None, \
+default="auto"
+        How the numeric (non-categorical) columns are encoded inside the network, with
+        statistics of the training rows (weighted by ``sample_weight``) that ``predict``
+        applies as well, so that no scaler is needed in front. ``"robust"``: subtract
+        each column's median, divide by its interquartile range (half its range where
+        that is 0; a constant column reads 0), then clip smoothly to about +-3, which
+        keeps heavy tails and outliers bounded. ``"standard"``: subtract the mean,
+        divide by the standard deviation. ``"piecewise"``: piecewise-linear encoding
+        (Gorishniy et al., 2022) over up to 32 bins per column placed by a decision tree
+        on the targets, as :class:`~sklearn_mmoe.preprocessing.PiecewiseLinearEncoder`
+        with ``strategy="tree"``. ``"auto"``: ``"piecewise"`` when there are at least
+        100 training rows per numeric column, ``"robust"`` otherwise. ``None``: the
+        numbers go in as given.
 """
 
 FITTED_ATTRIBUTES = """\

@@ -120,6 +120,37 @@ class WeightAverage:
             self.swap()
 
 
+class LearningRateSchedule:
+    """The learning rate's multiplier at each optimiser step.
+
+    ``"cosine"``: a linear warm-up from ``1 / w`` to 1 over the first ``w =
+    max(1, round(warmup * total_steps))`` steps, then half a cosine from 1 down to 0 at
+    ``total_steps``.
+
+    Parameters
+    ----------
+    kind : {"cosine"}
+        The shape of the schedule.
+    total_steps : int
+        Optimiser steps of the whole training budget.
+    warmup : float
+        Fraction of the budget spent warming up.
+    """
+
+    def __init__(self, kind, total_steps, warmup):
+        self.kind = kind
+        self.total_steps = total_steps
+        self.warmup_steps = max(1, round(warmup * total_steps))
+
+    def __call__(self, step):
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        progress = (step - self.warmup_steps) / max(
+            1, self.total_steps - self.warmup_steps
+        )
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
 class MultiTaskNet(NeuralNet):
     """A ``NeuralNet`` whose steps return per-task losses; epochs record only sums.
 
@@ -136,9 +167,13 @@ class MultiTaskNet(NeuralNet):
     module (the best epoch's, when :class:`EpochMonitor` restores one).
     """
 
-    def __init__(self, *args, ema_decay=None, **kwargs):
+    def __init__(
+        self, *args, ema_decay=None, lr_schedule="constant", warmup=0.0, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.ema_decay = ema_decay
+        self.lr_schedule = lr_schedule
+        self.warmup = warmup
 
     def get_default_callbacks(self):
         # EpochTimer, PassthroughScoring and PrintLog are replaced by EpochMonitor.
@@ -168,6 +203,8 @@ class MultiTaskNet(NeuralNet):
         }
 
     def on_train_begin(self, net, **kwargs):
+        self.schedule_ = None  # built on the first training epoch, which knows its size
+        self.n_steps_ = 0
         self.average_ = (
             None
             if self.ema_decay is None
@@ -188,6 +225,11 @@ class MultiTaskNet(NeuralNet):
             return copy.deepcopy(self.module_.state_dict())
 
     def train_step(self, batch, **fit_params):
+        if self.schedule_ is not None:
+            lr = self.lr * self.schedule_(self.n_steps_)
+            for group in self.optimizer_.param_groups:
+                group["lr"] = lr
+        self.n_steps_ += 1
         step = super().train_step(batch, **fit_params)
         if self.average_ is not None:
             self.average_.update()
@@ -207,6 +249,10 @@ class MultiTaskNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
+        if training and self.schedule_ is None and self.lr_schedule != "constant":
+            self.schedule_ = LearningRateSchedule(
+                self.lr_schedule, len(iterator) * self.max_epochs, self.warmup
+            )
         if not training and self.average_ is not None:
             with self.average_.applied():  # validate the weights that will be kept
                 return self._run_epoch(iterator, training, prefix, step_fn, fit_params)
