@@ -6,26 +6,42 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 
+# The defaults, plus few variants, each combining options that run different code (every
+# variant costs a full run of the checks, about 40 s on two cores).
 ESTIMATORS = [
     MMoEClassifier(),
     MMoERegressor(),
-    MMoEClassifier(architecture="omoe"),
-    MMoERegressor(architecture="omoe"),
-    MMoEClassifier(architecture="shared_bottom"),
-    MMoERegressor(architecture="shared_bottom"),
-    # Deep experts and gates go through the batched (M, B, H) layers as well.
-    MMoEClassifier(expert_units=(16, 8), gate_units=(8,), tower_units=()),
-    # PLE with unequal shared and task-specific expert counts over two levels.
-    MMoEClassifier(architecture="ple", n_experts=3, n_task_experts=2, n_levels=2),
-    MMoERegressor(architecture="ple", n_experts=1, n_task_experts=3, n_levels=2),
-    # Attention gates, sparse top-k gating and the load-balancing loss.
-    MMoEClassifier(gate_type="attention", top_k=2, balance_weight=0.1),
-    MMoERegressor(gate_type="attention", gate_units=(8,), top_k=3, balance_weight=0.1),
-    # Averaged weights, scored on held-out rows by early stopping.
-    MMoEClassifier(ema_decay=0.9, early_stopping=True),
-    # An efficient ensemble inside the network (members' mean probability / value).
-    MMoEClassifier(ensemble_size=3),
-    MMoERegressor(ensemble_size=2, early_stopping=True),
+    # Deep experts and gates through the batched (M, B, H) layers, PLE with unequal
+    # shared and task-specific expert counts over two levels, attention gates, top-k
+    # gating and the load-balancing loss.
+    MMoEClassifier(
+        architecture="ple",
+        n_experts=3,
+        n_task_experts=2,
+        n_levels=2,
+        expert_units=(16, 8),
+        gate_units=(8,),
+        tower_units=(),
+        gate_type="attention",
+        top_k=2,
+        balance_weight=0.1,
+    ),
+    # One gate, an ensemble inside the network, averaged weights scored by early
+    # stopping on held-out rows, the piecewise-linear numeric encoding.
+    MMoERegressor(
+        architecture="omoe",
+        ensemble_size=2,
+        ema_decay=0.9,
+        early_stopping=True,
+        numeric_encoding="piecewise",
+    ),
+    # No gates; constant learning rate, numbers passed through as given.
+    MMoEClassifier(
+        architecture="shared_bottom",
+        ensemble_size=3,
+        learning_rate_schedule="constant",
+        numeric_encoding=None,
+    ),
 ]
 
 

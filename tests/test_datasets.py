@@ -120,3 +120,10 @@ def test_fetch_census_income_reads_the_cache_and_never_downloads_when_told(tmp_p
         tmp_path, subset="test", group=2, download_if_missing=False
     )
     assert X.shape == (99762, 38) and list(Y.columns) == ["college", "never_married"]
+
+
+def test_census_loader_says_where_it_looked_when_the_file_is_missing(tmp_path):
+    missing = tmp_path / "nowhere" / "census-income.test.gz"
+    with pytest.raises(FileNotFoundError, match="SKLEARN_MMOE_CENSUS") as info:
+        load_census_income(missing)
+    assert str(missing) in str(info.value)

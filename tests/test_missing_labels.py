@@ -15,6 +15,7 @@ FAST = dict(
     tower_units=(8,),
     max_epochs=40,
     learning_rate=1e-2,
+    learning_rate_schedule="constant",  # fast: a few epochs at a high constant rate
     random_state=0,
 )
 both = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor])

@@ -295,7 +295,8 @@ def _member_as_plain_network(module, spec, member):
     }
     assert set(shared) - set(state) == {"member_scale"}
     plain.load_state_dict(state)
-    plain.embeddings = ()  # its input is embedded already
+    plain.embeddings = ()  # its input is embedded already: all of it reads as numbers
+    plain.n_numeric = plain.input_weight.shape[0]
     return plain
 
 
@@ -320,7 +321,7 @@ def test_each_ensemble_member_is_the_shared_network_on_its_scaled_input(spec):
     x = torch.cat([torch.randn(10, 5), torch.randint(0, 4, (10, 1)).float()], 1)
     p = module._tensors()
     names = ("weight", "column", "stride", "offset")
-    embedded = _ops().embed(x, 5, *(p[f"embedding_{n}"] for n in names))
+    embedded = _ops().embed(x[:, :5], x, *(p[f"embedding_{n}"] for n in names))
     with torch.no_grad():
         members = module.train()(x)  # no dropout: training differs only in shape
         assert members.shape == (10, 3, 2, 3)

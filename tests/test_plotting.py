@@ -35,6 +35,23 @@ def test_gate_heatmap_shows_the_mean_gate_weights(data):
     assert display.figure_ is display.ax_.figure
 
 
+def test_gate_heatmap_keeps_its_rotated_labels_inside_a_saved_figure(tmp_path):
+    """Saved as is (no bbox_inches="tight"), no tick label is cut off."""
+    display = GateWeightsDisplay(
+        np.full((2, 4), 0.25),
+        task_names=["a long task name", "another task"],
+        expert_names=[f"a long expert name {e}" for e in range(4)],
+    ).plot()
+    display.figure_.savefig(tmp_path / "gates.png")  # draws with the final layout
+    renderer = display.figure_.canvas.get_renderer()
+    box = display.figure_.bbox
+    labels = display.ax_.get_xticklabels() + display.ax_.get_yticklabels()
+    for label in labels:
+        extent = label.get_window_extent(renderer)
+        assert extent.x0 >= box.x0 and extent.y0 >= box.y0, label.get_text()
+        assert extent.x1 <= box.x1 and extent.y1 <= box.y1, label.get_text()
+
+
 def test_gate_heatmap_labels_ple_experts_as_shared_and_own(data):
     X, Y = data
     clf = MMoEClassifier(**SMALL, architecture="ple", n_experts=2, n_task_experts=3)

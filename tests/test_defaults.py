@@ -1,0 +1,261 @@
+"""What the estimators do without being asked: the training budget, the learning-rate
+schedule, early stopping "auto" and the numeric columns' encoding."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_mmoe import MMoEClassifier, MMoERegressor
+from sklearn_mmoe._net import LearningRateSchedule
+from sklearn_mmoe._numeric import fit_numeric, weighted_quantiles
+
+SMALL = dict(n_experts=3, expert_units=(8,), tower_units=(4,), random_state=0)
+# Tests of what a default fit learns use the default network: the tiny one above can sit
+# on a plateau for the first hundred steps of a short budget.
+DEFAULT = dict(random_state=0)
+both = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor])
+
+
+def _data(Est, n, n_features=4, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, n_features))
+    Y = np.column_stack([X[:, 0] + X[:, 1], X[:, 1] - 0.5 * X[:, 2]])
+    if Est is MMoEClassifier:
+        Y = (Y > 0).astype(int)
+    return X, Y
+
+
+# -- the learning-rate schedule
+# ------------------------------------------------------------------------------
+
+
+def test_cosine_schedule_warms_up_linearly_then_decays_to_zero():
+    schedule = LearningRateSchedule("cosine", total_steps=1000, warmup=0.05)
+    factors = np.array([schedule(step) for step in range(1000)])
+    assert schedule.warmup_steps == 50
+    np.testing.assert_allclose(factors[:50], np.arange(1, 51) / 50)
+    assert factors[50] == 1.0
+    assert np.all(np.diff(factors[50:]) <= 0)  # never rises again
+    assert factors[525] == pytest.approx(0.5, abs=0.01)  # half-way down at mid-decay
+    assert factors[-1] < 1e-4
+    assert schedule(5000) == 0.0  # steps past the budget stay at zero
+
+
+def test_cosine_schedule_warms_up_for_one_step_at_least():
+    schedule = LearningRateSchedule("cosine", total_steps=4, warmup=0.05)
+    assert schedule.warmup_steps == 1 and schedule(0) == 1.0
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "constant"])
+def test_fit_sets_the_learning_rate_of_every_step_from_the_schedule(schedule):
+    X, Y = _data(MMoERegressor, 100)
+    est = MMoERegressor(
+        **SMALL,
+        learning_rate=0.01,
+        learning_rate_schedule=schedule,
+        batch_size=25,
+        max_epochs=8,
+        n_iter_no_change=100,
+    ).fit(X, Y)
+    net = est.net_
+    assert net.n_steps_ == 8 * 4  # every step of the budget ran
+    last = net.optimizer_.param_groups[0]["lr"]
+    if schedule == "constant":
+        assert last == 0.01
+    else:
+        expected = 0.01 * LearningRateSchedule("cosine", 32, 0.05)(31)
+        assert last == pytest.approx(expected) and last < 1e-4
+
+
+# -- the budget and early stopping "auto"
+# ------------------------------------------------------------------------------
+
+
+def _full_budget(Est, n, **params):
+    """A default fit on ``n`` rows that runs its whole budget (no stalling stop)."""
+    X, Y = _data(Est, n)
+    return Est(**SMALL, n_iter_no_change=10_000, **params).fit(X, Y)
+
+
+@pytest.mark.parametrize(
+    "n, batch, epochs",
+    [
+        (20, 20, 100),  # tiny: full batches, 100 steps (the least)
+        (150, 150, 300),  # two steps per row, one step per epoch
+        (600, 256, 400),  # 3 steps per epoch: 1,200 steps in 400 epochs
+    ],
+)
+def test_auto_budget_grows_with_rows(n, batch, epochs):
+    est = _full_budget(MMoERegressor, n)
+    net = est.net_
+    assert net.batch_size == batch
+    assert est.n_iter_ == net.max_epochs == epochs
+    assert net.n_steps_ == epochs * math.ceil(n / batch)
+
+
+def test_auto_budget_caps_steps_and_keeps_a_few_epochs():
+    """Many rows: about the step cap, and never fewer than the least epochs."""
+    est = MMoERegressor(**SMALL)
+    early, batch, epochs = est._budget(1_000_000)
+    n_train = 1_000_000 - 100_000  # early stopping holds out validation_fraction
+    assert early and batch == 256
+    assert epochs == 20 and epochs * math.ceil(n_train / batch) >= 2000
+    early, batch, epochs = est._budget(5_000)
+    assert not early and (batch, epochs) == (256, 100)  # 20 steps per epoch, 2,000
+    assert est._budget(10_000) == (False, 256, 50)
+    assert est._budget(10_001) == (True, 256, 56)  # 9,001 rows train, 36 steps an epoch
+
+
+def test_explicit_budget_is_taken_as_given():
+    est = _full_budget(MMoERegressor, 100, batch_size=16, max_epochs=3)
+    assert est.net_.batch_size == 16 and est.n_iter_ == 3
+    assert est.net_.n_steps_ == 3 * 7
+
+
+@both
+def test_early_stopping_auto_switches_on_above_10000_rows(Est):
+    small = Est(**SMALL, max_epochs=2).fit(*_data(Est, 500))
+    assert not hasattr(small, "validation_scores_")
+    large = Est(**SMALL, max_epochs=2).fit(*_data(Est, 10_001))
+    assert len(large.validation_scores_) == 2
+    forced = Est(**SMALL, max_epochs=2, early_stopping=True).fit(*_data(Est, 500))
+    assert len(forced.validation_scores_) == 2
+
+
+# -- the numeric encoding
+# ------------------------------------------------------------------------------
+
+
+def test_weighted_quantiles_treat_an_integer_weight_as_repeated_rows():
+    rng = np.random.RandomState(0)
+    values = rng.normal(size=(30, 3))
+    weight = rng.randint(1, 4, size=30).astype(float)
+    repeated = np.repeat(values, weight.astype(int), axis=0)
+    levels = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0]
+    expected = np.quantile(repeated, levels, axis=0, method="inverted_cdf")
+    np.testing.assert_array_equal(weighted_quantiles(values, weight, levels), expected)
+
+
+def test_robust_encoding_centres_on_the_median_and_scales_by_the_iqr():
+    rng = np.random.RandomState(0)
+    X = np.column_stack(
+        [
+            rng.normal(5, 2, size=400),
+            np.r_[np.zeros(380), rng.uniform(1, 9, size=20)],  # IQR 0: half range
+            np.full(400, 7.0),  # constant
+        ]
+    )
+    numeric = fit_numeric(X, np.arange(400), np.ones(400), 3, "robust")
+    q1, median, q3 = np.quantile(X[:, 0], [0.25, 0.5, 0.75], method="inverted_cdf")
+    assert numeric["center"][0] == median
+    assert numeric["factor"][0] == pytest.approx(1 / (q3 - q1))
+    assert numeric["factor"][1] == pytest.approx(2 / X[:, 1].max())
+    assert numeric["factor"][2] == 0.0  # a constant column reads 0
+
+
+def test_auto_encoding_bins_when_there_are_many_rows_per_column():
+    X = np.random.RandomState(0).normal(size=(1_000, 4))
+    Y = X[:, :1]
+    rows, weight = np.arange(1_000), np.ones(1_000)
+    assert (
+        fit_numeric(X, rows[:399], weight, 4, "auto", (Y, ["regression"]))["kind"]
+        == "robust"
+    )
+    assert (
+        fit_numeric(X, rows[:400], weight, 4, "auto", (Y, ["regression"]))["kind"]
+        == "piecewise"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["robust", "standard", "piecewise"])
+def test_raw_columns_on_any_scale_fit_as_well_as_scaled_ones(encoding):
+    """The encoding is invariant to each column's shift and scale, so raw columns in
+    the thousands next to ones in thousandths train as well as scaled ones (not bit
+    for bit: rows are shuffled in the order of their content's hash)."""
+    X, Y = _data(MMoERegressor, 300)
+    raw = X * np.array([1e4, 1e-3, 1.0, 250.0]) + np.array([5e4, -2.0, 0.0, 1e3])
+    params = dict(DEFAULT, numeric_encoding=encoding)
+    on_raw = MMoERegressor(**params).fit(raw, Y)
+    on_scaled = MMoERegressor(**params).fit(X, Y)
+    assert on_scaled.score(X, Y) > 0.8
+    assert on_raw.score(raw, Y) == pytest.approx(on_scaled.score(X, Y), abs=0.01)
+    difference = np.abs(on_raw.predict(raw) - on_scaled.predict(X))
+    assert difference.mean() < 0.03 * np.abs(Y).mean()
+
+
+def test_default_on_raw_columns_scores_as_well_as_a_scaler_in_a_pipeline():
+    X, Y = _data(MMoERegressor, 400)
+    raw = X * np.array([1e4, 1e-3, 1.0, 250.0]) + np.array([5e4, -2.0, 0.0, 1e3])
+    X_test, Y_test = _data(MMoERegressor, 400, seed=1)
+    raw_test = X_test * np.array([1e4, 1e-3, 1.0, 250.0]) + np.array(
+        [5e4, -2.0, 0.0, 1e3]
+    )
+    alone = MMoERegressor(**DEFAULT).fit(raw, Y).score(raw_test, Y_test)
+    scaled = make_pipeline(StandardScaler(), MMoERegressor(**DEFAULT)).fit(raw, Y)
+    assert alone > 0.9
+    assert alone >= scaled.score(raw_test, Y_test) - 0.02
+
+
+def test_unencoded_columns_on_a_large_scale_train_badly():
+    """The control for the two tests above: without the encoding, scale matters."""
+    X, Y = _data(MMoERegressor, 300)
+    raw = X * np.array([1e4, 1e-3, 1.0, 250.0]) + np.array([5e4, -2.0, 0.0, 1e3])
+    params = dict(DEFAULT)
+    encoded = MMoERegressor(**params).fit(raw, Y).score(raw, Y)
+    plain = MMoERegressor(**params, numeric_encoding=None).fit(raw, Y).score(raw, Y)
+    assert plain < encoded - 0.2
+
+
+@pytest.mark.parametrize("encoding", ["robust", "piecewise"])
+def test_outliers_stay_bounded(encoding):
+    """An outlier a million times the column's spread, in training or at predict
+    time, neither breaks the fit nor sends a prediction off."""
+    X, Y = _data(MMoERegressor, 400)
+    X_out = X.copy()
+    X_out[0, 0] = 1e6
+    params = dict(DEFAULT, numeric_encoding=encoding)
+    with_outlier = MMoERegressor(**params).fit(X_out, Y)
+    without = MMoERegressor(**params).fit(X, Y)
+    assert with_outlier.score(X[1:], Y[1:]) > without.score(X[1:], Y[1:]) - 0.05
+    far = with_outlier.predict(np.array([[1e12, 0, 0, 0], [-1e12, 0, 0, 0]]))
+    assert np.all(np.isfinite(far)) and np.all(np.abs(far) < 10 * np.abs(Y).max())
+
+
+@pytest.mark.parametrize("encoding", ["robust", "standard", "piecewise"])
+def test_a_constant_column_is_ignored(encoding):
+    X, Y = _data(MMoERegressor, 300)
+    X[:, 3] = 42.0
+    est = MMoERegressor(**SMALL, max_epochs=5, numeric_encoding=encoding).fit(X, Y)
+    moved = X.copy()
+    moved[:, 3] = -1e3
+    np.testing.assert_array_equal(est.predict(moved), est.predict(X))
+
+
+@pytest.mark.parametrize("encoding", ["robust", "piecewise"])
+def test_numpy_and_torch_paths_encode_alike(encoding):
+    """Up to 32 rows predict through NumPy, more through torch: the same values."""
+    X, Y = _data(MMoERegressor, 500)
+    X[:3, 0] = [1e6, -1e6, 40.0]  # outliers and extrapolation as well
+    est = MMoERegressor(**SMALL, max_epochs=5, numeric_encoding=encoding).fit(X, Y)
+    np.testing.assert_allclose(est.predict(X[:10]), est.predict(X)[:10], atol=1e-5)
+
+
+def test_warm_start_keeps_the_first_fit_encoding():
+    X, Y = _data(MMoERegressor, 300)
+    est = MMoERegressor(**SMALL, max_epochs=3, warm_start=True).fit(X, Y)
+    center = est.net_.module_.numeric_center.clone()
+    est.fit(X * 10 + 5, Y)
+    np.testing.assert_array_equal(est.net_.module_.numeric_center, center)
+
+
+def test_categorical_columns_are_not_encoded_as_numbers():
+    X, Y = _data(MMoEClassifier, 300)
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame["city"] = pd.Categorical(np.where(X[:, 0] > 0, "oslo", "lima"))
+    est = MMoEClassifier(**SMALL, max_epochs=3).fit(frame, Y)
+    assert est.net_.module_.numeric_center.shape == (4,)
+    assert est.is_categorical_.tolist() == [False] * 4 + [True]
