@@ -198,6 +198,15 @@ def load_census_income(path, group=1):
     0.062
     """
     group = int(group)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"No census-income file at {os.path.abspath(path)!r}. Pass the path of "
+            "census-income.test(.gz) or census-income.data(.gz) from the UCI archive; "
+            "the examples and benchmarks look for it in "
+            "../shared/data/census-income/ beside the repository, or where the "
+            "SKLEARN_MMOE_CENSUS environment variable says; "
+            "sklearn_mmoe.datasets.fetch_census_income() downloads it when online."
+        )
     frame = pd.read_csv(
         path,
         header=None,

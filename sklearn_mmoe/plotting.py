@@ -26,7 +26,9 @@ def _pyplot():
 
 def _axes(ax):
     if ax is None:
-        _, ax = _pyplot().subplots()
+        # A constrained layout keeps rotated tick labels and the colorbar inside the
+        # figure, also when it is saved without bbox_inches="tight".
+        _, ax = _pyplot().subplots(layout="constrained")
     else:
         _pyplot()  # the same clear error when matplotlib is missing
     return ax
