@@ -76,6 +76,9 @@ NET = dict(
     n_iter_no_change=10,  # MLPClassifier's default; stage 4 tries 5 and 20
     tol=1e-4,
 )
+# The schedule and input handling the settings were tuned and recorded with (the
+# pipeline encodes the numeric columns itself), not the later defaults.
+PINNED = dict(learning_rate_schedule="constant", numeric_encoding=None)
 NET_GRID = dict(
     n_experts=[4, 8],
     expert_units=[(16,), (64,)],
@@ -142,7 +145,9 @@ def network(X, architecture="mmoe", seed=0, numeric=None, **params):
         params["expert_units"] = tuple(
             u * params["n_experts"] for u in params["expert_units"]
         )
-    model = MMoEClassifier(architecture=architecture, random_state=seed, **params)
+    model = MMoEClassifier(
+        architecture=architecture, random_state=seed, **PINNED, **params
+    )
     return make_pipeline(preprocessing(X, numeric), model)
 
 

@@ -26,8 +26,9 @@ Usage::
         [--seeds 0 1 2] [--out benchmarks/defaults.json]
         [--recorded JSON --reuse MLP HGB RealMLP] [--mmoe '{"learning_rate": 0.01}']
 
-``--recorded`` takes the results of the models named by ``--reuse`` from an earlier
-run's record (same case, seed and model settings) instead of fitting them again.
+``--recorded`` takes the results of the models named by ``--reuse`` from earlier runs'
+records (same case, seed and model settings) instead of fitting them again;
+``--recorded-only`` fits nothing and summarises what the records hold.
 ``--mmoe`` fits the MMoE with the given parameters on top of the defaults (a candidate
 default under evaluation); the record says which were used.
 """
@@ -474,6 +475,12 @@ def summarise(results, models):
         seeds = sorted({r["seed"] for r in rows})
         by = {(r["model"], r["seed"]): r for r in rows}
         present = [m for m in models if all((m, s) in by for s in seeds)]
+        # A model run on only some of the seeds is reported on those, unnormalised.
+        partial = {
+            m: [s for s in seeds if (m, s) in by]
+            for m in models
+            if m not in present and any((m, s) in by for s in seeds)
+        }
         score = {m: [np.mean(by[m, s]["task_scores"]) for s in seeds] for m in present}
         normalised = {m: [] for m in present}
         for i in range(len(seeds)):
@@ -493,6 +500,19 @@ def summarise(results, models):
             }
             for m in present
         }
+        for m, some in partial.items():
+            table[case][m] = {
+                "score": float(
+                    np.mean([np.mean(by[m, s]["task_scores"]) for s in some])
+                ),
+                "score_sd": float(
+                    np.std([np.mean(by[m, s]["task_scores"]) for s in some])
+                ),
+                "tasks": np.mean([by[m, s]["task_scores"] for s in some], 0).tolist(),
+                "normalised": None,
+                "fit_seconds": float(np.mean([by[m, s]["fit_seconds"] for s in some])),
+                "seeds": some,
+            }
     return table
 
 
@@ -502,7 +522,10 @@ def print_table(table, models):
     for case, entry in table.items():
         cells = []
         for m in models:
-            if m in entry:
+            if m in entry and entry[m]["normalised"] is None:  # some seeds only
+                e = entry[m]
+                cells.append(f"{e['score']:.4f}* -- {e['fit_seconds']:6.1f}s")
+            elif m in entry:
                 e = entry[m]
                 cells.append(
                     f"{e['score']:.4f} {e['normalised']:.2f} {e['fit_seconds']:6.1f}s"
@@ -511,13 +534,29 @@ def print_table(table, models):
                 cells.append("-")
         print(f"{case:<16}" + "".join(f"{c:>22}" for c in cells))
     means = {
-        m: [entry[m]["normalised"] for entry in table.values() if m in entry]
+        m: [
+            entry[m]["normalised"]
+            for entry in table.values()
+            if m in entry and entry[m]["normalised"] is not None
+        ]
         for m in models
     }
     print(
         f"{'mean normalised':<16}"
         + "".join(f"{np.mean(v) if v else float('nan'):>22.3f}" for v in means.values())
     )
+    ranks = {m: [] for m in models}
+    for entry in table.values():
+        full = [m for m in models if m in entry and entry[m]["normalised"] is not None]
+        order = sorted(full, key=lambda m: -entry[m]["score"])
+        for rank, m in enumerate(order, 1):
+            ranks[m].append(rank)
+    print(
+        f"{'mean rank':<16}"
+        + "".join(f"{np.mean(v) if v else float('nan'):>22.2f}" for v in ranks.values())
+    )
+    print("cells: mean score over seeds, normalised score, fit seconds per fit;")
+    print("* run on fewer seeds than the others (left out of the normalised means)")
     if "MMoE" in models:
         for ref in models:
             if ref == "MMoE":
@@ -540,8 +579,13 @@ def main():
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=HERE / "defaults.json")
-    parser.add_argument("--recorded", type=Path)
+    parser.add_argument("--recorded", type=Path, nargs="+")
     parser.add_argument("--reuse", nargs="+", default=[])
+    parser.add_argument(
+        "--recorded-only",
+        action="store_true",
+        help="fit nothing: summarise what the records hold",
+    )
     parser.add_argument("--mmoe", type=json.loads, default={})
     args = parser.parse_args()
     unknown = set(args.cases) - set(CASES)
@@ -549,9 +593,10 @@ def main():
         parser.error(f"unknown cases {sorted(unknown)}; choose from {list(CASES)}")
     recorded = {}
     if args.recorded is not None:
-        for r in json.loads(args.recorded.read_text())["results"]:
-            if r["model"] in args.reuse:
-                recorded[r["case"], r["model"], r["seed"]] = r
+        for path in args.recorded:
+            for r in json.loads(path.read_text())["results"]:
+                if r["model"] in args.reuse:
+                    recorded[r["case"], r["model"], r["seed"]] = r
     elif args.reuse:
         parser.error("--reuse needs --recorded")
     results = []
@@ -565,9 +610,13 @@ def main():
                 key = (name, model, seed)
                 if key in recorded:
                     result = {**recorded[key], "recorded": True}
+                elif args.recorded_only:
+                    continue
                 else:
                     result = run_one(case, model, seed, args.mmoe)
                 results.append(result)
+                if result.get("recorded") and args.recorded_only:
+                    continue
                 print(
                     f"{name:<16} {model:<8} seed {seed}: "
                     + " ".join(f"{s:.4f}" for s in result["task_scores"])

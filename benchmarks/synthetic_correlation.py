@@ -56,6 +56,9 @@ COMMON = dict(
     validation_fraction=0.1,
     n_iter_no_change=20,
     tol=0.0,
+    # The paper's set-up as recorded: a constant rate on the inputs as generated.
+    learning_rate_schedule="constant",
+    numeric_encoding=None,
 )
 LEARNING_RATES = (1e-4, 1e-3, 1e-2)
 N_TEST = 2000
