@@ -39,7 +39,7 @@ _MIN_STEPS = 100
 _MAX_STEPS = 2000
 _MIN_EPOCHS = 20
 # early_stopping="auto" holds out a validation split above this many training rows.
-_EARLY_STOPPING_ROWS = 10_000
+_EARLY_STOPPING_ROWS = 1_000
 # Fraction of the budget over which the cosine schedule warms up.
 _WARMUP = 0.05
 

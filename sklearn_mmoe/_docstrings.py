@@ -91,7 +91,7 @@ COMMON_PARAMETERS = """\
         it, training stops when the training loss stalls in the same way, as in
         :class:`~sklearn.neural_network.MLPClassifier`. ``"auto"``, as in
         :class:`~sklearn.ensemble.HistGradientBoostingClassifier`: on when there are
-        more than 10,000 training rows (distinct rows, after merging repeats).
+        more than 1,000 training rows (distinct rows, after merging repeats).
     validation_fraction : float, default=0.1
         Fraction of the rows held out for early stopping.
     n_iter_no_change : int, default=20

@@ -104,10 +104,10 @@ def test_auto_budget_caps_steps_and_keeps_a_few_epochs():
     n_train = 1_000_000 - 100_000  # early stopping holds out validation_fraction
     assert early and batch == 256
     assert epochs == 20 and epochs * math.ceil(n_train / batch) >= 2000
-    early, batch, epochs = est._budget(5_000)
-    assert not early and (batch, epochs) == (256, 100)  # 20 steps per epoch, 2,000
-    assert est._budget(10_000) == (False, 256, 50)
-    assert est._budget(10_001) == (True, 256, 56)  # 9,001 rows train, 36 steps an epoch
+    early, batch, epochs = est._budget(5_000)  # 4,500 rows train, 18 steps an epoch
+    assert early and (batch, epochs) == (256, 112)
+    assert est._budget(1_000) == (False, 256, 500)  # 2,000 steps, 4 an epoch
+    assert est._budget(1_001) == (True, 256, 451)  # 901 rows train: 1,802 steps
 
 
 def test_explicit_budget_is_taken_as_given():
@@ -117,10 +117,10 @@ def test_explicit_budget_is_taken_as_given():
 
 
 @both
-def test_early_stopping_auto_switches_on_above_10000_rows(Est):
-    small = Est(**SMALL, max_epochs=2).fit(*_data(Est, 500))
+def test_early_stopping_auto_switches_on_above_1000_rows(Est):
+    small = Est(**SMALL, max_epochs=2).fit(*_data(Est, 1_000))
     assert not hasattr(small, "validation_scores_")
-    large = Est(**SMALL, max_epochs=2).fit(*_data(Est, 10_001))
+    large = Est(**SMALL, max_epochs=2).fit(*_data(Est, 1_001))
     assert len(large.validation_scores_) == 2
     forced = Est(**SMALL, max_epochs=2, early_stopping=True).fit(*_data(Est, 500))
     assert len(forced.validation_scores_) == 2
