@@ -80,7 +80,8 @@ sphinx_gallery_conf = {
     "filename_pattern": r"\.py$",
     # ... every time, not only when the example's file changed: the library may have.
     "run_stale_examples": True,
-    "within_subsection_order": "FileNameSortKey",
+    # The quickstart first, then from light to heavy (_gallery_order.py).
+    "within_subsection_order": "_gallery_order.GalleryOrder",
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,
@@ -104,3 +105,8 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+# Pages without sub-pages get no (empty) section sidebar: their own contents is on the
+# right.
+html_sidebars = {"getting_started": [], "why": [], "changelog": []}

@@ -5,15 +5,15 @@ Census income: an MMoE on a DataFrame against gradient boosting
 The MMoE paper's real-data benchmark: predict from the UCI Census-Income (KDD) records
 whether a person earns more than 50K a year and whether they have never married. The
 features are a DataFrame of 10 numeric and 28 nominal columns (pandas categories, with
-missing values). :class:`~sklearn_mmoe.MMoEClassifier` takes it as it is: it embeds the
-categories itself, so only the numeric columns need encoding.
+missing values). :class:`~sklearn_mmoe.MMoEClassifier` takes it as it is, with no
+parameter: it embeds the categories and encodes the numeric columns itself.
 
 We compare one two-task MMoE with one
 :class:`~sklearn.ensemble.HistGradientBoostingClassifier` per task (native categorical
 support), then train the MMoE again with most marital labels missing. This example
-runs on a subsample to stay quick; ``benchmarks/census_income.py`` runs the full
-comparison (5 seeds, tuned on a validation split) whose table is in
-``benchmarks/README.md``.
+runs on a subsample to stay quick; ``benchmarks/defaults.py`` compares the defaults on
+60,000 training rows and ``benchmarks/census_income.py`` tuned settings (5 seeds, on a
+validation split); their tables are in ``benchmarks/README.md``.
 """
 
 # %%
@@ -27,15 +27,12 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
 
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe.datasets import load_census_income
-from sklearn_mmoe.preprocessing import PiecewiseLinearEncoder
 
 # The data lies beside the repository (run from its root), or where
 # SKLEARN_MMOE_CENSUS says; ``fetch_census_income()`` downloads it when online.
@@ -54,42 +51,18 @@ X_train, X_test, Y_train, Y_test = train_test_split(
 )
 
 # %%
-# One pipeline, a DataFrame in
+# The defaults, a DataFrame in
 # ----------------------------
-# The money columns are heavy-tailed and mostly zero, which a standardised input
-# serves badly. :class:`~sklearn_mmoe.preprocessing.PiecewiseLinearEncoder` cuts every
-# numeric column into bins and encodes a value as one ramp per bin, so the network can
-# treat each range on its own, as a tree's splits do. With ``strategy="tree"`` the
-# edges sit where the two targets change (the pipeline hands ``y`` to the encoder),
-# which quantiles cannot do for a column that is zero nine times in ten. The
-# categories pass through untouched and ``categorical_features="from_dtype"`` (the
-# default) finds them and embeds each with a width set by its cardinality. Every gate
-# has a hidden layer of 32 units. Training keeps a moving average of the weights
-# (``ema_decay``) and stops on 10 % of the training rows. These are the benchmark's
-# tuned settings for this task group.
-numeric = [c for c in X.columns if X[c].dtype != "category"]
-encode = ColumnTransformer(
-    [("numeric", PiecewiseLinearEncoder(n_bins=64, strategy="tree"), numeric)],
-    remainder="passthrough",
-    verbose_feature_names_out=False,
-).set_output(transform="pandas")
-mmoe = make_pipeline(
-    encode,
-    MMoEClassifier(
-        n_experts=8,
-        expert_units=(64,),
-        gate_units=(32,),
-        tower_units=(16,),
-        learning_rate=3e-4,
-        ema_decay=0.999,
-        batch_size=512,
-        early_stopping=True,
-        n_iter_no_change=20,
-        random_state=0,
-    ),
-)
+# ``categorical_features="from_dtype"`` finds the category columns and embeds each with
+# a width set by its cardinality. The money columns are heavy-tailed and mostly zero,
+# which a standardised input serves badly; with 100 or more training rows per numeric
+# column, ``numeric_encoding="auto"`` encodes each numeric column piecewise-linearly
+# over bins that a tree places where the two targets change, so the network can treat
+# each range on its own, as gradient boosting's splits do. Above 1,000 training rows
+# ``early_stopping="auto"`` holds out 10 % of them and keeps the best epoch.
+mmoe = MMoEClassifier(random_state=0)
 mmoe.fit(X_train, Y_train.to_numpy())
-print("embedded columns:", mmoe[-1].is_categorical_.sum())
+print("embedded columns:", mmoe.is_categorical_.sum(), "epochs:", mmoe.n_iter_)
 
 
 def aucs(proba_per_task, Y):
@@ -117,7 +90,7 @@ scores["HGB (one per task)"] = aucs(boosted, Y_test)
 Y_partial = Y_train.to_numpy(dtype=float, copy=True)
 hidden = np.random.RandomState(0).rand(len(Y_partial)) < 0.8
 Y_partial[hidden, 1] = np.nan
-mmoe.set_params(mmoeclassifier__missing_labels="ignore").fit(X_train, Y_partial)
+mmoe.set_params(missing_labels="ignore").fit(X_train, Y_partial)
 scores["MMoE, 80 % marital labels missing"] = aucs(mmoe.predict_proba(X_test), Y_test)
 
 table = pd.DataFrame(scores, index=list(Y.columns)).T.round(4)

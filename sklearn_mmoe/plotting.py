@@ -26,9 +26,10 @@ def _pyplot():
 
 def _axes(ax):
     if ax is None:
-        # A constrained layout keeps rotated tick labels and the colorbar inside the
-        # figure, also when it is saved without bbox_inches="tight".
-        _, ax = _pyplot().subplots(layout="constrained")
+        # The tight layout engine keeps rotated tick labels and the colorbar inside
+        # the figure at every draw, also when it is saved without bbox_inches="tight"
+        # (and a later plt.tight_layout() call agrees with it).
+        _, ax = _pyplot().subplots(layout="tight")
     else:
         _pyplot()  # the same clear error when matplotlib is missing
     return ax
