@@ -533,29 +533,29 @@ def print_table(table, models):
             else:
                 cells.append("-")
         print(f"{case:<16}" + "".join(f"{c:>22}" for c in cells))
-    means = {
-        m: [
-            entry[m]["normalised"]
-            for entry in table.values()
-            if m in entry and entry[m]["normalised"] is not None
-        ]
-        for m in models
-    }
+
+    def full(entry):  # the models run on every seed of a case
+        return [m for m in models if m in entry and entry[m]["normalised"] is not None]
+
+    compared = [entry for entry in table.values() if len(full(entry)) > 1]
+    means = {m: [e[m]["normalised"] for e in compared if m in full(e)] for m in models}
     print(
         f"{'mean normalised':<16}"
         + "".join(f"{np.mean(v) if v else float('nan'):>22.3f}" for v in means.values())
     )
     ranks = {m: [] for m in models}
-    for entry in table.values():
-        full = [m for m in models if m in entry and entry[m]["normalised"] is not None]
-        order = sorted(full, key=lambda m: -entry[m]["score"])
+    for entry in compared:
+        order = sorted(full(entry), key=lambda m: -entry[m]["score"])
         for rank, m in enumerate(order, 1):
             ranks[m].append(rank)
     print(
         f"{'mean rank':<16}"
         + "".join(f"{np.mean(v) if v else float('nan'):>22.2f}" for v in ranks.values())
     )
-    print("cells: mean score over seeds, normalised score, fit seconds per fit;")
+    print(
+        f"(means over the {len(compared)} cases with two models or more) cells: mean"
+        " score over seeds, normalised score, fit seconds per fit;"
+    )
     print("* run on fewer seeds than the others (left out of the normalised means)")
     if "MMoE" in models:
         for ref in models:
@@ -568,9 +568,36 @@ def print_table(table, models):
             ]
             wins = sum(d >= 0 for d in diffs)
             print(
-                f"MMoE - {ref}: mean {np.mean(diffs):+.4f}, MMoE at least as good on "
-                f"{wins} of {len(diffs)} cases"
+                f"MMoE - {ref}: mean {np.mean(diffs):+.4f}, median "
+                f"{np.median(diffs):+.4f}; MMoE at least as good on {wins} of "
+                f"{len(diffs)} cases"
             )
+
+
+def markdown_table(table, models):
+    """The table as Markdown (for benchmarks/README.md) and as CSV rows (for the docs'
+    ``csv-table``): per case, each model's mean score, +- its sd over seeds, and its
+    mean fit seconds; the best score in bold."""
+    md = ["| case | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
+    csv = ['"case",' + ",".join(f'"{m}"' for m in models)]
+    for case, entry in table.items():
+        best = max(entry[m]["score"] for m in models if m in entry)
+        cells = []
+        for m in models:
+            if m not in entry:
+                cells.append("not run")
+                continue
+            e = entry[m]
+            text = f"{e['score']:.4f}"
+            if e["score"] == best:
+                text = f"**{text}**"
+            star = "*" if e["normalised"] is None else ""
+            cells.append(
+                f"{text}{star} +- {e['score_sd']:.4f}, {e['fit_seconds']:.1f} s"
+            )
+        md.append(f"| {case} | " + " | ".join(cells) + " |")
+        csv.append(f'"{case}",' + ",".join(f'"{c}"' for c in cells))
+    return "\n".join(md), "\n".join(csv)
 
 
 def main():
@@ -581,6 +608,9 @@ def main():
     parser.add_argument("--out", type=Path, default=HERE / "defaults.json")
     parser.add_argument("--recorded", type=Path, nargs="+")
     parser.add_argument("--reuse", nargs="+", default=[])
+    parser.add_argument(
+        "--markdown", action="store_true", help="also print the table as Markdown/CSV"
+    )
     parser.add_argument(
         "--recorded-only",
         action="store_true",
@@ -630,6 +660,10 @@ def main():
     table = summarise(results, args.models)
     print()
     print_table(table, args.models)
+    if args.markdown:
+        for text in markdown_table(table, args.models):
+            print()
+            print(text)
     args.out.write_text(
         json.dumps(
             {"mmoe_params": args.mmoe, "results": results, "table": table}, indent=1

@@ -29,7 +29,7 @@ from sklearn_mmoe import MMoEClassifier, task_scorer
 from sklearn_mmoe.datasets import make_multitask_regression
 
 X, Y_continuous = make_multitask_regression(
-    n_samples=1200, n_features=16, n_tasks=2, correlation=0.7, random_state=0
+    n_samples=600, n_features=16, n_tasks=2, correlation=0.7, random_state=0
 )
 X[np.random.RandomState(0).uniform(size=X.shape) < 0.05] = np.nan  # 5 % missing
 above = Y_continuous > np.median(Y_continuous, axis=0)
@@ -78,7 +78,7 @@ pipe = make_pipeline(
 search = GridSearchCV(
     pipe,
     param_grid={
-        "mmoeclassifier__n_experts": [2, 8],
+        "mmoeclassifier__n_experts": [2, 6],
         "mmoeclassifier__gate_type": ["softmax", "attention"],
     },
     scoring=scoring,
@@ -110,7 +110,7 @@ for ax, t in zip(axes, range(Y.shape[1])):
         )
     ax.set_title(f"task {t}")
     ax.set_xlabel("n_experts")
-    ax.set_xticks([2, 8])
+    ax.set_xticks([2, 6])
 axes[0].set_ylabel("cross-validated ROC AUC")
 axes[0].legend()
 fig.tight_layout()

@@ -24,9 +24,9 @@ from sklearn_mmoe import MMoERegressor
 from sklearn_mmoe.datasets import make_multitask_regression
 
 X, Y = make_multitask_regression(
-    n_samples=3000, n_features=16, correlation=0.9, n_sines=3, random_state=0
+    n_samples=2000, n_features=16, correlation=0.9, n_sines=3, random_state=0
 )
-X_train, Y_train, X_test, Y_test = X[:2000], Y[:2000], X[2000:], Y[2000:]
+X_train, Y_train, X_test, Y_test = X[:1400], Y[:1400], X[1400:], Y[1400:]
 
 rng = np.random.RandomState(0)
 Y_partial = Y_train.copy()
@@ -38,7 +38,7 @@ print(f"task B labelled on {np.mean(~np.isnan(Y_partial[:, 1])):.0%} of the rows
 # ----------------------------------------------------
 params = dict(
     n_experts=4,
-    expert_units=(32,),
+    expert_units=(16,),
     tower_units=(8,),
     learning_rate=3e-3,
     early_stopping=True,
