@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor
+from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
 from ._inputs import _InputsMixin
 from ._module import ACTIVATIONS, ARCHITECTURES, GATE_TYPES, MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
@@ -250,7 +250,6 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         device = self._check_device()
         previous = getattr(self, "net_", None) if self.warm_start else None
         early_stopping, batch_size, max_epochs = self._budget(len(rows))
-        self._early_stopping = early_stopping
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
@@ -319,7 +318,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         net.module_.eval()
 
         history = net.history
-        self._record_history(history, warm=previous is not None)
+        self._record_history(history, previous is not None, early_stopping)
         # An "auto" budget is a complete schedule, not a cap that cut training short.
         if self.max_epochs != "auto" and not net.callbacks_[0][1].converged_:
             warnings.warn(
@@ -338,7 +337,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             early = n_rows > _EARLY_STOPPING_ROWS
         n_train = n_rows
         if early:
-            n_train -= max(1, int(round(self.validation_fraction * n_rows)))
+            n_train -= n_validation(self.validation_fraction, n_rows)
         n_train = max(n_train, 1)
         batch = _AUTO_BATCH if self.batch_size == "auto" else self.batch_size
         batch = min(batch, n_train)
@@ -359,11 +358,11 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
                 "features, tasks (and classes) and network shape as that fit."
             ) from exc
 
-    def _record_history(self, history, warm):
+    def _record_history(self, history, warm, early_stopping):
         train = [float(v) for v in history[:, "train_loss"]]
         task = np.array(history[:, "train_task_losses"], dtype=np.float64)
         valid = valid_task = None
-        if self._early_stopping:
+        if early_stopping:
             valid = [-float(v) for v in history[:, "valid_loss"]]
             valid_task = np.array(history[:, "valid_task_losses"], dtype=np.float64)
         if warm and hasattr(self, "loss_curve_"):

@@ -139,6 +139,11 @@ class BatchIterator:
             yield batch
 
 
+def n_validation(fraction, n):
+    """Rows held out for validation from ``n``: ``fraction`` of them, at least one."""
+    return max(1, int(round(fraction * n)))
+
+
 class HoldOutSplit:
     """skorch ``train_split``: hold out a random ``fraction`` of the rows.
 
@@ -151,7 +156,7 @@ class HoldOutSplit:
 
     def __call__(self, dataset, y=None, **fit_params):
         n = len(dataset)
-        n_valid = max(1, int(round(self.fraction * n)))
+        n_valid = n_validation(self.fraction, n)
         if n - n_valid < 1:
             raise ValueError(
                 f"early_stopping needs at least 2 samples to hold out "
