@@ -58,7 +58,7 @@ def hand_written_epochs(X, Y, epochs, seed=0):
     """The reference: the same module trained by a plain loop over shuffled slices."""
     torch.manual_seed(seed)
     module = MMoEModule(N_FEATURES, (2, 2), **ARCH)
-    loss_fn = MultiTaskLoss("classification", [1.0, 1.0])
+    loss_fn = MultiTaskLoss(("classification",) * 2, [1.0, 1.0])
     opt = torch.optim.Adam(module.parameters(), lr=1e-3)
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     start = time.perf_counter()
@@ -67,7 +67,7 @@ def hand_written_epochs(X, Y, epochs, seed=0):
         for i in range(0, len(Xt), BATCH):
             idx = order[i : i + BATCH]
             opt.zero_grad()
-            loss_fn.total(loss_fn(module(Xt[idx]), Yt[idx]).mean(0)).backward()
+            loss_fn.objective(loss_fn(module(Xt[idx]), Yt[idx]).mean(0)).backward()
             opt.step()
     return (time.perf_counter() - start) / epochs, module
 

@@ -1,13 +1,21 @@
 """Multi-gate Mixture-of-Experts (MMoE) multi-task estimators for scikit-learn.
 
-``MMoERegressor`` and ``MMoEClassifier`` fit several related targets at once, one task
-per column of ``y``, with a PyTorch MMoE trained through skorch.
+``MMoERegressor``, ``MMoEClassifier`` and ``MMoEMultiTask`` (tasks of different kinds
+in one model) fit several related targets at once, one task per column of ``y``, with a
+PyTorch MMoE trained through skorch.
 """
 
 from ._classifier import MMoEClassifier
+from ._multitask import MMoEMultiTask
 from ._regressor import MMoERegressor
 from ._scoring import task_scorer
 
 __version__ = "0.1.0"
 
-__all__ = ["MMoEClassifier", "MMoERegressor", "task_scorer", "__version__"]
+__all__ = [
+    "MMoEClassifier",
+    "MMoEMultiTask",
+    "MMoERegressor",
+    "task_scorer",
+    "__version__",
+]

@@ -1,4 +1,6 @@
-"""The estimator base shared by MMoEClassifier and MMoERegressor."""
+"""The estimator base shared by every estimator: parameters, the one fit sequence,
+the skorch net, inference and scoring; an estimator says only which kind each of its
+tasks is (``_task_types``) and how its predictions are laid out."""
 
 import warnings
 from numbers import Integral, Real
@@ -10,7 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted
 
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
 from ._inputs import _InputsMixin
@@ -18,6 +20,7 @@ from ._module import ACTIVATIONS, ARCHITECTURES, GATE_TYPES, MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
 from ._numeric import NUMERIC_ENCODINGS, fit_numeric
 from ._rows import task_row_weights
+from ._tasks import TASKS, task_label
 
 # Rows per forward pass at predict time: large enough to amortise per-call overhead,
 # small enough that the (n_experts, rows, units) activations stay in cache-sized memory.
@@ -42,6 +45,11 @@ _MIN_EPOCHS = 20
 _EARLY_STOPPING_ROWS = 1_000
 # Fraction of the budget over which the cosine schedule warms up.
 _WARMUP = 0.05
+# The learned log-variances of task_weights="uncertainty" take steps this many times
+# the network's: one number per task that tracks its loss's level (its optimum is the
+# log of the task's loss), which at the network's step size moves by about one per
+# thousand steps, too slow to settle within the "auto" budget of at most 2,000 steps.
+_LOG_VARIANCE_LR = 10.0
 
 
 class _BaseMMoE(_InputsMixin, BaseEstimator):
@@ -77,7 +85,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "task_weights": ["array-like", None],
+        "task_weights": ["array-like", StrOptions({"uncertainty"}), None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -190,7 +198,15 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
     def _check_task_weights(self, n_tasks):
         if self.task_weights is None:
             return np.ones(n_tasks)
-        w = np.asarray(self.task_weights, dtype=np.float64).reshape(-1)
+        if isinstance(self.task_weights, str):
+            return self.task_weights  # "uncertainty": learned in training
+        try:
+            w = np.asarray(self.task_weights, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"task_weights must hold {n_tasks} numbers (one per task) or be "
+                f"'uncertainty'; got {self.task_weights!r}."
+            ) from exc
         if (
             w.shape != (n_tasks,)
             or not np.all(np.isfinite(w))
@@ -223,14 +239,75 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
     # -- training
     # ------------------------------------------------------------------------
 
-    def _fit_net(self, X, rows, Y, present, weight, output_sizes, kind):
-        """Build (or warm-start) the skorch net and train it on rows ``rows`` of ``X``,
-        with targets ``Y`` (a tensor), labels ``present`` and row weights ``weight``."""
-        n_tasks = len(output_sizes)
+    def _task_types(self, Y, where):
+        """Each task's kind, ``"classification"`` or ``"regression"``, from the
+        (present) labels ``Y`` of each task; ``where[t]`` names task ``t`` in errors."""
+        raise NotImplementedError
+
+    def _fit(self, X, y, sample_weight):
+        """The fit sequence of every estimator: validate, describe and encode each
+        task, merge repeated rows, standardise, train."""
+        names = _given_task_names(y)
+        X, rows, Y, present, weight = self._validate_fit_data(X, y, sample_weight)
+        n_tasks = Y.shape[1]
+        if names is None or len(names) != n_tasks:
+            names = [f"task{t}" for t in range(n_tasks)]
+        where = [task_label(t, name, n_tasks) for t, name in enumerate(names)]
+        kinds = self._task_types([Y[present[:, t], t] for t in range(n_tasks)], where)
+        tasks, targets = [], np.zeros(Y.shape)
+        for t, kind in enumerate(kinds):
+            task, targets[present[:, t], t] = TASKS[kind].from_labels(
+                Y[present[:, t], t], where[t]
+            )
+            tasks.append(task)
+        warm = self.warm_start and hasattr(self, "net_")
+        if warm:
+            previous = self._tasks
+            if len(previous) != n_tasks or not all(
+                a.same_layout(b) for a, b in zip(tasks, previous)
+            ):
+                raise ValueError(
+                    "warm_start=True needs the same tasks (their number, kinds and "
+                    f"classes) as the previous fit, which had {len(previous)} "
+                    f"task(s); y has {n_tasks}."
+                )
+            tasks = previous  # and their scaling
+        # Repeated rows are merged on each task's bit-exact key of its target.
+        keys = np.column_stack(
+            [task.key(targets[:, t]) for t, task in enumerate(tasks)]
+        )
+        rows, keys, present, weight = self._distinct_rows(
+            X, rows, keys, present, weight
+        )
+        targets = np.column_stack(
+            [task.from_key(keys[:, t]) for t, task in enumerate(tasks)]
+        )
+        if not warm:
+            for t, task in enumerate(tasks):
+                task.fit_scale(targets[present[:, t], t], weight[present[:, t]])
+        Z = np.column_stack(
+            [task.standardise(targets[:, t]) for t, task in enumerate(tasks)]
+        )
+        Z = np.where(present, Z, 0.0).astype(np.float32)
+        net = self._fit_net(X, rows, torch.from_numpy(Z), present, weight, tasks, names)
+        self.net_ = net
+        self._tasks = tasks
+        self.n_outputs_ = n_tasks
+        self.task_names_ = np.asarray(names, dtype=object)
+        weights = net.criterion_.weights().detach().cpu().numpy()
+        self.task_weights_ = weights.astype(np.float64)
+        return self
+
+    def _fit_net(self, X, rows, Y, present, weight, tasks, names):
+        """Build (or warm-start) the skorch net for ``tasks`` (named ``names``) and
+        train it on rows ``rows`` of ``X``, with encoded targets ``Y`` (a tensor),
+        labels ``present`` and row weights ``weight``."""
+        n_tasks = len(tasks)
+        kinds = tuple(task.kind for task in tasks)
         embeddings = self._embeddings()
         module_params = dict(
             n_features=X.shape[1] - len(embeddings),
-            output_sizes=tuple(output_sizes),
+            output_sizes=tuple(task.width for task in tasks),
             embeddings=embeddings,
             architecture=self.architecture,
             n_experts=self.n_experts,
@@ -244,7 +321,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             n_task_experts=self.n_task_experts,
             n_levels=self.n_levels,
             ensemble_size=self.ensemble_size,
-            kind=kind,
+            kinds=kinds,
         )
         task_weights = self._check_task_weights(n_tasks)
         device = self._check_device()
@@ -258,7 +335,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             targets = None
             if self.numeric_encoding in ("auto", "piecewise"):
                 labels = np.where(present, Y.numpy().astype(np.float64), np.nan)
-                targets = (labels, [kind] * n_tasks)
+                targets = (labels, list(kinds))
             self._numeric = fit_numeric(
                 X, rows, weight, n_numeric, self.numeric_encoding, targets, seed
             )
@@ -268,7 +345,7 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             module=MMoEModule,
             **{f"module__{k}": v for k, v in module_params.items()},
             criterion=MultiTaskLoss,
-            criterion__kind=kind,
+            criterion__kinds=kinds,
             criterion__task_weights=task_weights,
             criterion__balance_weight=float(self.balance_weight),
             optimizer=torch.optim.AdamW,
@@ -277,6 +354,22 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             # One multi-tensor kernel per update instead of one per parameter (the CUDA
             # default, not the CPU one).
             optimizer__foreach=True,
+            # Learned log-variances are not shrunk towards zero, and step faster than
+            # the network (see _LOG_VARIANCE_LR).
+            optimizer__param_groups=(
+                [
+                    (
+                        "log_variances",
+                        {
+                            "weight_decay": 0.0,
+                            "lr": self.learning_rate * _LOG_VARIANCE_LR,
+                            "lr_scale": _LOG_VARIANCE_LR,
+                        },
+                    )
+                ]
+                if isinstance(task_weights, str)
+                else []
+            ),
             ema_decay=None if self.ema_decay is None else float(self.ema_decay),
             max_epochs=max_epochs,
             batch_size=batch_size,
@@ -294,7 +387,13 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             callbacks=[
                 (
                     "monitor",
-                    EpochMonitor(self.n_iter_no_change, self.tol, True, self.verbose),
+                    EpochMonitor(
+                        self.n_iter_no_change,
+                        self.tol,
+                        True,
+                        self.verbose,
+                        [str(name) for name in names],
+                    ),
                 )
             ],
             device=str(device),
@@ -357,6 +456,10 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
                 "warm_start=True continues the previous fit, which needs the same "
                 "features, tasks (and classes) and network shape as that fit."
             ) from exc
+        learned = getattr(previous.criterion_, "log_variances", None)
+        if learned is not None and net.criterion_.uncertainty:
+            with torch.no_grad():  # the learned task weights continue too
+                net.criterion_.log_variances.copy_(learned)
 
     def _record_history(self, history, warm, early_stopping):
         train = [float(v) for v in history[:, "train_loss"]]
@@ -412,6 +515,81 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
         with torch.inference_mode():
             return torch.cat([module(Xb).cpu() for Xb, _, _ in batches]).numpy()
 
+    def _task_outputs(self, X, method):
+        """``task.predict`` or ``task.proba`` of every task, one array each."""
+        raw = self._forward(X)
+        return [getattr(task, method)(raw[:, t]) for t, task in enumerate(self._tasks)]
+
+    def _predict(self, X):
+        """Every task's prediction: one column per task, in the tasks' common type
+        (an object array when they differ); 1-D when ``y`` was 1-D at fit."""
+        columns = self._task_outputs(X, "predict")
+        if self._y_1d:
+            return columns[0]
+        kinds = {c.dtype.kind for c in columns}
+        dtype = np.result_type(*columns) if len(kinds) == 1 else object
+        Y = np.empty((len(columns[0]), len(columns)), dtype=dtype)
+        for t, column in enumerate(columns):
+            Y[:, t] = column
+        return Y
+
+    def _proba(self, X):
+        """``predict_proba``'s layout: the task's array for a single task, else a
+        list with one entry per task (None for a regression task)."""
+        proba = self._task_outputs(X, "proba")
+        return proba[0] if self.n_outputs_ == 1 else proba
+
+    def score(self, X, y, sample_weight=None):
+        """The score of each task, averaged over tasks: accuracy for a
+        classification task, :math:`R^2` for a regression task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True labels or targets of every task, laid out as at fit (1-D only for a
+            single task); with ``missing_labels="ignore"``, NaN or None marks a
+            missing label, left out of its task's score.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean over tasks of each task's (weighted) score on the rows that have its
+            label.
+        """
+        Y_pred = self.predict(X)
+        n, n_tasks = len(Y_pred), self.n_outputs_
+        y = check_array(
+            y,
+            ensure_2d=False,
+            dtype=None,
+            ensure_all_finite="allow-nan",
+            input_name="y",
+        )
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if Y.shape != (n, n_tasks) or (y.ndim == 1 and n_tasks > 1):
+            raise ValueError(
+                f"y has shape {y.shape}; {type(self).__name__} was fitted on "
+                f"{n_tasks} task(s), so y must have shape ({n}, {n_tasks})"
+                + (f" or ({n},)." if n_tasks == 1 else ".")
+            )
+        Y_pred = Y_pred.reshape(n, n_tasks)
+        w = _check_sample_weight(sample_weight, Y_pred)
+        present = self._present_labels(Y)
+        scores = []
+        for t, task in enumerate(self._tasks):
+            p = present[:, t]
+            if not p.any():
+                where = task_label(t, self.task_names_[t], n_tasks) or "y: "
+                raise ValueError(
+                    f"{where}no sample has a label, so the task's score is undefined."
+                )
+            scores.append(task.score(Y[p, t], Y_pred[p, t], w[p]))
+        return float(np.mean(scores))
+
     def gate_weights(self, X):
         """The weight each task's gate gives each expert, for every sample.
 
@@ -439,6 +617,15 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             for i in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
         return np.concatenate(chunks)
+
+
+def _given_task_names(y):
+    """The task names a DataFrame's columns (or a named Series) give, else None."""
+    if hasattr(y, "columns"):
+        return [str(c) for c in y.columns]
+    if hasattr(y, "name") and hasattr(y, "iloc") and y.name is not None:
+        return [str(y.name)]
+    return None
 
 
 def _dense(X):

@@ -1,11 +1,7 @@
 """MMoEClassifier: one classification task (binary or multiclass) per column of y."""
 
 import numpy as np
-import pandas as pd
-import torch
-from scipy.special import softmax
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import _BaseMMoE
 from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
@@ -67,12 +63,13 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
     (1, 2)
     """
 
-    _y_numeric = False
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+    def _task_types(self, Y, where):
+        return ["classification"] * len(Y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -83,9 +80,10 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Input samples; categorical columns (see ``categorical_features``) of any
             type. Sparse input is densified one batch at a time.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Labels; each column is a task with its own classes. With
-            ``missing_labels="ignore"``, NaN or None marks a missing label.
+        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+            Labels; each column is a task with its own classes (a DataFrame's column
+            names become ``task_names_``). With ``missing_labels="ignore"``, NaN or
+            None marks a missing label.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in every task's loss (training and
             early-stopping validation); ``None`` weighs all samples equally.
@@ -95,50 +93,10 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         self : MMoEClassifier
             The fitted estimator.
         """
-        X, rows, Y, present, weight = self._validate_fit_data(X, y, sample_weight)
-        classes, codes = [], np.zeros(Y.shape, dtype=np.int64)
-        for t in range(Y.shape[1]):
-            labels, codes[present[:, t], t] = _encode_task(
-                Y[present[:, t], t], t if Y.shape[1] > 1 else None
-            )
-            classes.append(labels)
-        if self.warm_start and hasattr(self, "net_"):
-            previous = self._classes_list
-            if len(previous) != len(classes) or any(
-                not np.array_equal(a, b) for a, b in zip(previous, classes)
-            ):
-                raise ValueError(
-                    "warm_start=True needs the same tasks and classes as the "
-                    "previous fit."
-                )
-        rows, codes, present, weight = self._distinct_rows(
-            X, rows, codes, present, weight
-        )
-        self.n_outputs_ = Y.shape[1]
+        self._fit(X, y, sample_weight)
+        classes = [task.classes for task in self._tasks]
         self.classes_ = classes[0] if len(classes) == 1 else classes
-        self.net_ = self._fit_net(
-            X,
-            rows,
-            torch.from_numpy(codes),
-            present,
-            weight,
-            [len(c) for c in classes],
-            kind="classification",
-        )
         return self
-
-    def _task_proba(self, X):
-        """Class probabilities: one float64 array (n_samples, n_classes_t) per task.
-
-        ``_forward`` checks that the model is fitted, so the public methods need not.
-        """
-        logits = self._forward(X).astype(np.float64)  # (n, T, W), padding = -inf
-        proba = softmax(logits, axis=-1)
-        return [proba[:, t, : len(c)] for t, c in enumerate(self._classes_list)]
-
-    @property
-    def _classes_list(self):
-        return self.classes_ if isinstance(self.classes_, list) else [self.classes_]
 
     def predict_proba(self, X):
         """Class probabilities of every task.
@@ -151,11 +109,10 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes) or list of such arrays
-            One array when ``y`` had a single task, otherwise a list with one array per
-            task, whose columns follow that task's ``classes_``.
+            One array for a single task, otherwise a list with one array per task,
+            whose columns follow that task's ``classes_``.
         """
-        proba = self._task_proba(X)
-        return proba[0] if self.n_outputs_ == 1 else proba
+        return self._proba(X)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, in the same layout.
@@ -170,9 +127,11 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
             The natural logarithm of the class probabilities.
         """
+        proba = self._proba(X)
         with np.errstate(divide="ignore"):
-            log = [np.log(p) for p in self._task_proba(X)]
-        return log[0] if self.n_outputs_ == 1 else log
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
 
     def predict(self, X):
         """Predict every task's label.
@@ -185,19 +144,11 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            The most probable label of each task, in the labels' original type; 1-D when
-            ``y`` was 1-D at fit.
+            The most probable label of each task, in the labels' original type (an
+            object array when the tasks' label types differ); 1-D when ``y`` was 1-D
+            at fit.
         """
-        proba = self._task_proba(X)
-        labels = [c[p.argmax(axis=1)] for c, p in zip(self._classes_list, proba)]
-        if self._y_1d:
-            return labels[0]
-        dtypes = {c.dtype.kind for c in self._classes_list}
-        dtype = np.result_type(*labels) if len(dtypes) == 1 else object
-        Y = np.empty((len(labels[0]), len(labels)), dtype=dtype)
-        for t, column in enumerate(labels):
-            Y[:, t] = column
-        return Y
+        return self._predict(X)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of each task, averaged over tasks.
@@ -207,7 +158,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Test samples.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            True labels of every task.
+            True labels of every task, laid out as at fit.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
 
@@ -217,49 +168,4 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
             Mean over tasks of the (weighted) fraction of correct labels; with
             ``missing_labels="ignore"``, of each task's rows that have a label.
         """
-        Y_pred = self.predict(X)
-        y = np.asarray(y, dtype=object if Y_pred.dtype == object else None)
-        if y.shape != Y_pred.shape:
-            y = y.reshape(Y_pred.shape) if y.size == Y_pred.size else y
-        if y.shape != Y_pred.shape:
-            raise ValueError(f"y has shape {y.shape}; expected {Y_pred.shape}.")
-        return self._mean_task_score(
-            lambda true, pred, w: np.average(true == pred, weights=w),
-            y.reshape(len(y), -1),
-            Y_pred.reshape(len(y), -1),
-            sample_weight,
-        )
-
-
-def _encode_task(labels, task):
-    """Sorted classes of one task and each row's class index; errors name the task."""
-    where = "" if task is None else f"Task {task} (column {task} of y): "
-    labels = _natural_dtype(labels, where)
-    try:
-        check_classification_targets(labels)
-    except ValueError as exc:
-        raise ValueError(where + str(exc)) from exc
-    classes, codes = np.unique(labels, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(
-            f"{where}Classifier can't train when only one class is present "
-            f"({classes[0]!r}); every task needs at least two classes."
-        )
-    return classes, codes.reshape(-1)
-
-
-def _natural_dtype(labels, where):
-    """An object column (a task of a mixed-type ``y``) as bool, int or float."""
-    if labels.dtype != object:
-        return labels
-    kind = pd.api.types.infer_dtype(labels, skipna=False)
-    if kind in ("boolean", "integer", "floating"):
-        return labels.astype(
-            {"boolean": bool, "integer": np.int64, "floating": float}[kind]
-        )
-    if kind not in ("string", "bytes", "empty"):
-        raise TypeError(
-            f"{where}labels must be all strings, all numbers or all bools; got a mix "
-            f"({kind}) such as {labels[:3].tolist()!r}."
-        )
-    return labels
+        return _BaseMMoE.score(self, X, y, sample_weight)

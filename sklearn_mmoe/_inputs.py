@@ -19,7 +19,7 @@ from ._rows import collapse, missing_mask
 
 class _InputsMixin:
     """Input validation of the estimators; reads ``categorical_features``,
-    ``embedding_dim`` and ``missing_labels`` and the subclass's ``_y_numeric``."""
+    ``embedding_dim`` and ``missing_labels``."""
 
     def _validate_X(self, X):
         """``X`` at predict time: float32, dense or CSR, categorical columns encoded."""
@@ -89,7 +89,7 @@ class _InputsMixin:
 
         Returns ``X`` (float32, dense or CSR, all rows), ``rows`` (the rows of ``X``
         with a positive weight and at least one label), and for those rows ``Y``
-        (2-D, as given, or float64 for a regressor), ``present`` (where ``Y`` has a
+        (2-D, as given), ``present`` (where ``Y`` has a
         label) and ``weight`` (float64).
         """
         if y is None:
@@ -118,11 +118,6 @@ class _InputsMixin:
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         missing = ~self._present_labels(Y)
-        if self._y_numeric and Y.dtype.kind not in "fiub":
-            try:
-                Y = np.where(missing, np.nan, Y).astype(np.float64)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"y must be numeric; got {exc}") from exc
         weight = np.ones(X.shape[0])
         if sample_weight is not None:
             weight = _check_sample_weight(
@@ -159,17 +154,6 @@ class _InputsMixin:
                 "score."
             )
         return ~missing
-
-    def _mean_task_score(self, metric, Y, Y_pred, sample_weight):
-        """``metric(y_true, y_pred, weights)`` of each task over the rows that have its
-        label, averaged over tasks; ``Y`` and ``Y_pred`` are (n_samples, n_tasks)."""
-        w = _check_sample_weight(sample_weight, Y_pred)
-        present = self._present_labels(Y)
-        return float(
-            np.mean(
-                [metric(Y[p, t], Y_pred[p, t], w[p]) for t, p in enumerate(present.T)]
-            )
-        )
 
     @staticmethod
     def _distinct_rows(X, rows, targets, present, weight):

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from scipy.special import erf, expit, log_softmax, logsumexp
 from torch import nn
 
+from ._tasks import task_groups
+
 ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
 ARCHITECTURES = ("mmoe", "omoe", "shared_bottom", "ple")
 GATE_TYPES = ("softmax", "attention")
@@ -81,8 +83,8 @@ class _TorchOps:
         return x.expand(n, *x.shape[1:])
 
     @staticmethod
-    def cat(xs):
-        return torch.cat(xs)
+    def cat(xs, axis=0):
+        return torch.cat(xs, axis)
 
     @staticmethod
     def embed(numeric, x, weight, column, stride, offset):
@@ -151,8 +153,8 @@ class _NumpyOps:
         return np.broadcast_to(x, (n, *x.shape[1:]))
 
     @staticmethod
-    def cat(xs):
-        return np.concatenate(xs)
+    def cat(xs, axis=0):
+        return np.concatenate(xs, axis)
 
     @staticmethod
     def embed(numeric, x, weight, column, stride, offset):
@@ -257,10 +259,11 @@ class MMoEModule(nn.Module):
         weights (initialised to random signs) and has its own task towers; everything
         between (embeddings, experts, gates) is shared, and each batch runs through
         it once per member. ``1`` is the plain network.
-    kind : {"classification", "regression"}
-        How the members' outputs are combined outside training: the log of their mean
-        class probabilities (so that a softmax gives the mean probability), or their
-        mean value.
+    kinds : tuple of {"classification", "regression"}, default=None
+        Each task's kind, which says how its members' outputs are combined outside
+        training (see :mod:`sklearn_mmoe._tasks`): the log of their mean class
+        probabilities (so that a softmax gives the mean probability), or their mean
+        value. ``None``: every task is a classification task.
     """
 
     def __init__(
@@ -280,14 +283,17 @@ class MMoEModule(nn.Module):
         n_levels=1,
         embeddings=(),
         ensemble_size=1,
-        kind="classification",
+        kinds=None,
         numeric=None,
     ):
         super().__init__()
         self.ensemble_size = K = int(ensemble_size)
-        self.kind = kind
         self.output_sizes = tuple(int(k) for k in output_sizes)
         self.n_tasks = T = len(self.output_sizes)
+        self.kinds = ("classification",) * T if kinds is None else tuple(kinds)
+        self._groups = task_groups(self.kinds)
+        if len(self._groups) > 1:  # task order of the kinds' outputs put side by side
+            self._inverse = np.argsort(np.concatenate([i for _, i in self._groups]))
         self.architecture = architecture
         self.activation = activation
         self.dropout = dropout
@@ -544,9 +550,10 @@ class MMoEModule(nn.Module):
         probabilities (as logits) or mean values."""
         if self.ensemble_size == 1:
             return out[:, 0]
-        if self.kind == "classification":
-            return ops.mean_probability(out, 1)
-        return out.mean(1)
+        if len(self._groups) == 1:
+            return self._groups[0][0].combine(out, ops)
+        parts = [task.combine(out[:, :, index], ops) for task, index in self._groups]
+        return ops.cat(parts, 1)[:, self._inverse]
 
     @staticmethod
     def _mlp(p, ops, layers, x, activate_last, dropout):  # x: (M, B, in)

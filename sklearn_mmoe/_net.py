@@ -11,32 +11,49 @@ import time
 from contextlib import contextmanager
 
 import torch
-import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch import nn
 
+from ._tasks import TASKS, task_groups
+
 
 class MultiTaskLoss(nn.Module):
-    """Per-row, per-task losses and the training objective built from them.
+    """Per-row, per-task losses and the training objective built from them: the one
+    owner of the objective, used by the training step and the epoch summary alike.
 
     Parameters
     ----------
-    kind : {"regression", "classification"}
-        Squared error on one output per task, or cross-entropy over each task's logits.
-    task_weights : sequence of float
-        Weight of each task in the summed loss.
+    kinds : sequence of {"classification", "regression"}
+        Each task's kind; its loss is that kind's (see :mod:`sklearn_mmoe._tasks`).
+    task_weights : sequence of float or "uncertainty"
+        Weight of each task in the summed loss, or ``"uncertainty"``: homoscedastic
+        uncertainty weighting (Kendall, Gal and Cipolla, 2018) with one learned
+        log-variance ``s`` per task, the objective being the sum over tasks of
+        ``c * exp(-s) * loss + s / 2``, with ``c = 1/2`` for a regression task
+        (Gaussian likelihood) and ``c = 1`` for a classification task (scaled
+        softmax).
     balance_weight : float, default=0.0
         Weight of the module's load-balancing term in the training objective.
     """
 
-    def __init__(self, kind, task_weights, balance_weight=0.0):
+    def __init__(self, kinds, task_weights, balance_weight=0.0):
         super().__init__()
-        self.kind = kind
+        self.kinds = tuple(kinds)
+        self.groups = [
+            (task, None if index is None else torch.as_tensor(index))
+            for task, index in task_groups(self.kinds)
+        ]
         self.balance_weight = balance_weight
-        self.register_buffer(
-            "task_weights", torch.as_tensor(task_weights, dtype=torch.float32)
-        )
+        self.uncertainty = isinstance(task_weights, str)
+        if self.uncertainty:
+            self.log_variances = nn.Parameter(torch.zeros(len(self.kinds)))
+            factors = [TASKS[kind].uncertainty_factor for kind in self.kinds]
+            self.register_buffer("task_weights", torch.tensor(factors))
+        else:
+            self.register_buffer(
+                "task_weights", torch.as_tensor(task_weights, dtype=torch.float32)
+            )
 
     def forward(self, out, y):  # out: (B, T, W) or (B, K, T, W), y: (B, T) -> (B, T)
         """Each row's loss on each task; with one output per ensemble member
@@ -44,12 +61,16 @@ class MultiTaskLoss(nn.Module):
         member learns to predict on its own."""
         if out.dim() == 4:
             y = y.unsqueeze(1).expand(out.shape[:3])
-        if self.kind == "regression":
-            losses = (out[..., 0] - y).square()
-        else:
-            w = out.shape[-1]
-            ce = F.cross_entropy(out.reshape(-1, w), y.reshape(-1), reduction="none")
-            losses = ce.view(out.shape[:-1])
+        if len(self.groups) == 1:
+            losses = self.groups[0][0].loss(out, y)
+        else:  # each kind's tasks gathered, scored, and put back in task order
+            parts, order = [], []
+            for task, index in self.groups:
+                index = index.to(out.device)
+                parts.append(task.loss(out.index_select(-2, index), y[..., index]))
+                order.append(index)
+            inverse = torch.argsort(torch.cat(order))
+            losses = torch.cat(parts, -1).index_select(-1, inverse)
         return losses.mean(1) if out.dim() == 4 else losses
 
     @staticmethod
@@ -62,9 +83,31 @@ class MultiTaskLoss(nn.Module):
         """
         return (losses if row_weights is None else losses * row_weights).mean(0)
 
-    def total(self, task_losses, balance=None):
-        """The task-weighted sum of ``task_losses``, plus the weighted ``balance``."""
-        total = task_losses @ self.task_weights
+    def weights(self):
+        """Each task's weight in the objective now (the learned ``c * exp(-s)``
+        with uncertainty weighting)."""
+        if self.uncertainty:
+            return self.task_weights * torch.exp(-self.log_variances)
+        return self.task_weights
+
+    def objective(self, task_losses, balance=None, present=None, learned=True):
+        """The training objective from each task's mean loss ``task_losses``: their
+        weighted sum (plus the learned log-variances' ``s / 2`` with uncertainty
+        weighting) plus the weighted ``balance`` term. ``present`` (bool per task)
+        leaves out tasks without a label in the rows summarised.
+
+        ``learned=False`` gives the yardstick early stopping watches on the
+        validation rows: the task losses weighted by the fixed part of the weights
+        only (``c``, the objective's weights at ``s = 0``, with uncertainty
+        weighting), so that the weights' own learning does not move it.
+        """
+        if present is not None:
+            task_losses = torch.where(present, task_losses, 0.0)
+        learned = learned and self.uncertainty
+        total = task_losses @ (self.weights() if learned else self.task_weights)
+        if learned:
+            s = self.log_variances
+            total = total + 0.5 * (s if present is None else s[present]).sum()
         if balance is not None:
             total = total + self.balance_weight * balance
         return total
@@ -158,8 +201,10 @@ class MultiTaskNet(NeuralNet):
     the per-task row weights or None. History keeps, per epoch, ``train_loss`` (the
     training objective: the weighted sum over tasks of each task's weighted mean loss,
     plus the load-balancing term when it is weighted), ``valid_loss`` (the weighted sum
-    over tasks) and ``train_task_losses`` / ``valid_task_losses`` (one float per task;
-    NaN for a task without a label in that part of the data).
+    over tasks, with the fixed weights: see :meth:`MultiTaskLoss.objective`),
+    ``task_weights`` (each task's weight in the objective after the epoch) and
+    ``train_task_losses`` / ``valid_task_losses`` (one float per task; NaN for a task
+    without a label in that part of the data).
 
     With ``ema_decay`` (a float), the net keeps an exponential moving average of
     the module's weights (:class:`WeightAverage`), updated after every optimiser
@@ -195,7 +240,7 @@ class MultiTaskNet(NeuralNet):
         losses = self.criterion_(y_pred, yi)
         task_losses = self.criterion_.task_means(losses, wi)
         return {
-            "loss": self.criterion_.total(task_losses, balance),
+            "loss": self.criterion_.objective(task_losses, balance),
             "task_sums": task_losses * len(Xi),
             "task_counts": len(Xi) if wi is None else wi.sum(0),
             "balance": balance,
@@ -228,7 +273,7 @@ class MultiTaskNet(NeuralNet):
         if self.schedule_ is not None:
             lr = self.lr * self.schedule_(self.n_steps_)
             for group in self.optimizer_.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
         self.n_steps_ += 1
         step = super().train_step(batch, **fit_params)
         if self.average_ is not None:
@@ -261,6 +306,7 @@ class MultiTaskNet(NeuralNet):
     def _run_epoch(self, iterator, training, prefix, step_fn, fit_params):
         # Sums stay on the device; one synchronisation per epoch, none per batch.
         sums, counts, balance, n_rows = 0.0, 0.0, 0.0, 0
+        balance_weighted = self.criterion_.balance_weight > 0
         for batch in iterator:
             step = step_fn(batch, **fit_params)
             sums = sums + step["task_sums"].detach()
@@ -270,12 +316,15 @@ class MultiTaskNet(NeuralNet):
             n_rows += len(batch[0])
         counts = torch.as_tensor(counts, dtype=sums.dtype, device=sums.device)
         means = sums / counts  # each task's weighted mean loss over the epoch
-        weights = self.criterion_.task_weights
-        loss = torch.where(counts > 0, means * weights, 0.0).sum()
-        if training and self.criterion_.balance_weight > 0:
-            loss = loss + self.criterion_.balance_weight * balance / n_rows
+        balance = balance / n_rows if training and balance_weighted else None
+        with torch.no_grad():
+            loss = self.criterion_.objective(
+                means, balance, present=counts > 0, learned=training
+            )
         self.history.record(prefix + "_task_losses", means.tolist())
         self.history.record(prefix + "_loss", float(loss))
+        if training:
+            self.history.record("task_weights", self.criterion_.weights().tolist())
 
 
 class EpochMonitor(Callback):
@@ -284,41 +333,45 @@ class EpochMonitor(Callback):
     Watches ``valid_loss`` when a validation split exists (and then restores the best
     weights at the end), ``train_loss`` otherwise, as ``MLPClassifier`` does: training
     stops once ``n_iter_no_change`` epochs in a row failed to lower the watched loss by
-    more than ``tol``.
+    more than ``tol``. With ``verbose``, each epoch prints its number out of the
+    budget, the objective and each task's loss (by ``task_names``) on the training and
+    validation rows, the best epoch so far and its time; the end of training prints why
+    it stopped and which epoch's weights were kept.
     """
 
-    def __init__(self, n_iter_no_change, tol, restore_best, verbose):
+    def __init__(self, n_iter_no_change, tol, restore_best, verbose, task_names=None):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.restore_best = restore_best
         self.verbose = verbose
+        self.task_names = task_names
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = math.inf
+        self.best_epoch_ = None
         self.best_state_ = None
         self.no_improvement_ = 0
         self.converged_ = False
+        self._validated = False
 
     def on_epoch_begin(self, net, **kwargs):
         self._started = time.perf_counter()
 
+    def _losses(self, row, prefix):
+        tasks = row[prefix + "_task_losses"]
+        names = self.task_names or [f"task{t}" for t in range(len(tasks))]
+        per_task = ", ".join(f"{n} {v:.4f}" for n, v in zip(names, tasks))
+        return f"{prefix} {row[prefix + '_loss']:.4f} ({per_task})"
+
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         row = net.history[-1]
-        watched = row["valid_loss"] if dataset_valid is not None else row["train_loss"]
+        self._validated = dataset_valid is not None
+        watched = row["valid_loss"] if self._validated else row["train_loss"]
         if not math.isfinite(row["train_loss"]):
             raise ValueError(
                 "Training diverged: the loss became non-finite at epoch "
                 f"{row['epoch']}. Scale the inputs (and targets) or lower "
                 "learning_rate."
-            )
-        if self.verbose:
-            valid = (
-                f", valid loss {row['valid_loss']:.6f}" if "valid_loss" in row else ""
-            )
-            print(
-                f"epoch {row['epoch']:>4}: train loss {row['train_loss']:.6f}{valid}, "
-                f"{time.perf_counter() - self._started:.2f} s",
-                flush=True,
             )
         # As in MLPClassifier: patience counts epochs that fail to beat the best by more
         # than tol, while the weights kept are those of the best epoch, however slight.
@@ -327,8 +380,19 @@ class EpochMonitor(Callback):
         )
         if watched < self.best_:
             self.best_ = watched
-            if self.restore_best and dataset_valid is not None:
+            self.best_epoch_ = row["epoch"]
+            if self.restore_best and self._validated:
                 self.best_state_ = net.kept_state_dict()
+        if self.verbose:
+            parts = [
+                f"epoch {row['epoch']:>4}/{net.max_epochs}",
+                self._losses(row, "train"),
+            ]
+            if self._validated:
+                parts.append(self._losses(row, "valid"))
+            parts.append(f"best epoch {self.best_epoch_}")
+            parts.append(f"{time.perf_counter() - self._started:.2f} s")
+            print(", ".join(parts), flush=True)
         if self.no_improvement_ >= self.n_iter_no_change:
             self.converged_ = True
             raise KeyboardInterrupt  # skorch's own way to end fit_loop early
@@ -337,3 +401,19 @@ class EpochMonitor(Callback):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # no copy of the weights is kept in the fitted model
+        if self.verbose and len(net.history):
+            last = net.history[-1]["epoch"]
+            watched = "validation" if self._validated else "training"
+            why = (
+                f"the {watched} loss did not improve by more than tol={self.tol} for "
+                f"{self.n_iter_no_change} epochs"
+                if self.converged_
+                else "the epoch budget ran out"
+            )
+            kept = (
+                f"kept the weights of epoch {self.best_epoch_}, the best validation "
+                f"loss ({self.best_:.4f})"
+                if self._validated and self.restore_best
+                else f"kept the weights of the last epoch ({last})"
+            )
+            print(f"stopped after epoch {last}: {why}; {kept}.", flush=True)

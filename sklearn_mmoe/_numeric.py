@@ -29,6 +29,7 @@ from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import type_of_target
 
 from ._rows import missing_mask
+from ._tasks import TASKS
 
 NUMERIC_ENCODINGS = ("auto", "robust", "standard", "piecewise")
 # Rows the statistics are computed on, at most.
@@ -163,12 +164,8 @@ def tree_targets(X, y, kinds=None, stacklevel=4):
         if kind is None:
             continuous = values is not None and type_of_target(values) == "continuous"
             kind = "regression" if continuous else "classification"
-        if kind == "regression":
-            block = values[:, None]
-        else:
-            labels = present.astype(str) if values is None else values
-            classes, codes = np.unique(labels, return_inverse=True)
-            block = np.eye(len(classes))[codes]
+        labels = present.astype(str) if values is None else values
+        block = TASKS[kind].tree_block(labels)
         block = block - block.mean(axis=0)
         spread = np.sqrt(block.var(axis=0).sum())
         if spread == 0:

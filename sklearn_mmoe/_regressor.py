@@ -1,10 +1,6 @@
 """MMoERegressor: one regression task per column of y."""
 
-import numpy as np
-import torch
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
-from sklearn.utils.validation import check_array
 
 from ._base import _BaseMMoE
 from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
@@ -60,7 +56,8 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
     2
     """
 
-    _y_numeric = True
+    def _task_types(self, Y, where):
+        return ["regression"] * len(Y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -71,9 +68,10 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Input samples; categorical columns (see ``categorical_features``) of any
             type. Sparse input is densified one batch at a time.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets; each column is a task. With ``missing_labels="ignore"``, NaN marks
-            a missing target.
+        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+            Targets; each column is a task (a DataFrame's column names become
+            ``task_names_``). With ``missing_labels="ignore"``, NaN marks a missing
+            target.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in every task's loss (training and
             early-stopping validation) and in the targets' standardisation; ``None``
@@ -84,36 +82,7 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         self : MMoERegressor
             The fitted estimator.
         """
-        X, rows, Y, present, weight = self._validate_fit_data(X, y, sample_weight)
-        if self.warm_start and hasattr(self, "net_") and Y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"warm_start=True needs the same number of tasks as the previous fit "
-                f"({self.n_outputs_}); y has {Y.shape[1]}."
-            )
-        rows, Y, present, weight = self._distinct_rows(
-            X, rows, Y.astype(np.float64), present, weight
-        )
-        if not (self.warm_start and hasattr(self, "net_")):
-            # Weighted mean and standard deviation of each task's present targets. A
-            # constant task keeps scale 0: it trains on zeros and predicts its constant.
-            w = (weight / weight.max())[:, None] * present  # constant weights: ones
-            self._y_mean = (w * Y).sum(axis=0) / w.sum(axis=0)
-            self._y_scale = np.sqrt(
-                (w * (Y - self._y_mean) ** 2).sum(axis=0) / w.sum(axis=0)
-            )
-        divisor = np.where(self._y_scale > 0, self._y_scale, 1.0)
-        Z = np.where(present, (Y - self._y_mean) / divisor, 0.0).astype(np.float32)
-        self.n_outputs_ = Y.shape[1]
-        self.net_ = self._fit_net(
-            X,
-            rows,
-            torch.from_numpy(Z),
-            present,
-            weight,
-            [1] * Y.shape[1],
-            kind="regression",
-        )
-        return self
+        return self._fit(X, y, sample_weight)
 
     def predict(self, X):
         """Predict every task's target.
@@ -128,8 +97,7 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             Predictions, float64; 1-D when ``y`` was 1-D at fit.
         """
-        Y = self._forward(X)[..., 0].astype(np.float64) * self._y_scale + self._y_mean
-        return Y[:, 0] if self._y_1d else Y
+        return self._predict(X)
 
     def score(self, X, y, sample_weight=None):
         """:math:`R^2` of each task, averaged over tasks.
@@ -139,8 +107,9 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Test samples.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            True targets of every task; with ``missing_labels="ignore"``, NaN marks a
-            missing target, left out of its task's score.
+            True targets of every task, laid out as at fit; with
+            ``missing_labels="ignore"``, NaN marks a missing target, left out of its
+            task's score.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
 
@@ -149,13 +118,4 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         score : float
             Mean over tasks of the coefficient of determination.
         """
-        Y_pred = self.predict(X)
-        y = check_array(
-            y, ensure_2d=False, ensure_all_finite="allow-nan", input_name="y"
-        )
-        return self._mean_task_score(
-            lambda true, pred, w: r2_score(true, pred, sample_weight=w),
-            y.reshape(len(y), -1),
-            Y_pred.reshape(len(y), -1),
-            sample_weight,
-        )
+        return _BaseMMoE.score(self, X, y, sample_weight)

@@ -1,9 +1,13 @@
 """Scoring one task of a multi-task estimator, for GridSearchCV and cross_validate."""
 
+import inspect
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from ._classifier import _natural_dtype
+from ._tasks import natural_dtype
 
 _RESPONSE_METHODS = ("predict", "predict_proba")
 
@@ -24,13 +28,17 @@ def task_scorer(
     score_func : callable
         ``score_func(y_true, y_pred, **kwargs)``, e.g.
         :func:`~sklearn.metrics.roc_auc_score` or :func:`~sklearn.metrics.r2_score`.
-    task : int
-        Index of the task, the column of ``y``.
+    task : int or str
+        The task: its index (the column of ``y``) or its name, one of the fitted
+        estimator's ``task_names_`` (the column names of a DataFrame ``y``).
     response_method : {"predict", "predict_proba"}, default="predict"
         What ``score_func`` receives: predictions, or class probabilities. For a
         binary task the probability of the second class of ``classes_`` (the greater
         label) is passed, as scikit-learn's ``roc_auc`` scorer does; for a multiclass
-        task, the whole ``(n_samples, n_classes)`` array.
+        task, the whole ``(n_samples, n_classes)`` array, with ``labels`` set to the
+        task's ``classes_`` when ``score_func`` takes ``labels`` (so that a fold
+        without some class still scores) and, for
+        :func:`~sklearn.metrics.roc_auc_score`, ``multi_class="ovr"`` unless given.
     greater_is_better : bool, default=True
         If False, the scorer returns the negated score (for losses).
     **kwargs
@@ -54,6 +62,11 @@ def task_scorer(
     >>> bool(auc_task_1(clf, X, Y) > 0.9)
     True
     """
+    if isinstance(task, bool) or not isinstance(task, (Integral, str)):
+        raise TypeError(
+            "task must be a task's index (an int) or its name (a str, one of the "
+            f"estimator's task_names_); got {task!r} of type {type(task).__name__}."
+        )
     if response_method not in _RESPONSE_METHODS:
         raise ValueError(
             f"response_method must be one of {_RESPONSE_METHODS}; "
@@ -76,27 +89,63 @@ class _TaskScorer:
             f"task={self.task}, response_method={self.response_method!r})"
         )
 
+    def _index(self, estimator, n_tasks):
+        """The task's column, from its index or from the estimator's task names."""
+        if isinstance(self.task, str):
+            final = estimator[-1] if hasattr(estimator, "steps") else estimator
+            names = [str(n) for n in getattr(final, "task_names_", [])]
+            if self.task not in names:
+                raise ValueError(
+                    f"task={self.task!r} is not the name of a task of this model; "
+                    f"its tasks are {names}."
+                )
+            return names.index(self.task)
+        if not 0 <= self.task < n_tasks:
+            raise ValueError(f"task={self.task} but y has {n_tasks} task(s).")
+        return int(self.task)
+
     def __call__(self, estimator, X, y, sample_weight=None):
         y = np.asarray(y)
         n_tasks = y.shape[1] if y.ndim == 2 else 1
-        if not 0 <= self.task < n_tasks:
-            raise ValueError(f"task={self.task} but y has {n_tasks} task(s).")
-        y_true = y[:, self.task] if y.ndim == 2 else y
+        task = self._index(estimator, n_tasks)
+        if task >= n_tasks:
+            raise ValueError(f"task={self.task!r} but y has {n_tasks} task(s).")
+        y_true = y[:, task] if y.ndim == 2 else y
         # Missing labels (NaN, None) are left out of the task's score.
         present = ~np.asarray(pd.isna(y_true), dtype=bool)
-        y_true = _natural_dtype(y_true[present], "")
+        y_true = natural_dtype(y_true[present], "")
+        kwargs = dict(self.kwargs)
         if self.response_method == "predict":
             pred = estimator.predict(X)
-            pred = pred[:, self.task] if pred.ndim == 2 else pred
+            pred = pred[:, task] if pred.ndim == 2 else pred
         else:
             proba = estimator.predict_proba(X)
-            pred = proba[self.task] if isinstance(proba, list) else proba
+            pred = proba[task] if isinstance(proba, list) else proba
+            if pred is None:
+                raise ValueError(
+                    f"task={self.task!r} is a regression task: it has no class "
+                    "probabilities; use response_method='predict'."
+                )
             if pred.shape[1] == 2:
                 pred = pred[:, 1]
+            else:
+                kwargs = self._multiclass_kwargs(estimator, task, kwargs)
         pred = pred[present]
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[present]
-            kwargs = {**self.kwargs, "sample_weight": sample_weight}
-        else:
-            kwargs = self.kwargs
+            kwargs["sample_weight"] = np.asarray(sample_weight)[present]
         return self.sign * float(self.score_func(y_true, pred, **kwargs))
+
+    def _multiclass_kwargs(self, estimator, task, kwargs):
+        """Arguments that let a metric score a multiclass task's probabilities."""
+        if self.score_func is roc_auc_score:
+            kwargs.setdefault("multi_class", "ovr")
+        try:
+            takes_labels = "labels" in inspect.signature(self.score_func).parameters
+        except (TypeError, ValueError):
+            takes_labels = False
+        final = estimator[-1] if hasattr(estimator, "steps") else estimator
+        classes = getattr(final, "classes_", None)
+        if takes_labels and classes is not None:
+            classes = classes[task] if isinstance(classes, list) else classes
+            kwargs.setdefault("labels", classes)
+        return kwargs

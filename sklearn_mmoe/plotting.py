@@ -54,6 +54,14 @@ def _task_names(task_names, n_tasks):
     return names
 
 
+def _fitted_task_names(estimator, task_names):
+    """The labels given, else the fitted estimator's ``task_names_``."""
+    if task_names is not None:
+        return task_names
+    names = getattr(estimator, "task_names_", None)
+    return None if names is None else [str(n) for n in names]
+
+
 def _expert_names(estimator, n_experts):
     if estimator.architecture == "shared_bottom":
         return ["shared bottom"]
@@ -131,7 +139,8 @@ class GateWeightsDisplay:
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The samples whose gate weights are averaged.
         task_names : list of str, default=None
-            Row labels.
+            Row labels; the estimator's ``task_names_`` (a DataFrame ``y``'s column
+            names) when None.
         ax : matplotlib.axes.Axes, default=None
             Axes to draw on; a new figure when None.
         cmap : str or matplotlib colormap, default="viridis"
@@ -149,7 +158,7 @@ class GateWeightsDisplay:
         weights = final.gate_weights(X).mean(axis=0)
         display = cls(
             weights,
-            task_names=task_names,
+            task_names=_fitted_task_names(final, task_names),
             expert_names=_expert_names(final, weights.shape[1]),
         )
         return display.plot(ax=ax, cmap=cmap, annotate=annotate)
@@ -251,7 +260,8 @@ class LossCurvesDisplay:
         estimator : MMoEClassifier or MMoERegressor
             A fitted estimator (or a Pipeline ending in one).
         task_names : list of str, default=None
-            Legend labels.
+            Legend labels; the estimator's ``task_names_`` (a DataFrame ``y``'s
+            column names) when None.
         ax : matplotlib.axes.Axes, default=None
             Axes to draw on; a new figure when None.
         log_scale : bool, default=False
@@ -266,7 +276,7 @@ class LossCurvesDisplay:
         display = cls(
             final.task_loss_curves_,
             validation=getattr(final, "task_validation_curves_", None),
-            task_names=task_names,
+            task_names=_fitted_task_names(final, task_names),
         )
         return display.plot(ax=ax, log_scale=log_scale)
 

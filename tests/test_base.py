@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
@@ -94,7 +95,7 @@ def test_early_stopping_restores_the_best_epoch(Est, ema_decay):
     Xv, Yv, _ = valid.take(slice(0, len(valid)))
     with torch.no_grad():
         losses = net.criterion_(net.module_(Xv), Yv)
-        loss = net.criterion_.total(net.criterion_.task_means(losses))
+        loss = net.criterion_.objective(net.criterion_.task_means(losses))
     assert -float(loss) == pytest.approx(est.best_validation_score_, rel=1e-5)
 
 
@@ -109,9 +110,11 @@ def _rows_and_targets_as_trained(est, X, Y):
     rows, targets, _, _ = est._distinct_rows(
         X, np.arange(len(X)), targets, ones, np.ones(len(X))
     )
-    if isinstance(est, MMoERegressor):
-        targets = ((targets - est._y_mean) / est._y_scale).astype(np.float32)
-    return torch.from_numpy(rows), torch.from_numpy(targets)
+    scaled = [
+        task.standardise(task.from_key(task.key(targets[:, t])))
+        for t, task in enumerate(est._tasks)
+    ]
+    return torch.from_numpy(rows), torch.from_numpy(np.column_stack(scaled)).float()
 
 
 def _record_weights(monkeypatch):
@@ -170,13 +173,35 @@ def test_early_stopping_holds_out_rows_of_a_multiclass_multioutput_y():
 
 
 @both
-def test_verbose_prints_one_line_per_epoch(Est, capsys):
+def test_verbose_prints_each_epoch_by_task_name_and_a_summary(Est, capsys):
     X, Y = _data(Est)
+    Y = pd.DataFrame(Y, columns=["first", "second"])
     Est(**{**FAST, "max_epochs": 4}, verbose=1, early_stopping=True).fit(X, Y)
     lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 5
+    losses = r"[\d.]+ \(first [\d.]+, second [\d.]+\)"
+    pattern = rf"epoch +\d+/4, train {losses}, valid {losses}, best epoch \d, [\d.]+ s"
+    assert all(re.fullmatch(pattern, line) for line in lines[:4]), lines
+    best = re.search(r"best epoch (\d)", lines[3]).group(1)
+    assert lines[4] == (
+        "stopped after epoch 4: the epoch budget ran out; kept the weights of epoch "
+        f"{best}, the best validation loss ({lines[4].split('(')[1]}"
+    )
+
+
+@both
+def test_verbose_summary_says_why_training_stopped(Est, capsys):
+    X, Y = _data(Est)
+    Est(**{**FAST, "max_epochs": 200}, n_iter_no_change=2, tol=10.0, verbose=1).fit(
+        X, Y
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    # Epoch 1 sets the best, 2 and 3 fail to beat it by tol; then the summary.
     assert len(lines) == 4
-    pattern = r"epoch +\d+: train loss [\d.]+, valid loss [\d.]+, [\d.]+ s"
-    assert all(re.fullmatch(pattern, line) for line in lines), lines
+    assert lines[-1] == (
+        "stopped after epoch 3: the training loss did not improve by more than "
+        "tol=10.0 for 2 epochs; kept the weights of the last epoch (3)."
+    )
 
 
 @both

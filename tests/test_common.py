@@ -1,16 +1,18 @@
-"""scikit-learn's estimator checks, on the defaults and on every architecture."""
+"""scikit-learn's estimator checks, on every estimator's defaults and on every
+architecture."""
 
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_mmoe import MMoEClassifier, MMoERegressor
+from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 
 # The defaults, plus few variants, each combining options that run different code (every
 # variant costs a full run of the checks, about 40 s on two cores).
 ESTIMATORS = [
     MMoEClassifier(),
     MMoERegressor(),
+    MMoEMultiTask(),
     # Deep experts and gates through the batched (M, B, H) layers, PLE with unequal
     # shared and task-specific expert counts over two levels, attention gates, top-k
     # gating and the load-balancing loss.
@@ -35,12 +37,14 @@ ESTIMATORS = [
         early_stopping=True,
         numeric_encoding="piecewise",
     ),
-    # No gates; constant learning rate, numbers passed through as given.
-    MMoEClassifier(
+    # No gates; constant learning rate, numbers passed through as given; task weights
+    # learned (the checks' targets make its task a classification or a regression one).
+    MMoEMultiTask(
         architecture="shared_bottom",
         ensemble_size=3,
         learning_rate_schedule="constant",
         numeric_encoding=None,
+        task_weights="uncertainty",
     ),
 ]
 

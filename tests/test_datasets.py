@@ -2,7 +2,6 @@
 
 import gzip
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,13 +58,9 @@ def test_more_tasks_than_features_are_refused():
         make_multitask_regression(correlation=1.5)
 
 
-CENSUS = Path(__file__).parents[2] / "shared" / "data" / "census-income"
-CENSUS_TEST = CENSUS / "census-income.test.gz"
-
-
 @pytest.fixture(scope="module")
-def census_group1():
-    return load_census_income(CENSUS_TEST)
+def census_group1(census_test_path):
+    return load_census_income(census_test_path)
 
 
 def test_census_loader_reads_the_official_test_split(census_group1):
@@ -89,15 +84,17 @@ def test_census_loader_types_columns_and_marks_missing_values(census_group1):
     assert X["age"].dtype == np.int64 and X["age"].between(0, 90).all()
 
 
-def test_census_group_2_is_college_and_never_married():
-    _, Y = load_census_income(CENSUS_TEST, group=2)
+def test_census_group_2_is_college_and_never_married(census_test_path):
+    _, Y = load_census_income(census_test_path, group=2)
     assert list(Y.columns) == ["college", "never_married"]
     assert Y["college"].mean() == pytest.approx(0.1950, abs=5e-5)
     assert abs(np.corrcoef(Y.T.to_numpy())[0, 1]) == pytest.approx(0.2376, abs=5e-5)
 
 
-def test_census_loader_reads_plain_text_and_rejects_other_formats(tmp_path):
-    with gzip.open(CENSUS_TEST, "rt") as f:
+def test_census_loader_reads_plain_text_and_rejects_other_formats(
+    tmp_path, census_test_path
+):
+    with gzip.open(census_test_path, "rt") as f:
         head = "".join(next(f) for _ in range(50))
     plain = tmp_path / "census-income.test"
     plain.write_text(head)
@@ -111,11 +108,13 @@ def test_census_loader_reads_plain_text_and_rejects_other_formats(tmp_path):
         load_census_income(plain, group=3)
 
 
-def test_fetch_census_income_reads_the_cache_and_never_downloads_when_told(tmp_path):
+def test_fetch_census_income_reads_the_cache_and_never_downloads_when_told(
+    tmp_path, census_test_path
+):
     with pytest.raises(OSError, match="download_if_missing=False"):
         fetch_census_income(tmp_path, subset="test", download_if_missing=False)
     (tmp_path / "census_income").mkdir()
-    shutil.copy(CENSUS_TEST, tmp_path / "census_income" / "census-income.test.gz")
+    shutil.copy(census_test_path, tmp_path / "census_income" / "census-income.test.gz")
     X, Y = fetch_census_income(
         tmp_path, subset="test", group=2, download_if_missing=False
     )

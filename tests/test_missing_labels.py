@@ -96,12 +96,12 @@ def test_a_task_labelled_on_few_rows_still_learns_next_to_a_full_one():
 
 
 def test_masked_entries_get_no_gradient():
-    loss = MultiTaskLoss("classification", [1.0, 1.0])
+    loss = MultiTaskLoss(("classification",) * 2, [1.0, 1.0])
     out = torch.randn(6, 2, 3, requires_grad=True)
     y = torch.randint(0, 3, (6, 2))
     w = torch.ones(6, 2)
     w[[1, 4], 0] = 0.0
-    loss.total(loss.task_means(loss(out, y), w)).backward()
+    loss.objective(loss.task_means(loss(out, y), w)).backward()
     assert torch.all(out.grad[[1, 4], 0] == 0)
     assert torch.all(out.grad[[0, 2, 3, 5], 0].abs().sum(-1) > 0)
     assert torch.all(out.grad[:, 1].abs().sum(-1) > 0)
@@ -176,7 +176,7 @@ def test_task_scorer_leaves_out_rows_missing_that_task():
 
 @pytest.mark.parametrize("kind", ["classification", "regression"])
 def test_the_loss_of_ensemble_members_is_the_mean_of_their_own_losses(kind):
-    loss = MultiTaskLoss(kind, [1.0, 1.0])
+    loss = MultiTaskLoss((kind,) * 2, [1.0, 1.0])
     out = torch.randn(6, 3, 2, 4 if kind == "classification" else 1)
     y = torch.randint(0, 4, (6, 2))
     y = y if kind == "classification" else y.float()

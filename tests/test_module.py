@@ -348,7 +348,7 @@ def test_ensemble_members_start_with_different_random_sign_scalings():
 
 def test_regression_ensemble_predicts_the_members_mean_value():
     torch.manual_seed(0)
-    module = MMoEModule(4, (1, 1), ensemble_size=3, kind="regression")
+    module = MMoEModule(4, (1, 1), ensemble_size=3, kinds=("regression",) * 2)
     x = torch.randn(8, 4)
     with torch.no_grad():
         members = module.train()(x)

@@ -1,0 +1,288 @@
+"""MMoEMultiTask: tasks of different kinds (classification, regression) in one model."""
+
+from sklearn.base import _fit_context
+from sklearn.utils import ClassifierTags
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import _BaseMMoE
+from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
+from ._tasks import TASK_TYPES, infer_task_type
+
+
+def _has_classification_task(estimator):
+    """``predict_proba`` exists before fit, and after it when a task has classes."""
+    tasks = getattr(estimator, "_tasks", None)
+    return tasks is None or any(task.has_proba for task in tasks)
+
+
+class MMoEMultiTask(_BaseMMoE):
+    __doc__ = f"""Multi-task learning with tasks of different kinds in one
+    Multi-gate Mixture-of-Experts.
+
+    Each column of ``y`` is a task of its own type: a **classification** task (binary
+    or multiclass, labels of any type) or a **regression** task, for instance whether
+    a user buys a film and the rating given, or whether income exceeds a threshold and
+    the weeks worked in the year. The tasks share a set of experts; each task mixes
+    them with its own gate and feeds the mixture to its own tower: one logit per
+    class for a classification task, one output for a regression task (Ma et al.,
+    2018). Training minimises the weighted sum of each task's loss, cross-entropy or
+    the squared error of the target standardised inside ``fit``, so that losses of
+    different kinds start on comparable scales; ``task_weights="uncertainty"`` learns
+    the weights instead (Kendall et al., 2018).
+
+    Parameters
+    ----------
+    task_types : "auto" or list of {{"classification", "regression"}}, default="auto"
+        The kind of each task (column of ``y``). ``"auto"``: a task is a regression
+        task when :func:`~sklearn.utils.multiclass.type_of_target` calls its labels
+        ``"continuous"`` (floats that are not all whole numbers), a classification
+        task otherwise (strings, bools, integers, whole-number floats). Whole numbers
+        that are a quantity (a count, weeks worked, a price in dollars) need
+        ``"regression"`` named for them; ``"auto"`` warns when it reads more than 20
+        distinct numbers as classes.
+{COMMON_PARAMETERS}
+    Attributes
+    ----------
+    task_types_ : list of str
+        The kind of each task, ``"classification"`` or ``"regression"``.
+    classes_ : list of ndarray or None
+        The sorted labels of each classification task, ``None`` for a regression task
+        (one entry per task).
+{FITTED_ATTRIBUTES}
+    See Also
+    --------
+    MMoEClassifier : Every task a classification task.
+    MMoERegressor : Every task a regression task.
+
+    Notes
+    -----
+    ``predict`` returns one column per task in the task's own type: labels for a
+    classification task, floats for a regression task, in an object array when the
+    types differ (``np.asarray(column, dtype=float)`` recovers a regression column).
+    ``predict_proba`` returns a list with one entry per task: the (n_samples,
+    n_classes) probabilities of a classification task, ``None`` for a regression task
+    (for a single task, the task's array, as :class:`MMoEClassifier` does); a model
+    of regression tasks only has no ``predict_proba``. ``score`` is the mean over
+    tasks of the accuracy (classification) and :math:`R^2` (regression); score a
+    single task with
+    :func:`~sklearn_mmoe.task_scorer`.
+
+    Regression targets are standardised per task inside ``fit`` (predictions are mapped
+    back); ``loss_curve_`` and the task curves are on that scale for regression tasks.
+
+    References
+    ----------
+{REFERENCES}
+    .. [5] A. Kendall, Y. Gal and R. Cipolla, "Multi-Task Learning Using Uncertainty
+       to Weigh Losses for Scene Geometry and Semantics", CVPR 2018,
+       :arxiv:`1705.07115`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn_mmoe import MMoEMultiTask
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> Y = pd.DataFrame({{
+    ...     "buys": np.where(X[:, 0] + X[:, 1] > 0, "yes", "no"),
+    ...     "rating": 3 + X[:, 0] - 0.5 * X[:, 2] + 0.1 * rng.normal(size=300),
+    ... }})
+    >>> model = MMoEMultiTask(n_experts=4, random_state=0).fit(X, Y)
+    >>> model.task_types_
+    ['classification', 'regression']
+    >>> model.task_names_.tolist()
+    ['buys', 'rating']
+    >>> model.predict(X[:2]).dtype
+    dtype('O')
+    >>> proba = model.predict_proba(X[:2])
+    >>> proba[0].shape, proba[1] is None
+    ((2, 2), True)
+    >>> bool(model.score(X, Y) > 0.8)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMMoE._parameter_constraints,
+        "task_types": [StrOptions({"auto"}), "array-like"],
+    }
+
+    def __init__(
+        self,
+        *,
+        task_types="auto",
+        architecture="mmoe",
+        n_experts=8,
+        expert_units=(64,),
+        gate_units=(),
+        gate_type="softmax",
+        top_k=None,
+        balance_weight=0.0,
+        n_task_experts=1,
+        n_levels=1,
+        tower_units=(32,),
+        activation="relu",
+        dropout=0.0,
+        ensemble_size=1,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        ema_decay=None,
+        learning_rate_schedule="cosine",
+        batch_size="auto",
+        max_epochs="auto",
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        task_weights=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        missing_labels="raise",
+        categorical_features="from_dtype",
+        embedding_dim="auto",
+        numeric_encoding="auto",
+    ):
+        super().__init__(
+            architecture=architecture,
+            n_experts=n_experts,
+            expert_units=expert_units,
+            gate_units=gate_units,
+            gate_type=gate_type,
+            top_k=top_k,
+            balance_weight=balance_weight,
+            n_task_experts=n_task_experts,
+            n_levels=n_levels,
+            tower_units=tower_units,
+            activation=activation,
+            dropout=dropout,
+            ensemble_size=ensemble_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            ema_decay=ema_decay,
+            learning_rate_schedule=learning_rate_schedule,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            task_weights=task_weights,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            missing_labels=missing_labels,
+            categorical_features=categorical_features,
+            embedding_dim=embedding_dim,
+            numeric_encoding=numeric_encoding,
+        )
+        self.task_types = task_types
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # What predict_proba offers for a classification task (read by scikit-learn's
+        # checks of estimators that have one), as MMoEClassifier's tags say.
+        tags.classifier_tags = ClassifierTags(multi_label=True)
+        return tags
+
+    def _task_types(self, Y, where):
+        n_tasks = len(Y)
+        if isinstance(self.task_types, str):  # "auto", as validated
+            return [infer_task_type(labels, w) for labels, w in zip(Y, where)]
+        types = list(self.task_types)
+        if len(types) != n_tasks or any(
+            not isinstance(t, str) or t not in TASK_TYPES for t in types
+        ):
+            raise ValueError(
+                f"task_types must name the kind of each of the {n_tasks} task(s), "
+                f"'classification' or 'regression'; got {self.task_types!r}."
+            )
+        return types
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``X`` and the tasks' labels and targets ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples; categorical columns (see ``categorical_features``) of any
+            type. Sparse input is densified one batch at a time.
+        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+            One column per task, of its own type (a DataFrame of mixed dtypes, or an
+            object array); a DataFrame's column names become ``task_names_``. With
+            ``missing_labels="ignore"``, NaN or None marks a missing label.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in every task's loss (training and
+            early-stopping validation) and in the regression targets'
+            standardisation; ``None`` weighs all samples equally.
+
+        Returns
+        -------
+        self : MMoEMultiTask
+            The fitted estimator.
+        """
+        self._fit(X, y, sample_weight)
+        self.task_types_ = [task.kind for task in self._tasks]
+        self.classes_ = [getattr(task, "classes", None) for task in self._tasks]
+        return self
+
+    def predict(self, X):
+        """Predict every task: labels for a classification task, values for a
+        regression task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            One column per task in its own type; an object array when the tasks'
+            types differ. 1-D when ``y`` was 1-D at fit.
+        """
+        return self._predict(X)
+
+    @available_if(_has_classification_task)
+    def predict_proba(self, X):
+        """Class probabilities of every classification task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : list of (ndarray of shape (n_samples, n_classes) or None)
+            One entry per task: the probabilities of a classification task, whose
+            columns follow that task's ``classes_``, and ``None`` for a regression
+            task. For a single task, the task's array.
+        """
+        return self._proba(X)
+
+    def score(self, X, y, sample_weight=None):
+        """The mean over tasks of accuracy (classification) and :math:`R^2`
+        (regression).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+            True labels and targets of every task, laid out as at fit; with
+            ``missing_labels="ignore"``, NaN or None marks a missing label, left out
+            of its task's score.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean over tasks of each task's (weighted) score.
+        """
+        return super().score(X, y, sample_weight)
