@@ -9,6 +9,7 @@ ORDER = [
     "plot_missing_labels.py",
     "plot_synthetic_correlation.py",
     "plot_census_income.py",
+    "plot_mixed_tasks.py",
 ]
 
 
