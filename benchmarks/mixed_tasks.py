@@ -5,8 +5,8 @@ many weeks the person worked in the year (``weeks_worked``, 0 to 52, a regressio
 target; its column is removed from the inputs). Only the official test split (99,762
 rows) is available offline; for each seed it is split 60/40 into training and test
 rows (stratified on income). Per seed the script fits, every network with default
-parameters (``task_types`` named, as whole-number weeks would otherwise be read as 53
-classes):
+parameters (``task_types`` named; ``"auto"`` reads the 53 whole numbers of weeks as a
+regression task too, with a warning):
 
 - ``MMoEMultiTask`` on both tasks, equal task weights (the default);
 - ``MMoEMultiTask`` on both tasks, ``task_weights="uncertainty"``;

@@ -51,9 +51,10 @@ print(Y_train.dtypes.to_dict())
 # %%
 # One model, two kinds of task
 # ----------------------------
-# Weeks worked are whole numbers, which scikit-learn's ``type_of_target`` (what
-# ``task_types="auto"`` reads) takes for 53 classes; naming the kinds says they are a
-# quantity. Everything else is the default.
+# Weeks worked are whole numbers, which scikit-learn's ``type_of_target`` calls 53
+# classes; ``task_types="auto"`` reads that many whole numbers as a quantity and warns
+# that it did. Naming the kinds says so without the warning. Everything else is the
+# default.
 types = ["classification", "regression"]
 model = MMoEMultiTask(task_types=types, random_state=0).fit(X_train, Y_train)
 pred = model.predict(X_test)

@@ -37,10 +37,10 @@ class MMoEMultiTask(_BaseMMoE):
         The kind of each task (column of ``y``). ``"auto"``: a task is a regression
         task when :func:`~sklearn.utils.multiclass.type_of_target` calls its labels
         ``"continuous"`` (floats that are not all whole numbers), a classification
-        task otherwise (strings, bools, integers, whole-number floats). Whole numbers
-        that are a quantity (a count, weeks worked, a price in dollars) need
-        ``"regression"`` named for them; ``"auto"`` warns when it reads more than 20
-        distinct numbers as classes.
+        task otherwise (strings, bools, integers, whole-number floats), except that
+        more than 20 distinct whole numbers are read as a quantity (a count, weeks
+        worked, a price in dollars: regression), with a warning that says how to ask
+        for classes instead. A list names the kind of every task.
 {COMMON_PARAMETERS}
     Attributes
     ----------

@@ -27,8 +27,8 @@ from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 TASK_TYPES = ("classification", "regression")
-# "auto" reads whole numbers as classes (scikit-learn's type_of_target); above this many
-# distinct numeric classes it says how to ask for regression instead.
+# "auto" reads whole numbers as classes (scikit-learn's type_of_target) up to this many
+# distinct values, and more of them as a quantity (a count, weeks, dollars), warning.
 _MANY_CLASSES = 20
 
 
@@ -242,21 +242,24 @@ def task_groups(kinds):
 
 def infer_task_type(labels, where=""):
     """``"regression"`` when scikit-learn's ``type_of_target`` calls the (present)
-    ``labels`` continuous, ``"classification"`` otherwise."""
+    ``labels`` continuous, or when they are more than ``_MANY_CLASSES`` distinct whole
+    numbers (a count, an amount: read as a quantity, with a warning that says how to
+    ask for classes); ``"classification"`` otherwise."""
     labels = natural_dtype(np.asarray(labels), where)
     if labels.dtype.kind in "fc" and type_of_target(labels) == "continuous":
         return "regression"
     if labels.dtype.kind in "iuf":
-        n_classes = np.unique(labels).size
-        if n_classes > _MANY_CLASSES:
+        n_values = np.unique(labels).size
+        if n_values > _MANY_CLASSES:
             warnings.warn(
-                f"{where}task_types='auto' reads its {n_classes} distinct whole "
-                "numbers as classes (scikit-learn's type_of_target says "
-                f"{type_of_target(labels)!r}); if they are a quantity (a count, an "
-                "amount), pass 'regression' for it in task_types.",
+                f"{where}task_types='auto' reads its {n_values} distinct whole numbers "
+                "as a quantity, a regression task (scikit-learn's type_of_target "
+                f"says {type_of_target(labels)!r}); if they are class labels, pass "
+                "'classification' for it in task_types.",
                 UserWarning,
                 stacklevel=5,
             )
+            return "regression"
     return "classification"
 
 

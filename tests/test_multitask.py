@@ -1,12 +1,14 @@
 """Tasks of different kinds in one model, named tasks, and learned task weights."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 
@@ -123,14 +125,23 @@ def test_task_types_can_be_named_for_each_task(mixed):
         MMoEMultiTask(task_types=["regression", "ranking", "regression"]).fit(X, Y)
 
 
-def test_auto_says_how_to_ask_for_regression_on_many_whole_numbers():
+def test_auto_reads_many_whole_numbers_as_a_quantity_and_says_so():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 3))
-    weeks = np.clip(np.round(26 + 15 * X[:, 0]), 0, 52)
-    Y = pd.DataFrame({"weeks": weeks, "works": X[:, 1] > 0})
-    with pytest.warns(UserWarning, match="'weeks'.*pass 'regression' for it"):
+    weeks = np.clip(np.round(26 + 15 * X[:, 0]), 0, 52).astype(int)
+    stars = np.clip(np.round(3 + X[:, 1]), 1, 5)  # five whole numbers: classes
+    Y = pd.DataFrame({"weeks": weeks, "stars": stars, "works": X[:, 1] > 0})
+    with pytest.warns(UserWarning, match="'weeks'.*as a quantity.*'classification'"):
         model = MMoEMultiTask(**{**FAST, "max_epochs": 2}).fit(X, Y)
-    assert model.task_types_ == ["classification", "classification"]
+    assert model.task_types_ == ["regression", "classification", "classification"]
+    assert model.predict(X[:2])[:, 0].astype(float).dtype == np.float64
+    # named kinds are taken as given, without a warning
+    types = ["classification", "classification", "classification"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        named = MMoEMultiTask(**{**FAST, "max_epochs": 2}, task_types=types).fit(X, Y)
+    assert len(named.classes_[0]) == np.unique(weeks).size
 
 
 def test_a_model_of_regression_tasks_only_has_no_predict_proba():
