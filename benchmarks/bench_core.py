@@ -9,8 +9,8 @@ Usage: python benchmarks/bench_core.py [fit|predict|latency|memory|checks|all]
 - latency: median single-row predict_proba against MLPClassifier on the same row.
 - memory: peak RSS growth while fitting 1,000,000 x 128 float32, over the input's size
   (measured in a fresh subprocess).
-- checks: time of scikit-learn's check_estimator on the default estimators against
-  MLPClassifier / MLPRegressor.
+- checks: time of scikit-learn's check_estimator on the default estimators (and on
+  MMoEMultiTask alone) against MLPClassifier / MLPRegressor.
 """
 
 import os
@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import torch
 
-from sklearn_mmoe import MMoEClassifier, MMoERegressor
+from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 from sklearn_mmoe._module import MMoEModule
 from sklearn_mmoe._net import MultiTaskLoss
 
@@ -185,6 +185,8 @@ def bench_checks():
     os.environ.setdefault("SCIPY_ARRAY_API", "1")
     ref = suite([MLPClassifier(), MLPRegressor()])
     ours = suite([MMoEClassifier(), MMoERegressor()])
+    mixed = suite([MMoEMultiTask()])
+    report("check_estimator, MMoEMultiTask() against both MLPs", mixed, ref, 3.0, "s")
     return report("check_estimator on the defaults", ours, ref, 3.0, "s")
 
 
