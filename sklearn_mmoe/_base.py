@@ -2,6 +2,7 @@
 the skorch net, inference and scoring; an estimator says only which kind each of its
 tasks is (``_task_types``) and how its predictions are laid out."""
 
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -11,7 +12,11 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted
 
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
@@ -50,6 +55,8 @@ _WARMUP = 0.05
 # log of the task's loss), which at the network's step size moves by about one per
 # thousand steps, too slow to settle within the "auto" budget of at most 2,000 steps.
 _LOG_VARIANCE_LR = 10.0
+# Held while a network is initialised from torch's process-wide generator.
+_INITIALISING = threading.Lock()
 
 
 class _BaseMMoE(_InputsMixin, BaseEstimator):
@@ -219,6 +226,20 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             )
         return w
 
+    def _validate_params(self):
+        super()._validate_params()
+        # scikit-learn's Interval(Integral) takes a bool for an int; these do not.
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            integral = any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints
+            )
+            if integral and isinstance(value, (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an int, "
+                    f"not a bool; got {value!r}."
+                )
+
     def _check_device(self):
         try:
             device = torch.device(self.device)
@@ -226,6 +247,11 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             raise ValueError(
                 f"device={self.device!r} is not a valid torch device."
             ) from exc
+        if device.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(
+                f"device={self.device!r}: the estimators train on 'cpu', 'cuda' "
+                f"(or 'cuda:<index>') or 'mps', not on {device.type!r} devices."
+            )
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"device={self.device!r} was requested but CUDA is not available."
@@ -247,6 +273,18 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         """The fit sequence of every estimator: validate, describe and encode each
         task, merge repeated rows, standardise, train."""
+        # A fit that raises, or is interrupted, leaves the estimator as it was.
+        state = self.__dict__.copy()
+        try:
+            # Training needs autograd even where the caller switched it off.
+            with torch.inference_mode(False), torch.enable_grad():
+                return self._fit_sequence(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_sequence(self, X, y, sample_weight):
         names = _given_task_names(y)
         X, rows, Y, present, weight = self._validate_fit_data(X, y, sample_weight)
         n_tasks = Y.shape[1]
@@ -399,21 +437,34 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             device=str(device),
         )
         cuda = [device.index or 0] if device.type == "cuda" else []
-        # Seeding inside fork_rng makes a refit bit-for-bit identical while leaving the
-        # caller's global torch random state as it was.
-        with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(seed)
-            net.initialize()
-            if previous is not None:
-                self._load_previous(net, previous)
-            W = task_row_weights(weight, present)
-            data = TensorData(
-                as_tensor(X),
-                Y,
-                None if W is None else torch.from_numpy(W),
-                torch.from_numpy(rows),
-            )
+        # Initialisation draws from the process-wide torch generator (torch.nn's way),
+        # so it runs seeded inside fork_rng, which leaves the caller's random state as
+        # it was, and under a lock, so that fits in other threads cannot draw from it
+        # meanwhile; float32 whatever the caller set as torch's default dtype.
+        with _INITIALISING, torch.random.fork_rng(devices=cuda):
+            dtype = torch.get_default_dtype()
+            torch.set_default_dtype(torch.float32)
+            try:
+                torch.manual_seed(seed)
+                net.initialize()
+            finally:
+                torch.set_default_dtype(dtype)
+        if previous is not None:
+            self._load_previous(net, previous)
+        # Training draws from generators of its own: shuffling (the iterator's) and
+        # dropout (this one).
+        net.module_.generator = torch.Generator(device=device).manual_seed(seed + 2)
+        W = task_row_weights(weight, present)
+        data = TensorData(
+            as_tensor(X),
+            Y,
+            None if W is None else torch.from_numpy(W),
+            torch.from_numpy(rows),
+        )
+        try:
             net.partial_fit(data)
+        finally:
+            net.module_.generator = None
         net.module_.eval()
 
         history = net.history
@@ -518,7 +569,20 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
     def _task_outputs(self, X, method):
         """``task.predict`` or ``task.proba`` of every task, one array each."""
         raw = self._forward(X)
-        return [getattr(task, method)(raw[:, t]) for t, task in enumerate(self._tasks)]
+        padding = self.net_.module_.padding.cpu().numpy()  # (T, W): -inf by design
+        bad = ~(np.isfinite(raw) | padding)
+        if bad.any():
+            rows = np.flatnonzero(bad.any(axis=(1, 2)))
+            raise ValueError(
+                f"The network's outputs are not finite for {rows.size} row(s) (the "
+                f"first: row {rows[0]}): their inputs are too large for its float32 "
+                "arithmetic. Scale the inputs, or keep numeric_encoding='auto', which "
+                "bounds them."
+            )
+        outputs = [
+            getattr(task, method)(raw[:, t]) for t, task in enumerate(self._tasks)
+        ]
+        return outputs
 
     def _predict(self, X):
         """Every task's prediction: one column per task, in the tasks' common type

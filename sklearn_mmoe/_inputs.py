@@ -28,6 +28,13 @@ class _InputsMixin:
             return validate_data(
                 self, X, accept_sparse="csr", dtype=np.float32, reset=False
             )
+        if sp.issparse(X):
+            raise TypeError(
+                "This model has categorical features, which need dense X (an array "
+                "or a DataFrame); got a sparse matrix."
+            )
+        if not hasattr(X, "iloc"):  # lists, 1-D rows: scikit-learn's own errors
+            X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
         _check_feature_names(self, X, reset=False)
         _check_n_features(self, X, reset=False)
         return encoder.transform(X)
@@ -39,8 +46,10 @@ class _InputsMixin:
         encoder is kept, so that inference takes the plain path.
         """
         self._encoder = None
-        if self.categorical_features is None or (
-            isinstance(self.categorical_features, str) and not hasattr(X, "dtypes")
+        if (
+            self.categorical_features is None
+            or getattr(X, "ndim", 2) != 2  # a Series, a 1-D array: rejected there
+            or (isinstance(self.categorical_features, str) and not hasattr(X, "dtypes"))
         ):
             X = validate_data(self, X, accept_sparse="csr", dtype=np.float32)
             self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
@@ -123,6 +132,10 @@ class _InputsMixin:
             weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
+            with np.errstate(over="ignore"):
+                overflows = not np.isfinite(weight.sum())
+            if overflows:  # only their ratios matter
+                weight = weight / weight.max()
             if not weight.any():
                 raise ValueError(
                     "sample_weight is zero for every sample; at least one sample "

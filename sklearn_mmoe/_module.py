@@ -49,9 +49,10 @@ class _TorchOps:
     """The array operations of the forward pass, on torch tensors (autograd, any
     device, dropout while training)."""
 
-    def __init__(self, activation, dropout):
+    def __init__(self, activation, dropout, generator=None):
         self.act = _TORCH_ACTIVATIONS[activation]
         self.rate = dropout
+        self.generator = generator
 
     @staticmethod
     def linear(x, w, b):  # (B, I) @ (I, O) + (O,)
@@ -62,7 +63,16 @@ class _TorchOps:
         return torch.baddbmm(b, x, w)
 
     def dropout(self, x):
-        return F.dropout(x, self.rate, True) if self.rate > 0 else x
+        if self.rate == 0:
+            return x
+        if self.generator is None:
+            return F.dropout(x, self.rate, True)
+        # The fit's own generator: no draw from the process-wide one, so that fits in
+        # threads stay reproducible.
+        keep = torch.rand(
+            x.shape, generator=self.generator, device=x.device, dtype=x.dtype
+        )
+        return x * (keep >= self.rate) * (1.0 / (1.0 - self.rate))
 
     @staticmethod
     def softmax(x):
@@ -357,6 +367,8 @@ class MMoEModule(nn.Module):
         self.register_buffer("padding", padded, persistent=False)
         self._has_padding = bool(padded.any())
         self._numpy_cache = None
+        # Dropout's random draws while training; set by the estimator for each fit.
+        self.generator = None
 
     # -- construction
     # -------------------------------------------------------------------------
@@ -611,7 +623,11 @@ class MMoEModule(nn.Module):
         of variation of each gate's total weight per expert over the batch, averaged
         over gates (0 for a perfectly even use of the experts).
         """
-        ops = _TorchOps(self.activation, self.dropout if self.training else 0.0)
+        ops = _TorchOps(
+            self.activation,
+            self.dropout if self.training else 0.0,
+            getattr(self, "generator", None),
+        )
         p = self._tensors()
         out, gates = self._run(p, x, ops)
         if not (self.training and self.ensemble_size > 1):
@@ -669,6 +685,7 @@ class MMoEModule(nn.Module):
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_numpy_cache"] = None
+        state["generator"] = None  # a fit's dropout generator is not kept
         return state
 
 

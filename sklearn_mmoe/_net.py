@@ -18,6 +18,12 @@ from torch import nn
 from ._tasks import TASKS, task_groups
 
 
+class StopTraining(Exception):
+    """Raised by :class:`EpochMonitor` to end training early. skorch's own way,
+    ``KeyboardInterrupt``, would also swallow a user's Ctrl-C; this leaves it to
+    reach the caller."""
+
+
 class MultiTaskLoss(nn.Module):
     """Per-row, per-task losses and the training objective built from them: the one
     owner of the objective, used by the training step and the epoch summary alike.
@@ -220,6 +226,19 @@ class MultiTaskNet(NeuralNet):
         self.lr_schedule = lr_schedule
         self.warmup = warmup
 
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, except that a ``KeyboardInterrupt`` (a user's
+        Ctrl-C) propagates; :class:`StopTraining` ends training early instead."""
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, _routing_method="partial_fit", **fit_params)
+        except StopTraining:
+            pass
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
     def get_default_callbacks(self):
         # EpochTimer, PassthroughScoring and PrintLog are replaced by EpochMonitor.
         return []
@@ -395,7 +414,7 @@ class EpochMonitor(Callback):
             print(", ".join(parts), flush=True)
         if self.no_improvement_ >= self.n_iter_no_change:
             self.converged_ = True
-            raise KeyboardInterrupt  # skorch's own way to end fit_loop early
+            raise StopTraining
 
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:

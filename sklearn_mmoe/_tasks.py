@@ -30,6 +30,8 @@ TASK_TYPES = ("classification", "regression")
 # "auto" reads whole numbers as classes (scikit-learn's type_of_target) up to this many
 # distinct values, and more of them as a quantity (a count, weeks, dollars), warning.
 _MANY_CLASSES = 20
+# Targets above this magnitude are scaled down before their squares are summed.
+_HUGE = 1e100
 
 
 def task_label(task, name, n_tasks):
@@ -192,8 +194,13 @@ class RegressionTask:
     def fit_scale(self, values, weight):
         """Learn the weighted mean and deviation of the training targets ``values``."""
         w = weight / weight.max()  # equal weights: exactly ones
-        self.mean = float((w * values).sum() / w.sum())
-        self.scale = float(np.sqrt((w * (values - self.mean) ** 2).sum() / w.sum()))
+        # Squares of targets above about 1e154 overflow: those are scaled down first.
+        size = np.abs(values).max()
+        size = size if size > _HUGE else 1.0
+        v = values / size if size != 1.0 else values
+        mean = (w * v).sum() / w.sum()
+        self.mean = float(mean * size)
+        self.scale = float(np.sqrt((w * (v - mean) ** 2).sum() / w.sum()) * size)
 
     def standardise(self, values):
         return (values - self.mean) / (self.scale if self.scale > 0 else 1.0)

@@ -1,0 +1,301 @@
+"""A failed or interrupted fit changes nothing, interrupts reach the caller, fits in
+threads are reproducible, and unusual inputs get clear errors or finite outputs."""
+
+import os
+import pickle
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
+from sklearn_mmoe._net import MultiTaskNet
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+FAST = dict(
+    n_experts=3, expert_units=(8,), tower_units=(4,), max_epochs=5, random_state=0
+)
+ALL = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor, MMoEMultiTask])
+
+
+def _data(n=120, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 4))
+    return X, np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)
+
+
+def _targets(Est, Y):
+    return Y * 1.5 + 0.25 if Est is MMoERegressor else Y
+
+
+def _interrupt_after(monkeypatch, n_steps):
+    """Raise KeyboardInterrupt in the n-th training step, as a Ctrl-C arriving then
+    would."""
+    step = MultiTaskNet.train_step
+    count = {"n": 0}
+
+    def interrupted(self, batch, **kwargs):
+        count["n"] += 1
+        if count["n"] == n_steps:
+            raise KeyboardInterrupt
+        return step(self, batch, **kwargs)
+
+    monkeypatch.setattr(MultiTaskNet, "train_step", interrupted)
+
+
+# -- interrupts ----------------------------------------------------------------------
+
+
+@ALL
+def test_a_keyboard_interrupt_reaches_the_caller_and_changes_nothing(Est, monkeypatch):
+    X, Y = _data()
+    est = Est(**FAST).fit(X, _targets(Est, Y))
+    before = est.predict(X)
+    state = set(vars(est))
+    _interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        est.set_params(max_epochs=50).fit(X[:, :3], _targets(Est, Y))
+    assert set(vars(est)) == state
+    assert est.n_features_in_ == 4
+    np.testing.assert_array_equal(est.predict(X), before)
+
+
+def test_an_interrupted_first_fit_leaves_an_unfitted_estimator(monkeypatch):
+    X, Y = _data()
+    _interrupt_after(monkeypatch, 2)
+    est = MMoEClassifier(**FAST)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, Y)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    assert not hasattr(est, "n_features_in_")
+
+
+def test_sigint_during_fit_raises_keyboard_interrupt():
+    """A real SIGINT, sent while the fit runs, ends it with KeyboardInterrupt."""
+    X, Y = _data(n=400)
+    est = MMoEClassifier(**{**FAST, "max_epochs": 100_000}, batch_size=8)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, Y)
+    finally:
+        timer.cancel()
+    assert not hasattr(est, "net_")
+
+
+def test_sigint_during_grid_search_stops_the_search():
+    X, Y = _data(n=400)
+    search = GridSearchCV(
+        MMoEClassifier(**{**FAST, "max_epochs": 100_000}, batch_size=8),
+        {"n_experts": [2, 3]},
+        cv=2,
+    )
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            search.fit(X, Y)
+    finally:
+        timer.cancel()
+    assert not hasattr(search, "cv_results_")
+
+
+def test_early_stopping_still_ends_training_early():
+    X, Y = _data(n=300)
+    est = MMoEClassifier(**{**FAST, "max_epochs": 500}, n_iter_no_change=2, tol=10.0)
+    assert est.fit(X, Y).n_iter_ == 3
+
+
+# -- a failed fit changes nothing ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "refit",
+    [
+        lambda est, X, Y: est.fit(X[:, :3], Y),  # another number of features
+        lambda est, X, Y: est.fit(X, Y[:, 0]),  # one task on a two-task model
+    ],
+    ids=["features", "tasks"],
+)
+@ALL
+def test_a_failed_warm_start_leaves_the_fitted_model_as_it_was(Est, refit):
+    X, Y = _data()
+    Y = _targets(Est, Y)
+    est = Est(**FAST, warm_start=True).fit(X, Y)
+    before = (est.predict(X), est.n_features_in_, est.n_outputs_, est.n_iter_)
+    with pytest.raises(ValueError, match="warm_start"):
+        refit(est, X, Y)
+    after = (est.predict(X), est.n_features_in_, est.n_outputs_, est.n_iter_)
+    np.testing.assert_array_equal(after[0], before[0])
+    assert after[1:] == before[1:]
+
+
+def test_a_failed_refit_keeps_feature_names():
+    X, Y = _data()
+    df = pd.DataFrame(X, columns=list("abcd"))
+    est = MMoEClassifier(**FAST).fit(df, Y)
+    with pytest.raises(ValueError):
+        est.fit(df, np.full(len(df), np.nan))
+    assert est.feature_names_in_.tolist() == list("abcd")
+    est.predict(df)
+
+
+# -- threads -------------------------------------------------------------------------
+
+
+def test_fits_in_threads_equal_the_same_fits_one_after_the_other():
+    X, Y = _data(n=200)
+    params = [
+        {**FAST, "dropout": 0.3, "random_state": 1},
+        {**FAST, "ensemble_size": 2, "dropout": 0.2, "random_state": 2},
+    ]
+    sequential = [MMoEClassifier(**p).fit(X, Y).predict_proba(X) for p in params]
+    global_state = torch.get_rng_state()
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(3):
+            futures = [
+                pool.submit(lambda p: MMoEClassifier(**p).fit(X, Y), p) for p in params
+            ]
+            threaded = [f.result().predict_proba(X) for f in futures]
+            for a, b in zip(threaded, sequential):
+                for pa, pb in zip(a, b):
+                    np.testing.assert_array_equal(pa, pb)
+    assert torch.equal(torch.get_rng_state(), global_state)
+
+
+def test_a_fit_leaves_the_global_torch_random_state_as_it_was():
+    X, Y = _data()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    MMoEClassifier(**FAST, dropout=0.5).fit(X, Y)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_a_fitted_model_with_dropout_still_pickles():
+    X, Y = _data()
+    est = MMoEClassifier(**FAST, dropout=0.3).fit(X, Y)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict_proba(X)[0], est.predict_proba(X)[0])
+
+
+# -- torch's global settings ---------------------------------------------------------
+
+
+def test_fit_works_with_float64_as_torchs_default_dtype():
+    X, Y = _data()
+    expected = MMoEClassifier(**FAST).fit(X, Y).predict_proba(X)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        got = MMoEClassifier(**FAST).fit(X, Y).predict_proba(X)
+    finally:
+        torch.set_default_dtype(previous)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", [torch.inference_mode, torch.no_grad])
+def test_fit_works_inside_inference_mode_and_no_grad(mode):
+    X, Y = _data()
+    expected = MMoEClassifier(**FAST).fit(X, Y).predict(X)
+    with mode():
+        est = MMoEClassifier(**FAST).fit(X, Y)
+    np.testing.assert_array_equal(est.predict(X), expected)
+
+
+# -- non-finite results --------------------------------------------------------------
+
+
+def test_huge_regression_targets_give_finite_predictions():
+    X, Y = _data()
+    Y = X[:, :2] * 1e200
+    pred = MMoERegressor(**FAST).fit(X, Y).predict(X)
+    assert np.all(np.isfinite(pred))
+    assert np.abs(pred).max() > 1e199
+
+
+def test_sample_weights_whose_sum_overflows_still_train():
+    X, Y = _data()
+    weights = np.full(len(X), 1e307)
+    weights[:10] = 1e308
+    est = MMoEClassifier(**FAST).fit(X, Y, sample_weight=weights)
+    assert np.all(np.isfinite(est.loss_curve_)) and min(est.loss_curve_) > 0
+    reference = MMoEClassifier(**FAST).fit(X, Y, sample_weight=weights / 1e308)
+    np.testing.assert_allclose(est.loss_curve_, reference.loss_curve_, rtol=1e-5)
+
+
+def test_inputs_that_overflow_the_network_are_refused_instead_of_nan_labels():
+    X, Y = _data()
+    est = MMoEClassifier(**FAST, gate_type="attention", numeric_encoding=None)
+    est.fit(X, Y)
+    huge = np.random.RandomState(1).normal(size=(50, 4)) * 1e20
+    for method in (est.predict, est.predict_proba):
+        with pytest.raises(ValueError, match="outputs are not finite.*Scale the"):
+            method(huge)
+
+
+# -- clear errors instead of raw internal ones ---------------------------------------
+
+
+def test_score_names_a_task_without_any_label():
+    X, Y = _data()
+    est = MMoEClassifier(**FAST, missing_labels="ignore").fit(X, Y)
+    Y_test = Y.astype(float)
+    Y_test[:, 1] = np.nan
+    with pytest.raises(ValueError, match="Task 1.*no sample has a label"):
+        est.score(X, Y_test)
+
+
+def test_a_series_as_X_gets_scikit_learns_2d_error():
+    X, Y = _data()
+    with pytest.raises(ValueError, match="2-dimensional|2D array"):
+        MMoEClassifier(**FAST).fit(pd.Series(X[:, 0]), Y[:, 0])
+
+
+def test_a_model_with_categorical_columns_reads_lists_and_refuses_the_rest():
+    X, Y = _data()
+    df = pd.DataFrame(X[:, :2], columns=["a", "b"])
+    df["colour"] = pd.Categorical(np.where(X[:, 2] > 0, "red", "blue"))
+    est = MMoEClassifier(**FAST).fit(df, Y)
+    rows = df.astype(object).to_numpy().tolist()
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        from_rows = est.predict(rows)
+    np.testing.assert_array_equal(from_rows, est.predict(df))
+    with pytest.raises(TypeError, match="categorical features, which need dense X"):
+        est.predict(sp.csr_matrix(np.ones((3, 3))))
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        est.predict(df.to_numpy()[0])
+
+
+@pytest.mark.parametrize("name", ["n_experts", "batch_size", "max_epochs", "top_k"])
+def test_a_bool_is_not_taken_for_an_int(name):
+    X, Y = _data()
+    with pytest.raises(InvalidParameterError, match=f"'{name}'.*not a bool"):
+        MMoEClassifier(**{**FAST, name: True}).fit(X, Y)
+
+
+@pytest.mark.parametrize("device", ["meta", "xpu"])
+def test_devices_the_estimators_do_not_train_on_are_named(device):
+    X, Y = _data()
+    with pytest.raises(ValueError, match=f"device='{device}'.*'cpu', 'cuda'"):
+        MMoEClassifier(**FAST, device=device).fit(X, Y)
+
+
+def test_early_stopping_counts_the_distinct_rows_it_splits():
+    X = np.ones((100, 3))
+    with pytest.raises(ValueError, match="of the 1 distinct training row.*merged"):
+        MMoERegressor(**FAST, early_stopping=True).fit(X, np.ones(100))
+    X, Y = _data(n=100)
+    with pytest.raises(ValueError, match="0.999 of the 100 distinct.*100 for valid"):
+        MMoEClassifier(**FAST, early_stopping=True, validation_fraction=0.999).fit(X, Y)
