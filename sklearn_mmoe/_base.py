@@ -642,6 +642,9 @@ class _BaseMMoE(_InputsMixin, BaseEstimator):
             )
         Y_pred = Y_pred.reshape(n, n_tasks)
         w = _check_sample_weight(sample_weight, Y_pred)
+        with np.errstate(over="ignore"):
+            if not np.isfinite(w.sum()):  # only their ratios matter
+                w = w / np.abs(w).max()
         present = self._present_labels(Y)
         scores = []
         for t, task in enumerate(self._tasks):

@@ -158,15 +158,12 @@ class HoldOutSplit:
         n = len(dataset)
         n_valid = n_validation(self.fraction, n)
         if n - n_valid < 1:
-            merged = (
-                " (identical rows with the same labels are merged into one weighted "
-                "row)"
-            )
             raise ValueError(
                 f"early_stopping holds out validation_fraction={self.fraction} of the "
-                f"{n} distinct training row(s){merged}: {n_valid} for validation, "
-                "leaving none to train on. Lower validation_fraction, add rows, or "
-                "pass early_stopping=False."
+                f"training data: {n_valid} of its {n} sample(s) (distinct rows: "
+                "identical rows with the same labels are merged into one weighted "
+                "row), leaving none to train on. Lower validation_fraction, add rows, "
+                "or pass early_stopping=False."
             )
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
         return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])

@@ -228,6 +228,11 @@ class RegressionTask:
             y_true = np.asarray(y_true, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"y must be numeric for a regression task; {exc}") from exc
+        if len(y_true) < 2:
+            raise ValueError(
+                "R2 is undefined with fewer than two labelled samples; score a "
+                "regression task on two or more."
+            )
         return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
 
 
