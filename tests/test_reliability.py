@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from joblib import Parallel, delayed
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
@@ -171,6 +172,22 @@ def test_fits_in_threads_equal_the_same_fits_one_after_the_other():
                 for pa, pb in zip(a, b):
                     np.testing.assert_array_equal(pa, pb)
     assert torch.equal(torch.get_rng_state(), global_state)
+
+
+def _fit_predict(params, X, Y):
+    return MMoEClassifier(**params).fit(X, Y).predict_proba(X)
+
+
+def test_fits_in_processes_equal_the_same_fits_in_this_one():
+    X, Y = _data(n=200)
+    params = [{**FAST, "dropout": 0.3, "random_state": s} for s in (1, 2)]
+    here = [_fit_predict(p, X, Y) for p in params]
+    there = Parallel(n_jobs=2, backend="loky")(
+        delayed(_fit_predict)(p, X, Y) for p in params
+    )
+    for a, b in zip(here, there):
+        for pa, pb in zip(a, b):
+            np.testing.assert_array_equal(pa, pb)
 
 
 def test_a_fit_leaves_the_global_torch_random_state_as_it_was():
