@@ -320,3 +320,10 @@ def test_early_stopping_counts_the_distinct_rows_it_splits():
         ValueError, match=r"0.999 of the training data: 100 of its 100 sample"
     ):
         MMoEClassifier(**FAST, early_stopping=True, validation_fraction=0.999).fit(X, Y)
+
+
+@pytest.mark.parametrize("weights", [["a", "b"], [[1.0], [2.0, 3.0]], {"x": 1}])
+def test_task_weights_that_are_not_numbers_are_named(weights):
+    X, Y = _data()
+    with pytest.raises((ValueError, InvalidParameterError), match="task_weights"):
+        MMoEClassifier(**FAST, task_weights=weights).fit(X, Y)
