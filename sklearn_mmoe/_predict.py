@@ -1,0 +1,169 @@
+"""Inference and scoring, shared by every estimator: the network's outputs in
+chunks, each task's prediction and probabilities through its description
+(:mod:`sklearn_mmoe._tasks`), the mean per-task score and the gate weights."""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted
+
+from ._data import BatchIterator, TensorData, as_tensor
+from ._tasks import task_label
+
+# Rows per forward pass at predict time: large enough to amortise per-call overhead,
+# small enough that the (n_experts, rows, units) activations stay in cache-sized memory.
+_PREDICT_CHUNK = 8192
+# Up to this many rows, inference runs in float64 NumPy: PyTorch's per-operation
+# dispatch costs more than the arithmetic there, and float64 gives every row the same
+# result whatever it is batched with (scikit-learn's check_methods_subset_invariance
+# compares batches of up to 20 rows with single rows), which float32 BLAS kernels,
+# taking other code paths for a handful of rows, do not.
+_NUMPY_ROWS = 32
+
+
+class _PredictMixin:
+    """Reads the fitted ``net_``, ``_tasks``, ``n_outputs_``, ``task_names_`` and
+    ``_y_1d``, and the inputs mixin's ``_validate_X`` and ``_present_labels``."""
+
+    def _forward(self, X):
+        """Raw network outputs for ``X``: array (n_samples, n_tasks, width).
+
+        float64 from NumPy for up to ``_NUMPY_ROWS`` rows, float32 from PyTorch in
+        chunks of ``_PREDICT_CHUNK`` rows otherwise.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X)
+        module = self.net_.module_
+        if X.shape[0] <= _NUMPY_ROWS:
+            return module.forward_numpy(_dense(X))
+        if module.training:
+            module.eval()
+        batches = BatchIterator(
+            TensorData(as_tensor(X)), _PREDICT_CHUNK, device=self.net_.device
+        )
+        with torch.inference_mode():
+            return torch.cat([module(Xb).cpu() for Xb, _, _ in batches]).numpy()
+
+    def _task_outputs(self, X, method):
+        """``task.predict`` or ``task.proba`` of every task, one array each."""
+        raw = self._forward(X)
+        padding = self.net_.module_.padding.cpu().numpy()  # (T, W): -inf by design
+        bad = ~(np.isfinite(raw) | padding)
+        if bad.any():
+            rows = np.flatnonzero(bad.any(axis=(1, 2)))
+            raise ValueError(
+                f"The network's outputs are not finite for {rows.size} row(s) (the "
+                f"first: row {rows[0]}): their inputs are too large for its float32 "
+                "arithmetic. Scale the inputs, or keep numeric_encoding='auto', which "
+                "bounds them."
+            )
+        outputs = [
+            getattr(task, method)(raw[:, t]) for t, task in enumerate(self._tasks)
+        ]
+        return outputs
+
+    def _predict(self, X):
+        """Every task's prediction: one column per task, in the tasks' common type
+        (an object array when they differ); 1-D when ``y`` was 1-D at fit."""
+        columns = self._task_outputs(X, "predict")
+        if self._y_1d:
+            return columns[0]
+        kinds = {c.dtype.kind for c in columns}
+        dtype = np.result_type(*columns) if len(kinds) == 1 else object
+        Y = np.empty((len(columns[0]), len(columns)), dtype=dtype)
+        for t, column in enumerate(columns):
+            Y[:, t] = column
+        return Y
+
+    def _proba(self, X):
+        """``predict_proba``'s layout: the task's array for a single task, else a
+        list with one entry per task (None for a regression task)."""
+        proba = self._task_outputs(X, "proba")
+        return proba[0] if self.n_outputs_ == 1 else proba
+
+    def score(self, X, y, sample_weight=None):
+        """The score of each task, averaged over tasks: accuracy for a
+        classification task, :math:`R^2` for a regression task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True labels or targets of every task, laid out as at fit (1-D only for a
+            single task); with ``missing_labels="ignore"``, NaN or None marks a
+            missing label, left out of its task's score.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean over tasks of each task's (weighted) score on the rows that have its
+            label.
+        """
+        Y_pred = self.predict(X)
+        n, n_tasks = len(Y_pred), self.n_outputs_
+        y = check_array(
+            y,
+            ensure_2d=False,
+            dtype=None,
+            ensure_all_finite="allow-nan",
+            input_name="y",
+        )
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if Y.shape != (n, n_tasks) or (y.ndim == 1 and n_tasks > 1):
+            raise ValueError(
+                f"y has shape {y.shape}; {type(self).__name__} was fitted on "
+                f"{n_tasks} task(s), so y must have shape ({n}, {n_tasks})"
+                + (f" or ({n},)." if n_tasks == 1 else ".")
+            )
+        Y_pred = Y_pred.reshape(n, n_tasks)
+        w = _check_sample_weight(sample_weight, Y_pred)
+        with np.errstate(over="ignore"):
+            if not np.isfinite(w.sum()):  # only their ratios matter
+                w = w / np.abs(w).max()
+        present = self._present_labels(Y)
+        scores = []
+        for t, task in enumerate(self._tasks):
+            p = present[:, t]
+            if not p.any():
+                where = task_label(t, self.task_names_[t], n_tasks) or "y: "
+                raise ValueError(
+                    f"{where}no sample has a label, so the task's score is undefined."
+                )
+            scores.append(task.score(Y[p, t], Y_pred[p, t], w[p]))
+        return float(np.mean(scores))
+
+    def gate_weights(self, X):
+        """The weight each task's gate gives each expert, for every sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_tasks, n_experts)
+            Non-negative mixing weights that sum to one over the last axis (with
+            ``top_k``, all but ``top_k`` of them are zero). ``"omoe"`` repeats its
+            single gate for every task; ``"shared_bottom"`` has no gates and returns
+            ones of shape (n_samples, n_tasks, 1). For ``"ple"``, the gates of the last
+            level, over the experts each task sees there: the ``n_experts`` shared
+            experts first, then the task's own ``n_task_experts``. The task axis is
+            kept when ``y`` was 1-D.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X)
+        module = self.net_.module_
+        chunks = [
+            module.forward_numpy(_dense(X[i : i + _PREDICT_CHUNK]), gates=True)
+            for i in range(0, X.shape[0], _PREDICT_CHUNK)
+        ]
+        return np.concatenate(chunks)
+
+
+def _dense(X):
+    """A dense view of ``X`` (a small chunk, when sparse)."""
+    return X.toarray() if sp.issparse(X) else X
