@@ -13,10 +13,11 @@ classify two binary tasks and score each with ROC AUC.
 # Two correlated regression tasks
 # -------------------------------
 import numpy as np
+import pandas as pd
 from sklearn.metrics import mean_squared_error, r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from sklearn_mmoe import MMoEClassifier, MMoERegressor
+from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 from sklearn_mmoe.datasets import make_multitask_regression
 
 X, Y = make_multitask_regression(
@@ -78,3 +79,16 @@ for task, p in enumerate(clf.predict_proba(X_test)):
         f"classifier task {task}: ROC AUC {roc_auc_score(B_test[:, task], p[:, 1]):.3f}"
     )
 print(f"mean per-task accuracy: {clf.score(X_test, B_test):.3f}")
+
+# %%
+# A classification and a regression task in one model
+# ---------------------------------------------------
+# :class:`~sklearn_mmoe.MMoEMultiTask` takes tasks of different kinds: here whether
+# task 0 is above its median (a label) next to task 1's value. A DataFrame ``y`` names
+# the tasks; ``task_types="auto"`` reads the bools as classes and the floats as values.
+M_train = pd.DataFrame({"high_0": B_train[:, 0] == 1, "value_1": Y_train[:, 1]})
+mixed = MMoEMultiTask(**experts).fit(X_train, M_train)
+pred = mixed.predict(X_test)  # an object array: bools and floats
+auc = roc_auc_score(B_test[:, 0], mixed.predict_proba(X_test)[0][:, 1])
+r2 = r2_score(Y_test[:, 1], pred[:, 1].astype(float))
+print(f"{mixed.task_types_}: ROC AUC of high_0 {auc:.3f}, R2 of value_1 {r2:.3f}")
