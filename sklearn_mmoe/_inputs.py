@@ -17,6 +17,16 @@ from ._data import canonical
 from ._rows import collapse, missing_mask
 
 
+def keep_column_types(y):
+    """A DataFrame ``y`` whose columns differ in dtype as an object array, so that
+    each task keeps its labels' type (pandas would turn bools next to floats into
+    floats); anything else as it is."""
+    dtypes = getattr(y, "dtypes", None)
+    if getattr(y, "ndim", 1) == 2 and dtypes is not None and len(set(dtypes)) > 1:
+        return y.astype(object).to_numpy()
+    return y
+
+
 class _InputsMixin:
     """Input validation of the estimators; reads ``categorical_features``,
     ``embedding_dim`` and ``missing_labels``."""
@@ -109,7 +119,7 @@ class _InputsMixin:
         X = self._validate_fit_X(X)
         X = canonical(X)  # row hashes need summed duplicates
         y = check_array(
-            y,
+            keep_column_types(y),
             accept_sparse="csr",
             ensure_all_finite="allow-nan",
             ensure_2d=False,

@@ -8,6 +8,7 @@ import torch
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted
 
 from ._data import BatchIterator, TensorData, as_tensor
+from ._inputs import keep_column_types
 from ._tasks import task_label
 
 # Rows per forward pass at predict time: large enough to amortise per-call overhead,
@@ -105,7 +106,7 @@ class _PredictMixin:
         Y_pred = self.predict(X)
         n, n_tasks = len(Y_pred), self.n_outputs_
         y = check_array(
-            y,
+            keep_column_types(y),
             ensure_2d=False,
             dtype=None,
             ensure_all_finite="allow-nan",

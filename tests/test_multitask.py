@@ -111,6 +111,18 @@ def test_score_refuses_a_y_of_another_shape(y_of):
         model.score(X, y_of(Y))
 
 
+def test_a_dataframe_keeps_each_columns_label_type():
+    """pandas turns bools next to floats into floats; the tasks keep their own."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 3))
+    Y = pd.DataFrame({"buys": X[:, 0] > 0, "rating": 3 + X[:, 1]})
+    model = MMoEMultiTask(**FAST).fit(X, Y)
+    assert model.classes_[0].dtype == bool
+    row = model.predict(X[:1])[0]
+    assert [type(v).__name__ for v in row] == ["bool", "float"]
+    assert 0.5 < model.score(X, Y) <= 1.0
+
+
 def test_task_types_can_be_named_for_each_task(mixed):
     X, Y = mixed
     Y = Y.assign(buys=Y["buys"].astype(float))
