@@ -3,6 +3,7 @@ and the skorch net (inference and scoring are :mod:`sklearn_mmoe._predict`'s); a
 estimator says only which kind each of its tasks is (``_task_types``) and how its
 predictions are laid out."""
 
+import copy
 import threading
 import warnings
 from numbers import Integral, Real
@@ -262,36 +263,61 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         (present) labels ``Y`` of each task; ``where[t]`` names task ``t`` in errors."""
         raise NotImplementedError
 
-    def _fit(self, X, y, sample_weight):
-        """The fit sequence of every estimator: validate, describe and encode each
-        task, merge repeated rows, standardise, train."""
+    def _fit(self, X, y, sample_weight, partial=False, classes=None):
+        """The fit sequence of every estimator (and of ``partial_fit``, one pass):
+        validate, describe and encode each task, merge repeated rows, standardise,
+        train."""
         # A fit that raises, or is interrupted, leaves the estimator as it was.
         state = self.__dict__.copy()
         try:
             # Training needs autograd even where the caller switched it off.
             with torch.inference_mode(False), torch.enable_grad():
-                return self._fit_sequence(X, y, sample_weight)
+                return self._fit_sequence(X, y, sample_weight, partial, classes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
 
-    def _fit_sequence(self, X, y, sample_weight):
+    def _fit_sequence(self, X, y, sample_weight, partial, classes):
+        continuing = partial and hasattr(self, "net_")
         names = _given_task_names(y)
-        X, rows, Y, present, weight = self._validate_fit_data(X, y, sample_weight)
+        y_1d = getattr(self, "_y_1d", None)
+        X, rows, Y, present, weight = self._validate_fit_data(
+            X, y, sample_weight, reset=not continuing
+        )
         n_tasks = Y.shape[1]
-        if names is None or len(names) != n_tasks:
+        if continuing:
+            self._y_1d = y_1d  # the first call's layout
+            if n_tasks != self.n_outputs_:
+                raise ValueError(
+                    "partial_fit continues the tasks of the first call, which had "
+                    f"{self.n_outputs_} task(s); y has {n_tasks}."
+                )
+            names = [str(n) for n in self.task_names_]
+        elif names is None or len(names) != n_tasks:
             names = [f"task{t}" for t in range(n_tasks)]
         where = [task_label(t, name, n_tasks) for t, name in enumerate(names)]
-        kinds = self._task_types([Y[present[:, t], t] for t in range(n_tasks)], where)
-        tasks, targets = [], np.zeros(Y.shape)
-        for t, kind in enumerate(kinds):
-            task, targets[present[:, t], t] = TASKS[kind].from_labels(
-                Y[present[:, t], t], where[t]
-            )
-            tasks.append(task)
-        warm = self.warm_start and hasattr(self, "net_")
-        if warm:
+        labels = [Y[present[:, t], t] for t in range(n_tasks)]
+        targets = np.zeros(Y.shape)
+        if continuing:
+            tasks = self._tasks
+            for t, task in enumerate(tasks):
+                targets[present[:, t], t] = task.encode(labels[t], where[t])
+        else:
+            kinds = self._task_types(labels, where)
+            known = self._partial_classes(classes, kinds) if partial else None
+            tasks = []
+            for t, kind in enumerate(kinds):
+                if known is not None and known[t] is not None:
+                    task = TASKS[kind].from_classes(known[t], where[t])
+                    targets[present[:, t], t] = task.encode(labels[t], where[t])
+                else:
+                    task, targets[present[:, t], t] = TASKS[kind].from_labels(
+                        labels[t], where[t]
+                    )
+                tasks.append(task)
+        warm = continuing or (self.warm_start and hasattr(self, "net_") and not partial)
+        if warm and not continuing:
             previous = self._tasks
             if len(previous) != n_tasks or not all(
                 a.same_layout(b) for a, b in zip(tasks, previous)
@@ -319,7 +345,9 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             [task.standardise(targets[:, t]) for t, task in enumerate(tasks)]
         )
         Z = np.where(present, Z, 0.0).astype(np.float32)
-        net = self._fit_net(X, rows, torch.from_numpy(Z), present, weight, tasks, names)
+        net = self._fit_net(
+            X, rows, torch.from_numpy(Z), present, weight, tasks, names, partial
+        )
         self.net_ = net
         self._tasks = tasks
         self.n_outputs_ = n_tasks
@@ -328,7 +356,27 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         self.task_weights_ = weights.astype(np.float64)
         return self
 
-    def _fit_net(self, X, rows, Y, present, weight, tasks, names):
+    def _partial_classes(self, classes, kinds):
+        """The classes of each task for the first ``partial_fit`` call: one array
+        per task (None for a regression task, or to take them from the labels)."""
+        n_tasks = len(kinds)
+        if classes is None:
+            return [None] * n_tasks
+        if n_tasks == 1 and not (
+            isinstance(classes, (list, tuple))
+            and len(classes)
+            and (classes[0] is None or np.ndim(classes[0]) == 1)
+        ):
+            classes = [classes]
+        classes = list(classes)
+        if len(classes) != n_tasks:
+            raise ValueError(
+                f"classes must hold one array of labels per task ({n_tasks}); got "
+                f"{len(classes)}."
+            )
+        return [None if c is None else np.asarray(c) for c in classes]
+
+    def _fit_net(self, X, rows, Y, present, weight, tasks, names, partial=False):
         """Build (or warm-start) the skorch net for ``tasks`` (named ``names``) and
         train it on rows ``rows`` of ``X``, with encoded targets ``Y`` (a tensor),
         labels ``present`` and row weights ``weight``."""
@@ -355,11 +403,24 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         )
         task_weights = self._check_task_weights(n_tasks)
         device = self._check_device()
-        previous = getattr(self, "net_", None) if self.warm_start else None
-        early_stopping, batch_size, max_epochs = self._budget(len(rows))
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
+        W = task_row_weights(weight, present)
+        data = TensorData(
+            as_tensor(X),
+            Y,
+            None if W is None else torch.from_numpy(W),
+            torch.from_numpy(rows),
+        )
+        if partial and hasattr(self, "net_"):
+            return self._continue_net(self.net_, data, device, seed)
+        previous = (
+            getattr(self, "net_", None) if self.warm_start and not partial else None
+        )
+        early_stopping, batch_size, max_epochs = self._budget(len(rows))
+        if partial:  # one pass at a constant rate, every row trains
+            early_stopping, max_epochs = False, 1
         n_numeric = X.shape[1] - len(embeddings)
         if previous is None:
             targets = None
@@ -403,7 +464,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             ema_decay=None if self.ema_decay is None else float(self.ema_decay),
             max_epochs=max_epochs,
             batch_size=batch_size,
-            lr_schedule=self.learning_rate_schedule,
+            lr_schedule="constant" if partial else self.learning_rate_schedule,
             warmup=_WARMUP,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
@@ -446,13 +507,6 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         # Training draws from generators of its own: shuffling (the iterator's) and
         # dropout (this one).
         net.module_.generator = torch.Generator(device=device).manual_seed(seed + 2)
-        W = task_row_weights(weight, present)
-        data = TensorData(
-            as_tensor(X),
-            Y,
-            None if W is None else torch.from_numpy(W),
-            torch.from_numpy(rows),
-        )
         try:
             net.partial_fit(data)
         finally:
@@ -462,13 +516,46 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         history = net.history
         self._record_history(history, previous is not None, early_stopping)
         # An "auto" budget is a complete schedule, not a cap that cut training short.
-        if self.max_epochs != "auto" and not net.callbacks_[0][1].converged_:
+        if (
+            not partial
+            and self.max_epochs != "auto"
+            and not net.callbacks_[0][1].converged_
+        ):
             warnings.warn(
                 f"{type(self).__name__} stopped after max_epochs={max_epochs} "
                 "epochs and the loss has not converged yet; raise max_epochs or tol.",
                 ConvergenceWarning,
                 stacklevel=4,  # _fit_net < fit < _fit_context wrapper < caller
             )
+        return net
+
+    def _continue_net(self, net, data, device, seed):
+        """One more pass of ``partial_fit`` over ``data``, continuing the weights and
+        the optimiser's state; if it raises or is interrupted, both are put back."""
+        saved = [
+            copy.deepcopy(part.state_dict())
+            for part in (net.module_, net.criterion_, net.optimizer_)
+        ]
+        n_epochs = len(net.history)
+        net.max_epochs, net.train_split, net.lr_schedule = 1, None, "constant"
+        # Each call shuffles and drops out with draws of its own.
+        net.module_.generator = torch.Generator(device=device).manual_seed(
+            seed + 2 + n_epochs
+        )
+        try:
+            net.iterator_train__seed = seed + 1 + n_epochs
+            net.partial_fit(data)
+        except BaseException:
+            for part, state in zip(
+                (net.module_, net.criterion_, net.optimizer_), saved
+            ):
+                part.load_state_dict(state)
+            del net.history[n_epochs:]
+            raise
+        finally:
+            net.module_.generator = None
+            net.module_.eval()
+        self._record_history(net.history, False, False)
         return net
 
     def _budget(self, n_rows):

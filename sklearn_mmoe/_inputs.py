@@ -103,7 +103,7 @@ class _InputsMixin:
             for n in self._encoder.n_codes
         )
 
-    def _validate_fit_data(self, X, y, sample_weight):
+    def _validate_fit_data(self, X, y, sample_weight, reset=True):
         """Validate ``X``, ``y`` and ``sample_weight`` and keep the rows that train.
 
         Returns ``X`` (float32, dense or CSR, all rows), ``rows`` (the rows of ``X``
@@ -116,7 +116,8 @@ class _InputsMixin:
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
-        X = self._validate_fit_X(X)
+        # reset=False (a later partial_fit call): X as the fitted model reads it.
+        X = self._validate_fit_X(X) if reset else self._validate_X(X)
         X = canonical(X)  # row hashes need summed duplicates
         y = check_array(
             keep_column_types(y),

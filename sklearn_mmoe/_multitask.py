@@ -230,6 +230,44 @@ class MMoEMultiTask(_BaseMMoE):
         self.classes_ = [getattr(task, "classes", None) for task in self._tasks]
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one pass over ``X`` and ``y``, continuing from the previous call.
+
+        scikit-learn's convention (``SGDClassifier``, ``MLPClassifier``): the first
+        call (on an unfitted estimator) fixes the tasks, their kinds and classes, and
+        the scaling of the inputs and of the regression targets from its rows; each
+        call then runs one epoch over the given rows, in batches of ``batch_size``,
+        continuing the weights and the optimiser's state at a constant
+        ``learning_rate`` (no early stopping, no cosine schedule: a stream has no
+        known end). A call with another layout
+        (features, tasks, labels outside the classes) raises a ``ValueError`` and
+        changes nothing; so does an interrupted call. After ``fit``, ``partial_fit``
+        continues the fitted model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples; later calls need the first call's features.
+        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+            Labels and targets of every task.
+        classes : list of (array-like or None), default=None
+            Every label each classification task can have, ``None`` for a
+            regression task; on the first call only. A classification task without
+            classes takes those of the first call's labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in every task's loss.
+
+        Returns
+        -------
+        self : MMoEMultiTask
+            The estimator, trained one more pass.
+        """
+        self._fit(X, y, sample_weight, partial=True, classes=classes)
+        self.task_types_ = [task.kind for task in self._tasks]
+        self.classes_ = [getattr(task, "classes", None) for task in self._tasks]
+        return self
+
     def predict(self, X):
         """Predict every task: labels for a classification task, values for a
         regression task.

@@ -84,6 +84,39 @@ class ClassificationTask:
             )
         return cls(classes), codes.reshape(-1).astype(np.float64)
 
+    @classmethod
+    def from_classes(cls, classes, where=""):
+        """The task with the given labels (``partial_fit``'s ``classes``)."""
+        classes = natural_dtype(np.asarray(classes).reshape(-1), where)
+        classes = np.unique(classes)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{where}classes must name at least two classes; got "
+                f"{classes.tolist()!r}."
+            )
+        return cls(classes)
+
+    def encode(self, labels, where=""):
+        """Each (present) label's class index as float64; a label outside
+        ``classes`` is an error."""
+        labels = natural_dtype(np.asarray(labels), where)
+        try:
+            index = np.searchsorted(self.classes, labels)
+        except TypeError as exc:
+            raise ValueError(
+                f"{where}labels of another type than the classes "
+                f"{self.classes.tolist()!r}."
+            ) from exc
+        index = np.minimum(index, len(self.classes) - 1)
+        unknown = self.classes[index] != labels
+        if np.any(unknown):
+            raise ValueError(
+                f"{where}labels {np.unique(labels[unknown])[:5].tolist()!r} are not "
+                f"among the classes {self.classes.tolist()!r} (fixed by the first "
+                "partial_fit call's classes)."
+            )
+        return index.astype(np.float64)
+
     def same_layout(self, other):
         """Whether a warm start from ``other`` continues this task."""
         return type(other) is type(self) and np.array_equal(self.classes, other.classes)
@@ -172,6 +205,17 @@ class RegressionTask:
         if not np.all(np.isfinite(values)):
             raise ValueError(f"{where}y holds infinite values.")
         return cls(), values
+
+    @classmethod
+    def from_classes(cls, classes, where=""):
+        raise ValueError(
+            f"{where}a regression task has no classes; pass None for it in classes."
+        )
+
+    def encode(self, labels, where=""):
+        """The (present) targets as float64, to standardise with the first call's
+        scaling."""
+        return self.from_labels(labels, where)[1]
 
     def same_layout(self, other):
         return type(other) is type(self)

@@ -6,7 +6,8 @@ does not follow ``X`` and the tasks. Inputs vary over dtypes (floats, ints, bool
 objects, strings), shapes (no rows, no columns, one row, mismatched lengths), scales
 (1e-30 to 1e30, NaN, inf), containers (lists, DataFrames with categorical columns,
 CSR / CSC / COO matrices), targets (1-D, 2-D, mixed kinds, missing labels), sample
-weights (negative, zero, NaN, huge, the wrong length) and parameters.
+weights (negative, zero, NaN, huge, the wrong length) and parameters, through ``fit``
+and through ``partial_fit`` (twice, the second call continuing the first).
 
 The test suite runs a bounded, derandomised share (``HOSTILE_EXAMPLES`` examples per
 estimator, 40 by default); ``benchmarks/hostile_inputs.py`` runs the same properties
@@ -226,6 +227,18 @@ def _check_outputs(est, X):
                         np.testing.assert_allclose(part.sum(axis=1), 1.0, rtol=1e-6)
 
 
+def _classes(y):
+    """Each task's labels, for partial_fit's first call (None where they cannot be
+    sorted, which partial_fit then reports)."""
+    Y = np.asarray(y, dtype=object)
+    Y = Y.reshape(len(Y), -1) if Y.ndim else Y.reshape(1, 1)
+    try:
+        classes = [np.unique(c[~pd.isna(c)].tolist()) for c in Y.T]
+    except (TypeError, ValueError):
+        return None
+    return classes[0] if np.ndim(y) == 1 else classes
+
+
 def _property(Est, data):
     n_rows = data.draw(st.sampled_from([30, 30, 30, 5, 2, 1, 0]), label="rows")
     n_cols = data.draw(st.sampled_from([3, 3, 1, 0]), label="columns")
@@ -234,10 +247,16 @@ def _property(Est, data):
     weights = _weights(data.draw(WEIGHTS, label="sample_weight"), n_rows)
     params = data.draw(PARAMS, label="params")
     est = Est(n_experts=2, expert_units=(4,), tower_units=(), max_epochs=2, **params)
+    partial = data.draw(st.sampled_from([False, False, True]), label="partial_fit")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fitted = est.fit(X, y, sample_weight=weights)
+            if partial:
+                kwargs = {} if Est is MMoERegressor else {"classes": _classes(y)}
+                fitted = est.partial_fit(X, y, sample_weight=weights, **kwargs)
+                fitted = est.partial_fit(X, y, sample_weight=weights)  # once more
+            else:
+                fitted = est.fit(X, y, sample_weight=weights)
         except CLEAR:
             with pytest.raises(NotFittedError):
                 est.predict(X)

@@ -1,0 +1,142 @@
+"""partial_fit: one pass per call, continuing weights and optimiser state; the first
+call fixes the tasks, classes and scaling; a call that fails changes nothing."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import r2_score, roc_auc_score
+
+from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
+from sklearn_mmoe._net import MultiTaskNet
+
+SMALL = dict(n_experts=3, expert_units=(16,), tower_units=(8,), random_state=0)
+
+
+def _data(n=3000, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 5))
+    Y = np.column_stack([X[:, 0] + X[:, 1] > 0, X[:, 2] * X[:, 0] > 0]).astype(int)
+    return X, Y
+
+
+def _stream(est, X, Y, passes, chunk, **kwargs):
+    for _ in range(passes):
+        for start in range(0, len(X), chunk):
+            est.partial_fit(
+                X[start : start + chunk], Y[start : start + chunk], **kwargs
+            )
+    return est
+
+
+def test_a_stream_of_chunks_matches_one_fit_on_the_same_rows():
+    X, Y = _data()
+    X_test, Y_test = _data(1000, seed=1)
+    full = MMoEClassifier(**SMALL, early_stopping=False).fit(X, Y)
+    # The same number of optimiser steps, batch by batch in chunks of 500 rows.
+    stream = MMoEClassifier(**SMALL, batch_size=256)
+    _stream(stream, X, Y, passes=full.n_iter_, chunk=500, classes=[[0, 1], [0, 1]])
+
+    def aucs(m):
+        return [
+            roc_auc_score(Y_test[:, t], p[:, 1])
+            for t, p in enumerate(m.predict_proba(X_test))
+        ]
+
+    for a_stream, a_full in zip(aucs(stream), aucs(full)):
+        assert a_stream > a_full - 0.01
+    assert stream.n_iter_ == full.n_iter_ * 6  # one epoch per call
+
+
+def test_a_regression_stream_learns_and_keeps_the_first_calls_scaling():
+    X, _ = _data(2000)
+    Y = np.column_stack([3 * X[:, 0] + 10, X[:, 1] * X[:, 2]])
+    reg = MMoERegressor(**SMALL, batch_size=64)
+    reg.partial_fit(X[:500], Y[:500])
+    scaling = [(t.mean, t.scale) for t in reg._tasks]
+    _stream(reg, X[500:], Y[500:] * 1.0, passes=10, chunk=500)
+    assert [(t.mean, t.scale) for t in reg._tasks] == scaling
+    assert r2_score(Y[:, 0], reg.predict(X)[:, 0]) > 0.95
+
+
+def test_the_first_call_needs_the_classes_and_later_labels_stay_within_them():
+    X, Y = _data(200)
+    clf = MMoEClassifier(**SMALL)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, Y)
+    # A chunk may miss a class that the classes name.
+    clf.partial_fit(X[Y[:, 0] == 0], Y[Y[:, 0] == 0], classes=[[0, 1], [0, 1]])
+    assert [c.tolist() for c in clf.classes_] == [[0, 1], [0, 1]]
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match=r"labels \[2\] are not among the classes"):
+        clf.partial_fit(X, Y + np.array([2, 0]) * (Y == 0))
+    for a, b in zip(clf.predict_proba(X), before):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [lambda X, Y: (X[:, :3], Y), lambda X, Y: (X, Y[:, 0])],
+    ids=["features", "tasks"],
+)
+def test_a_call_with_another_layout_changes_nothing(bad):
+    X, Y = _data(200)
+    reg = MMoERegressor(**SMALL).partial_fit(X, Y.astype(float))
+    before, n_iter = reg.predict(X), reg.n_iter_
+    with pytest.raises(ValueError, match="features|tasks"):
+        reg.partial_fit(*bad(X, Y.astype(float)))
+    np.testing.assert_array_equal(reg.predict(X), before)
+    assert reg.n_iter_ == n_iter
+
+
+def test_an_interrupted_call_puts_the_weights_and_optimiser_back(monkeypatch):
+    X, Y = _data(400)
+    clf = MMoEClassifier(**SMALL, batch_size=32).partial_fit(X, Y, classes=[[0, 1]] * 2)
+    before = clf.predict_proba(X)
+    steps = clf.net_.optimizer_.state_dict()["state"][0]["step"].clone()
+    step = MultiTaskNet.train_step
+    count = {"n": 0}
+
+    def interrupted(self, batch, **kwargs):
+        count["n"] += 1
+        if count["n"] == 5:
+            raise KeyboardInterrupt
+        return step(self, batch, **kwargs)
+
+    monkeypatch.setattr(MultiTaskNet, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        clf.partial_fit(X, Y)
+    monkeypatch.undo()
+    for a, b in zip(clf.predict_proba(X), before):
+        np.testing.assert_array_equal(a, b)
+    assert clf.net_.optimizer_.state_dict()["state"][0]["step"] == steps
+    assert clf.n_iter_ == 1 and len(clf.net_.history) == 1
+
+
+def test_partial_fit_continues_a_fitted_model_and_repeats_with_a_seed():
+    X, Y = _data(300)
+    clf = MMoEClassifier(**SMALL, max_epochs=5).fit(X, Y)
+    clf.partial_fit(X, Y)
+    assert clf.n_iter_ == 6 and len(clf.loss_curve_) == 6
+    a = _stream(
+        MMoEClassifier(**SMALL, dropout=0.2), X, Y, 3, 100, classes=[[0, 1]] * 2
+    )
+    b = _stream(
+        MMoEClassifier(**SMALL, dropout=0.2), X, Y, 3, 100, classes=[[0, 1]] * 2
+    )
+    for pa, pb in zip(a.predict_proba(X), b.predict_proba(X)):
+        np.testing.assert_array_equal(pa, pb)
+
+
+def test_mixed_tasks_stream_with_classes_from_the_first_chunk():
+    X, Y = _data(1000)
+    frame = pd.DataFrame({"buys": Y[:, 0] == 1, "amount": 2 * X[:, 3] + 1})
+    model = MMoEMultiTask(**SMALL, batch_size=32, learning_rate=3e-3)
+    for _ in range(10):
+        for start in range(0, 1000, 250):
+            model.partial_fit(X[start : start + 250], frame.iloc[start : start + 250])
+    assert model.task_types_ == ["classification", "regression"]
+    assert model.classes_[0].tolist() == [False, True] and model.classes_[1] is None
+    assert model.task_names_.tolist() == ["buys", "amount"]
+    assert model.score(X, frame) > 0.9
+    with pytest.raises(ValueError, match="regression task has no classes"):
+        MMoEMultiTask(**SMALL).partial_fit(X, frame, classes=[[False, True], [0, 1]])
