@@ -354,7 +354,11 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         self.task_names_ = np.asarray(names, dtype=object)
         weights = net.criterion_.weights().detach().cpu().numpy()
         self.task_weights_ = weights.astype(np.float64)
+        self._set_task_attributes()
         return self
+
+    def _set_task_attributes(self):
+        """Set an estimator's own per-task fitted attributes (``classes_``, ...)."""
 
     def _partial_classes(self, classes, kinds):
         """The classes of each task for the first ``partial_fit`` call: one array

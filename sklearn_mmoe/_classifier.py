@@ -4,7 +4,12 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 
 from ._base import _BaseMMoE
-from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
+from ._docstrings import (
+    COMMON_PARAMETERS,
+    FITTED_ATTRIBUTES,
+    REFERENCES,
+    partial_fit_doc,
+)
 
 
 class MMoEClassifier(ClassifierMixin, _BaseMMoE):
@@ -93,49 +98,28 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         self : MMoEClassifier
             The fitted estimator.
         """
-        self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight)
+
+    def _set_task_attributes(self):
         classes = [task.classes for task in self._tasks]
         self.classes_ = classes[0] if len(classes) == 1 else classes
-        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train one pass over ``X`` and ``y``, continuing from the previous call.
+        if classes is None and not hasattr(self, "net_"):
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
-        scikit-learn's convention (``SGDClassifier``, ``MLPClassifier``): the first
-        call (on an unfitted estimator) fixes the tasks, their classes and the
-        scaling of the inputs; each call then runs one epoch over the given rows, in
-        batches of ``batch_size``, continuing the weights and the optimiser's state
-        at a constant ``learning_rate`` (no early stopping, no cosine schedule: a
-        stream has no known end). A call with another layout
-        (features, tasks, labels outside the classes) raises a ``ValueError`` and
-        changes nothing; so does an interrupted call. After ``fit``, ``partial_fit``
-        continues the fitted model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples; later calls need the first call's features.
-        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
-            Labels of every task, within the first call's ``classes``.
-        classes : array-like or list of array-like, default=None
+    partial_fit.__doc__ = partial_fit_doc(
+        "MMoEClassifier",
+        "the tasks, their classes and the scaling of the inputs",
+        "Labels of every task, within the first call's ``classes``.",
+        """        classes : array-like or list of array-like, default=None
             Every label each task can have: one array for a single task, one per
             task otherwise. Required on the first call (``y`` of one chunk may miss
             some classes); ignored later.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in every task's loss.
-
-        Returns
-        -------
-        self : MMoEClassifier
-            The estimator, trained one more pass.
-        """
-        if classes is None and not hasattr(self, "net_"):
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        self._fit(X, y, sample_weight, partial=True, classes=classes)
-        classes = [task.classes for task in self._tasks]
-        self.classes_ = classes[0] if len(classes) == 1 else classes
-        return self
+""",
+    )
 
     def predict_proba(self, X):
         """Class probabilities of every task.

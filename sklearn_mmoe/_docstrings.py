@@ -193,3 +193,34 @@ REFERENCES = """\
        Deep Learning with Parameter-Efficient Ensembling", ICLR 2025,
        :arxiv:`2410.24210`.
 """
+
+
+def partial_fit_doc(name, fixes, y, classes=""):
+    """``partial_fit``'s docstring for estimator ``name``: what its first call
+    ``fixes``, what ``y`` holds and (for tasks with classes) the ``classes``
+    parameter."""
+    return f"""Train one pass over ``X`` and ``y``, continuing from the previous call.
+
+        scikit-learn's convention (``SGDClassifier``, ``MLPClassifier``): the first
+        call (on an unfitted estimator) fixes {fixes} from its rows; each call then
+        runs one epoch over the given rows, in batches of ``batch_size``,
+        continuing the weights and the optimiser's state at a constant
+        ``learning_rate`` (no early stopping, no cosine schedule: a stream has no
+        known end). A call with another layout (features, tasks, labels outside the
+        classes) raises a ``ValueError`` and changes nothing; so does an
+        interrupted call. After ``fit``, ``partial_fit`` continues the fitted model.
+
+        Parameters
+        ----------
+        X : {{array-like, sparse matrix, DataFrame}} of shape (n_samples, n_features)
+            Input samples; later calls need the first call's features.
+        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+            {y}
+{classes}        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in every task's loss.
+
+        Returns
+        -------
+        self : {name}
+            The estimator, trained one more pass.
+        """

@@ -14,7 +14,7 @@ from sklearn.utils.validation import (
 
 from ._categorical import CategoricalEncoder, auto_embedding_dim, categorical_mask
 from ._data import canonical
-from ._rows import collapse, missing_mask
+from ._rows import bounded_weights, collapse, missing_mask
 
 
 def keep_column_types(y):
@@ -143,10 +143,7 @@ class _InputsMixin:
             weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-            with np.errstate(over="ignore"):
-                overflows = not np.isfinite(weight.sum())
-            if overflows:  # only their ratios matter
-                weight = weight / weight.max()
+            weight = bounded_weights(weight)
             if not weight.any():
                 raise ValueError(
                     "sample_weight is zero for every sample; at least one sample "

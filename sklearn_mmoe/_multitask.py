@@ -6,7 +6,12 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import _BaseMMoE
-from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
+from ._docstrings import (
+    COMMON_PARAMETERS,
+    FITTED_ATTRIBUTES,
+    REFERENCES,
+    partial_fit_doc,
+)
 from ._tasks import TASK_TYPES, infer_task_type
 
 
@@ -225,48 +230,27 @@ class MMoEMultiTask(_BaseMMoE):
         self : MMoEMultiTask
             The fitted estimator.
         """
-        self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight)
+
+    def _set_task_attributes(self):
         self.task_types_ = [task.kind for task in self._tasks]
         self.classes_ = [getattr(task, "classes", None) for task in self._tasks]
-        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train one pass over ``X`` and ``y``, continuing from the previous call.
+        return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
-        scikit-learn's convention (``SGDClassifier``, ``MLPClassifier``): the first
-        call (on an unfitted estimator) fixes the tasks, their kinds and classes, and
-        the scaling of the inputs and of the regression targets from its rows; each
-        call then runs one epoch over the given rows, in batches of ``batch_size``,
-        continuing the weights and the optimiser's state at a constant
-        ``learning_rate`` (no early stopping, no cosine schedule: a stream has no
-        known end). A call with another layout
-        (features, tasks, labels outside the classes) raises a ``ValueError`` and
-        changes nothing; so does an interrupted call. After ``fit``, ``partial_fit``
-        continues the fitted model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples; later calls need the first call's features.
-        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
-            Labels and targets of every task.
-        classes : list of (array-like or None), default=None
+    partial_fit.__doc__ = partial_fit_doc(
+        "MMoEMultiTask",
+        "the tasks, their kinds and classes, and the scaling of the inputs and of "
+        "the regression targets",
+        "Labels and targets of every task.",
+        """        classes : list of (array-like or None), default=None
             Every label each classification task can have, ``None`` for a
             regression task; on the first call only. A classification task without
             classes takes those of the first call's labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in every task's loss.
-
-        Returns
-        -------
-        self : MMoEMultiTask
-            The estimator, trained one more pass.
-        """
-        self._fit(X, y, sample_weight, partial=True, classes=classes)
-        self.task_types_ = [task.kind for task in self._tasks]
-        self.classes_ = [getattr(task, "classes", None) for task in self._tasks]
-        return self
+""",
+    )
 
     def predict(self, X):
         """Predict every task: labels for a classification task, values for a
@@ -302,25 +286,3 @@ class MMoEMultiTask(_BaseMMoE):
             task. For a single task, the task's array.
         """
         return self._proba(X)
-
-    def score(self, X, y, sample_weight=None):
-        """The mean over tasks of accuracy (classification) and :math:`R^2`
-        (regression).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Test samples.
-        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
-            True labels and targets of every task, laid out as at fit; with
-            ``missing_labels="ignore"``, NaN or None marks a missing label, left out
-            of its task's score.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            Mean over tasks of each task's (weighted) score.
-        """
-        return super().score(X, y, sample_weight)

@@ -10,6 +10,7 @@ import math
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
@@ -46,10 +47,15 @@ class MultiTaskLoss(nn.Module):
     def __init__(self, kinds, task_weights, balance_weight=0.0):
         super().__init__()
         self.kinds = tuple(kinds)
-        self.groups = [
-            (task, None if index is None else torch.as_tensor(index))
-            for task, index in task_groups(self.kinds)
-        ]
+        groups = task_groups(self.kinds)
+        self.groups = [task for task, _ in groups]
+        if len(groups) > 1:
+            # Each kind's task positions and the permutation that puts the kinds'
+            # losses back in task order, built once; buffers follow the device.
+            for i, (_, index) in enumerate(groups):
+                self.register_buffer(f"group{i}", torch.as_tensor(index))
+            inverse = np.argsort(np.concatenate([index for _, index in groups]))
+            self.register_buffer("inverse", torch.as_tensor(inverse))
         self.balance_weight = balance_weight
         self.uncertainty = isinstance(task_weights, str)
         if self.uncertainty:
@@ -68,15 +74,13 @@ class MultiTaskLoss(nn.Module):
         if out.dim() == 4:
             y = y.unsqueeze(1).expand(out.shape[:3])
         if len(self.groups) == 1:
-            losses = self.groups[0][0].loss(out, y)
+            losses = self.groups[0].loss(out, y)
         else:  # each kind's tasks gathered, scored, and put back in task order
-            parts, order = [], []
-            for task, index in self.groups:
-                index = index.to(out.device)
+            parts = []
+            for i, task in enumerate(self.groups):
+                index = getattr(self, f"group{i}")
                 parts.append(task.loss(out.index_select(-2, index), y[..., index]))
-                order.append(index)
-            inverse = torch.argsort(torch.cat(order))
-            losses = torch.cat(parts, -1).index_select(-1, inverse)
+            losses = torch.cat(parts, -1).index_select(-1, self.inverse)
         return losses.mean(1) if out.dim() == 4 else losses
 
     @staticmethod

@@ -9,6 +9,7 @@ from sklearn.utils.validation import _check_sample_weight, check_array, check_is
 
 from ._data import BatchIterator, TensorData, as_tensor
 from ._inputs import keep_column_types
+from ._rows import bounded_weights
 from ._tasks import task_label
 
 # Rows per forward pass at predict time: large enough to amortise per-call overhead,
@@ -120,10 +121,7 @@ class _PredictMixin:
                 + (f" or ({n},)." if n_tasks == 1 else ".")
             )
         Y_pred = Y_pred.reshape(n, n_tasks)
-        w = _check_sample_weight(sample_weight, Y_pred)
-        with np.errstate(over="ignore"):
-            if not np.isfinite(w.sum()):  # only their ratios matter
-                w = w / np.abs(w).max()
+        w = bounded_weights(_check_sample_weight(sample_weight, Y_pred))
         present = self._present_labels(Y)
         scores = []
         for t, task in enumerate(self._tasks):

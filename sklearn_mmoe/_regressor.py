@@ -3,7 +3,12 @@
 from sklearn.base import RegressorMixin, _fit_context
 
 from ._base import _BaseMMoE
-from ._docstrings import COMMON_PARAMETERS, FITTED_ATTRIBUTES, REFERENCES
+from ._docstrings import (
+    COMMON_PARAMETERS,
+    FITTED_ATTRIBUTES,
+    REFERENCES,
+    partial_fit_doc,
+)
 
 
 class MMoERegressor(RegressorMixin, _BaseMMoE):
@@ -86,33 +91,13 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """Train one pass over ``X`` and ``y``, continuing from the previous call.
-
-        scikit-learn's convention (``SGDClassifier``, ``MLPClassifier``): the first
-        call (on an unfitted estimator) fixes the tasks and the scaling of the inputs
-        and of the targets from its rows; each call then runs one epoch over the
-        given rows, in batches of ``batch_size``, continuing the weights and the
-        optimiser's state at a constant ``learning_rate`` (no early stopping, no
-        cosine schedule: a stream has no known end). A call with another layout
-        (features, number of tasks) raises a ``ValueError`` and
-        changes nothing; so does an interrupted call. After ``fit``, ``partial_fit``
-        continues the fitted model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples; later calls need the first call's features.
-        y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
-            Targets of every task.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in every task's loss.
-
-        Returns
-        -------
-        self : MMoERegressor
-            The estimator, trained one more pass.
-        """
         return self._fit(X, y, sample_weight, partial=True)
+
+    partial_fit.__doc__ = partial_fit_doc(
+        "MMoERegressor",
+        "the tasks and the scaling of the inputs and of the targets",
+        "Targets of every task.",
+    )
 
     def predict(self, X):
         """Predict every task's target.

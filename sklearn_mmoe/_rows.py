@@ -108,6 +108,14 @@ def collapse(X, rows, targets, present, weight):
     return order[starts], np.add.reduceat(weight[order], starts)
 
 
+def bounded_weights(weight):
+    """``weight`` itself, or divided by its largest magnitude when its sum overflows:
+    sample weights matter only through their ratios."""
+    with np.errstate(over="ignore"):
+        overflows = not np.isfinite(weight.sum())
+    return weight / np.abs(weight).max() if overflows else weight
+
+
 def task_row_weights(weight, present):
     """Each row's weight in each task's loss, ``(n, n_tasks)`` float32, or None.
 

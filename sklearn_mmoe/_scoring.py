@@ -92,7 +92,7 @@ class _TaskScorer:
     def _index(self, estimator, n_tasks):
         """The task's column, from its index or from the estimator's task names."""
         if isinstance(self.task, str):
-            final = estimator[-1] if hasattr(estimator, "steps") else estimator
+            final = _final_step(estimator)
             names = [str(n) for n in getattr(final, "task_names_", [])]
             if self.task not in names:
                 raise ValueError(
@@ -143,9 +143,14 @@ class _TaskScorer:
             takes_labels = "labels" in inspect.signature(self.score_func).parameters
         except (TypeError, ValueError):
             takes_labels = False
-        final = estimator[-1] if hasattr(estimator, "steps") else estimator
+        final = _final_step(estimator)
         classes = getattr(final, "classes_", None)
         if takes_labels and classes is not None:
             classes = classes[task] if isinstance(classes, list) else classes
             kwargs.setdefault("labels", classes)
         return kwargs
+
+
+def _final_step(estimator):
+    """The estimator itself, or the last step of a Pipeline."""
+    return estimator[-1] if hasattr(estimator, "steps") else estimator

@@ -6,6 +6,7 @@ import pickle
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,17 @@ def _interrupt_after(monkeypatch, n_steps):
     monkeypatch.setattr(MultiTaskNet, "train_step", interrupted)
 
 
+@contextmanager
+def _sigint_after(seconds):
+    """Send this process a real SIGINT ``seconds`` into the block."""
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 # -- interrupts ----------------------------------------------------------------------
 
 
@@ -84,13 +96,8 @@ def test_sigint_during_fit_raises_keyboard_interrupt():
     """A real SIGINT, sent while the fit runs, ends it with KeyboardInterrupt."""
     X, Y = _data(n=400)
     est = MMoEClassifier(**{**FAST, "max_epochs": 100_000}, batch_size=8)
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            est.fit(X, Y)
-    finally:
-        timer.cancel()
+    with _sigint_after(0.5), pytest.raises(KeyboardInterrupt):
+        est.fit(X, Y)
     assert not hasattr(est, "net_")
 
 
@@ -101,13 +108,8 @@ def test_sigint_during_grid_search_stops_the_search():
         {"n_experts": [2, 3]},
         cv=2,
     )
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            search.fit(X, Y)
-    finally:
-        timer.cancel()
+    with _sigint_after(0.5), pytest.raises(KeyboardInterrupt):
+        search.fit(X, Y)
     assert not hasattr(search, "cv_results_")
 
 
