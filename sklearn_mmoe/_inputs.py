@@ -1,6 +1,8 @@
 """What fit and predict accept: ``X`` (categorical columns encoded), ``y`` (missing
 labels), sample weights, and the distinct weighted rows the network trains on."""
 
+from numbers import Integral
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import (
@@ -119,6 +121,13 @@ class _InputsMixin:
         # reset=False (a later partial_fit call): X as the fitted model reads it.
         X = self._validate_fit_X(X) if reset else self._validate_X(X)
         X = canonical(X)  # row hashes need summed duplicates
+        if _is_dask_key(y, X.shape[0]):
+            raise ValueError(
+                f"y is the tuple {y!r}, not labels: dask-ml's Incremental passes a "
+                "block's key instead of the block when y is a 2-D dask array. Give a "
+                "multi-task y as a dask DataFrame instead: "
+                "dask.dataframe.from_dask_array(Y, columns=[...])."
+            )
         y = check_array(
             keep_column_types(y),
             accept_sparse="csr",
@@ -183,3 +192,14 @@ class _InputsMixin:
         targets = np.ascontiguousarray(np.where(present, targets, 0))
         keep, weight = collapse(X, rows, targets, present, weight)
         return rows[keep], targets[keep], present[keep], weight
+
+
+def _is_dask_key(y, n_samples):
+    """Whether ``y`` is a dask block's key, ``(name, i, ...)``, rather than labels."""
+    return (
+        isinstance(y, tuple)
+        and len(y) >= 2
+        and len(y) != n_samples
+        and isinstance(y[0], str)
+        and all(isinstance(i, Integral) for i in y[1:])
+    )
