@@ -411,12 +411,13 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
         W = task_row_weights(weight, present)
+        # Rows resident on the device when they fit there, else pinned batches.
         data = TensorData(
             as_tensor(X),
             Y,
             None if W is None else torch.from_numpy(W),
             torch.from_numpy(rows),
-        )
+        ).placed(device)
         if partial and hasattr(self, "net_"):
             return self._continue_net(self.net_, data, device, seed)
         previous = (

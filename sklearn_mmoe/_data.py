@@ -4,6 +4,10 @@ skorch's default ``Dataset`` + ``DataLoader`` fetches and collates one sample at
 which for tabular data costs several times the model itself. Here a dataset is a pair of
 tensors (and an optional row subset); an iterator gathers a whole batch with one
 indexing operation. Sparse ``X`` stays sparse and is densified one batch at a time.
+
+On a GPU (or MPS) the training rows move to the device once per fit when they fit in
+part of its free memory (:func:`placement`); otherwise each batch is gathered into
+pinned (page-locked) host memory and copied asynchronously, never from pageable memory.
 """
 
 import warnings
@@ -39,6 +43,42 @@ def canonical(X):
     return X
 
 
+# The training rows are made resident on a GPU when they take at most this share of
+# its free memory: the rest is left to the network, its activations and optimiser.
+_DEVICE_SHARE = 0.5
+
+
+def _free_memory(device):
+    """Free bytes on ``device`` (a CUDA or MPS device)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type == "mps":
+        return torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
+    return 0
+
+
+def placement(dataset, device, free_bytes=None):
+    """Where training batches come from: ``"host"`` on the CPU; on an accelerator,
+    ``"device"`` (the rows moved there once) when the dataset takes at most
+    ``_DEVICE_SHARE`` of its free memory (``free_bytes``, read from the device when
+    None), else ``"pinned"`` (each batch gathered into page-locked memory and copied
+    asynchronously). Sparse ``X`` is densified per batch on the host: ``"pinned"``."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return "host"
+    if sp.issparse(dataset.X):
+        return "pinned"
+    if free_bytes is None:
+        free_bytes = _free_memory(device)
+    return "device" if dataset.nbytes <= _DEVICE_SHARE * free_bytes else "pinned"
+
+
+def _staging(shape, dtype):
+    """An uninitialised page-locked host tensor (torch caches and reuses these, and
+    frees one only once the copies that read it have completed)."""
+    return torch.empty(shape, dtype=dtype, pin_memory=True)
+
+
 class TensorData(torch.utils.data.Dataset):
     """``X`` (a tensor or a CSR matrix) restricted to ``rows``, with targets ``Y`` and
     per-task row weights ``W`` (tensors aligned with ``rows``, or None).
@@ -47,11 +87,37 @@ class TensorData(torch.utils.data.Dataset):
     hold-out split, and the distinct rows of a fit, share the caller's array.
     """
 
-    def __init__(self, X, Y=None, W=None, rows=None):
+    def __init__(self, X, Y=None, W=None, rows=None, pinned=False):
         self.X = canonical(X)  # batches scatter stored entries; duplicates summed
         self.Y = Y
         self.W = W
         self.rows = rows
+        self.pinned = pinned  # batches gathered into page-locked memory
+
+    @property
+    def nbytes(self):
+        """Bytes of the tensors a batch is gathered from (for a row subset, the whole
+        ``X`` it indexes)."""
+        size = lambda t: t.element_size() * t.nelement()  # noqa: E731
+        if sp.issparse(self.X):
+            X = self.X.data.nbytes + self.X.indices.nbytes + self.X.indptr.nbytes
+        else:
+            X = size(self.X)
+        return X + sum(size(t) for t in (self.Y, self.W, self.rows) if t is not None)
+
+    def to_device(self, device):
+        """This dataset with its tensors on ``device`` (dense ``X`` only)."""
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return TensorData(move(self.X), move(self.Y), move(self.W), move(self.rows))
+
+    def placed(self, device):
+        """This dataset as training on ``device`` reads it (see :func:`placement`)."""
+        where = placement(self, device)
+        if where == "device":
+            return self.to_device(device)
+        if where == "pinned":
+            return TensorData(self.X, self.Y, self.W, self.rows, pinned=True)
+        return self
 
     def __len__(self):
         return self.X.shape[0] if self.rows is None else len(self.rows)
@@ -61,12 +127,15 @@ class TensorData(torch.utils.data.Dataset):
 
     def subset(self, positions):
         """The dataset restricted to ``positions`` (indices into this one)."""
-        positions = torch.as_tensor(positions, dtype=torch.int64)
+        home = self.rows if self.rows is not None else self.Y
+        device = home.device if home is not None else "cpu"
+        positions = torch.as_tensor(positions, dtype=torch.int64, device=device)
         return TensorData(
             self.X,
             None if self.Y is None else self.Y[positions],
             None if self.W is None else self.W[positions],
             positions if self.rows is None else self.rows[positions],
+            self.pinned,
         )
 
     def take(self, index):
@@ -75,23 +144,30 @@ class TensorData(torch.utils.data.Dataset):
         rows = index if self.rows is None else _take(self.rows, index)
         if sp.issparse(self.X):
             Xb = torch.from_numpy(_dense_rows(self.X, rows))
+            if self.pinned:
+                Xb = _staging(Xb.shape, Xb.dtype).copy_(Xb)
         else:
-            Xb = _take(self.X, rows)
-        Yb = None if self.Y is None else _take(self.Y, index)
-        Wb = None if self.W is None else _take(self.W, index)
+            Xb = _take(self.X, rows, self.pinned)
+        Yb = None if self.Y is None else _take(self.Y, index, self.pinned)
+        Wb = None if self.W is None else _take(self.W, index, self.pinned)
         return Xb, Yb, Wb
 
 
-def _take(tensor, index):
-    """Rows ``index`` (a slice or a 1-D int64 tensor) of ``tensor``.
+def _take(tensor, index, pinned=False):
+    """Rows ``index`` (a slice or a 1-D int64 tensor) of ``tensor``, gathered into
+    page-locked memory when ``pinned``.
 
     ``index_select`` gathers whole rows with one parallel kernel: about five times
     faster than advanced indexing (``tensor[index]``) for a batch of 1,024 rows of 128
     features, which would otherwise cost a tenth of a small network's training step.
     """
     if isinstance(index, slice):
-        return tensor[index]
-    return tensor.index_select(0, index)
+        part = tensor[index]
+        return _staging(part.shape, part.dtype).copy_(part) if pinned else part
+    if not pinned:
+        return tensor.index_select(0, index)
+    out = _staging((len(index),) + tuple(tensor.shape[1:]), tensor.dtype)
+    return torch.index_select(tensor, 0, index, out=out)
 
 
 def _dense_rows(X, index):
@@ -136,6 +212,9 @@ class BatchIterator:
     def __iter__(self):
         n, bs = len(self.dataset), self.batch_size
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        home = self.dataset.rows if self.dataset.rows is not None else self.dataset.Y
+        if order is not None and home is not None:
+            order = order.to(home.device)  # a device-resident dataset's own indices
         for start in range(0, n, bs):
             index = (
                 slice(start, min(start + bs, n))
@@ -143,7 +222,7 @@ class BatchIterator:
                 else order[start : start + bs]
             )
             batch = self.dataset.take(index)
-            if self.device != "cpu":
+            if self.device != "cpu":  # a no-op for tensors already there
                 batch = tuple(
                     None if t is None else t.to(self.device, non_blocking=True)
                     for t in batch

@@ -5,7 +5,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sklearn_mmoe._data import BatchIterator, HoldOutSplit, TensorData
+from sklearn_mmoe import MMoEClassifier
+from sklearn_mmoe._data import BatchIterator, HoldOutSplit, TensorData, placement
 
 
 def test_sparse_rows_match_scipy_including_duplicates_and_empty_rows():
@@ -92,3 +93,57 @@ def test_a_subset_keeps_rows_targets_and_weights_aligned():
     assert Xb[:, 0].tolist() == [4.0, 2.0]
     assert Yb.tolist() == [40, 20] and Wb.tolist() == [4.0, 2.0]
     assert len(part) == 2
+
+
+# -- the GPU data path (tested on the CPU; see benchmarks/README for GPU figures)
+
+
+def _dataset(n=1_000, sparse=False):
+    X = np.random.RandomState(0).normal(size=(n, 4)).astype(np.float32)
+    X = sp.csr_matrix(X) if sparse else torch.from_numpy(X)
+    return TensorData(X, torch.zeros((n, 2)), None, torch.arange(n))
+
+
+def test_rows_go_to_a_gpu_when_they_fit_in_half_its_free_memory():
+    data = _dataset()  # 16,000 bytes of X, 8,000 of Y, 8,000 of row indices
+    assert data.nbytes == 32_000
+    cuda = torch.device("cuda", 0)
+    assert placement(data, cuda, free_bytes=64_000) == "device"
+    assert placement(data, cuda, free_bytes=63_999) == "pinned"
+    assert placement(data, "mps", free_bytes=10**9) == "device"
+    assert placement(data, "cpu") == "host"
+    # sparse rows densify one batch at a time on the host
+    assert placement(_dataset(sparse=True), cuda, free_bytes=10**12) == "pinned"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs
+@pytest.mark.parametrize(
+    "where, sparse", [("device", False), ("pinned", False), ("pinned", True)]
+)
+def test_a_fit_from_resident_or_pinned_batches_equals_the_host_fit(
+    monkeypatch, where, sparse
+):
+    import sklearn_mmoe._data as data_module
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1_200, 5)).astype(np.float32)
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0]).astype(int)
+    X = sp.csr_matrix(X) if sparse else X
+    weight = rng.uniform(0.5, 2.0, size=len(Y))
+    # early stopping (validation slices), sample weights (W), shuffled gathers
+    params = dict(n_experts=2, expert_units=(8,), max_epochs=3, random_state=0)
+    host = MMoEClassifier(**params).fit(X, Y, sample_weight=weight)
+    pinned_buffers = []
+
+    def staging(shape, dtype):  # page-locked memory needs a GPU: count the buffers
+        pinned_buffers.append(shape)
+        return torch.empty(shape, dtype=dtype)
+
+    monkeypatch.setattr(data_module, "placement", lambda *a: where)
+    monkeypatch.setattr(data_module, "_staging", staging)
+    other = MMoEClassifier(**params).fit(X, Y, sample_weight=weight)
+    np.testing.assert_array_equal(other.predict_proba(X), host.predict_proba(X))
+    if where == "pinned":
+        assert len(pinned_buffers) > 3 * 5  # every batch of every epoch
+    else:
+        assert not pinned_buffers
