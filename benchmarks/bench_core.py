@@ -1,6 +1,7 @@
 """Speed and memory of the core estimators against their references, in one run.
 
-Usage: python benchmarks/bench_core.py [fit|deepctr|predict|latency|memory|checks|all]
+Usage:
+    python benchmarks/bench_core.py [fit|deepctr|gpu|predict|latency|memory|checks|all]
 
 - fit: seconds per epoch of MMoEClassifier.fit against a hand-written PyTorch loop
   (Adam, shuffled tensor slices) over the same module, 200,000 x 128 float32, 2 binary
@@ -9,6 +10,8 @@ Usage: python benchmarks/bench_core.py [fit|deepctr|predict|latency|memory|check
   construction included) against DeepCTR-Torch's MMOE on the same work, and seconds per
   epoch against the hand-written loop (install DeepCTR-Torch for this one only:
   ``pip install deepctr-torch``).
+- gpu: on a CUDA device, seconds per epoch against the hand-written loop on the same
+  GPU (target <= 1.2), rows per second, and the largest table one epoch trains on.
 - predict: predict_proba on those rows against the raw module's forward pass.
 - latency: median single-row predict_proba against MLPClassifier on the same row.
 - memory: peak RSS growth while fitting 1,000,000 x 128 float32, over the input's size
@@ -58,22 +61,73 @@ def report(name, ours, reference, target, unit):
     return ratio
 
 
-def hand_written_epochs(X, Y, epochs, seed=0):
-    """The reference: the same module trained by a plain loop over shuffled slices."""
+def hand_written_epochs(X, Y, epochs, seed=0, device="cpu"):
+    """The reference: the same module trained by a plain loop over shuffled slices
+    (on a GPU, of tensors moved there once)."""
     torch.manual_seed(seed)
-    module = MMoEModule(N_FEATURES, (2, 2), **ARCH)
-    loss_fn = MultiTaskLoss(("classification",) * 2, [1.0, 1.0])
+    module = MMoEModule(N_FEATURES, (2, 2), **ARCH).to(device)
+    loss_fn = MultiTaskLoss(("classification",) * 2, [1.0, 1.0]).to(device)
     opt = torch.optim.Adam(module.parameters(), lr=1e-3)
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    Xt, Yt = torch.from_numpy(X).to(device), torch.from_numpy(Y).to(device)
+    _sync(device)
     start = time.perf_counter()
     for _ in range(epochs):
-        order = torch.randperm(len(Xt))
+        order = torch.randperm(len(Xt), device=device)
         for i in range(0, len(Xt), BATCH):
             idx = order[i : i + BATCH]
             opt.zero_grad()
             loss_fn.objective(loss_fn(module(Xt[idx]), Yt[idx]).mean(0)).backward()
             opt.step()
+    _sync(device)
     return (time.perf_counter() - start) / epochs, module
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_gpu():
+    """Seconds per epoch on the GPU against the hand-written loop on the same GPU,
+    rows per second, and the largest table trained (doubling the rows from 1M)."""
+    if not torch.cuda.is_available():
+        print("gpu: no CUDA device here; figures not measured", flush=True)
+        return None
+    X, Y = make_data(N_ROWS)
+    clf = MMoEClassifier(
+        **ARCH,
+        **PINNED,
+        batch_size=BATCH,
+        max_epochs=EPOCHS,
+        device="cuda",
+        early_stopping=False,
+        random_state=0,
+    )
+    hand_written_epochs(X[:20_000], Y[:20_000], 1, device="cuda")
+    clf.fit(X[:20_000], Y[:20_000])
+    ref, ours = [], []
+    for _ in range(3):
+        ref.append(hand_written_epochs(X, Y, EPOCHS, device="cuda")[0])
+        ours.append(_timed(lambda: clf.fit(X, Y)) / EPOCHS)
+    ratio = report("GPU fit, seconds per epoch", min(ours), min(ref), 1.2, "s")
+    print(f"GPU rows per second: {N_ROWS / min(ours):,.0f}", flush=True)
+    one = MMoEClassifier(**{**clf.get_params(), "max_epochs": 1})
+    n_rows, largest = 1_000_000, 0
+    while n_rows <= 64_000_000:  # 32 GB of host memory at most
+        try:
+            X, Y = make_data(n_rows)
+            start = time.perf_counter()
+            one.fit(X, Y)
+            seconds = time.perf_counter() - start
+        except (MemoryError, RuntimeError) as exc:
+            print(f"GPU {n_rows:,} rows: failed ({type(exc).__name__})", flush=True)
+            break
+        largest = n_rows
+        print(f"GPU {n_rows:,} x {N_FEATURES}: one epoch {seconds:.1f} s", flush=True)
+        del X, Y
+        n_rows *= 2
+    print(f"GPU largest table trained: {largest:,} rows", flush=True)
+    return ratio
 
 
 def bench_fit():
@@ -249,6 +303,7 @@ def _timed(fn):
 BENCHES = {
     "fit": bench_fit,
     "deepctr": bench_deepctr,
+    "gpu": bench_gpu,
     "predict": bench_predict,
     "latency": bench_latency,
     "memory": bench_memory,
