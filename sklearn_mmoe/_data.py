@@ -61,16 +61,19 @@ def placement(dataset, device, free_bytes=None):
     """Where training batches come from: ``"host"`` on the CPU; on an accelerator,
     ``"device"`` (the rows moved there once) when the dataset takes at most
     ``_DEVICE_SHARE`` of its free memory (``free_bytes``, read from the device when
-    None), else ``"pinned"`` (each batch gathered into page-locked memory and copied
-    asynchronously). Sparse ``X`` is densified per batch on the host: ``"pinned"``."""
+    None), else on CUDA ``"pinned"`` (each batch gathered into page-locked memory and
+    copied asynchronously) and on MPS ``"host"``. Sparse ``X`` is densified per batch on
+    the host, so it never goes to the device whole."""
     device = torch.device(device)
     if device.type == "cpu":
         return "host"
+    # Page-locked staging is CUDA's; MPS shares memory with the host.
+    otherwise = "pinned" if device.type == "cuda" else "host"
     if sp.issparse(dataset.X):
-        return "pinned"
+        return otherwise
     if free_bytes is None:
         free_bytes = _free_memory(device)
-    return "device" if dataset.nbytes <= _DEVICE_SHARE * free_bytes else "pinned"
+    return "device" if dataset.nbytes <= _DEVICE_SHARE * free_bytes else otherwise
 
 
 def _staging(shape, dtype):

@@ -111,6 +111,7 @@ def test_rows_go_to_a_gpu_when_they_fit_in_half_its_free_memory():
     assert placement(data, cuda, free_bytes=64_000) == "device"
     assert placement(data, cuda, free_bytes=63_999) == "pinned"
     assert placement(data, "mps", free_bytes=10**9) == "device"
+    assert placement(data, "mps", free_bytes=1_000) == "host"  # no pinning on MPS
     assert placement(data, "cpu") == "host"
     # sparse rows densify one batch at a time on the host
     assert placement(_dataset(sparse=True), cuda, free_bytes=10**12) == "pinned"
