@@ -52,9 +52,9 @@ def _free_memory(device):
     """Free bytes on ``device`` (a CUDA or MPS device)."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
-    if device.type == "mps":
+    if device.type == "mps" and hasattr(torch.mps, "recommended_max_memory"):  # 2.3+
         return torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
-    return 0
+    return 0  # unknown: batches from the host
 
 
 def placement(dataset, device, free_bytes=None):
