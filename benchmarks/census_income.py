@@ -36,7 +36,7 @@ costs only its own fits.
 
 Usage: python benchmarks/census_income.py [--tune [--recorded JSON]]
     [--seeds 0 1 2 3 4] [--groups 1 2] [--models MMoE "MMoE, ensemble" HGB ...]
-    [--data ../shared/data/census-income/census-income.test.gz]
+    [--data PATH (default: the test split shipped with the package)]
 """
 
 import argparse
@@ -57,11 +57,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from sklearn_mmoe import MMoEClassifier
-from sklearn_mmoe.datasets import load_census_income
+from sklearn_mmoe.datasets import census_income_path, load_census_income
 from sklearn_mmoe.preprocessing import PiecewiseLinearEncoder
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parents[1] / "shared/data/census-income/census-income.test.gz"
+DEFAULT_DATA = census_income_path()  # the test split shipped with the package
 MONEY = ["wage_per_hour", "capital_gains", "capital_losses", "stock_dividends"]
 # Paper (Ma et al., 2018, table 3/4): best-run / mean test AUC of MMoE.
 PAPER = {1: (0.9410, 0.9930), 2: (0.8860, 0.9932)}

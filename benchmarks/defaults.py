@@ -36,7 +36,6 @@ default under evaluation); the record says which were used.
 import argparse
 import functools
 import json
-import os
 import time
 import warnings
 from pathlib import Path
@@ -57,15 +56,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
-from sklearn_mmoe.datasets import load_census_income, make_multitask_regression
+from sklearn_mmoe.datasets import (
+    census_income_path,
+    load_census_income,
+    make_multitask_regression,
+)
 
 HERE = Path(__file__).resolve().parent
-CENSUS = Path(
-    os.environ.get(
-        "SKLEARN_MMOE_CENSUS",
-        HERE.parents[1] / "shared/data/census-income/census-income.test.gz",
-    )
-)
+CENSUS = census_income_path()  # the test split shipped with the package
 N_FOLDS = 5
 MODELS = ("MMoE", "MLP", "HGB", "RealMLP")
 # RealMLP-TD trains 256 epochs whatever the size: about 140 s per task on 10,000 census

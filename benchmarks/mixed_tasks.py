@@ -20,7 +20,7 @@ each model (mean and standard deviation over seeds, per-seed values in the JSON)
 learned task weights, and the multi-task models' differences to the single-task pair.
 
 Usage: python benchmarks/mixed_tasks.py [--seeds 0 1 2 3 4] [--rows N]
-    [--data ../shared/data/census-income/census-income.test.gz] [--out JSON]
+    [--data PATH (default: the test split shipped with the package)] [--out JSON]
 """
 
 import argparse
@@ -38,10 +38,10 @@ from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
-from sklearn_mmoe.datasets import load_census_income
+from sklearn_mmoe.datasets import census_income_path, load_census_income
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parents[1] / "shared/data/census-income/census-income.test.gz"
+DEFAULT_DATA = census_income_path()  # the test split shipped with the package
 TYPES = ["classification", "regression"]
 MODELS = ["MMoEMultiTask", "MMoEMultiTask, uncertainty", "single-task MMoE", "HGB"]
 

@@ -18,11 +18,6 @@ from _inventories import write_inventories  # noqa: E402
 import sklearn_mmoe  # noqa: E402
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# The census example reads the data kept beside the repository.
-os.environ.setdefault(
-    "SKLEARN_MMOE_CENSUS",
-    str(HERE.parents[1] / "shared/data/census-income/census-income.test.gz"),
-)
 
 project = "sklearn_mmoe"
 author = "The sklearn_mmoe developers"

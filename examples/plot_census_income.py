@@ -19,11 +19,9 @@ validation split); their tables are in ``benchmarks/README.md``.
 # %%
 # Load the data
 # -------------
-# Only the official test split (99,762 rows) is used; set ``SKLEARN_MMOE_CENSUS`` to
-# its path, or keep the project's layout with ``shared/`` next to the repository.
-# :func:`~sklearn_mmoe.datasets.fetch_census_income` downloads the files when online.
-import os
-
+# Only the official test split (99,762 rows) is used: it ships with the package, so
+# :func:`~sklearn_mmoe.datasets.load_census_income` reads it offline with no path.
+# :func:`~sklearn_mmoe.datasets.fetch_census_income` downloads both splits when online.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -34,11 +32,7 @@ from sklearn.model_selection import train_test_split
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe.datasets import load_census_income
 
-# The data lies beside the repository (run from its root), or where
-# SKLEARN_MMOE_CENSUS says; ``fetch_census_income()`` downloads it when online.
-default = "../shared/data/census-income/census-income.test.gz"
-path = os.environ.get("SKLEARN_MMOE_CENSUS", default)
-X, Y = load_census_income(path, group=1)
+X, Y = load_census_income(group=1)
 print(X.shape, "categorical columns:", (X.dtypes == "category").sum())
 print(Y.mean().round(3).to_dict())
 

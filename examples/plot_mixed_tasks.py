@@ -18,10 +18,7 @@ seeds (its table is in the documentation's performance page).
 # %%
 # Load the data
 # -------------
-# Set ``SKLEARN_MMOE_CENSUS`` to the test split's path, or keep the project's layout
-# with ``shared/`` next to the repository.
-import os
-
+# The census test split ships with the package: no path, no download.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -31,8 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 from sklearn_mmoe.datasets import load_census_income
 
-default = "../shared/data/census-income/census-income.test.gz"
-X, labels = load_census_income(os.environ.get("SKLEARN_MMOE_CENSUS", default))
+X, labels = load_census_income()
 Y = pd.DataFrame(
     {
         "income_50k": labels["income_50k"].map({0: "no", 1: "yes"}),

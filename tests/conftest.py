@@ -4,18 +4,16 @@ import os
 # imported with array API support switched on.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-_CENSUS = Path(__file__).parents[2] / "shared" / "data" / "census-income"
+from sklearn_mmoe.datasets import census_income_path
 
 
 @pytest.fixture(scope="session")
 def census_test_path():
-    """The UCI Census-Income (KDD) test split, in ../shared beside the repository."""
-    return _CENSUS / "census-income.test.gz"
+    """The UCI Census-Income (KDD) test split shipped with the package."""
+    return census_income_path()
 
 
 @pytest.fixture

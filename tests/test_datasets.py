@@ -1,12 +1,14 @@
 """The data sets: the paper's generator of correlated tasks and the census loader."""
 
 import gzip
+import hashlib
 import shutil
 
 import numpy as np
 import pytest
 
 from sklearn_mmoe.datasets import (
+    census_income_path,
     fetch_census_income,
     load_census_income,
     make_multitask_regression,
@@ -59,8 +61,8 @@ def test_more_tasks_than_features_are_refused():
 
 
 @pytest.fixture(scope="module")
-def census_group1(census_test_path):
-    return load_census_income(census_test_path)
+def census_group1():
+    return load_census_income()  # no path: the test split shipped with the package
 
 
 def test_census_loader_reads_the_official_test_split(census_group1):
@@ -123,6 +125,18 @@ def test_fetch_census_income_reads_the_cache_and_never_downloads_when_told(
 
 def test_census_loader_says_where_it_looked_when_the_file_is_missing(tmp_path):
     missing = tmp_path / "nowhere" / "census-income.test.gz"
-    with pytest.raises(FileNotFoundError, match="SKLEARN_MMOE_CENSUS") as info:
+    with pytest.raises(FileNotFoundError, match="no path for the test split") as info:
         load_census_income(missing)
     assert str(missing) in str(info.value)
+
+
+def test_the_shipped_census_file_is_the_official_split_with_its_licence():
+    """The copy inside the package is the official test split, byte for byte, and
+    states its source and licence beside it (``load_census_income()`` reads it: the
+    tests above)."""
+    path = census_income_path()
+    assert path.is_file() and path.stat().st_size == 3_261_416
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest == "5ac4cacd3ca9f1ecb10de1a0a41e4ac68fdc419e3fec190f5c0c6cc03b2ea659"
+    source = (path.parent / "SOURCE.md").read_text()
+    assert "CC BY 4.0" in source and "UCI Machine Learning Repository" in source

@@ -1,127 +1,17 @@
-"""Data sets for multi-task learning."""
+"""The UCI Census-Income (KDD) data: the copy of its test split shipped with the
+package, a reader for the UCI files and a cached download of the official splits."""
 
 import os
 import shutil
 import urllib.request
-from numbers import Integral, Real
+from importlib import resources
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.datasets import get_data_home
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-
-__all__ = ["fetch_census_income", "load_census_income", "make_multitask_regression"]
-
-
-@validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "n_features": [Interval(Integral, 1, None, closed="left")],
-        "n_tasks": [Interval(Integral, 1, None, closed="left")],
-        "correlation": [Interval(Real, -1, 1, closed="both")],
-        "scale": [Interval(Real, 0, None, closed="neither")],
-        "n_sines": [Interval(Integral, 0, None, closed="left")],
-        "noise": [Interval(Real, 0, None, closed="left")],
-        "coef": ["boolean"],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
-)
-def make_multitask_regression(
-    n_samples=10_000,
-    n_features=100,
-    n_tasks=2,
-    correlation=0.5,
-    scale=1.0,
-    n_sines=10,
-    noise=0.01,
-    coef=False,
-    random_state=None,
-):
-    r"""Regression tasks with a controlled correlation, as in the MMoE paper (sec. 3.2).
-
-    Draw orthonormal ``u_1, ..., u_T`` in :math:`R^d` and set ``w_1 = c u_1`` and
-    :math:`w_k = c (p u_1 + \sqrt{1 - p^2} u_k)` for ``k >= 2``, so that every task's
-    weight vector has cosine ``p`` (``correlation``) with the first task's. With
-    :math:`x \sim N(0, I_d)`, task ``k`` is
-
-    .. math:: y_k = w_k^T x + \sum_{i=1}^{m} \sin(\alpha_i w_k^T x + \beta_i)
-              + \epsilon_k
-
-    with :math:`\alpha_i = i`, :math:`\beta_i = i^2` (shared by all tasks) and
-    :math:`\epsilon_k \sim N(0, \sigma^2)`. The labels' Pearson correlation grows with
-    ``p`` but is not equal to it.
-
-    Parameters
-    ----------
-    n_samples : int, default=10_000
-        Number of samples.
-    n_features : int, default=100
-        Dimension ``d`` of the inputs; at least ``n_tasks``.
-    n_tasks : int, default=2
-        Number of tasks ``T``.
-    correlation : float, default=0.5
-        Cosine ``p`` between each task's weight vector and the first task's, in [-1, 1].
-    scale : float, default=1.0
-        Norm ``c`` of every weight vector.
-    n_sines : int, default=10
-        Number ``m`` of sine terms.
-    noise : float, default=0.01
-        Standard deviation ``sigma`` of the Gaussian noise of each task.
-    coef : bool, default=False
-        Whether to also return the weight vectors.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the weight vectors, inputs and noise.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features)
-        Inputs.
-    Y : ndarray of shape (n_samples, n_tasks)
-        Targets, one column per task.
-    W : ndarray of shape (n_features, n_tasks)
-        The weight vectors ``w_k`` as columns; only when ``coef=True``.
-
-    References
-    ----------
-    .. [1] J. Ma, Z. Zhao, X. Yi, J. Chen, L. Hong and E. H. Chi, "Modeling Task
-       Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts",
-       KDD 2018, :doi:`10.1145/3219819.3220007`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_mmoe.datasets import make_multitask_regression
-    >>> X, Y, W = make_multitask_regression(
-    ...     n_samples=500, n_tasks=3, correlation=0.9, coef=True, random_state=0)
-    >>> X.shape, Y.shape
-    ((500, 100), (500, 3))
-    >>> cosine = W[:, 0] @ W[:, 2] / np.linalg.norm(W[:, 0]) / np.linalg.norm(W[:, 2])
-    >>> round(float(cosine), 6)
-    0.9
-    """
-    if n_tasks > n_features:
-        raise ValueError(
-            f"n_tasks={n_tasks} orthogonal directions need n_features >= n_tasks; "
-            f"got n_features={n_features}."
-        )
-    rng = check_random_state(random_state)
-    u, _ = np.linalg.qr(
-        rng.standard_normal((n_features, n_tasks))
-    )  # orthonormal columns
-    W = np.empty((n_features, n_tasks))
-    W[:, 0] = u[:, 0]
-    W[:, 1:] = correlation * u[:, :1] + np.sqrt(1 - correlation**2) * u[:, 1:]
-    W *= scale
-    X = rng.standard_normal((n_samples, n_features))
-    Z = X @ W  # (n_samples, n_tasks): w_k . x
-    i = np.arange(1, n_sines + 1)
-    Y = Z + np.sin(Z[:, :, None] * i + i**2).sum(axis=2)
-    Y += noise * rng.standard_normal(Y.shape)
-    return (X, Y, W) if coef else (X, Y)
-
 
 # The 42 columns of the UCI Census-Income (KDD) files, in order.
 CENSUS_COLUMNS = (
@@ -153,27 +43,51 @@ _COLLEGE = (
     "Prof school degree (MD DDS DVM LLB JD)",
 )
 _UCI = "https://archive.ics.uci.edu/ml/machine-learning-databases/census-income-mld/"
+# The official test split as UCI distributes it, byte for byte (data/SOURCE.md).
+_BUNDLED = "census-income.test.gz"
+
+
+def census_income_path():
+    """The path of the Census-Income (KDD) test split shipped with the package.
+
+    Returns
+    -------
+    path : pathlib.Path
+        ``census-income.test.gz`` (99,762 rows, 3.2 MB), the official test split of
+        the UCI Census-Income (KDD) data, unchanged; ``data/SOURCE.md`` beside it
+        states its source and licence (CC BY 4.0).
+
+    Examples
+    --------
+    >>> from sklearn_mmoe.datasets import census_income_path
+    >>> census_income_path().name
+    'census-income.test.gz'
+    """
+    return Path(str(resources.files(__package__).joinpath("data", _BUNDLED)))
 
 
 @validate_params(
     {
-        "path": [str, os.PathLike],
+        "path": [str, os.PathLike, None],
         "group": [StrOptions({"1", "2"}), Interval(Integral, 1, 2, closed="both")],
     },
     prefer_skip_nested_validation=True,
 )
-def load_census_income(path, group=1):
-    """Read a UCI Census-Income (KDD) file as the MMoE paper's two-task problem.
+def load_census_income(path=None, group=1):
+    """Read the UCI Census-Income (KDD) data as the MMoE paper's two-task problem.
 
-    The file is the UCI format (``census-income.data`` or ``census-income.test``,
+    With no ``path``, the official test split shipped with the package is read
+    (99,762 rows, offline; :func:`census_income_path`). Any other file is read in
+    the UCI format (``census-income.data`` or ``census-income.test``,
     gzipped or not): 42 comma-separated columns, no header, a space after each comma,
     ``?`` for a missing value. The label columns (``education``, ``marital_stat``,
     ``income_50k``) and the survey's ``instance_weight`` are left out of ``X``.
 
     Parameters
     ----------
-    path : str or path-like
-        The file; a ``.gz`` name is decompressed on the fly.
+    path : str or path-like, default=None
+        The file; a ``.gz`` name is decompressed on the fly. None reads the test
+        split shipped with the package.
     group : {1, 2}, default=1
         The paper's task group (section 6.3). 1: ``income_50k`` (income above 50K)
         and ``never_married``. 2: ``college`` (education at least an Associates
@@ -191,21 +105,22 @@ def load_census_income(path, group=1):
     Examples
     --------
     >>> from sklearn_mmoe.datasets import load_census_income
-    >>> X, Y = load_census_income("../shared/data/census-income/census-income.test.gz")
+    >>> X, Y = load_census_income()
     >>> X.shape, list(Y.columns)
     ((99762, 38), ['income_50k', 'never_married'])
     >>> round(float(Y["income_50k"].mean()), 4)
     0.062
     """
     group = int(group)
+    if path is None:
+        path = census_income_path()
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"No census-income file at {os.path.abspath(path)!r}. Pass the path of "
-            "census-income.test(.gz) or census-income.data(.gz) from the UCI archive; "
-            "the examples and benchmarks look for it in "
-            "../shared/data/census-income/ beside the repository, or where the "
-            "SKLEARN_MMOE_CENSUS environment variable says; "
-            "sklearn_mmoe.datasets.fetch_census_income() downloads it when online."
+            "census-income.test(.gz) or census-income.data(.gz) from the UCI archive, "
+            "or no path for the test split shipped with the package; "
+            "sklearn_mmoe.datasets.fetch_census_income() downloads both splits when "
+            "online."
         )
     frame = pd.read_csv(
         path,
