@@ -6,11 +6,14 @@ Every model runs with its defaults, on the same splits and seeds:
   table (a DataFrame with its categorical columns, unscaled numbers), all tasks in one
   model;
 - ``MLP``: ``MLPClassifier()`` / ``MLPRegressor()`` defaults behind the preprocessing
-  they need (numeric columns standardised, categorical ones one-hot encoded): one
+  they need (numeric columns standardised, categorical ones one-hot encoded, regression
+  targets standardised by ``TransformedTargetRegressor``): one
   multi-output ``MLPRegressor`` for all regression tasks, one ``MLPClassifier`` per
   classification task (it has no multiclass-multioutput);
 - ``HGB``: ``HistGradientBoosting*`` defaults per task, with
   ``categorical_features="from_dtype"`` (the default);
+- ``Constant``: the training mean (regression) or the class prior (classification),
+  the yardstick of "never do harm": reported per task against every model, not ranked;
 - ``RealMLP``: pytabkit's ``RealMLP_TD_*`` defaults per task (Holzmueller et al.,
   NeurIPS 2024; ``pip install pytabkit``, never a dependency of sklearn_mmoe).
 
@@ -43,7 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn import datasets as sk_datasets
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -65,7 +69,9 @@ from sklearn_mmoe.datasets import (
 HERE = Path(__file__).resolve().parent
 CENSUS = census_income_path()  # the test split shipped with the package
 N_FOLDS = 5
-MODELS = ("MMoE", "MLP", "HGB", "RealMLP")
+# "Constant" (the training mean, the class prior) is the yardstick of "never do
+# harm": reported against every model, never ranked.
+MODELS = ("MMoE", "MLP", "HGB", "RealMLP", "Constant")
 # RealMLP-TD trains 256 epochs whatever the size: about 140 s per task on 10,000 census
 # rows with 2 threads (850 s at 60,000), too long for this suite's budget; it runs on
 # the cases of at most this many training rows.
@@ -374,8 +380,13 @@ def make_model(name, kind, X, seed, mmoe_params):
         cls = MMoERegressor if regression else MMoEClassifier
         return cls(random_state=seed, **mmoe_params)
     if name == "MLP":
-        if regression:
-            return make_pipeline(_mlp_preprocessing(X), MLPRegressor(random_state=seed))
+        if regression:  # targets standardised too, as a user of MLPRegressor would
+            return make_pipeline(
+                _mlp_preprocessing(X),
+                TransformedTargetRegressor(
+                    MLPRegressor(random_state=seed), transformer=StandardScaler()
+                ),
+            )
         return PerTask(
             lambda: make_pipeline(
                 _mlp_preprocessing(X), MLPClassifier(random_state=seed)
@@ -388,6 +399,10 @@ def make_model(name, kind, X, seed, mmoe_params):
             else (HistGradientBoostingClassifier)
         )
         return PerTask(lambda: cls(random_state=seed))
+    if name == "Constant":  # the yardstick of "never do harm": the training mean
+        if regression:
+            return DummyRegressor(strategy="mean")
+        return PerTask(lambda: DummyClassifier(strategy="prior"))
     if name == "RealMLP":
         from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
 
@@ -572,6 +587,40 @@ def print_table(table, models):
             )
 
 
+def harm_report(results, models):
+    """Each model's tasks against the constant prediction (the training mean, the
+    class prior): per task, the mean over seeds of model score minus the constant's;
+    prints the worst task of each model and the tasks more than 0.02 below."""
+    by = {}
+    for r in results:
+        by.setdefault((r["case"], r["model"]), []).append(r)
+    lines = []
+    for m in models:
+        margins = []
+        for (case, model), rows in by.items():
+            if model != m or (case, "Constant") not in by:
+                continue
+            seeds = {r["seed"] for r in rows}
+            const = [r for r in by[case, "Constant"] if r["seed"] in seeds]
+            if len(const) != len(rows):
+                continue
+            own = np.mean([r["task_scores"] for r in rows], 0)
+            ref = np.mean([r["task_scores"] for r in const], 0)
+            margins += [(float(d), f"{case}[{t}]") for t, d in enumerate(own - ref)]
+        if not margins:
+            continue
+        worst = min(margins)
+        below = [name for d, name in margins if d < -0.02]
+        lines.append(
+            f"{m:<8} worst task {worst[1]}: {worst[0]:+.4f} against the constant; "
+            f"{len(below)} of {len(margins)} tasks more than 0.02 below"
+            + (f" ({', '.join(below)})" if below else "")
+        )
+    if lines:
+        print("\nAgainst a constant prediction (score minus the constant's, per task):")
+        print("\n".join(lines))
+
+
 def markdown_table(table, models):
     """The table as Markdown (for benchmarks/README.md) and as CSV rows (for the docs'
     ``csv-table``): per case, each model's mean score, +- its sd over seeds, and its
@@ -655,11 +704,13 @@ def main():
         args.out.write_text(
             json.dumps({"mmoe_params": args.mmoe, "results": results}, indent=1)
         )
-    table = summarise(results, args.models)
+    ranked = [m for m in args.models if m != "Constant"]
+    table = summarise(results, ranked)
     print()
-    print_table(table, args.models)
+    print_table(table, ranked)
+    harm_report(results, ranked)
     if args.markdown:
-        for text in markdown_table(table, args.models):
+        for text in markdown_table(table, ranked):
             print()
             print(text)
     args.out.write_text(

@@ -5,10 +5,10 @@ predictions are laid out."""
 
 import copy
 import threading
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -27,6 +27,7 @@ from ._numeric import NUMERIC_ENCODINGS, fit_numeric
 from ._predict import _PredictMixin
 from ._rows import task_row_weights
 from ._tasks import TASKS, task_label
+from ._warn import warn
 
 # The "auto" training budget, chosen on the suite of benchmarks/defaults.py: batches of
 # _AUTO_BATCH rows, _STEPS_PER_ROW optimiser steps per training row within
@@ -171,6 +172,8 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # A numeric encoding fills missing values (NaN); raw inputs must be finite.
+        tags.input_tags.allow_nan = self.numeric_encoding is not None
         tags.target_tags.multi_output = True
         return tags
 
@@ -258,9 +261,10 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
     # -- training
     # ------------------------------------------------------------------------
 
-    def _task_types(self, Y, where):
-        """Each task's kind, ``"classification"`` or ``"regression"``, from the
-        (present) labels ``Y`` of each task; ``where[t]`` names task ``t`` in errors."""
+    def _task_types(self, Y, where, categorical):
+        """Each task's kind (a key of :data:`sklearn_mmoe._tasks.TASKS`) from the
+        (present) labels ``Y`` of each task; ``where[t]`` names task ``t`` in errors
+        and ``categorical[t]`` says whether ``y`` gave it as a pandas category."""
         raise NotImplementedError
 
     def _fit(self, X, y, sample_weight, partial=False, classes=None):
@@ -281,6 +285,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
     def _fit_sequence(self, X, y, sample_weight, partial, classes):
         continuing = partial and hasattr(self, "net_")
         names = _given_task_names(y)
+        categorical = _categorical_tasks(y)
         y_1d = getattr(self, "_y_1d", None)
         X, rows, Y, present, weight = self._validate_fit_data(
             X, y, sample_weight, reset=not continuing
@@ -304,7 +309,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             for t, task in enumerate(tasks):
                 targets[present[:, t], t] = task.encode(labels[t], where[t])
         else:
-            kinds = self._task_types(labels, where)
+            kinds = self._task_types(labels, where, categorical)
             known = self._partial_classes(classes, kinds) if partial else None
             tasks = []
             for t, kind in enumerate(kinds):
@@ -526,11 +531,10 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             and self.max_epochs != "auto"
             and not net.callbacks_[0][1].converged_
         ):
-            warnings.warn(
+            warn(
                 f"{type(self).__name__} stopped after max_epochs={max_epochs} "
                 "epochs and the loss has not converged yet; raise max_epochs or tol.",
                 ConvergenceWarning,
-                stacklevel=4,  # _fit_net < fit < _fit_context wrapper < caller
             )
         return net
 
@@ -627,6 +631,16 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             ):
                 if hasattr(self, name):
                     delattr(self, name)
+
+
+def _categorical_tasks(y):
+    """Whether each task of ``y`` is a pandas ``category`` column (a Series or a
+    DataFrame's columns); all False for anything else."""
+    if hasattr(y, "columns"):
+        return [isinstance(d, pd.CategoricalDtype) for d in y.dtypes]
+    if hasattr(y, "iloc"):
+        return [isinstance(y.dtype, pd.CategoricalDtype)]
+    return None
 
 
 def _given_task_names(y):

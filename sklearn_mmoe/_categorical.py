@@ -114,11 +114,14 @@ class CategoricalEncoder:
         Which columns are categorical.
     feature_names : ndarray of str or None
         Column names, for error messages.
+    allow_nan : bool, default=False
+        Whether a numeric column may hold NaN (the numeric encoding fills it).
     """
 
-    def __init__(self, mask, feature_names=None):
+    def __init__(self, mask, feature_names=None, allow_nan=False):
         self.mask = mask
         self.feature_names = feature_names
+        self.allow_nan = allow_nan
         self.numeric = np.flatnonzero(~mask)
         self.categorical = np.flatnonzero(mask)
         self.categories = []
@@ -162,7 +165,10 @@ class CategoricalEncoder:
         out = np.empty((n, len(self.numeric) + len(self.categorical)), np.float32)
         if len(self.numeric):
             out[:, : len(self.numeric)] = check_array(
-                _columns(X, self.numeric), dtype=np.float32, input_name="X"
+                _columns(X, self.numeric),
+                dtype=np.float32,
+                input_name="X",
+                ensure_all_finite="allow-nan" if self.allow_nan else True,
             )
         for i, (j, categories) in enumerate(zip(self.categorical, self.categories)):
             values = _column(X, j)

@@ -147,7 +147,11 @@ default="auto"
         on the targets, as :class:`~sklearn_mmoe.preprocessing.PiecewiseLinearEncoder`
         with ``strategy="tree"``. ``"auto"``: ``"piecewise"`` when there are at least
         100 training rows per numeric column, ``"robust"`` otherwise. ``None``: the
-        numbers go in as given.
+        numbers go in as given. Under every encoding a missing value (NaN) is taken
+        natively, as :class:`~sklearn.ensemble.HistGradientBoostingClassifier` takes
+        it: it reads as its column's training median, and each column that had missing
+        values in training gets an indicator input (1 where the value was missing).
+        ``None`` refuses NaN.
 """
 
 FITTED_ATTRIBUTES = """\

@@ -38,7 +38,12 @@ class _InputsMixin:
         encoder = getattr(self, "_encoder", None)
         if encoder is None:
             return validate_data(
-                self, X, accept_sparse="csr", dtype=np.float32, reset=False
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=np.float32,
+                reset=False,
+                ensure_all_finite=self._finite_X(),
             )
         if sp.issparse(X):
             raise TypeError(
@@ -58,12 +63,21 @@ class _InputsMixin:
         encoder is kept, so that inference takes the plain path.
         """
         self._encoder = None
+        # A numeric encoding fills missing numeric values (see _numeric.py); raw
+        # inputs (numeric_encoding=None) must be finite.
+        self._allow_nan = self.numeric_encoding is not None
         if (
             self.categorical_features is None
             or getattr(X, "ndim", 2) != 2  # a Series, a 1-D array: rejected there
             or (isinstance(self.categorical_features, str) and not hasattr(X, "dtypes"))
         ):
-            X = validate_data(self, X, accept_sparse="csr", dtype=np.float32)
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=np.float32,
+                ensure_all_finite=self._finite_X(),
+            )
             self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
             return X
         _check_feature_names(self, X, reset=True)
@@ -79,17 +93,29 @@ class _InputsMixin:
         self.is_categorical_ = mask
         if not mask.any():
             return validate_data(
-                self, X, accept_sparse="csr", dtype=np.float32, reset=False
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=np.float32,
+                reset=False,
+                ensure_all_finite=self._finite_X(),
             )
         if sp.issparse(X):
             raise TypeError(
                 "Categorical features need dense X (an array or a DataFrame); got a "
                 "sparse matrix."
             )
-        encoder = CategoricalEncoder(mask, getattr(self, "feature_names_in_", None))
+        encoder = CategoricalEncoder(
+            mask, getattr(self, "feature_names_in_", None), self._allow_nan
+        )
         X = encoder.fit(X).transform(X)
         self._encoder = encoder
         return X
+
+    def _finite_X(self):
+        """``ensure_all_finite`` for ``X``: NaN is allowed (a missing numeric value)
+        when the fitted model encodes its numeric columns, infinity never."""
+        return "allow-nan" if getattr(self, "_allow_nan", False) else True
 
     def _embeddings(self):
         """``(n_codes, width)`` of each categorical column's embedding table."""

@@ -114,9 +114,21 @@ class _TorchOps:
         return x.index_select(1, index)
 
     @staticmethod
-    def mean_probability(logits, axis):  # log of the mean softmax over ``axis``
-        log_p = F.log_softmax(logits, -1)
-        return torch.logsumexp(log_p, axis) - math.log(logits.shape[axis])
+    def fill_missing(x, fill):  # NaN -> fill, and where x was NaN
+        missing = torch.isnan(x)
+        return torch.where(missing, fill, x), missing
+
+    @staticmethod
+    def as_float(mask, like):
+        return mask.to(like.dtype)
+
+    @staticmethod
+    def log_mean_exp(x, axis):  # log of the mean of exp(x) over ``axis``
+        return torch.logsumexp(x, axis) - math.log(x.shape[axis])
+
+    @classmethod
+    def mean_probability(cls, logits, axis):  # log of the mean softmax over ``axis``
+        return cls.log_mean_exp(F.log_softmax(logits, -1), axis)
 
 
 class _NumpyOps:
@@ -184,10 +196,23 @@ class _NumpyOps:
         return x[:, index]
 
     @staticmethod
-    def mean_probability(logits, axis):
+    def fill_missing(x, fill):
+        missing = np.isnan(x)
+        return np.where(missing, fill, x), missing
+
+    @staticmethod
+    def as_float(mask, like):
+        return mask.astype(like.dtype)
+
+    @staticmethod
+    def log_mean_exp(x, axis):
         with np.errstate(invalid="ignore", divide="ignore"):  # padded: all -inf
-            log_p = log_softmax(logits, -1)
-            return logsumexp(log_p, axis) - math.log(logits.shape[axis])
+            return logsumexp(x, axis) - math.log(x.shape[axis])
+
+    @classmethod
+    def mean_probability(cls, logits, axis):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return cls.log_mean_exp(log_softmax(logits, -1), axis)
 
 
 class _Level:
@@ -269,7 +294,7 @@ class MMoEModule(nn.Module):
         weights (initialised to random signs) and has its own task towers; everything
         between (embeddings, experts, gates) is shared, and each batch runs through
         it once per member. ``1`` is the plain network.
-    kinds : tuple of {"classification", "regression"}, default=None
+    kinds : tuple of {"classification", "regression", "count"}, default=None
         Each task's kind, which says how its members' outputs are combined outside
         training (see :mod:`sklearn_mmoe._tasks`): the log of their mean class
         probabilities (so that a softmax gives the mean probability), or their mean
@@ -408,9 +433,16 @@ class MMoEModule(nn.Module):
         """Buffers of the numeric columns' fixed encoding; returns its width."""
         self.numeric_kind = None if numeric is None else numeric["kind"]
         self.clip_bound = _CLIP_BOUND
+        self.n_indicators = 0
         if self.numeric_kind is None:
             return n_numeric
-        buffers = {}
+        # A missing value (NaN) is read as the column's training median, and each
+        # column that had missing values in training gets an indicator input.
+        buffers = {"numeric_fill": numeric["fill"]}
+        indicators = np.asarray(numeric["indicators"], dtype=np.int64)
+        self.n_indicators = len(indicators)
+        if self.n_indicators:
+            buffers["missing_index"] = indicators
         if self.numeric_kind != "piecewise":
             buffers["numeric_center"] = numeric["center"]
             buffers["numeric_factor"] = numeric["factor"]
@@ -440,6 +472,7 @@ class MMoEModule(nn.Module):
             )
             buffers["bin_index"] = index
             width = int(sum(n_bins))
+        width += self.n_indicators
         for name, values in buffers.items():
             values = np.asarray(values)
             tensor = torch.from_numpy(
@@ -549,13 +582,20 @@ class MMoEModule(nn.Module):
         kind = self.numeric_kind
         if kind is None:
             return x
+        x, missing = ops.fill_missing(x, p["numeric_fill"])
         if kind != "piecewise":
             x = (x - p["numeric_center"]) * p["numeric_factor"]
-            return ops.smooth_clip(x, self.clip_bound) if kind == "robust" else x
-        n = x.shape[0]
-        ramps = (x[:, :, None] - p["bin_low"]) / p["bin_width"]  # (B, F, T_max)
-        ramps = ops.clip(ramps, p["bin_floor"], p["bin_ceiling"])
-        return ops.take_columns(ramps.reshape(n, -1), p["bin_index"])
+            if kind == "robust":
+                x = ops.smooth_clip(x, self.clip_bound)
+        else:
+            n = x.shape[0]
+            ramps = (x[:, :, None] - p["bin_low"]) / p["bin_width"]  # (B, F, T_max)
+            ramps = ops.clip(ramps, p["bin_floor"], p["bin_ceiling"])
+            x = ops.take_columns(ramps.reshape(n, -1), p["bin_index"])
+        if not self.n_indicators:
+            return x
+        flags = ops.as_float(ops.take_columns(missing, p["missing_index"]), x)
+        return ops.cat([x, flags], 1)  # (B, encoded width + n_indicators)
 
     def _combine(self, out, ops):
         """The members' outputs ``(B, K, T, W)`` as one ``(B, T, W)``: their mean

@@ -38,19 +38,31 @@ class MMoEMultiTask(_BaseMMoE):
 
     Parameters
     ----------
-    task_types : "auto" or list of {{"classification", "regression"}}, default="auto"
-        The kind of each task (column of ``y``). ``"auto"``: a task is a regression
-        task when :func:`~sklearn.utils.multiclass.type_of_target` calls its labels
-        ``"continuous"`` (floats that are not all whole numbers), a classification
-        task otherwise (strings, bools, integers, whole-number floats), except that
-        more than 20 distinct whole numbers are read as a quantity (a count, weeks
-        worked, a price in dollars: regression), with a warning that says how to ask
-        for classes instead. A list names the kind of every task.
+    task_types : "auto" or list of {{"classification", "regression", "count"}}, \
+default="auto"
+        The kind of each task (column of ``y``): ``"classification"`` (cross-entropy),
+        ``"regression"`` (squared error of the standardised target) or ``"count"``
+        (Poisson deviance with a log link, for non-negative targets such as a number
+        of events; predictions are expected counts, scored by :math:`R^2`). A list
+        names the kind of every task. ``"auto"`` reads each column by this rule:
+
+        - a pandas ``category`` column, bools and strings: classification;
+        - numbers that are not all whole (``type_of_target`` says
+          ``"continuous"``): regression;
+        - whole numbers (ints, or floats of whole values such as an int column with
+          missing labels) of two distinct values: classification (a binary label);
+        - other whole numbers are ambiguous, and are read with a ``UserWarning``
+          that names the choice and how to make another: non-negative ones of four
+          or more distinct values as a count (a number of visits, children, a 1-5
+          score), of three values as classes (codes such as 0, 1, 2), signed ones
+          as classes up to 20 distinct values and as a quantity (regression)
+          beyond.
 {COMMON_PARAMETERS}
     Attributes
     ----------
     task_types_ : list of str
-        The kind of each task, ``"classification"`` or ``"regression"``.
+        The kind of each task: ``"classification"``, ``"regression"`` or
+        ``"count"``.
     classes_ : list of ndarray or None
         The sorted labels of each classification task, ``None`` for a regression task
         (one entry per task).
@@ -193,17 +205,21 @@ class MMoEMultiTask(_BaseMMoE):
         tags.classifier_tags = ClassifierTags(multi_label=True)
         return tags
 
-    def _task_types(self, Y, where):
+    def _task_types(self, Y, where, categorical=None):
         n_tasks = len(Y)
         if isinstance(self.task_types, str):  # "auto", as validated
-            return [infer_task_type(labels, w) for labels, w in zip(Y, where)]
+            categorical = categorical or [False] * n_tasks
+            return [
+                infer_task_type(labels, w, c)
+                for labels, w, c in zip(Y, where, categorical)
+            ]
         types = list(self.task_types)
         if len(types) != n_tasks or any(
             not isinstance(t, str) or t not in TASK_TYPES for t in types
         ):
             raise ValueError(
                 f"task_types must name the kind of each of the {n_tasks} task(s), "
-                f"'classification' or 'regression'; got {self.task_types!r}."
+                f"one of {', '.join(map(repr, TASK_TYPES))}; got {self.task_types!r}."
             )
         return types
 

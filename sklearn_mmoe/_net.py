@@ -31,7 +31,7 @@ class MultiTaskLoss(nn.Module):
 
     Parameters
     ----------
-    kinds : sequence of {"classification", "regression"}
+    kinds : sequence of {"classification", "regression", "count"}
         Each task's kind; its loss is that kind's (see :mod:`sklearn_mmoe._tasks`).
     task_weights : sequence of float or "uncertainty"
         Weight of each task in the summed loss, or ``"uncertainty"``: homoscedastic

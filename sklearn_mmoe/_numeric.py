@@ -20,8 +20,6 @@ Statistics are computed on at most ``_MAX_ROWS`` training rows (a fixed subsampl
 beyond that), which estimates quantiles to well within their sampling noise.
 """
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.tree import DecisionTreeRegressor
@@ -30,6 +28,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from ._rows import missing_mask
 from ._tasks import TASKS
+from ._warn import warn
 
 NUMERIC_ENCODINGS = ("auto", "robust", "standard", "piecewise")
 # Rows the statistics are computed on, at most.
@@ -52,11 +51,18 @@ def weighted_quantiles(values, weight, quantiles):
 
     The inverted empirical distribution function: the smallest value whose cumulative
     weight reaches the quantile, so that a weight of ``k`` is the same as ``k`` copies.
+    ``weight`` is one weight per row, or one per value (n, F): a value of weight 0,
+    such as a missing one (NaN, sorted last), never answers; a column of no weight
+    gives NaN.
     """
     order = np.argsort(values, axis=0, kind="stable")
     ordered = np.take_along_axis(values, order, axis=0)
-    cumulative = np.cumsum(weight[order], axis=0)
-    cumulative /= cumulative[-1]
+    if weight.ndim == 1:
+        cumulative = np.cumsum(weight[order], axis=0)
+    else:
+        cumulative = np.cumsum(np.take_along_axis(weight, order, axis=0), axis=0)
+    with np.errstate(invalid="ignore"):  # a column of no weight: NaN
+        cumulative /= cumulative[-1]
     out = np.empty((len(quantiles), values.shape[1]))
     for j in range(values.shape[1]):
         position = np.searchsorted(cumulative[:, j], quantiles, side="left")
@@ -80,23 +86,31 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     values = X[rows[keep]]
     values = values.toarray() if sp.issparse(values) else np.asarray(values)
     values = values[:, :n_numeric].astype(np.float64)
-    w = weight[keep]
+    # Missing values (NaN) take no part in the statistics: each value weighs its row's
+    # weight, a missing one nothing. They are filled with the column's median (0 for
+    # a column with no value) and flagged by an indicator input of their own.
+    missing = np.isnan(values)
+    w = weight[keep][:, None] * ~missing  # (n, F)
+    fill = np.nan_to_num(weighted_quantiles(values, w, [0.5])[0])
+    values = np.where(missing, fill, values)
+    described = {"fill": fill, "indicators": np.flatnonzero(missing.any(axis=0))}
     if encoding == "standard":
-        center = np.average(values, axis=0, weights=w)
-        std = np.sqrt(np.average((values - center) ** 2, axis=0, weights=w))
+        total = np.maximum(w.sum(axis=0), np.finfo(float).tiny)
+        center = (w * values).sum(axis=0) / total
+        std = np.sqrt((w * (values - center) ** 2).sum(axis=0) / total)
         factor = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
-        return {"kind": "standard", "center": center, "factor": factor}
+        return {"kind": "standard", "center": center, "factor": factor, **described}
     if encoding == "robust":
-        q1, median, q3 = weighted_quantiles(values, w, [0.25, 0.5, 0.75])
+        q1, q3 = np.nan_to_num(weighted_quantiles(values, w, [0.25, 0.75]))
         spread = q3 - q1
         half_range = 0.5 * (values.max(axis=0) - values.min(axis=0))
         spread = np.where(spread > 0, spread, half_range)
         factor = np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
-        return {"kind": "robust", "center": median, "factor": factor}
+        return {"kind": "robust", "center": fill, "factor": factor, **described}
     Y, kinds = targets
-    targets = tree_targets(values, Y[keep], kinds, stacklevel=None)
+    targets = tree_targets(values, Y[keep], kinds, warn_constant=False)
     edges = bin_edges(values, "tree", n_bins, targets, weight=w)
-    return {"kind": "piecewise", "edges": edges}
+    return {"kind": "piecewise", "edges": edges, **described}
 
 
 def bin_edges(X, strategy, n_bins, targets=None, weight=None):
@@ -126,7 +140,7 @@ def bin_edges(X, strategy, n_bins, targets=None, weight=None):
     return edges
 
 
-def tree_targets(X, y, kinds=None, stacklevel=4):
+def tree_targets(X, y, kinds=None, warn_constant=True):
     """The targets of the binning tree: float64 (n_samples, n_outputs), each task
     standardised to a total variance of one; None when no task varies.
 
@@ -134,7 +148,7 @@ def tree_targets(X, y, kinds=None, stacklevel=4):
     one-hot indicators of its classes, for which squared error is the Gini impurity);
     ``kinds=None`` decides by :func:`~sklearn.utils.multiclass.type_of_target`. A
     missing label (NaN, None) is filled with its task's mean; a task with no label is
-    left out. ``stacklevel`` places the warning for no varying task (None: no warning).
+    left out. ``warn_constant`` warns when no task varies.
     """
     if y is None:
         raise ValueError(
@@ -174,12 +188,10 @@ def tree_targets(X, y, kinds=None, stacklevel=4):
         filled[~missing] = block / spread
         outputs.append(filled)
     if not outputs:
-        if stacklevel is not None:
-            warnings.warn(
+        if warn_constant:
+            warn(
                 'strategy="tree" found no target that varies (every column of y is '
-                "constant or missing): each feature gets one bin.",
-                UserWarning,
-                stacklevel=stacklevel,
+                "constant or missing): each feature gets one bin."
             )
         return None
     return np.hstack(outputs)
@@ -189,8 +201,13 @@ def _tree_thresholds(X, targets, n_bins, weight=None):
     """For each feature, the thresholds of a tree with at most ``n_bins`` leaves
     fitted on that feature alone (none when ``targets`` is None)."""
     thresholds = []
-    for column in X.T:
-        if targets is None or n_bins == 1:  # a tree needs two leaves at least
+    for j, column in enumerate(X.T):
+        w, column_targets = weight, targets
+        if targets is not None and weight is not None and weight.ndim == 2:
+            w = weight[:, j]  # a weight per value
+            rows = w > 0  # a value of no weight (a missing one) places no edge
+            column, w, column_targets = column[rows], w[rows], targets[rows]
+        if targets is None or n_bins == 1 or not len(column):  # two leaves at least
             thresholds.append(np.empty(0))
         else:
             tree = DecisionTreeRegressor(
@@ -200,7 +217,7 @@ def _tree_thresholds(X, targets, n_bins, weight=None):
                 min_impurity_decrease=1e-9,
                 random_state=0,
             )
-            tree.fit(column[:, None], targets, sample_weight=weight)
+            tree.fit(column[:, None], column_targets, sample_weight=w)
             splits = tree.tree_.feature >= 0  # internal nodes; leaves are -2
             thresholds.append(tree.tree_.threshold[splits])
     return thresholds

@@ -1,6 +1,7 @@
 """MMoERegressor: one regression task per column of y."""
 
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import _BaseMMoE
 from ._docstrings import (
@@ -9,6 +10,9 @@ from ._docstrings import (
     REFERENCES,
     partial_fit_doc,
 )
+
+# The task kind (sklearn_mmoe._tasks) that each loss trains.
+_LOSS_KINDS = {"squared_error": "regression", "poisson": "count"}
 
 
 class MMoERegressor(RegressorMixin, _BaseMMoE):
@@ -29,6 +33,12 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
 
     Parameters
     ----------
+    loss : {{"squared_error", "poisson"}}, default="squared_error"
+        The loss of every task. ``"squared_error"``: the mean squared error of the
+        standardised target. ``"poisson"``: the Poisson deviance with a log link, for
+        counts and other non-negative targets whose spread grows with their level
+        (as ``HistGradientBoostingRegressor(loss="poisson")``); predictions are
+        expected counts, always positive, and a negative target is an error.
 {COMMON_PARAMETERS}
     Attributes
     ----------
@@ -61,8 +71,86 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
     2
     """
 
-    def _task_types(self, Y, where):
-        return ["regression"] * len(Y)
+    _parameter_constraints: dict = {
+        **_BaseMMoE._parameter_constraints,
+        "loss": [StrOptions(set(_LOSS_KINDS))],
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="squared_error",
+        architecture="mmoe",
+        n_experts=8,
+        expert_units=(64,),
+        gate_units=(),
+        gate_type="softmax",
+        top_k=None,
+        balance_weight=0.0,
+        n_task_experts=1,
+        n_levels=1,
+        tower_units=(32,),
+        activation="relu",
+        dropout=0.0,
+        ensemble_size=1,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        ema_decay=None,
+        learning_rate_schedule="cosine",
+        batch_size="auto",
+        max_epochs="auto",
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        task_weights=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        missing_labels="raise",
+        categorical_features="from_dtype",
+        embedding_dim="auto",
+        numeric_encoding="auto",
+    ):
+        super().__init__(
+            architecture=architecture,
+            n_experts=n_experts,
+            expert_units=expert_units,
+            gate_units=gate_units,
+            gate_type=gate_type,
+            top_k=top_k,
+            balance_weight=balance_weight,
+            n_task_experts=n_task_experts,
+            n_levels=n_levels,
+            tower_units=tower_units,
+            activation=activation,
+            dropout=dropout,
+            ensemble_size=ensemble_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            ema_decay=ema_decay,
+            learning_rate_schedule=learning_rate_schedule,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            task_weights=task_weights,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            missing_labels=missing_labels,
+            categorical_features=categorical_features,
+            embedding_dim=embedding_dim,
+            numeric_encoding=numeric_encoding,
+        )
+        self.loss = loss
+
+    def _task_types(self, Y, where, declared=None):
+        return [_LOSS_KINDS[self.loss]] * len(Y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

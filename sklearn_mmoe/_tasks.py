@@ -18,18 +18,25 @@ The estimators, the loss (:class:`sklearn_mmoe._net.MultiTaskLoss`) and the netw
 read the kind through these classes and :func:`task_groups`, never by comparing names.
 """
 
-import warnings
-
 import numpy as np
 import pandas as pd
+import torch
 import torch.nn.functional as F
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-TASK_TYPES = ("classification", "regression")
-# "auto" reads whole numbers as classes (scikit-learn's type_of_target) up to this many
-# distinct values, and more of them as a quantity (a count, weeks, dollars), warning.
+from ._warn import warn
+
+TASK_TYPES = ("classification", "regression", "count")
+# "auto" reads whole numbers with negative values as classes up to this many distinct
+# values, and more of them as a quantity (see infer_task_type).
 _MANY_CLASSES = 20
+# ... and non-negative whole numbers as classes up to this many distinct values, as a
+# count beyond (a count of 0 to 6 read as seven classes cost an unseen table an R2 of
+# -0.65; three values are more often class codes such as iris' 0, 1, 2).
+_FEW_CLASSES = 3
+# The log of the largest expected count predicted (float64's largest is exp(709.78)).
+_LOG_MAX = 709.0
 # Targets above this magnitude are scaled down before their squares are summed.
 _HUGE = 1e100
 
@@ -280,7 +287,81 @@ class RegressionTask:
         return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
 
 
-TASKS = {task.kind: task for task in (ClassificationTask, RegressionTask)}
+class CountTask(RegressionTask):
+    """A task whose target is a count (non-negative, often whole numbers): Poisson
+    deviance with a log link, as ``HistGradientBoostingRegressor(loss="poisson")``.
+
+    The tower's output ``o`` is the log of the expected count relative to the
+    training rows' weighted mean ``m``: the prediction is ``m * exp(o)``, so an
+    untrained tower predicts the mean, and the loss is the half Poisson deviance of the
+    targets divided by ``m``, ``exp(o) - z * o + z * log(z) - z`` with ``z = y / m``
+    (zero at a perfect prediction, on a scale that does not depend on the counts'
+    size).
+
+    Parameters
+    ----------
+    mean : float
+        The weighted mean of the training targets; an all-zero target keeps 0 (it
+        trains on zeros and predicts zero).
+    """
+
+    kind = "count"
+    # c in uncertainty weighting's c * exp(-s) * loss + s / 2 (a likelihood, as the
+    # classes' softmax).
+    uncertainty_factor = 1.0
+
+    def __init__(self, mean=1.0):
+        self.mean = mean
+
+    @property
+    def scale(self):
+        return self.mean
+
+    @classmethod
+    def from_labels(cls, labels, where=""):
+        """The task (not yet scaled) and its (present) targets as float64; a negative
+        target is an error."""
+        task, values = super().from_labels(labels, where)
+        if np.any(values < 0):
+            raise ValueError(
+                f"{where}a count task (Poisson loss) needs non-negative targets; got "
+                f"{values.min()!r}. Use a regression task (squared error) for values "
+                "that can be negative."
+            )
+        return cls(), values
+
+    def fit_scale(self, values, weight):
+        """Learn the weighted mean of the training targets ``values``."""
+        w = weight / weight.max()
+        size = np.abs(values).max()
+        size = size if size > _HUGE else 1.0
+        self.mean = float((w * (values / size)).sum() / w.sum() * size)
+
+    def standardise(self, values):
+        return values / (self.mean if self.mean > 0 else 1.0)
+
+    @staticmethod
+    def loss(out, y):
+        """Half the Poisson deviance of the log-rate ``out[..., 0]`` against the
+        scaled counts ``y``."""
+        o = out[..., 0]
+        return torch.exp(o) - y * o + torch.xlogy(y, y) - y
+
+    @staticmethod
+    def combine(out, ops):
+        """The ensemble members' outputs (B, K, T, W) as one: the log of their mean
+        expected count."""
+        return ops.log_mean_exp(out, 1)
+
+    def predict(self, raw):
+        """The expected count, float64 (finite: at most the largest float64)."""
+        if self.mean <= 0:
+            return np.zeros(len(raw))
+        log_count = raw[:, 0].astype(np.float64) + np.log(self.mean)
+        return np.exp(np.minimum(log_count, _LOG_MAX))
+
+
+TASKS = {task.kind: task for task in (ClassificationTask, RegressionTask, CountTask)}
 
 
 def task_groups(kinds):
@@ -296,27 +377,49 @@ def task_groups(kinds):
     return groups
 
 
-def infer_task_type(labels, where=""):
-    """``"regression"`` when scikit-learn's ``type_of_target`` calls the (present)
-    ``labels`` continuous, or when they are more than ``_MANY_CLASSES`` distinct whole
-    numbers (a count, an amount: read as a quantity, with a warning that says how to
-    ask for classes); ``"classification"`` otherwise."""
+def infer_task_type(labels, where="", categorical=False):
+    """A task's kind under ``task_types="auto"``, from its (present) ``labels``.
+
+    The rule, in order:
+
+    1. a pandas ``category`` column (``categorical=True``), bools and strings:
+       ``"classification"``;
+    2. numbers that are not all whole (scikit-learn's ``type_of_target`` says
+       continuous): ``"regression"``;
+    3. whole numbers (ints, or floats such as an int column with missing labels) of
+       two distinct values: ``"classification"`` (a binary label);
+    4. other whole numbers are ambiguous (classes coded as numbers, or a count), so
+       they are read with a warning that names the choice and how to make another:
+       non-negative ones of more than ``_FEW_CLASSES`` distinct values as a
+       ``"count"`` (Poisson loss: a number of events, visits, children, a 1-5 score;
+       its prediction is an expected value and its score :math:`R^2`), of three
+       values as classes (scikit-learn's own data sets code classes 0, 1, 2); signed
+       ones as classes up to ``_MANY_CLASSES`` distinct values, as a quantity
+       (``"regression"``) beyond.
+    """
     labels = natural_dtype(np.asarray(labels), where)
-    if labels.dtype.kind in "fc" and type_of_target(labels) == "continuous":
+    if categorical or labels.dtype.kind not in "iuf":
+        return "classification"
+    if labels.dtype.kind == "f" and type_of_target(labels) == "continuous":
         return "regression"
-    if labels.dtype.kind in "iuf":
-        n_values = np.unique(labels).size
-        if n_values > _MANY_CLASSES:
-            warnings.warn(
-                f"{where}task_types='auto' reads its {n_values} distinct whole numbers "
-                "as a quantity, a regression task (scikit-learn's type_of_target "
-                f"says {type_of_target(labels)!r}); if they are class labels, pass "
-                "'classification' for it in task_types.",
-                UserWarning,
-                stacklevel=5,
-            )
-            return "regression"
-    return "classification"
+    values = np.unique(labels)
+    if values.size <= 2:
+        return "classification"
+    if values[0] >= 0 and values.size > _FEW_CLASSES:
+        kind, reading = "count", "a count (Poisson loss, predicting expected counts)"
+    elif values[0] >= 0 or values.size <= _MANY_CLASSES:
+        kind, reading = "classification", f"{values.size} classes"
+    else:
+        kind, reading = "regression", "a quantity (squared error)"
+    warn(
+        f"{where}task_types='auto' reads its {values.size} distinct whole numbers "
+        f"({values[0]:g} to {values[-1]:g}) as {reading}: whole numbers may be "
+        "classes, counts or quantities. Name its kind in task_types "
+        f"({', '.join(map(repr, TASK_TYPES))}) to choose another and to silence "
+        "this warning.",
+        UserWarning,
+    )
+    return kind
 
 
 def natural_dtype(labels, where):

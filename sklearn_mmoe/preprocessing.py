@@ -1,6 +1,5 @@
 """Feature encodings that help a network read tabular columns."""
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -13,6 +12,7 @@ from sklearn.utils.validation import (
 )
 
 from ._numeric import bin_edges, tree_targets
+from ._warn import warn
 
 __all__ = ["PiecewiseLinearEncoder"]
 
@@ -158,11 +158,7 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         edges = bin_edges(X, self.strategy, self.n_bins, targets)
         for j, column_edges in enumerate(edges):
             if column_edges[0] == column_edges[-1]:
-                warnings.warn(
-                    f"Feature {j} is constant; its one output column is always 0.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+                warn(f"Feature {j} is constant; its one output column is always 0.")
         self.bin_edges_ = np.empty(len(edges), dtype=object)
         self.bin_edges_[:] = edges
         self.n_bins_ = np.array([len(e) - 1 for e in edges], dtype=np.int64)

@@ -286,14 +286,20 @@ def test_an_unavailable_device_is_named(monkeypatch):
 
 
 @both
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_non_finite_inputs_are_refused(Est, bad):
+@pytest.mark.parametrize(
+    "bad, params",
+    [(np.inf, {}), (-np.inf, {}), (np.nan, {"numeric_encoding": None})],
+    ids=["inf", "-inf", "nan-unencoded"],
+)
+def test_non_finite_inputs_are_refused(Est, bad, params):
+    """Infinity always; NaN where the numeric columns are not encoded (an encoding
+    fills missing values: tests/test_missing_values.py)."""
     X, Y = _data(Est)
     X[3, 1] = bad
     with pytest.raises(ValueError, match="Input X contains"):
-        Est(**FAST).fit(X, Y)
+        Est(**FAST, **params).fit(X, Y)
     X[3, 1] = 0
-    est = Est(**FAST).fit(X, Y)
+    est = Est(**FAST, **params).fit(X, Y)
     X[0, 0] = bad
     with pytest.raises(ValueError, match="Input X contains"):
         est.predict(X)

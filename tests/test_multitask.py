@@ -137,23 +137,93 @@ def test_task_types_can_be_named_for_each_task(mixed):
         MMoEMultiTask(task_types=["regression", "ranking", "regression"]).fit(X, Y)
 
 
-def test_auto_reads_many_whole_numbers_as_a_quantity_and_says_so():
+def test_auto_reads_each_column_by_the_documented_rule():
+    """Category, bool and string columns are classes, fractional numbers a
+    quantity, two whole numbers a binary label: all without a warning."""
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 3))
-    weeks = np.clip(np.round(26 + 15 * X[:, 0]), 0, 52).astype(int)
-    stars = np.clip(np.round(3 + X[:, 1]), 1, 5)  # five whole numbers: classes
-    Y = pd.DataFrame({"weeks": weeks, "stars": stars, "works": X[:, 1] > 0})
-    with pytest.warns(UserWarning, match="'weeks'.*as a quantity.*'classification'"):
-        model = MMoEMultiTask(**{**FAST, "max_epochs": 2}).fit(X, Y)
-    assert model.task_types_ == ["regression", "classification", "classification"]
-    assert model.predict(X[:2])[:, 0].astype(float).dtype == np.float64
-    # named kinds are taken as given, without a warning
-    types = ["classification", "classification", "classification"]
+    Y = pd.DataFrame(
+        {
+            "coded": pd.Categorical(rng.randint(0, 4, 200)),  # ints as categories
+            "works": X[:, 1] > 0,
+            "grade": np.array(["a", "b", "c"])[rng.randint(0, 3, 200)],
+            "price": X[:, 0] * 3.5 + 10,
+            "buys": (X[:, 2] > 0).astype(int),
+            "sold": (X[:, 2] > 0).astype(float),  # whole floats, two values
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
-        named = MMoEMultiTask(**{**FAST, "max_epochs": 2}, task_types=types).fit(X, Y)
-    assert len(named.classes_[0]) == np.unique(weeks).size
+        model = MMoEMultiTask(**{**FAST, "max_epochs": 2}).fit(X, Y)
+    assert (
+        model.task_types_
+        == ["classification"] * 3 + ["regression"] + ["classification"] * 2
+    )
+    assert model.classes_[0].tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "values, kind, reading",
+    [
+        ([0, 1, 2, 3, 6], "count", "as a count"),  # non-negative: a count
+        ([1.0, 2.0, 3.0, 4.0, 5.0], "count", "as a count"),  # a 1-5 score
+        (list(range(-12, 13)), "regression", "as a quantity"),  # many, signed
+        ([-1, 0, 1], "classification", "as 3 classes"),  # few, signed
+        ([0, 1, 2], "classification", "as 3 classes"),  # three codes
+    ],
+)
+def test_auto_warns_for_every_ambiguous_whole_number_column(values, kind, reading):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    column = np.array(values)[rng.randint(0, len(values), 200)]
+    Y = pd.DataFrame({"visits": column, "buys": (X[:, 0] > 0).astype(int)})
+    with pytest.warns(UserWarning, match=f"'visits'.*{reading}.*task_types") as info:
+        model = MMoEMultiTask(**{**FAST, "max_epochs": 2}).fit(X, Y)
+    assert len([w for w in info if "task_types='auto'" in str(w.message)]) == 1
+    assert model.task_types_ == [kind, "classification"]
+    # named kinds are taken as given, without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        named = MMoEMultiTask(
+            **{**FAST, "max_epochs": 2}, task_types=["classification"] * 2
+        ).fit(X, Y)
+    assert len(named.classes_[0]) == np.unique(column).size
+
+
+def test_the_task_kind_warning_points_at_the_callers_line():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 3))
+    Y = np.column_stack([rng.poisson(2, 100), X[:, 0] > 0])
+    with pytest.warns(UserWarning, match="as a count") as info:
+        MMoEMultiTask(**{**FAST, "max_epochs": 2}).fit(X, Y.astype(int))
+    assert {w.filename for w in info if "as a count" in str(w.message)} == {__file__}
+
+
+def test_a_count_task_predicts_expected_counts_and_scores_r2():
+    """Poisson deviance with a log link: predictions are positive expected counts
+    that track the rate, next to a classification task in the same model."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1500, 4))
+    rate = np.exp(0.8 * X[:, 0] - 0.4 * X[:, 1])
+    Y = pd.DataFrame({"visits": rng.poisson(rate), "buys": X[:, 2] > 0})
+    model = MMoEMultiTask(task_types=["count", "classification"], random_state=0).fit(
+        X[:1000], Y[:1000]
+    )
+    assert model.task_types_ == ["count", "classification"]
+    visits = model.predict(X[1000:])[:, 0].astype(float)
+    assert visits.min() > 0
+    assert np.corrcoef(visits, rate[1000:])[0, 1] > 0.9
+    r2 = task_scorer(r2_score, task=0)(model, X[1000:], Y[1000:])
+    assert r2 > 0.25  # the rate explains about 0.45 of the counts' variance
+    assert model.predict_proba(X[:2])[0] is None
+
+
+def test_a_count_task_refuses_negative_targets():
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    with pytest.raises(ValueError, match="count task.*non-negative"):
+        MMoEMultiTask(task_types=["count"]).fit(X, X[:, 0])
 
 
 def test_a_model_of_regression_tasks_only_has_no_predict_proba():

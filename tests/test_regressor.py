@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.metrics import r2_score
+from sklearn.metrics import mean_poisson_deviance, r2_score
 
 from sklearn_mmoe import MMoERegressor
 
@@ -91,3 +91,30 @@ def test_warm_start_refuses_another_number_of_tasks(three_scales):
         ValueError, match=r"same tasks \(their number.*had 3 task\(s\); y has 2"
     ):
         reg.fit(X, Y[:, :2])
+
+
+def test_poisson_loss_fits_counts_better_than_squared_error_where_spread_grows():
+    """loss="poisson" (HistGradientBoostingRegressor's choice for counts): positive
+    expected counts, and a lower Poisson deviance on skewed counts than the squared
+    error's predictions."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 4))
+    rate = np.exp(1.2 * X[:, 0] - 0.5 * X[:, 1])
+    y = rng.poisson(rate)
+    poisson = MMoERegressor(loss="poisson", random_state=0).fit(X[:1500], y[:1500])
+    squared = MMoERegressor(random_state=0).fit(X[:1500], y[:1500])
+    pred = poisson.predict(X[1500:])
+    assert pred.shape == (500,) and pred.min() > 0
+    assert poisson.score(X[1500:], y[1500:]) == pytest.approx(r2_score(y[1500:], pred))
+    clipped = np.maximum(squared.predict(X[1500:]), 1e-3)
+    assert mean_poisson_deviance(y[1500:], pred) < mean_poisson_deviance(
+        y[1500:], clipped
+    )
+
+
+def test_poisson_loss_refuses_negative_targets_and_predicts_zero_for_zeros():
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    with pytest.raises(ValueError, match="non-negative"):
+        MMoERegressor(loss="poisson").fit(X, X[:, 0])
+    reg = MMoERegressor(loss="poisson", max_epochs=3).fit(X, np.zeros(60))
+    np.testing.assert_array_equal(reg.predict(X[:5]), 0.0)
