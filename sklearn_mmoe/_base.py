@@ -39,7 +39,13 @@ _STEPS_PER_ROW = 2
 _MIN_STEPS = 100
 _MAX_STEPS = 2000
 _MIN_EPOCHS = 20
-# early_stopping="auto" holds out a validation split above this many training rows.
+# early_stopping="auto" holds out a validation split from this many (distinct) training
+# rows on, and keeps the best epoch's weights: a small noisy table trained to the end of
+# its budget ended far below a constant prediction. Below _EARLY_STOPPING_ROWS training
+# runs the whole budget (one epoch is one or two steps there, so n_iter_no_change
+# epochs of patience would stop it within its warm-up); from there on it also stops
+# after n_iter_no_change epochs without improvement.
+_EARLY_STOPPING_MIN_ROWS = 20
 _EARLY_STOPPING_ROWS = 1_000
 # Fraction of the budget over which the cosine schedule warms up.
 _WARMUP = 0.05
@@ -429,6 +435,10 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             getattr(self, "net_", None) if self.warm_start and not partial else None
         )
         early_stopping, batch_size, max_epochs = self._budget(len(rows))
+        patience = self.n_iter_no_change
+        auto = self.early_stopping == "auto" and self.max_epochs == "auto"
+        if auto and early_stopping and len(rows) < _EARLY_STOPPING_ROWS:
+            patience = max_epochs  # select the best epoch of the whole budget
         if partial:  # one pass at a constant rate, every row trains
             early_stopping, max_epochs = False, 1
         n_numeric = X.shape[1] - len(embeddings)
@@ -489,7 +499,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
                 (
                     "monitor",
                     EpochMonitor(
-                        self.n_iter_no_change,
+                        patience,
                         self.tol,
                         True,
                         self.verbose,
@@ -572,7 +582,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         the ``"auto"`` values resolved."""
         early = self.early_stopping
         if early == "auto":
-            early = n_rows > _EARLY_STOPPING_ROWS
+            early = n_rows >= _EARLY_STOPPING_MIN_ROWS
         n_train = n_rows
         if early:
             n_train -= n_validation(self.validation_fraction, n_rows)

@@ -53,20 +53,17 @@ def weighted_quantiles(values, weight, quantiles):
     weight reaches the quantile, so that a weight of ``k`` is the same as ``k`` copies.
     ``weight`` is one weight per row, or one per value (n, F): a value of weight 0,
     such as a missing one (NaN, sorted last), never answers; a column of no weight
-    gives NaN.
+    gives NaN. Column by column, so that the sort's copies take one column's memory.
     """
-    order = np.argsort(values, axis=0, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=0)
-    if weight.ndim == 1:
-        cumulative = np.cumsum(weight[order], axis=0)
-    else:
-        cumulative = np.cumsum(np.take_along_axis(weight, order, axis=0), axis=0)
-    with np.errstate(invalid="ignore"):  # a column of no weight: NaN
-        cumulative /= cumulative[-1]
     out = np.empty((len(quantiles), values.shape[1]))
     for j in range(values.shape[1]):
-        position = np.searchsorted(cumulative[:, j], quantiles, side="left")
-        out[:, j] = ordered[np.minimum(position, len(values) - 1), j]
+        order = np.argsort(values[:, j], kind="stable")
+        w = weight if weight.ndim == 1 else weight[:, j]
+        cumulative = np.cumsum(w[order])
+        with np.errstate(invalid="ignore"):  # a column of no weight: NaN
+            cumulative /= cumulative[-1]
+        position = np.searchsorted(cumulative, quantiles, side="left")
+        out[:, j] = values[order[np.minimum(position, len(values) - 1)], j]
     return out
 
 
@@ -90,18 +87,28 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     # weight, a missing one nothing. They are filled with the column's median (0 for
     # a column with no value) and flagged by an indicator input of their own.
     missing = np.isnan(values)
-    w = weight[keep][:, None] * ~missing  # (n, F)
-    fill = np.nan_to_num(weighted_quantiles(values, w, [0.5])[0])
-    values = np.where(missing, fill, values)
-    described = {"fill": fill, "indicators": np.flatnonzero(missing.any(axis=0))}
+    w = weight[keep]
+    indicators = np.flatnonzero(missing.any(axis=0))
+    if indicators.size:  # a weight per value (n, F), only where something is missing
+        w = w[:, None] * ~missing
+    levels = [0.5, 0.25, 0.75] if encoding == "robust" else [0.5]
+    quantiles = np.nan_to_num(weighted_quantiles(values, w, levels))
+    fill = quantiles[0]
+    if indicators.size:
+        values = np.where(missing, fill, values)
+    described = {"fill": fill, "indicators": indicators}
     if encoding == "standard":
-        total = np.maximum(w.sum(axis=0), np.finfo(float).tiny)
-        center = (w * values).sum(axis=0) / total
-        std = np.sqrt((w * (values - center) ** 2).sum(axis=0) / total)
+        if w.ndim == 1:
+            center = np.average(values, axis=0, weights=w)
+            std = np.sqrt(np.average((values - center) ** 2, axis=0, weights=w))
+        else:
+            total = np.maximum(w.sum(axis=0), np.finfo(float).tiny)
+            center = (w * values).sum(axis=0) / total
+            std = np.sqrt((w * (values - center) ** 2).sum(axis=0) / total)
         factor = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
         return {"kind": "standard", "center": center, "factor": factor, **described}
     if encoding == "robust":
-        q1, q3 = np.nan_to_num(weighted_quantiles(values, w, [0.25, 0.75]))
+        q1, q3 = quantiles[1], quantiles[2]
         spread = q3 - q1
         half_range = 0.5 * (values.max(axis=0) - values.min(axis=0))
         spread = np.where(spread > 0, spread, half_range)

@@ -82,19 +82,20 @@ def _full_budget(Est, n, **params):
 
 
 @pytest.mark.parametrize(
-    "n, batch, epochs",
+    "n, n_train, batch, epochs",
     [
-        (20, 20, 100),  # tiny: full batches, 100 steps (the least)
-        (150, 150, 300),  # two steps per row, one step per epoch
-        (600, 256, 400),  # 3 steps per epoch: 1,200 steps in 400 epochs
+        (19, 19, 19, 100),  # tiny, nothing held out: full batches, the least steps
+        (20, 18, 18, 100),  # 2 rows held out from 20 on
+        (150, 135, 135, 270),  # two steps per training row, one step per epoch
+        (600, 540, 256, 360),  # 3 steps per epoch: 1,080 steps in 360 epochs
     ],
 )
-def test_auto_budget_grows_with_rows(n, batch, epochs):
+def test_auto_budget_grows_with_rows(n, n_train, batch, epochs):
     est = _full_budget(MMoERegressor, n)
     net = est.net_
     assert net.batch_size == batch
     assert est.n_iter_ == net.max_epochs == epochs
-    assert net.n_steps_ == epochs * math.ceil(n / batch)
+    assert net.n_steps_ == epochs * math.ceil(n_train / batch)
 
 
 def test_auto_budget_caps_steps_and_keeps_a_few_epochs():
@@ -106,24 +107,39 @@ def test_auto_budget_caps_steps_and_keeps_a_few_epochs():
     assert epochs == 20 and epochs * math.ceil(n_train / batch) >= 2000
     early, batch, epochs = est._budget(5_000)  # 4,500 rows train, 18 steps an epoch
     assert early and (batch, epochs) == (256, 112)
-    assert est._budget(1_000) == (False, 256, 500)  # 2,000 steps, 4 an epoch
+    assert est._budget(1_000) == (True, 256, 450)  # 900 rows train: 1,800 steps
     assert est._budget(1_001) == (True, 256, 451)  # 901 rows train: 1,802 steps
+    assert est._budget(19) == (False, 19, 100)  # nothing held out below 20 rows
+    no_hold_out = MMoERegressor(**SMALL, early_stopping=False)
+    assert no_hold_out._budget(1_000) == (False, 256, 500)  # 2,000 steps, 4 an epoch
 
 
 def test_explicit_budget_is_taken_as_given():
     est = _full_budget(MMoERegressor, 100, batch_size=16, max_epochs=3)
     assert est.net_.batch_size == 16 and est.n_iter_ == 3
-    assert est.net_.n_steps_ == 3 * 7
+    assert est.net_.n_steps_ == 3 * 6  # 90 rows train (10 held out): 6 batches
 
 
 @both
-def test_early_stopping_auto_switches_on_above_1000_rows(Est):
-    small = Est(**SMALL, max_epochs=2).fit(*_data(Est, 1_000))
-    assert not hasattr(small, "validation_scores_")
-    large = Est(**SMALL, max_epochs=2).fit(*_data(Est, 1_001))
-    assert len(large.validation_scores_) == 2
-    forced = Est(**SMALL, max_epochs=2, early_stopping=True).fit(*_data(Est, 500))
-    assert len(forced.validation_scores_) == 2
+def test_early_stopping_auto_holds_out_rows_from_20_rows_on(Est):
+    tiny = Est(**SMALL, max_epochs=2).fit(*_data(Est, 19))
+    assert not hasattr(tiny, "validation_scores_")
+    small = Est(**SMALL, max_epochs=2).fit(*_data(Est, 20))
+    assert len(small.validation_scores_) == 2
+    off = Est(**SMALL, max_epochs=2, early_stopping=False).fit(*_data(Est, 500))
+    assert not hasattr(off, "validation_scores_")
+
+
+@both
+def test_below_1000_rows_auto_trains_the_whole_budget_and_keeps_the_best_epoch(Est):
+    """A small table's epoch is one or two steps: patience counted in epochs would
+    stop it inside its warm-up, so "auto" trains the budget and selects the best
+    epoch; from 1,000 rows on it stops after n_iter_no_change epochs."""
+    small = Est(**SMALL, n_iter_no_change=2).fit(*_data(Est, 300))
+    _, _, budget = small._budget(300)
+    assert small.n_iter_ == len(small.validation_scores_) == budget
+    large = Est(**SMALL, n_iter_no_change=2).fit(*_data(Est, 1_200))
+    assert large.n_iter_ < large._budget(1_200)[2]
 
 
 # -- the numeric encoding
@@ -178,7 +194,9 @@ def test_raw_columns_on_any_scale_fit_as_well_as_scaled_ones(encoding):
     for bit: rows are shuffled in the order of their content's hash)."""
     X, Y = _data(MMoERegressor, 300)
     raw = X * np.array([1e4, 1e-3, 1.0, 250.0]) + np.array([5e4, -2.0, 0.0, 1e3])
-    params = dict(DEFAULT, numeric_encoding=encoding)
+    # Every row trains: a held-out split follows the rows' content order, which
+    # differs between raw and scaled columns, and is no part of this claim.
+    params = dict(DEFAULT, numeric_encoding=encoding, early_stopping=False)
     on_raw = MMoERegressor(**params).fit(raw, Y)
     on_scaled = MMoERegressor(**params).fit(X, Y)
     assert on_scaled.score(X, Y) > 0.8
