@@ -41,11 +41,14 @@ _MAX_STEPS = 2000
 _MIN_EPOCHS = 20
 # early_stopping="auto" holds out a validation split from this many (distinct) training
 # rows on, and keeps the best epoch's weights: a small noisy table trained to the end of
-# its budget ended far below a constant prediction. Below _EARLY_STOPPING_ROWS training
-# runs the whole budget (one epoch is one or two steps there, so n_iter_no_change
-# epochs of patience would stop it within its warm-up); from there on it also stops
-# after n_iter_no_change epochs without improvement.
+# its budget ended far below a constant prediction. Below _EARLY_STOPPING_ROWS an "auto"
+# budget waits 1 / _PATIENCE_SHARE of its epochs for a better one (an epoch is one or
+# two steps there, so n_iter_no_change epochs would stop it within its warm-up: meats
+# 0.88 -> 0.40 R2; a quarter stopped one seed of meats early, the whole budget made
+# scikit-learn's checks 4.5x MLP's time, a third 2.7x); from there on it stops after
+# n_iter_no_change epochs without improvement.
 _EARLY_STOPPING_MIN_ROWS = 20
+_PATIENCE_SHARE = 3
 _EARLY_STOPPING_ROWS = 1_000
 # Fraction of the budget over which the cosine schedule warms up.
 _WARMUP = 0.05
@@ -438,7 +441,8 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         patience = self.n_iter_no_change
         auto = self.early_stopping == "auto" and self.max_epochs == "auto"
         if auto and early_stopping and len(rows) < _EARLY_STOPPING_ROWS:
-            patience = max_epochs  # select the best epoch of the whole budget
+            # patience of a third of the budget, not a few steps of its warm-up
+            patience = max(patience, -(-max_epochs // _PATIENCE_SHARE))
         if partial:  # one pass at a constant rate, every row trains
             early_stopping, max_epochs = False, 1
         n_numeric = X.shape[1] - len(embeddings)

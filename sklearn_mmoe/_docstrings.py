@@ -91,10 +91,11 @@ COMMON_PARAMETERS = """\
         it, training stops when the training loss stalls in the same way, as in
         :class:`~sklearn.neural_network.MLPClassifier`. ``"auto"``: on from 20
         training rows (distinct rows, after merging repeats); below 1,000 of them an
-        ``"auto"`` budget is trained to its end and the best epoch kept (a small
-        table's epoch is one or two steps, too short a unit of patience), from 1,000
-        on, or with an int ``max_epochs``, training also stops on patience. Below 20
-        rows nothing is held out.
+        ``"auto"`` budget waits a third of its epochs (at least ``n_iter_no_change``)
+        for a better validation loss, since a small table's epoch is one or two
+        steps, too short a unit of patience; from 1,000 on, or with an int
+        ``max_epochs``, it waits ``n_iter_no_change`` epochs. Below 20 rows nothing
+        is held out.
     validation_fraction : float, default=0.1
         Fraction of the rows held out for early stopping.
     n_iter_no_change : int, default=20
