@@ -438,11 +438,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             getattr(self, "net_", None) if self.warm_start and not partial else None
         )
         early_stopping, batch_size, max_epochs = self._budget(len(rows))
-        patience = self.n_iter_no_change
-        auto = self.early_stopping == "auto" and self.max_epochs == "auto"
-        if auto and early_stopping and len(rows) < _EARLY_STOPPING_ROWS:
-            # patience of a third of the budget, not a few steps of its warm-up
-            patience = max(patience, -(-max_epochs // _PATIENCE_SHARE))
+        patience = self._patience(len(rows), early_stopping, max_epochs)
         if partial:  # one pass at a constant rate, every row trains
             early_stopping, max_epochs = False, 1
         n_numeric = X.shape[1] - len(embeddings)
@@ -599,6 +595,16 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             per_epoch = -(-n_train // batch)
             epochs = max(-(-steps // per_epoch), _MIN_EPOCHS)
         return bool(early), int(batch), int(epochs)
+
+    def _patience(self, n_rows, early_stopping, max_epochs):
+        """Epochs without improvement before training stops: ``n_iter_no_change``,
+        or for ``"auto"`` early stopping within an ``"auto"`` budget below
+        ``_EARLY_STOPPING_ROWS`` rows, a third of the budget if that is longer (an
+        epoch there is a step or two, not a unit of patience)."""
+        auto = self.early_stopping == "auto" and self.max_epochs == "auto"
+        if auto and early_stopping and n_rows < _EARLY_STOPPING_ROWS:
+            return max(self.n_iter_no_change, -(-max_epochs // _PATIENCE_SHARE))
+        return self.n_iter_no_change
 
     @staticmethod
     def _load_previous(net, previous):
