@@ -98,13 +98,10 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
         values = np.where(missing, fill, values)
     described = {"fill": fill, "indicators": indicators}
     if encoding == "standard":
-        if w.ndim == 1:
-            center = np.average(values, axis=0, weights=w)
-            std = np.sqrt(np.average((values - center) ** 2, axis=0, weights=w))
-        else:
-            total = np.maximum(w.sum(axis=0), np.finfo(float).tiny)
-            center = (w * values).sum(axis=0) / total
-            std = np.sqrt((w * (values - center) ** 2).sum(axis=0) / total)
+        per_value = w if w.ndim == 2 else w[:, None]  # np.average's own broadcast
+        total = np.maximum(per_value.sum(axis=0), np.finfo(float).tiny)
+        center = (per_value * values).sum(axis=0) / total
+        std = np.sqrt((per_value * (values - center) ** 2).sum(axis=0) / total)
         factor = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
         return {"kind": "standard", "center": center, "factor": factor, **described}
     if encoding == "robust":

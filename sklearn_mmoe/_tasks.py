@@ -244,14 +244,7 @@ class RegressionTask:
 
     def fit_scale(self, values, weight):
         """Learn the weighted mean and deviation of the training targets ``values``."""
-        w = weight / weight.max()  # equal weights: exactly ones
-        # Squares of targets above about 1e154 overflow: those are scaled down first.
-        size = np.abs(values).max()
-        size = size if size > _HUGE else 1.0
-        v = values / size if size != 1.0 else values
-        mean = (w * v).sum() / w.sum()
-        self.mean = float(mean * size)
-        self.scale = float(np.sqrt((w * (v - mean) ** 2).sum() / w.sum()) * size)
+        self.mean, self.scale = weighted_moments(values, weight)
 
     def standardise(self, values):
         return (values - self.mean) / (self.scale if self.scale > 0 else 1.0)
@@ -332,10 +325,7 @@ class CountTask(RegressionTask):
 
     def fit_scale(self, values, weight):
         """Learn the weighted mean of the training targets ``values``."""
-        w = weight / weight.max()
-        size = np.abs(values).max()
-        size = size if size > _HUGE else 1.0
-        self.mean = float((w * (values / size)).sum() / w.sum() * size)
+        self.mean = weighted_moments(values, weight)[0]
 
     def standardise(self, values):
         return values / (self.mean if self.mean > 0 else 1.0)
@@ -359,6 +349,19 @@ class CountTask(RegressionTask):
             return np.zeros(len(raw))
         log_count = raw[:, 0].astype(np.float64) + np.log(self.mean)
         return np.exp(np.minimum(log_count, _LOG_MAX))
+
+
+def weighted_moments(values, weight):
+    """The weighted mean and standard deviation of ``values``, as floats, finite for
+    targets of any magnitude."""
+    w = weight / weight.max()  # equal weights: exactly ones
+    # Squares of targets above about 1e154 overflow: those are scaled down first.
+    size = np.abs(values).max()
+    size = size if size > _HUGE else 1.0
+    v = values / size if size != 1.0 else values
+    mean = (w * v).sum() / w.sum()
+    spread = np.sqrt((w * (v - mean) ** 2).sum() / w.sum())
+    return float(mean * size), float(spread * size)
 
 
 TASKS = {task.kind: task for task in (ClassificationTask, RegressionTask, CountTask)}
