@@ -4,6 +4,7 @@ estimator says only which kind each of its tasks is (``_task_types``) and how it
 predictions are laid out."""
 
 import copy
+import inspect
 import threading
 from numbers import Integral, Real
 
@@ -670,3 +671,26 @@ def _given_task_names(y):
     if hasattr(y, "name") and hasattr(y, "iloc") and y.name is not None:
         return [str(y.name)]
     return None
+
+
+def init_with(**extra):
+    """An ``__init__`` for an estimator that adds keyword-only parameters (name:
+    default) to :class:`_BaseMMoE`'s, written once: it stores every argument, as
+    scikit-learn asks, and carries the whole signature (``__signature__``), which
+    ``get_params``, ``clone``, ``repr`` and the docs read."""
+    base = inspect.signature(_BaseMMoE.__init__)
+    self_, *common = base.parameters.values()
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in extra.items()
+    ]
+    signature = base.replace(parameters=[self_, *added, *common])
+
+    def __init__(self, **params):
+        bound = signature.bind(self, **params)  # an unknown name: TypeError
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__

@@ -3,7 +3,7 @@
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import _BaseMMoE
+from ._base import _BaseMMoE, init_with
 from ._docstrings import (
     COMMON_PARAMETERS,
     FITTED_ATTRIBUTES,
@@ -76,78 +76,8 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         "loss": [StrOptions(set(_LOSS_KINDS))],
     }
 
-    def __init__(
-        self,
-        *,
-        loss="squared_error",
-        architecture="mmoe",
-        n_experts=8,
-        expert_units=(64,),
-        gate_units=(),
-        gate_type="softmax",
-        top_k=None,
-        balance_weight=0.0,
-        n_task_experts=1,
-        n_levels=1,
-        tower_units=(32,),
-        activation="relu",
-        dropout=0.0,
-        ensemble_size=1,
-        learning_rate=1e-3,
-        weight_decay=0.0,
-        ema_decay=None,
-        learning_rate_schedule="cosine",
-        batch_size="auto",
-        max_epochs="auto",
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=20,
-        tol=1e-4,
-        task_weights=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        missing_labels="raise",
-        categorical_features="from_dtype",
-        embedding_dim="auto",
-        numeric_encoding="auto",
-    ):
-        super().__init__(
-            architecture=architecture,
-            n_experts=n_experts,
-            expert_units=expert_units,
-            gate_units=gate_units,
-            gate_type=gate_type,
-            top_k=top_k,
-            balance_weight=balance_weight,
-            n_task_experts=n_task_experts,
-            n_levels=n_levels,
-            tower_units=tower_units,
-            activation=activation,
-            dropout=dropout,
-            ensemble_size=ensemble_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            ema_decay=ema_decay,
-            learning_rate_schedule=learning_rate_schedule,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            task_weights=task_weights,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-            missing_labels=missing_labels,
-            categorical_features=categorical_features,
-            embedding_dim=embedding_dim,
-            numeric_encoding=numeric_encoding,
-        )
-        self.loss = loss
+    # The base's keyword-only parameters, plus loss.
+    __init__ = init_with(loss="squared_error")
 
     def _task_types(self, Y, where, declared=None):
         return [_LOSS_KINDS[self.loss]] * len(Y)
