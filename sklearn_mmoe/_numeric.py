@@ -86,16 +86,17 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     # Missing values (NaN) take no part in the statistics: each value weighs its row's
     # weight, a missing one nothing. They are filled with the column's median (0 for
     # a column with no value) and flagged by an indicator input of their own.
-    missing = np.isnan(values)
     w = weight[keep]
-    indicators = np.flatnonzero(missing.any(axis=0))
+    indicators = np.flatnonzero(np.isnan(values).any(axis=0))
     if indicators.size:  # a weight per value (n, F), only where something is missing
+        missing = np.isnan(values)
         w = w[:, None] * ~missing
     levels = [0.5, 0.25, 0.75] if encoding == "robust" else [0.5]
     quantiles = np.nan_to_num(weighted_quantiles(values, w, levels))
     fill = quantiles[0]
     if indicators.size:
         values = np.where(missing, fill, values)
+        del missing  # no mask of the whole sample lives on while the trees grow
     described = {"fill": fill, "indicators": indicators}
     if encoding == "standard":
         per_value = w if w.ndim == 2 else w[:, None]  # np.average's own broadcast
