@@ -6,6 +6,7 @@ PyTorch MMoE trained through skorch.
 """
 
 from ._classifier import MMoEClassifier
+from ._joint import compare_joint_training
 from ._multitask import MMoEMultiTask
 from ._regressor import MMoERegressor
 from ._scoring import task_scorer
@@ -16,6 +17,7 @@ __all__ = [
     "MMoEClassifier",
     "MMoEMultiTask",
     "MMoERegressor",
+    "compare_joint_training",
     "task_scorer",
     "__version__",
 ]

@@ -9,7 +9,6 @@ import threading
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -27,7 +26,7 @@ from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
 from ._numeric import NUMERIC_ENCODINGS, fit_numeric
 from ._predict import _PredictMixin
 from ._rows import task_row_weights
-from ._tasks import TASKS, task_label
+from ._tasks import TASKS, declared_dtypes, task_label
 from ._warn import warn
 
 # The "auto" training budget, chosen on the suite of benchmarks/defaults.py: batches of
@@ -40,6 +39,8 @@ _STEPS_PER_ROW = 2
 _MIN_STEPS = 100
 _MAX_STEPS = 2000
 _MIN_EPOCHS = 20
+# Rows per forward pass over the validation split after training.
+_VALID_CHUNK = 8192
 # early_stopping="auto" holds out a validation split from this many (distinct) training
 # rows on, and keeps the best epoch's weights: a small noisy table trained to the end of
 # its budget ended far below a constant prediction. Below _EARLY_STOPPING_ROWS an "auto"
@@ -271,10 +272,12 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
     # -- training
     # ------------------------------------------------------------------------
 
-    def _task_types(self, Y, where, categorical):
+    def _task_types(self, Y, where, declared):
         """Each task's kind (a key of :data:`sklearn_mmoe._tasks.TASKS`) from the
         (present) labels ``Y`` of each task; ``where[t]`` names task ``t`` in errors
-        and ``categorical[t]`` says whether ``y`` gave it as a pandas category."""
+        and ``declared[t]`` what the dtype ``y`` gave it declares (see
+        :func:`~sklearn_mmoe._tasks.declared_dtypes`), ``declared`` None for an
+        array."""
         raise NotImplementedError
 
     def _fit(self, X, y, sample_weight, partial=False, classes=None):
@@ -295,7 +298,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
     def _fit_sequence(self, X, y, sample_weight, partial, classes):
         continuing = partial and hasattr(self, "net_")
         names = _given_task_names(y)
-        categorical = _categorical_tasks(y)
+        declared = declared_dtypes(y)
         y_1d = getattr(self, "_y_1d", None)
         X, rows, Y, present, weight = self._validate_fit_data(
             X, y, sample_weight, reset=not continuing
@@ -319,7 +322,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             for t, task in enumerate(tasks):
                 targets[present[:, t], t] = task.encode(labels[t], where[t])
         else:
-            kinds = self._task_types(labels, where, categorical)
+            kinds = self._task_types(labels, where, declared)
             known = self._partial_classes(classes, kinds) if partial else None
             tasks = []
             for t, kind in enumerate(kinds):
@@ -356,11 +359,15 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         if not warm:
             for t, task in enumerate(tasks):
                 task.fit_scale(targets[present[:, t], t], weight[present[:, t]])
+        tasks = [
+            task.seen(targets[present[:, t], t], widen=warm)
+            for t, task in enumerate(tasks)
+        ]
         Z = np.column_stack(
             [task.standardise(targets[:, t]) for t, task in enumerate(tasks)]
         )
         Z = np.where(present, Z, 0.0).astype(np.float32)
-        net = self._fit_net(
+        net, tasks = self._fit_net(
             X, rows, torch.from_numpy(Z), present, weight, tasks, names, partial
         )
         self.net_ = net
@@ -398,7 +405,9 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
     def _fit_net(self, X, rows, Y, present, weight, tasks, names, partial=False):
         """Build (or warm-start) the skorch net for ``tasks`` (named ``names``) and
         train it on rows ``rows`` of ``X``, with encoded targets ``Y`` (a tensor),
-        labels ``present`` and row weights ``weight``."""
+        labels ``present`` and row weights ``weight``; return it with the tasks as
+        they predict from it (each regression and count task's shrinkage towards its
+        mean fitted on the validation rows, when there are some)."""
         n_tasks = len(tasks)
         kinds = tuple(task.kind for task in tasks)
         embeddings = self._embeddings()
@@ -434,7 +443,8 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             torch.from_numpy(rows),
         ).placed(device)
         if partial and hasattr(self, "net_"):
-            return self._continue_net(self.net_, data, device, seed)
+            net = self._continue_net(self.net_, data, device, seed)
+            return net, [task.unshrunk() for task in tasks]
         previous = (
             getattr(self, "net_", None) if self.warm_start and not partial else None
         )
@@ -547,7 +557,10 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
                 "epochs and the loss has not converged yet; raise max_epochs or tol.",
                 ConvergenceWarning,
             )
-        return net
+        if not early_stopping:
+            return net, [task.unshrunk() for task in tasks]
+        _, valid = net.train_split(data)
+        return net, _shrunk_on(net, valid, tasks)
 
     def _continue_net(self, net, data, device, seed):
         """One more pass of ``partial_fit`` over ``data``, continuing the weights and
@@ -654,14 +667,21 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
                     delattr(self, name)
 
 
-def _categorical_tasks(y):
-    """Whether each task of ``y`` is a pandas ``category`` column (a Series or a
-    DataFrame's columns); all False for anything else."""
-    if hasattr(y, "columns"):
-        return [isinstance(d, pd.CategoricalDtype) for d in y.dtypes]
-    if hasattr(y, "iloc"):
-        return [isinstance(y.dtype, pd.CategoricalDtype)]
-    return None
+def _shrunk_on(net, valid, tasks):
+    """``tasks`` with each one's output shrinkage fitted on the validation rows
+    ``valid`` (see :meth:`sklearn_mmoe._tasks.RegressionTask.fit_shrink`)."""
+    module = net.module_
+    outs, targets, weights = [], [], []
+    with torch.inference_mode():
+        for Xb, Yb, Wb in BatchIterator(valid, _VALID_CHUNK, device=net.device):
+            outs.append(module(Xb).float())
+            targets.append(Yb)
+            weights.append(torch.ones_like(Yb) if Wb is None else Wb)
+        out, Y, W = torch.cat(outs), torch.cat(targets), torch.cat(weights)
+        return [
+            task.fit_shrink(out[:, t], Y[:, t], W[:, t].to(out.dtype))
+            for t, task in enumerate(tasks)
+        ]
 
 
 def _given_task_names(y):

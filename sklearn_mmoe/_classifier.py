@@ -73,7 +73,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         tags.classifier_tags.multi_label = True
         return tags
 
-    def _task_types(self, Y, where, categorical=None):
+    def _task_types(self, Y, where, declared=None):
         return ["classification"] * len(Y)
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -51,6 +51,8 @@ default="auto"
           ``"continuous"``): regression;
         - whole numbers (ints, or floats of whole values such as an int column with
           missing labels) of two distinct values: classification (a binary label);
+        - a DataFrame's (or Series') float column of more whole values: regression,
+          as its dtype says;
         - other whole numbers are ambiguous, and are read with a ``UserWarning``
           that names the choice and how to make another: non-negative ones of four
           or more distinct values as a count (a number of visits, children, a 1-5
@@ -135,13 +137,13 @@ default="auto"
         tags.classifier_tags = ClassifierTags(multi_label=True)
         return tags
 
-    def _task_types(self, Y, where, categorical=None):
+    def _task_types(self, Y, where, declared=None):
         n_tasks = len(Y)
         if isinstance(self.task_types, str):  # "auto", as validated
-            categorical = categorical or [False] * n_tasks
+            declared = declared or [None] * n_tasks
             return [
-                infer_task_type(labels, w, c)
-                for labels, w, c in zip(Y, where, categorical)
+                infer_task_type(labels, w, d)
+                for labels, w, d in zip(Y, where, declared)
             ]
         types = list(self.task_types)
         if len(types) != n_tasks or any(

@@ -18,6 +18,8 @@ The estimators, the loss (:class:`sklearn_mmoe._net.MultiTaskLoss`) and the netw
 read the kind through these classes and :func:`task_groups`, never by comparing names.
 """
 
+import copy
+
 import numpy as np
 import pandas as pd
 import torch
@@ -39,6 +41,10 @@ _FEW_CLASSES = 3
 _LOG_MAX = 709.0
 # Targets above this magnitude are scaled down before their squares are summed.
 _HUGE = 1e100
+# The shrinkage factors a regression or count task's output is tried at on the
+# validation rows (see RegressionTask.fit_shrink): 0 (the training mean) to 1 (the
+# network as trained) in steps of 1/40.
+_SHRINK_GRID = np.linspace(0.0, 1.0, 41)
 
 
 def task_label(task, name, n_tasks):
@@ -176,6 +182,17 @@ class ClassificationTask:
         """The most probable label of each row, in the labels' own type."""
         return self.classes[self.proba(raw).argmax(axis=1)]
 
+    def fit_shrink(self, out, y, w):
+        """The task as it predicts after training: unchanged (shrinking logits
+        towards the prior would move probabilities, never the labels' order)."""
+        return self
+
+    def unshrunk(self):
+        return self
+
+    def seen(self, values, widen=False):
+        return self
+
     def score(self, y_true, y_pred, sample_weight):
         """The (weighted) fraction of correct labels."""
         y_true = natural_dtype(np.asarray(y_true), "")
@@ -197,6 +214,11 @@ class RegressionTask:
     has_proba = False
     # c in uncertainty weighting's c * exp(-s) * loss + s / 2 (a Gaussian likelihood).
     uncertainty_factor = 0.5
+    # The factor its output is shrunk by towards the training mean (0) at prediction
+    # time, chosen on the validation rows by fit_shrink; 1 without validation rows.
+    shrink = 1.0
+    # The range of the training targets, which predictions are clipped to (see seen).
+    low, high = -np.inf, np.inf
 
     def __init__(self, mean=0.0, scale=1.0):
         self.mean = mean
@@ -262,9 +284,60 @@ class RegressionTask:
     def proba(self, raw):
         return None
 
+    def fit_shrink(self, out, y, w):
+        """The task with the shrinkage of its output towards the training mean that
+        minimises its own loss on the validation rows: outputs ``out`` (n, W),
+        targets ``y`` (n,) and row weights ``w`` (n,), zero where a label is missing.
+
+        A network that learned little of a noisy target predicts noise around the
+        mean; its validation loss then falls as the output is shrunk, down to the
+        constant prediction's at 0. A target it learned well keeps a factor near 1.
+        """
+        if w.sum() <= 0:
+            return self
+        grid = torch.as_tensor(_SHRINK_GRID, dtype=out.dtype, device=out.device)
+        losses = self.loss(grid[:, None, None] * out, y) @ w  # (G,)
+        # the largest factor among the best: shrink no further than the data asks
+        best = int(len(grid) - 1 - torch.argmin(losses.flip(0)))
+        shrunk = copy.copy(self)
+        shrunk.shrink = float(_SHRINK_GRID[best])
+        return shrunk
+
+    def seen(self, values, widen=False):
+        """The task predicting within the range of the training targets ``values``
+        (present, float64), or, with ``widen`` (a warm start, a further
+        ``partial_fit`` chunk), within that range and the one it had.
+
+        A network extrapolates without bound where a row lies outside what it was
+        trained on (a log link, exponentially); a prediction beyond every training
+        target is rarely nearer the truth than the nearest one (RealMLP clips its
+        regression outputs the same way).
+        """
+        if not len(values):
+            return self
+        low, high = float(values.min()), float(values.max())
+        if widen:
+            low, high = min(low, self.low), max(high, self.high)
+        if (low, high) == (self.low, self.high):
+            return self
+        task = copy.copy(self)
+        task.low, task.high = low, high
+        return task
+
+    def unshrunk(self):
+        """The task predicting the network's output as it is (a fit without
+        validation rows)."""
+        if self.shrink == 1.0:
+            return self
+        whole = copy.copy(self)
+        whole.shrink = 1.0
+        return whole
+
     def predict(self, raw):
-        """The output mapped back to the target's scale, float64."""
-        return raw[:, 0].astype(np.float64) * self.scale + self.mean
+        """The output, shrunk, mapped back to the target's scale and clipped to the
+        training targets' range, float64."""
+        value = raw[:, 0].astype(np.float64) * (self.shrink * self.scale) + self.mean
+        return np.clip(value, self.low, self.high)
 
     def score(self, y_true, y_pred, sample_weight):
         """The coefficient of determination :math:`R^2`."""
@@ -344,11 +417,13 @@ class CountTask(RegressionTask):
         return ops.log_mean_exp(out, 1)
 
     def predict(self, raw):
-        """The expected count, float64 (finite: at most the largest float64)."""
+        """The expected count, its log-rate shrunk towards the training mean's,
+        clipped to the training targets' range, float64 (finite: at most the
+        largest float64)."""
         if self.mean <= 0:
             return np.zeros(len(raw))
-        log_count = raw[:, 0].astype(np.float64) + np.log(self.mean)
-        return np.exp(np.minimum(log_count, _LOG_MAX))
+        log_count = raw[:, 0].astype(np.float64) * self.shrink + np.log(self.mean)
+        return np.clip(np.exp(np.minimum(log_count, _LOG_MAX)), self.low, self.high)
 
 
 def weighted_moments(values, weight):
@@ -380,18 +455,21 @@ def task_groups(kinds):
     return groups
 
 
-def infer_task_type(labels, where="", categorical=False):
-    """A task's kind under ``task_types="auto"``, from its (present) ``labels``.
+def infer_task_type(labels, where="", declared=None):
+    """A task's kind under ``task_types="auto"``, from its (present) ``labels`` and
+    the dtype a DataFrame or Series declared for it (``declared``: ``"category"``,
+    ``"float"`` or None for anything else, see :func:`declared_dtypes`).
 
     The rule, in order:
 
-    1. a pandas ``category`` column (``categorical=True``), bools and strings:
-       ``"classification"``;
+    1. a pandas ``category`` column, bools and strings: ``"classification"``;
     2. numbers that are not all whole (scikit-learn's ``type_of_target`` says
        continuous): ``"regression"``;
     3. whole numbers (ints, or floats such as an int column with missing labels) of
        two distinct values: ``"classification"`` (a binary label);
-    4. other whole numbers are ambiguous (classes coded as numbers, or a count), so
+    4. a DataFrame's float column of more whole values: ``"regression"`` (its dtype
+       says a quantity);
+    5. other whole numbers are ambiguous (classes coded as numbers, or a count), so
        they are read with a warning that names the choice and how to make another:
        non-negative ones of more than ``_FEW_CLASSES`` distinct values as a
        ``"count"`` (Poisson loss: a number of events, visits, children, a 1-5 score;
@@ -401,13 +479,15 @@ def infer_task_type(labels, where="", categorical=False):
        (``"regression"``) beyond.
     """
     labels = natural_dtype(np.asarray(labels), where)
-    if categorical or labels.dtype.kind not in "iuf":
+    if declared == "category" or labels.dtype.kind not in "iuf":
         return "classification"
     if labels.dtype.kind == "f" and type_of_target(labels) == "continuous":
         return "regression"
     values = np.unique(labels)
     if values.size <= 2:
         return "classification"
+    if declared == "float":
+        return "regression"
     if values[0] >= 0 and values.size > _FEW_CLASSES:
         kind, reading = "count", "a count (Poisson loss, predicting expected counts)"
     elif values[0] >= 0 or values.size <= _MANY_CLASSES:
@@ -423,6 +503,27 @@ def infer_task_type(labels, where="", categorical=False):
         UserWarning,
     )
     return kind
+
+
+def declared_dtypes(y):
+    """What a DataFrame's columns (or a Series) declare of each task by their dtype:
+    ``"category"`` for a pandas category, ``"float"`` for a float column, ``None``
+    for any other; ``None`` for anything that is not a pandas object (an array
+    declares nothing per column)."""
+    if hasattr(y, "columns"):
+        dtypes = list(y.dtypes)
+    elif hasattr(y, "iloc") and hasattr(y, "dtype"):
+        dtypes = [y.dtype]
+    else:
+        return None
+    return [
+        "category"
+        if isinstance(d, pd.CategoricalDtype)
+        else "float"
+        if pd.api.types.is_float_dtype(d)
+        else None
+        for d in dtypes
+    ]
 
 
 def natural_dtype(labels, where):

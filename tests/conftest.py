@@ -28,3 +28,19 @@ def two_task_data():
     Y = np.empty((300, 2), dtype=object)
     Y[:, 0], Y[:, 1] = binary, multi
     return X, Y, binary, multi
+
+
+@pytest.fixture
+def fast():
+    """Parameters of a small network trained briefly on all rows: for tests of what
+    a fit does, not of how well it learns."""
+    return dict(
+        n_experts=3,
+        expert_units=(16,),
+        tower_units=(8,),
+        max_epochs=30,
+        batch_size=32,
+        learning_rate=0.01,
+        early_stopping=False,
+        random_state=0,
+    )

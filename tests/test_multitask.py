@@ -139,7 +139,8 @@ def test_task_types_can_be_named_for_each_task(mixed):
 
 def test_auto_reads_each_column_by_the_documented_rule():
     """Category, bool and string columns are classes, fractional numbers a
-    quantity, two whole numbers a binary label: all without a warning."""
+    quantity, two whole numbers a binary label, a float column of whole numbers a
+    quantity (its dtype says so): all without a warning."""
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 3))
     Y = pd.DataFrame(
@@ -150,16 +151,16 @@ def test_auto_reads_each_column_by_the_documented_rule():
             "price": X[:, 0] * 3.5 + 10,
             "buys": (X[:, 2] > 0).astype(int),
             "sold": (X[:, 2] > 0).astype(float),  # whole floats, two values
+            "rating": rng.randint(1, 6, 200).astype(float),  # whole floats, five
         }
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = MMoEMultiTask(**{**FAST, "max_epochs": 2}).fit(X, Y)
-    assert (
-        model.task_types_
-        == ["classification"] * 3 + ["regression"] + ["classification"] * 2
-    )
+    assert model.task_types_ == (
+        ["classification"] * 3 + ["regression"] + ["classification"] * 2
+    ) + ["regression"]
     assert model.classes_[0].tolist() == [0, 1, 2, 3]
 
 
@@ -167,7 +168,7 @@ def test_auto_reads_each_column_by_the_documented_rule():
     "values, kind, reading",
     [
         ([0, 1, 2, 3, 6], "count", "as a count"),  # non-negative: a count
-        ([1.0, 2.0, 3.0, 4.0, 5.0], "count", "as a count"),  # a 1-5 score
+        ([1, 2, 3, 4, 5], "count", "as a count"),  # a 1-5 score
         (list(range(-12, 13)), "regression", "as a quantity"),  # many, signed
         ([-1, 0, 1], "classification", "as 3 classes"),  # few, signed
         ([0, 1, 2], "classification", "as 3 classes"),  # three codes
@@ -190,6 +191,17 @@ def test_auto_warns_for_every_ambiguous_whole_number_column(values, kind, readin
             **{**FAST, "max_epochs": 2}, task_types=["classification"] * 2
         ).fit(X, Y)
     assert len(named.classes_[0]) == np.unique(column).size
+
+
+def test_auto_reads_whole_floats_of_an_array_as_ambiguous():
+    """An array declares no dtype per column: whole numbers in a float array (as
+    NumPy stores a mixed y) are ambiguous, read with the warning."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    Y = np.column_stack([rng.randint(1, 6, 200), X[:, 0]]).astype(float)
+    with pytest.warns(UserWarning, match="column 0.*as a count"):
+        model = MMoEMultiTask(**{**FAST, "max_epochs": 2}).fit(X, Y)
+    assert model.task_types_ == ["count", "regression"]
 
 
 def test_the_task_kind_warning_points_at_the_callers_line():

@@ -1,0 +1,121 @@
+"""What keeps the defaults from doing harm on a table nobody tuned for: each regression
+and count task's output shrunk towards its mean as far as the validation rows ask, and
+predictions clipped to the training targets' range."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import r2_score
+
+from sklearn_mmoe import MMoEMultiTask, MMoERegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _constant_r2(train, test):
+    """The held-out R2 of predicting the training mean (about 0, below it when the
+    held-out mean differs)."""
+    return r2_score(test, np.full(len(test), train.mean()))
+
+
+def _unshrunk(model, X):
+    """What ``model`` would predict with its outputs as trained."""
+    tasks = model._tasks
+    model._tasks = [task.unshrunk() for task in tasks]
+    try:
+        return model.predict(X)
+    finally:
+        model._tasks = tasks
+
+
+def _noise_and_signal(n, seed=0):
+    """A target the inputs explain and one they do not."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 6))
+    signal = X[:, 0] + np.sin(2 * X[:, 1])
+    Y = np.column_stack([signal + 0.1 * rng.normal(size=n), rng.normal(size=n)])
+    return X, Y
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_target_the_inputs_do_not_explain_is_predicted_near_its_mean(seed):
+    """Next to a learnable task, the network fits a pure-noise task's training rows;
+    shrunk on the validation rows, its predictions keep near the mean and score
+    nearer a constant's held-out R2 than the outputs as trained."""
+    X, Y = _noise_and_signal(400, seed)
+    model = MMoERegressor(random_state=0).fit(X[:300], Y[:300])
+    pred, raw = model.predict(X[300:]), _unshrunk(model, X[300:])
+    constant = _constant_r2(Y[:300, 1], Y[300:, 1])
+    noise = r2_score(Y[300:, 1], pred[:, 1])
+    assert noise > r2_score(Y[300:, 1], raw[:, 1]) + 0.02
+    assert noise > constant - 0.04
+    assert pred[:, 1].std() < 0.25 * Y[:300, 1].std()
+    assert model._tasks[1].shrink < 0.7
+    # the learnable task is left (nearly) as trained
+    assert r2_score(Y[300:, 0], pred[:, 0]) > 0.6
+    assert model._tasks[0].shrink >= 0.9
+
+
+def test_without_validation_rows_the_output_is_not_shrunk():
+    """No validation rows, nothing to choose a shrinkage on: predictions are the
+    network's outputs as trained; a partial_fit after a fit drops the fit's."""
+    X, Y = _noise_and_signal(300)
+    fast = dict(n_experts=2, expert_units=(32,), max_epochs=30, random_state=0)
+    kept = MMoERegressor(**fast, early_stopping=False).fit(X, Y[:, 1])
+    assert kept._tasks[0].shrink == 1.0
+    raw = kept._forward(X)[:, 0, 0].astype(np.float64)
+    task = kept._tasks[0]
+    np.testing.assert_allclose(kept.predict(X), raw * task.scale + task.mean)
+    shrunk = MMoERegressor(**fast).fit(X, Y[:, 1])
+    assert shrunk._tasks[0].shrink < 1.0
+    assert shrunk.partial_fit(X, Y[:, 1])._tasks[0].shrink == 1.0
+
+
+def test_a_count_of_pure_noise_is_predicted_near_its_mean():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 6))
+    counts = rng.poisson(2.0, size=400)
+    model = MMoEMultiTask(task_types=["count"], random_state=0)
+    pred = model.fit(X[:300], counts[:300, None]).predict(X[300:]).ravel()
+    raw = _unshrunk(model, X[300:]).ravel()
+    constant = _constant_r2(counts[:300], counts[300:])
+    score = r2_score(counts[300:], pred.astype(float))
+    assert score > r2_score(counts[300:], raw.astype(float))
+    assert score > constant - 0.04
+
+
+@pytest.mark.parametrize("kind", ["regression", "count"])
+def test_predictions_stay_within_the_training_targets_range(kind):
+    """A row far outside the training inputs cannot send a prediction beyond every
+    target seen (a log link would extrapolate exponentially)."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3))
+    y = rng.poisson(np.exp(X[:, 0])).astype(float)
+    model = MMoEMultiTask(task_types=[kind], random_state=0).fit(X, y[:, None])
+    far = np.array([[60.0, -60.0, 60.0], [-60.0, 60.0, -60.0]])
+    pred = model.predict(np.vstack([far, X[:30]])).astype(float).ravel()
+    assert pred.min() >= y.min() and pred.max() <= y.max()
+    assert pred.max() > 0.5 * y.max() or pred[:2].max() == y.max()
+
+
+def test_partial_fit_widens_the_range_with_each_chunk():
+    """The range predictions are clipped to grows with the targets of every chunk,
+    so a stream whose targets rise is not held at its first chunk's."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3))
+    y = X[:, 0] * 2.0
+    model = MMoERegressor(n_experts=2, random_state=0)
+    first = X[:, 0] < 0
+    model.partial_fit(X[first], y[first])
+    assert model.predict(X[~first]).max() <= y[first].max()
+    for _ in range(30):
+        model.partial_fit(X, y)
+    assert model.predict(X[~first]).max() > 1.0
+
+
+def test_warm_start_keeps_the_widest_range_seen():
+    X, Y = _noise_and_signal(200)
+    model = MMoERegressor(max_epochs=5, warm_start=True, random_state=0)
+    model.fit(X, Y[:, 0])
+    low = model._tasks[0].low
+    model.fit(X[:100], Y[:100, 0])
+    assert model._tasks[0].low == low  # the first fit's rows still bound it
