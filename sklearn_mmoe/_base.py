@@ -303,6 +303,10 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         X, rows, Y, present, weight = self._validate_fit_data(
             X, y, sample_weight, reset=not continuing
         )
+        # A partial_fit pass reports the rows of its call and the rows seen so far
+        # (since the last fit, whose rows count).
+        seen = getattr(self, "_rows_seen", 0) if continuing else 0
+        stream = (len(Y), seen + len(Y)) if partial else None
         n_tasks = Y.shape[1]
         if continuing:
             self._y_1d = y_1d  # the first call's layout
@@ -368,8 +372,9 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         )
         Z = np.where(present, Z, 0.0).astype(np.float32)
         net, tasks = self._fit_net(
-            X, rows, torch.from_numpy(Z), present, weight, tasks, names, partial
+            X, rows, torch.from_numpy(Z), present, weight, tasks, names, partial, stream
         )
+        self._rows_seen = seen + len(Y)
         self.net_ = net
         self._tasks = tasks
         self.n_outputs_ = n_tasks
@@ -402,7 +407,9 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             )
         return [None if c is None else np.asarray(c) for c in classes]
 
-    def _fit_net(self, X, rows, Y, present, weight, tasks, names, partial=False):
+    def _fit_net(
+        self, X, rows, Y, present, weight, tasks, names, partial=False, stream=None
+    ):
         """Build (or warm-start) the skorch net for ``tasks`` (named ``names``) and
         train it on rows ``rows`` of ``X``, with encoded targets ``Y`` (a tensor),
         labels ``present`` and row weights ``weight``; return it with the tasks as
@@ -443,7 +450,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             torch.from_numpy(rows),
         ).placed(device)
         if partial and hasattr(self, "net_"):
-            net = self._continue_net(self.net_, data, device, seed)
+            net = self._continue_net(self.net_, data, device, seed, stream)
             return net, [task.unshrunk() for task in tasks]
         previous = (
             getattr(self, "net_", None) if self.warm_start and not partial else None
@@ -515,6 +522,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
                         True,
                         self.verbose,
                         [str(name) for name in names],
+                        rows=stream,
                     ),
                 )
             ],
@@ -562,15 +570,17 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         _, valid = net.train_split(data)
         return net, _shrunk_on(net, valid, tasks)
 
-    def _continue_net(self, net, data, device, seed):
+    def _continue_net(self, net, data, device, seed, stream):
         """One more pass of ``partial_fit`` over ``data``, continuing the weights and
-        the optimiser's state; if it raises or is interrupted, both are put back."""
+        the optimiser's state; if it raises or is interrupted, both are put back.
+        ``stream`` (rows of the call, rows seen) is what the pass reports."""
         saved = [
             copy.deepcopy(part.state_dict())
             for part in (net.module_, net.criterion_, net.optimizer_)
         ]
         n_epochs = len(net.history)
         net.max_epochs, net.train_split, net.lr_schedule = 1, None, "constant"
+        net.callbacks_[0][1].rows = stream
         # Each call shuffles and drops out with draws of its own.
         net.module_.generator = torch.Generator(device=device).manual_seed(
             seed + 2 + n_epochs

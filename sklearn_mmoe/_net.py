@@ -16,6 +16,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch import nn
 
+from ._progress import Progress
 from ._tasks import TASKS, task_groups
 
 
@@ -356,18 +357,23 @@ class EpochMonitor(Callback):
     Watches ``valid_loss`` when a validation split exists (and then restores the best
     weights at the end), ``train_loss`` otherwise, as ``MLPClassifier`` does: training
     stops once ``n_iter_no_change`` epochs in a row failed to lower the watched loss by
-    more than ``tol``. With ``verbose``, each epoch prints its number out of the
-    budget, the objective and each task's loss (by ``task_names``) on the training and
-    validation rows, the best epoch so far and its time; the end of training prints why
-    it stopped and which epoch's weights were kept.
+    more than ``tol``. With ``verbose``, each epoch's news (its number out of the
+    budget, the objective and each task's loss by ``task_names`` on the training and
+    validation rows) goes to a :class:`~sklearn_mmoe._progress.Progress`, which draws
+    a bar or prints lines; the end of training says why it stopped and which epoch's
+    weights were kept. ``rows`` (set on the callback before a ``partial_fit`` pass:
+    the rows of the call and the rows seen so far) makes the pass one line of them.
     """
 
-    def __init__(self, n_iter_no_change, tol, restore_best, verbose, task_names=None):
+    def __init__(
+        self, n_iter_no_change, tol, restore_best, verbose, task_names=None, rows=None
+    ):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.restore_best = restore_best
         self.verbose = verbose
         self.task_names = task_names
+        self.rows = rows
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = math.inf
@@ -376,21 +382,19 @@ class EpochMonitor(Callback):
         self.no_improvement_ = 0
         self.converged_ = False
         self._validated = False
+        self._progress = Progress(
+            self.verbose, net.max_epochs, self.task_names, self.rows
+        )
 
     def on_epoch_begin(self, net, **kwargs):
         self._started = time.perf_counter()
-
-    def _losses(self, row, prefix):
-        tasks = row[prefix + "_task_losses"]
-        names = self.task_names or [f"task{t}" for t in range(len(tasks))]
-        per_task = ", ".join(f"{n} {v:.4f}" for n, v in zip(names, tasks))
-        return f"{prefix} {row[prefix + '_loss']:.4f} ({per_task})"
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         row = net.history[-1]
         self._validated = dataset_valid is not None
         watched = row["valid_loss"] if self._validated else row["train_loss"]
         if not math.isfinite(row["train_loss"]):
+            self._progress.close()
             raise ValueError(
                 "Training diverged: the loss became non-finite at epoch "
                 f"{row['epoch']}. Scale the inputs (and targets) or lower "
@@ -406,16 +410,9 @@ class EpochMonitor(Callback):
             self.best_epoch_ = row["epoch"]
             if self.restore_best and self._validated:
                 self.best_state_ = net.kept_state_dict()
-        if self.verbose:
-            parts = [
-                f"epoch {row['epoch']:>4}/{net.max_epochs}",
-                self._losses(row, "train"),
-            ]
-            if self._validated:
-                parts.append(self._losses(row, "valid"))
-            parts.append(f"best epoch {self.best_epoch_}")
-            parts.append(f"{time.perf_counter() - self._started:.2f} s")
-            print(", ".join(parts), flush=True)
+        self._progress.epoch(
+            row, self._validated, self.best_epoch_, time.perf_counter() - self._started
+        )
         if self.no_improvement_ >= self.n_iter_no_change:
             self.converged_ = True
             raise StopTraining
@@ -424,19 +421,22 @@ class EpochMonitor(Callback):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # no copy of the weights is kept in the fitted model
-        if self.verbose and len(net.history):
-            last = net.history[-1]["epoch"]
-            watched = "validation" if self._validated else "training"
-            why = (
-                f"the {watched} loss did not improve by more than tol={self.tol} for "
-                f"{self.n_iter_no_change} epochs"
-                if self.converged_
-                else "the epoch budget ran out"
-            )
-            kept = (
-                f"kept the weights of epoch {self.best_epoch_}, the best validation "
-                f"loss ({self.best_:.4f})"
-                if self._validated and self.restore_best
-                else f"kept the weights of the last epoch ({last})"
-            )
-            print(f"stopped after epoch {last}: {why}; {kept}.", flush=True)
+        self._progress.close(self._summary(net) if len(net.history) else None)
+
+    def _summary(self, net):
+        """Why training stopped and which epoch's weights were kept."""
+        last = net.history[-1]["epoch"]
+        watched = "validation" if self._validated else "training"
+        why = (
+            f"the {watched} loss did not improve by more than tol={self.tol} for "
+            f"{self.n_iter_no_change} epochs"
+            if self.converged_
+            else "the epoch budget ran out"
+        )
+        kept = (
+            f"kept the weights of epoch {self.best_epoch_}, the best validation "
+            f"loss ({self.best_:.4f})"
+            if self._validated and self.restore_best
+            else f"kept the weights of the last epoch ({last})"
+        )
+        return f"stopped after epoch {last}: {why}; {kept}."

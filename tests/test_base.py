@@ -178,10 +178,10 @@ def test_early_stopping_holds_out_rows_of_a_multiclass_multioutput_y():
 
 
 @both
-def test_verbose_prints_each_epoch_by_task_name_and_a_summary(Est, capsys):
+def test_verbose_2_prints_each_epoch_by_task_name_and_a_summary(Est, capsys):
     X, Y = _data(Est)
     Y = pd.DataFrame(Y, columns=["first", "second"])
-    Est(**{**FAST, "max_epochs": 4, "early_stopping": True}, verbose=1).fit(X, Y)
+    Est(**{**FAST, "max_epochs": 4, "early_stopping": True}, verbose=2).fit(X, Y)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 5
     losses = r"[\d.]+ \(first [\d.]+, second [\d.]+\)"
@@ -197,7 +197,7 @@ def test_verbose_prints_each_epoch_by_task_name_and_a_summary(Est, capsys):
 @both
 def test_verbose_summary_says_why_training_stopped(Est, capsys):
     X, Y = _data(Est)
-    Est(**{**FAST, "max_epochs": 200}, n_iter_no_change=2, tol=10.0, verbose=1).fit(
+    Est(**{**FAST, "max_epochs": 200}, n_iter_no_change=2, tol=10.0, verbose=2).fit(
         X, Y
     )
     lines = capsys.readouterr().out.strip().splitlines()

@@ -1,0 +1,140 @@
+"""What ``verbose`` shows while a model trains.
+
+- ``verbose=1``: one progress bar for the fit (tqdm) in a terminal or a Jupyter
+  notebook: epochs done out of the budget, elapsed and remaining time, the latest
+  training and validation loss of each task by name, updated in place. Written to
+  anything else (a log file, CI), the same news comes as plain lines, about ten per fit
+  and never a control character;
+- ``verbose=2`` (or more): one line per epoch;
+- both end with a line that says why training stopped and which weights were kept, and
+  a ``partial_fit`` call (one pass over a chunk of a stream) prints one line with the
+  rows seen so far.
+"""
+
+import math
+import sys
+import time
+
+# verbose=1 off a terminal prints about this many lines per fit.
+_PLAIN_LINES = 10
+
+
+def _interactive(stream):
+    """Whether ``stream`` shows a bar that redraws in place: a terminal, or the
+    output of a Jupyter kernel."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is not None:
+        try:
+            if isatty():
+                return True
+        except (ValueError, OSError):  # a closed or detached stream
+            return False
+    return type(stream).__module__.startswith("ipykernel")
+
+
+def _losses(row, prefix, names):
+    tasks = row[prefix + "_task_losses"]
+    names = names or [f"task{t}" for t in range(len(tasks))]
+    per_task = ", ".join(f"{n} {v:.4f}" for n, v in zip(names, tasks))
+    return f"{prefix} {row[prefix + '_loss']:.4f} ({per_task})"
+
+
+def _clock(seconds):
+    seconds = int(round(seconds))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return (
+        f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    )
+
+
+class Progress:
+    """The news of one training run (a fit, or one ``partial_fit`` pass).
+
+    Parameters
+    ----------
+    verbose : int
+        0: nothing; 1: a bar (plain lines off a terminal); 2 or more: a line per epoch.
+    total : int
+        The epoch budget.
+    task_names : list of str or None
+        How the losses name the tasks.
+    rows : tuple of (int, int) or None
+        For a ``partial_fit`` pass: the rows of this call and the rows seen so far
+        (this call's included); the pass then prints one line of them.
+    stream : file-like or None
+        Where to write; ``sys.stdout`` (as it is when training starts) if None.
+    """
+
+    def __init__(self, verbose, total, task_names=None, rows=None, stream=None):
+        self.verbose = int(verbose)
+        self.total = max(int(total), 1)
+        self.task_names = task_names
+        self.rows = rows
+        self.stream = sys.stdout if stream is None else stream
+        self.started = time.perf_counter()
+        self.bar = None
+        if self.verbose == 1 and rows is None and _interactive(self.stream):
+            self.bar = self._new_bar()
+
+    def _new_bar(self):
+        if type(self.stream).__module__.startswith("ipykernel"):
+            from tqdm.auto import tqdm  # the notebook widget where ipywidgets is
+        else:
+            from tqdm import tqdm
+        return tqdm(
+            total=self.total,
+            unit="epoch",
+            file=self.stream,
+            dynamic_ncols=True,
+            leave=True,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
+            "{postfix}",
+        )
+
+    def _print(self, line):
+        print(line, file=self.stream, flush=True)
+
+    def epoch(self, row, validated, best_epoch, seconds):
+        """Report the epoch just ended: its ``net.history`` row, whether it was
+        validated, the best epoch so far and the epoch's seconds."""
+        if not self.verbose:
+            return
+        losses = [_losses(row, "train", self.task_names)]
+        if validated:
+            losses.append(_losses(row, "valid", self.task_names))
+        if self.rows is not None:
+            n_call, n_seen = self.rows
+            self._print(
+                f"partial_fit: {n_call} rows, {n_seen} rows seen, "
+                + ", ".join(losses)
+                + f", {seconds:.2f} s"
+            )
+            return
+        epoch = row["epoch"]
+        if self.bar is not None:
+            self.bar.set_postfix_str(", ".join(losses), refresh=False)
+            self.bar.update(1)
+            return
+        if self.verbose >= 2:
+            parts = [f"epoch {epoch:>4}/{self.total}", *losses]
+            parts += [f"best epoch {best_epoch}", f"{seconds:.2f} s"]
+            self._print(", ".join(parts))
+            return
+        every = math.ceil(self.total / _PLAIN_LINES)
+        if epoch == 1 or epoch % every == 0 or epoch == self.total:
+            elapsed = time.perf_counter() - self.started
+            left = elapsed / epoch * (self.total - epoch)
+            self._print(
+                f"epoch {epoch}/{self.total}, "
+                + ", ".join(losses)
+                + f", elapsed {_clock(elapsed)}, at most {_clock(left)} left"
+            )
+
+    def close(self, summary=None):
+        """End the bar (where one is drawn) and print ``summary``."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.verbose and summary is not None and self.rows is None:
+            self._print(summary)

@@ -1,0 +1,101 @@
+"""What verbose shows while a model trains: a bar in a terminal, plain lines in a log,
+a line per epoch at verbose=2, rows seen by partial_fit, nothing at verbose=0."""
+
+import io
+import re
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_mmoe import MMoEMultiTask, MMoERegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+SMALL = dict(n_experts=2, expert_units=(8,), tower_units=(4,), random_state=0)
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # anything but a newline
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as sys.stdout in a shell does."""
+
+    def isatty(self):
+        return True
+
+
+def _data(n=200):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n, 3))
+    Y = pd.DataFrame({"spend": X[:, 0] + X[:, 1], "buys": X[:, 2] > 0})
+    return X, Y
+
+
+def test_a_terminal_gets_one_bar_redrawn_in_place(monkeypatch):
+    X, Y = _data()
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    MMoEMultiTask(**SMALL, max_epochs=40, early_stopping=True, verbose=1).fit(X, Y)
+    out = terminal.getvalue()
+    draws = out.split("\r")
+    assert len(draws) > 2  # redrawn in place, not one line per epoch
+    last = [d for d in draws if "40/40" in d][-1]
+    # epochs out of the budget, elapsed<remaining, each task's losses by name
+    assert re.search(r"40/40 \[\d\d:\d\d<\d\d:\d\d\]", last)
+    assert re.search(r"train [\d.]+ \(spend [\d.]+, buys [\d.]+\)", last)
+    assert re.search(r"valid [\d.]+ \(spend [\d.]+, buys [\d.]+\)", last)
+    assert out.count("\n") == 2  # the finished bar, then the summary
+    assert out.rstrip().splitlines()[-1].startswith("stopped after epoch 40:")
+
+
+def test_a_log_file_gets_about_ten_plain_lines_and_no_control_characters(capsys):
+    X, Y = _data()
+    MMoEMultiTask(**SMALL, max_epochs=50, early_stopping=True, verbose=1).fit(X, Y)
+    out = capsys.readouterr().out
+    assert not CONTROL.search(out)
+    lines = out.strip().splitlines()
+    assert 10 <= len(lines) <= 12
+    pattern = (
+        r"epoch \d+/50, train [\d.]+ \(spend [\d.]+, buys [\d.]+\), "
+        r"valid [\d.]+ \(spend [\d.]+, buys [\d.]+\), "
+        r"elapsed \d+:\d\d, at most \d+:\d\d left"
+    )
+    assert all(re.fullmatch(pattern, line) for line in lines[:-1]), lines
+    assert lines[0].startswith("epoch 1/50") and lines[-2].startswith("epoch 50/50")
+    assert lines[-1].startswith("stopped after epoch 50:")
+
+
+def test_partial_fit_prints_the_rows_seen_by_each_call(capsys):
+    X, Y = _data()
+    model = MMoERegressor(**SMALL, verbose=1)
+    model.partial_fit(X[:50], Y["spend"][:50])
+    model.partial_fit(X[50:], Y["spend"][50:])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(
+        r"partial_fit: 50 rows, 50 rows seen, train [\d.]+ .*s", lines[0]
+    )
+    assert lines[1].startswith("partial_fit: 150 rows, 200 rows seen, train ")
+    # a fit starts the count again, from its own rows
+    model.fit(X[:30], Y["spend"][:30])
+    capsys.readouterr()
+    model.partial_fit(X[:20], Y["spend"][:20])
+    assert "20 rows, 50 rows seen" in capsys.readouterr().out
+
+
+def test_nothing_is_shown_at_verbose_0(monkeypatch):
+    X, Y = _data()
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    MMoEMultiTask(**SMALL, max_epochs=5).fit(X, Y).partial_fit(X, Y)
+    assert terminal.getvalue() == ""
+
+
+def test_a_jupyter_kernels_output_counts_as_interactive():
+    from sklearn_mmoe._progress import _interactive
+
+    kernel_stream = type(
+        "OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"}
+    )
+    assert _interactive(kernel_stream())
+    assert not _interactive(io.StringIO())
+    assert _interactive(Terminal())
