@@ -470,77 +470,25 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             )
         module_params["numeric"] = self._numeric
 
-        net = MultiTaskNet(
-            module=MMoEModule,
-            **{f"module__{k}": v for k, v in module_params.items()},
-            criterion=MultiTaskLoss,
-            criterion__kinds=kinds,
-            criterion__task_weights=task_weights,
-            criterion__balance_weight=float(self.balance_weight),
-            optimizer=torch.optim.AdamW,
-            lr=self.learning_rate,
-            optimizer__weight_decay=self.weight_decay,
-            # One multi-tensor kernel per update instead of one per parameter (the CUDA
-            # default, not the CPU one).
-            optimizer__foreach=True,
-            # Learned log-variances are not shrunk towards zero, and step faster than
-            # the network (see _LOG_VARIANCE_LR).
-            optimizer__param_groups=(
-                [
-                    (
-                        "log_variances",
-                        {
-                            "weight_decay": 0.0,
-                            "lr": self.learning_rate * _LOG_VARIANCE_LR,
-                            "lr_scale": _LOG_VARIANCE_LR,
-                        },
-                    )
-                ]
-                if isinstance(task_weights, str)
-                else []
+        net = self._new_net(
+            module_params,
+            task_weights,
+            device,
+            seed,
+            names,
+            dict(
+                max_epochs=max_epochs,
+                batch_size=batch_size,
+                lr_schedule="constant" if partial else self.learning_rate_schedule,
+                train_split=(
+                    HoldOutSplit(self.validation_fraction, seed)
+                    if early_stopping
+                    else None
+                ),
             ),
-            ema_decay=None if self.ema_decay is None else float(self.ema_decay),
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr_schedule="constant" if partial else self.learning_rate_schedule,
-            warmup=_WARMUP,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__seed=seed + 1,
-            iterator_train__device=str(device),
-            iterator_valid=BatchIterator,
-            iterator_valid__device=str(device),
-            train_split=(
-                HoldOutSplit(self.validation_fraction, seed) if early_stopping else None
-            ),
-            callbacks=[
-                (
-                    "monitor",
-                    EpochMonitor(
-                        patience,
-                        self.tol,
-                        True,
-                        self.verbose,
-                        [str(name) for name in names],
-                        rows=stream,
-                    ),
-                )
-            ],
-            device=str(device),
+            patience,
+            stream,
         )
-        cuda = [device.index or 0] if device.type == "cuda" else []
-        # Initialisation draws from the process-wide torch generator (torch.nn's way),
-        # so it runs seeded inside fork_rng, which leaves the caller's random state as
-        # it was, and under a lock, so that fits in other threads cannot draw from it
-        # meanwhile; float32 whatever the caller set as torch's default dtype.
-        with _INITIALISING, torch.random.fork_rng(devices=cuda):
-            dtype = torch.get_default_dtype()
-            torch.set_default_dtype(torch.float32)
-            try:
-                torch.manual_seed(seed)
-                net.initialize()
-            finally:
-                torch.set_default_dtype(dtype)
         if previous is not None:
             self._load_previous(net, previous)
         # Training draws from generators of its own: shuffling (the iterator's) and
@@ -569,6 +517,89 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             return net, [task.unshrunk() for task in tasks]
         _, valid = net.train_split(data)
         return net, _shrunk_on(net, valid, tasks)
+
+    def _new_net(
+        self,
+        module_params,
+        task_weights,
+        device,
+        seed,
+        names,
+        schedule,
+        patience,
+        stream=None,
+    ):
+        """The skorch net of this estimator's settings for a module of
+        ``module_params``, initialised (seeded by ``seed``, on ``device``);
+        ``schedule`` holds its ``max_epochs``, ``batch_size``, ``lr_schedule`` and
+        ``train_split``, ``patience`` and ``stream`` go to its monitor."""
+        net = MultiTaskNet(
+            module=MMoEModule,
+            **{f"module__{k}": v for k, v in module_params.items()},
+            criterion=MultiTaskLoss,
+            criterion__kinds=module_params["kinds"],
+            criterion__task_weights=task_weights,
+            criterion__balance_weight=float(self.balance_weight),
+            optimizer=torch.optim.AdamW,
+            lr=self.learning_rate,
+            optimizer__weight_decay=self.weight_decay,
+            # One multi-tensor kernel per update instead of one per parameter (the CUDA
+            # default, not the CPU one).
+            optimizer__foreach=True,
+            # Learned log-variances are not shrunk towards zero, and step faster than
+            # the network (see _LOG_VARIANCE_LR).
+            optimizer__param_groups=(
+                [
+                    (
+                        "log_variances",
+                        {
+                            "weight_decay": 0.0,
+                            "lr": self.learning_rate * _LOG_VARIANCE_LR,
+                            "lr_scale": _LOG_VARIANCE_LR,
+                        },
+                    )
+                ]
+                if isinstance(task_weights, str)
+                else []
+            ),
+            ema_decay=None if self.ema_decay is None else float(self.ema_decay),
+            warmup=_WARMUP,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__seed=seed + 1,
+            iterator_train__device=str(device),
+            iterator_valid=BatchIterator,
+            iterator_valid__device=str(device),
+            **schedule,
+            callbacks=[
+                (
+                    "monitor",
+                    EpochMonitor(
+                        patience,
+                        self.tol,
+                        True,
+                        self.verbose,
+                        [str(name) for name in names],
+                        rows=stream,
+                    ),
+                )
+            ],
+            device=str(device),
+        )
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        # Initialisation draws from the process-wide torch generator (torch.nn's way),
+        # so it runs seeded inside fork_rng, which leaves the caller's random state as
+        # it was, and under a lock, so that fits in other threads cannot draw from it
+        # meanwhile; float32 whatever the caller set as torch's default dtype.
+        with _INITIALISING, torch.random.fork_rng(devices=cuda):
+            dtype = torch.get_default_dtype()
+            torch.set_default_dtype(torch.float32)
+            try:
+                torch.manual_seed(seed)
+                net.initialize()
+            finally:
+                torch.set_default_dtype(dtype)
+        return net
 
     def _continue_net(self, net, data, device, seed, stream):
         """One more pass of ``partial_fit`` over ``data``, continuing the weights and

@@ -422,6 +422,13 @@ class EpochMonitor(Callback):
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # no copy of the weights is kept in the fitted model
         self._progress.close(self._summary(net) if len(net.history) else None)
+        self._progress = None
+
+    def __getstate__(self):
+        # The news of a run in progress (its stream, a bar) is not part of the model.
+        state = self.__dict__.copy()
+        state.pop("_progress", None)
+        return state
 
     def _summary(self, net):
         """Why training stopped and which epoch's weights were kept."""
