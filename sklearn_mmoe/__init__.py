@@ -8,6 +8,7 @@ PyTorch MMoE trained through skorch.
 from ._classifier import MMoEClassifier
 from ._joint import compare_joint_training
 from ._multitask import MMoEMultiTask
+from ._persist import load, save
 from ._regressor import MMoERegressor
 from ._scoring import task_scorer
 
@@ -18,6 +19,8 @@ __all__ = [
     "MMoEMultiTask",
     "MMoERegressor",
     "compare_joint_training",
+    "load",
+    "save",
     "task_scorer",
     "__version__",
 ]

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import (
     InvalidParameterError,
     StrOptions,
 )
+from skorch.history import History
 
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
 from ._inputs import _InputsMixin
@@ -599,6 +600,34 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
                 net.initialize()
             finally:
                 torch.set_default_dtype(dtype)
+        return net
+
+    def _restored_net(self, module_params, module_state, criterion_state, history):
+        """The net of a model read from a file (:func:`sklearn_mmoe.load`): built
+        for ``module_params`` on the CPU, with the saved weights (``strict``: a
+        missing, extra or misshapen tensor is an error) and epoch ``history``."""
+        net = self._new_net(
+            module_params,
+            self._check_task_weights(self.n_outputs_),
+            torch.device("cpu"),
+            0,
+            [str(name) for name in self.task_names_],
+            dict(max_epochs=1, batch_size=1, lr_schedule="constant", train_split=None),
+            self.n_iter_no_change,
+        )
+        for part, state in (
+            (net.module_, module_state),
+            (net.criterion_, criterion_state),
+        ):
+            try:
+                part.load_state_dict(state, strict=True)
+            except RuntimeError as exc:
+                raise ValueError(
+                    "the saved weights do not fit the network its settings describe: "
+                    + str(exc).replace("\n", " ")
+                ) from exc
+        net.module_.eval()
+        net.history_ = History([dict(row) for row in history])
         return net
 
     def _continue_net(self, net, data, device, seed, stream):

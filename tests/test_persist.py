@@ -1,0 +1,229 @@
+"""Models saved without pickle: sklearn_mmoe.save / load round-trip every estimator bit
+for bit, and a crafted file is refused before anything in it runs."""
+
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LinearRegression
+
+from sklearn_mmoe import (
+    MMoEClassifier,
+    MMoEMultiTask,
+    MMoERegressor,
+    load,
+    save,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+SMALL = dict(n_experts=3, expert_units=(8,), tower_units=(4,), max_epochs=4)
+
+
+def _table(n=120, seed=0):
+    """A DataFrame with numeric, NaN and categorical columns, and mixed tasks."""
+    rng = np.random.RandomState(seed)
+    X = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "income": np.where(rng.rand(n) < 0.1, np.nan, rng.lognormal(3, 1, n)),
+            "city": pd.Categorical(rng.choice(["Lyon", "Oslo", "Pune"], n)),
+        }
+    )
+    Y = pd.DataFrame(
+        {
+            "buys": rng.choice(["no", "yes"], n),
+            "spend": X["age"] * 0.1 + rng.normal(size=n),
+            "visits": rng.poisson(2, n),
+        }
+    )
+    return X, Y
+
+
+def _same_predictions(a, b, X):
+    pa, pb = a.predict(X), b.predict(X)
+    assert pa.dtype == pb.dtype and np.array_equal(pa, pb)
+    if hasattr(a, "predict_proba"):
+        for qa, qb in zip(a.predict_proba(X), b.predict_proba(X)):
+            assert (qa is None and qb is None) or np.array_equal(qa, qb)
+
+
+def _roundtrip(model, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save(model, path)
+    return load(path)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"architecture": "omoe"},
+        {"architecture": "shared_bottom"},
+        {"architecture": "ple", "n_task_experts": 1, "n_levels": 2},
+        {"gate_type": "attention", "top_k": 2, "balance_weight": 0.1},
+        {"ensemble_size": 3, "task_weights": "uncertainty"},
+        {"numeric_encoding": "robust", "ema_decay": 0.9},
+        {"numeric_encoding": "standard", "expert_units": (8, 4)},
+    ],
+)
+def test_a_mixed_model_predicts_bit_for_bit_after_loading(params, tmp_path):
+    X, Y = _table()
+    model = MMoEMultiTask(
+        **{**SMALL, **params},
+        task_types=["classification", "regression", "count"],
+        random_state=0,
+    ).fit(X, Y)
+    loaded = _roundtrip(model, tmp_path)
+    assert type(loaded) is MMoEMultiTask
+    assert loaded.get_params() == model.get_params()
+    for rows in (X.iloc[:1], X.iloc[:10], X):  # the NumPy and the torch paths
+        _same_predictions(model, loaded, rows)
+    assert np.array_equal(model.gate_weights(X), loaded.gate_weights(X))
+    assert loaded.task_names_.tolist() == ["buys", "spend", "visits"]
+    assert loaded.loss_curve_ == model.loss_curve_
+
+
+def test_classifiers_and_regressors_round_trip(tmp_path, two_task_data):
+    X, Y, _, _ = two_task_data
+    clf = MMoEClassifier(**SMALL, random_state=0).fit(X, Y)
+    loaded = _roundtrip(clf, tmp_path)
+    _same_predictions(clf, loaded, X)
+    assert [c.tolist() for c in loaded.classes_] == [c.tolist() for c in clf.classes_]
+    reg = MMoERegressor(**SMALL, loss="poisson", random_state=0).fit(X, X[:, :2] ** 2)
+    _same_predictions(reg, _roundtrip(reg, tmp_path), X)
+    one = MMoERegressor(**SMALL, random_state=0).fit(X, X[:, 0])
+    assert _roundtrip(one, tmp_path).predict(X[:3]).shape == (3,)
+
+
+def test_a_loaded_model_keeps_learning(tmp_path):
+    X, Y = _table()
+    kinds = ["classification", "regression", "count"]
+    model = MMoEMultiTask(**SMALL, task_types=kinds, random_state=0).fit(X, Y)
+    loaded = _roundtrip(model, tmp_path)
+    before = loaded.predict(X)[:, 1].astype(float)
+    loaded.partial_fit(X, Y)  # continues the saved weights
+    assert not np.array_equal(before, loaded.predict(X)[:, 1].astype(float))
+    assert len(loaded.loss_curve_) == len(model.loss_curve_) + 1
+    clone(loaded).fit(X, Y)
+    pickle.loads(pickle.dumps(loaded)).predict(X)
+
+
+def test_a_random_state_instance_is_saved_as_none(tmp_path):
+    X, Y = _table()
+    rng = np.random.RandomState(0)
+    model = MMoERegressor(**SMALL, random_state=rng).fit(X[["age"]], Y["spend"])
+    assert _roundtrip(model, tmp_path).random_state is None
+
+
+def test_only_fitted_estimators_of_this_package_are_saved(tmp_path):
+    with pytest.raises(NotFittedError):
+        save(MMoERegressor(), tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match="save takes an MMoEClassifier"):
+        save(LinearRegression().fit([[0], [1]], [0, 1]), tmp_path / "m.safetensors")
+
+
+# -- crafted files
+# ---------------------------------------------------------------------------
+
+
+def _saved(tmp_path):
+    X, Y = _table()
+    kinds = ["classification", "regression", "count"]
+    model = MMoEMultiTask(**SMALL, task_types=kinds, random_state=0).fit(X, Y)
+    path = tmp_path / "model.safetensors"
+    save(model, path)
+    with safe_open(str(path), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        metadata = f.metadata()
+    return path, tensors, metadata
+
+
+class _Payload:
+    """A pickle that, loaded, would write a file: what a hostile model file does."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))  # unpickling it creates the file
+
+
+def test_a_pickle_payload_is_refused_and_never_runs(tmp_path):
+    target = tmp_path / "pwned"
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(pickle.dumps(_Payload(str(target))))
+    with pytest.raises(ValueError, match="is not a sklearn_mmoe model file"):
+        load(path)
+    assert not target.exists()
+
+
+def test_a_tensor_of_the_wrong_shape_is_refused(tmp_path):
+    path, tensors, metadata = _saved(tmp_path)
+    name = next(k for k in tensors if k.startswith("module.") and tensors[k].ndim > 1)
+    tensors[name] = torch.zeros(tensors[name].shape[0] + 1, *tensors[name].shape[1:])
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(ValueError, match="do not fit the network"):
+        load(path)
+
+
+@pytest.mark.parametrize("change", ["missing", "extra", "extra array"])
+def test_a_missing_or_extra_tensor_is_refused(change, tmp_path):
+    path, tensors, metadata = _saved(tmp_path)
+    if change == "missing":
+        del tensors[next(k for k in tensors if k.startswith("module."))]
+    elif change == "extra":
+        tensors["module.backdoor"] = torch.zeros(3)
+    else:
+        tensors["array.999"] = torch.zeros(3)
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(ValueError, match="does not hold a valid model"):
+        load(path)
+
+
+def test_a_file_of_a_later_format_version_is_refused(tmp_path):
+    path, tensors, metadata = _saved(tmp_path)
+    save_file(tensors, str(path), metadata={**metadata, "version": "2"})
+    with pytest.raises(ValueError, match="format version 2 by a later sklearn_mmoe"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    "field, value", [("object", "posix.system"), ("estimator", "os.system")]
+)
+def test_a_file_naming_anything_else_is_refused(field, value, tmp_path):
+    path, tensors, metadata = _saved(tmp_path)
+    state = json.loads(metadata["state"])
+    if field == "estimator":
+        state["estimator"] = value
+    else:
+        state["fitted"]["dict"]["_tasks"][0]["object"] = value
+    save_file(tensors, str(path), metadata={**metadata, "state": json.dumps(state)})
+    with pytest.raises(ValueError, match="unknown"):
+        load(path)
+
+
+def test_another_safetensors_file_is_refused(tmp_path):
+    path = tmp_path / "weights.safetensors"
+    save_file({"weight": torch.zeros(2, 2)}, str(path))
+    with pytest.raises(ValueError, match="its header does not name the format"):
+        load(path)
+
+
+def test_a_model_fitted_for_a_gpu_loads_on_the_cpu(tmp_path):
+    """The weights are saved from the device they trained on and read onto the CPU:
+    a file whose estimator names device='cuda' loads and predicts without one."""
+    path, tensors, metadata = _saved(tmp_path)
+    state = json.loads(metadata["state"])
+    state["params"]["dict"]["device"] = "cuda"
+    save_file(tensors, str(path), metadata={**metadata, "state": json.dumps(state)})
+    model = load(path)
+    assert model.device == "cuda" and model.net_.device == "cpu"
+    X, _ = _table()
+    assert model.predict(X).shape == (120, 3)
