@@ -34,9 +34,10 @@ def compare_joint_training(estimator, X, y, *, cv=5):
     y : array-like or DataFrame of shape (n_samples, n_tasks)
         At least two tasks, one per column (missing labels, with the estimator's
         ``missing_labels="ignore"``, are left out of each task's fit and score).
-    cv : int, cross-validation generator or iterable, default=5
-        As in :func:`~sklearn.model_selection.cross_validate`: an int is that many
-        unshuffled folds (:class:`~sklearn.model_selection.KFold`); pass
+    cv : int or cross-validation splitter, default=5
+        As in :func:`~sklearn.model_selection.cross_validate` (a splitter, or a list
+        of ``(train, test)`` index pairs): an int is that many unshuffled folds
+        (:class:`~sklearn.model_selection.KFold`); pass
         ``KFold(5, shuffle=True, random_state=0)`` to shuffle.
 
     Returns

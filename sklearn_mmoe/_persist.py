@@ -241,6 +241,25 @@ def load(path):
     See Also
     --------
     save : Save a fitted estimator.
+
+    Examples
+    --------
+    >>> from tempfile import TemporaryDirectory
+    >>> import pandas as pd
+    >>> from sklearn_mmoe import MMoEMultiTask, load, save
+    >>> X = pd.DataFrame({"age": [23.0, 35, 51, 44, 29, 62] * 10,
+    ...                   "city": pd.Categorical(["Lyon", "Oslo"] * 30)})
+    >>> Y = pd.DataFrame({"buys": [True, False, True] * 20,
+    ...                   "spend": [1.5, 0.2, 3.1, 2.2, 0.7, 4.0] * 10})
+    >>> model = MMoEMultiTask(max_epochs=5, random_state=0).fit(X, Y)
+    >>> folder = TemporaryDirectory()
+    >>> save(model, f"{folder.name}/model.safetensors")
+    >>> loaded = load(f"{folder.name}/model.safetensors")
+    >>> loaded.task_names_.tolist(), loaded.task_types_
+    (['buys', 'spend'], ['classification', 'regression'])
+    >>> bool((loaded.predict(X) == model.predict(X)).all())
+    True
+    >>> folder.cleanup()
     """
     from safetensors import SafetensorError, safe_open
 
