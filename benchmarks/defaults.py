@@ -968,9 +968,8 @@ def task_report(results, models, label=lambda case, t: f"{case}[{t}]"):
             ranked = [n for n in models if n in scores]
             if m not in scores or len(ranked) < 2:
                 continue
-            seeds = sorted(scores[m])
-            best = max(np.mean([scores[n][s] for s in seeds]) for n in ranked)
-            gaps.append((np.mean([scores[m][s] for s in seeds]) - best, key))
+            best = max(np.mean(list(scores[n].values())) for n in ranked)
+            gaps.append((np.mean(list(scores[m].values())) - best, key))
         if gaps:
             gap, key = min(gaps)
             print(f"{m:<8} worst task {label(*key)}: {gap:+.4f} behind its best")
