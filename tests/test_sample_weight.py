@@ -131,7 +131,9 @@ def test_bad_sample_weights_are_clear_errors(Est):
     X, Y = _data(Est)
     with pytest.raises(ValueError, match="Negative values"):
         Est(**FAST).fit(X, Y, sample_weight=-np.ones(len(X)))
-    with pytest.raises(ValueError, match="at least one non-zero"):
+    # scikit-learn's own message from 1.7 on, this package's below it
+    all_zero = "at least one (non-zero|sample needs a positive)"
+    with pytest.raises(ValueError, match=all_zero):
         Est(**FAST).fit(X, Y, sample_weight=np.zeros(len(X)))
     with pytest.raises(ValueError, match=r"sample_weight.shape"):
         Est(**FAST).fit(X, Y, sample_weight=np.ones(len(X) + 1))
