@@ -25,7 +25,7 @@ from ._inputs import _InputsMixin
 from ._module import ACTIVATIONS, ARCHITECTURES, GATE_TYPES, MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
 from ._numeric import NUMERIC_ENCODINGS, fit_numeric
-from ._predict import _PredictMixin
+from ._predict import _PREDICT_CHUNK, _PredictMixin
 from ._rows import task_row_weights
 from ._tasks import TASKS, declared_dtypes, task_label
 from ._warn import warn
@@ -40,8 +40,6 @@ _STEPS_PER_ROW = 2
 _MIN_STEPS = 100
 _MAX_STEPS = 2000
 _MIN_EPOCHS = 20
-# Rows per forward pass over the validation split after training.
-_VALID_CHUNK = 8192
 # early_stopping="auto" holds out a validation split from this many (distinct) training
 # rows on, and keeps the best epoch's weights: a small noisy table trained to the end of
 # its budget ended far below a constant prediction. Below _EARLY_STOPPING_ROWS an "auto"
@@ -743,7 +741,7 @@ def _shrunk_on(net, valid, tasks):
     module = net.module_
     outs, targets, weights = [], [], []
     with torch.inference_mode():
-        for Xb, Yb, Wb in BatchIterator(valid, _VALID_CHUNK, device=net.device):
+        for Xb, Yb, Wb in BatchIterator(valid, _PREDICT_CHUNK, device=net.device):
             outs.append(module(Xb).float())
             targets.append(Yb)
             weights.append(torch.ones_like(Yb) if Wb is None else Wb)
