@@ -5,7 +5,6 @@ subclass trims its per-batch bookkeeping to a running sum, returns per-task loss
 each step, and reads data through :mod:`sklearn_mmoe._data`.
 """
 
-import copy
 import math
 import time
 from contextlib import contextmanager
@@ -18,6 +17,16 @@ from torch import nn
 
 from ._progress import Progress
 from ._tasks import TASKS, task_groups
+
+
+def _copy_state(state, into=None):
+    """A detached copy of the state dict ``state``, written into ``into`` (a copy of
+    the same module's state) when given instead of allocating a new one."""
+    if into is None:
+        return {key: value.detach().clone() for key, value in state.items()}
+    for key, value in state.items():
+        into[key].copy_(value)
+    return into
 
 
 class StopTraining(Exception):
@@ -286,12 +295,14 @@ class MultiTaskNet(NeuralNet):
             self.average_.swap()  # in place: no copy of the weights
         self.average_ = None  # no copy of the weights is kept in the fitted model
 
-    def kept_state_dict(self):
-        """A copy of the weights training would keep now: the averaged ones, if any."""
+    def kept_state_dict(self, into=None):
+        """A copy of the weights training would keep now (the averaged ones, if any),
+        written into ``into`` (an earlier copy, reused) when given: a fit that
+        improves on most epochs copies its weights that often."""
         if self.average_ is None:
-            return copy.deepcopy(self.module_.state_dict())
+            return _copy_state(self.module_.state_dict(), into)
         with self.average_.applied():
-            return copy.deepcopy(self.module_.state_dict())
+            return _copy_state(self.module_.state_dict(), into)
 
     def train_step(self, batch, **fit_params):
         if self.schedule_ is not None:
@@ -409,7 +420,7 @@ class EpochMonitor(Callback):
             self.best_ = watched
             self.best_epoch_ = row["epoch"]
             if self.restore_best and self._validated:
-                self.best_state_ = net.kept_state_dict()
+                self.best_state_ = net.kept_state_dict(self.best_state_)
         self._progress.epoch(
             row, self._validated, self.best_epoch_, time.perf_counter() - self._started
         )
