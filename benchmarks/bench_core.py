@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/bench_core.py \
-        [fit|deepctr|gpu|predict|latency|memory|checks|progress|all]
+        [fit|deepctr|gpu|predict|latency|memory|checks|progress|onnx|all]
 
 - fit: seconds per epoch of MMoEClassifier.fit against a hand-written PyTorch loop
   (Adam, shuffled tensor slices) over the same module, 200,000 x 128 float32, 2 binary
@@ -21,6 +21,10 @@ Usage:
   MMoEMultiTask alone) against MLPClassifier / MLPRegressor.
 - progress: seconds per epoch with verbose=1 (a progress bar to a terminal, plain lines
   to a file) against verbose=0.
+- onnx: median latency of onnxruntime serving ``to_onnx``'s graph (from ``X`` through
+  ``onnx_inputs``, and from inputs already laid out) against ``predict_proba``, on one
+  row and on 10,000, for the default estimator and the pinned set-up (needs the
+  ``onnx`` extra).
 """
 
 import os
@@ -355,6 +359,56 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
+def bench_onnx():
+    """onnxruntime serving the graph of ``to_onnx`` against ``predict_proba``, for the
+    default estimator (and the pinned set-up), on one row and on 10,000 rows."""
+    import tempfile
+
+    import onnxruntime
+
+    from sklearn_mmoe import to_onnx
+
+    X, Y = make_data(20_000)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    for label, params in (("defaults", {}), ("pinned", {**ARCH, **PINNED})):
+        clf = MMoEClassifier(**params, max_epochs=1, random_state=0).fit(X, Y)
+        with tempfile.TemporaryDirectory() as folder:
+            path = to_onnx(clf, os.path.join(folder, "model.onnx"))
+            session = onnxruntime.InferenceSession(path, options)
+        for rows, repeats in ((X[:1], 3000), (X[:10_000], 20)):
+            _serving_latency(
+                f"{label}, {len(rows):,} row(s)", clf, session, rows, repeats
+            )
+
+
+def _serving_latency(what, clf, session, rows, repeats):
+    from sklearn_mmoe import onnx_inputs
+
+    ours = _median(lambda: clf.predict_proba(rows), repeats)
+    served = _median(lambda: session.run(None, onnx_inputs(clf, rows)), repeats)
+    ready = onnx_inputs(clf, rows)
+    bare = _median(lambda: session.run(None, ready), repeats)
+    print(
+        f"onnx {what}: onnxruntime {served * 1e6:.0f} us from X "
+        f"({bare * 1e6:.0f} us from ready inputs), predict_proba "
+        f"{ours * 1e6:.0f} us: ratio {served / ours:.3f} ({bare / ours:.3f})",
+        flush=True,
+    )
+
+
+def _median(call, n):
+    """Median seconds of ``call`` over ``n`` runs, after a warm-up."""
+    for _ in range(max(1, n // 10)):
+        call()
+    times = np.empty(n)
+    for i in range(n):
+        start = time.perf_counter()
+        call()
+        times[i] = time.perf_counter() - start
+    return float(np.median(times))
+
+
 BENCHES = {
     "fit": bench_fit,
     "deepctr": bench_deepctr,
@@ -364,6 +418,7 @@ BENCHES = {
     "memory": bench_memory,
     "checks": bench_checks,
     "progress": bench_progress,
+    "onnx": bench_onnx,
 }
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ PyTorch MMoE trained through skorch.
 from ._classifier import MMoEClassifier
 from ._joint import compare_joint_training
 from ._multitask import MMoEMultiTask
+from ._onnx import onnx_inputs, to_onnx
 from ._persist import load, save
 from ._regressor import MMoERegressor
 from ._scoring import task_scorer
@@ -20,7 +21,9 @@ __all__ = [
     "MMoERegressor",
     "compare_joint_training",
     "load",
+    "onnx_inputs",
     "save",
     "task_scorer",
+    "to_onnx",
     "__version__",
 ]

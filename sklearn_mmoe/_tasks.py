@@ -19,6 +19,7 @@ read the kind through these classes and :func:`task_groups`, never by comparing 
 """
 
 import copy
+import math
 
 import numpy as np
 import pandas as pd
@@ -182,6 +183,11 @@ class ClassificationTask:
         """The most probable label of each row, in the labels' own type."""
         return self.classes[self.proba(raw).argmax(axis=1)]
 
+    def serve(self, raw):
+        """``proba`` on a torch tensor of outputs (n, W), float64: what an exported
+        graph (:func:`sklearn_mmoe.to_onnx`) returns for the task."""
+        return torch.softmax(raw[:, : self.width].double(), -1)
+
     def fit_shrink(self, out, y, w):
         """The task as it predicts after training: unchanged (shrinking logits
         towards the prior would move probabilities, never the labels' order)."""
@@ -339,6 +345,12 @@ class RegressionTask:
         value = raw[:, 0].astype(np.float64) * (self.shrink * self.scale) + self.mean
         return np.clip(value, self.low, self.high)
 
+    def serve(self, raw):
+        """``predict`` on a torch tensor of outputs (n, W), float64: what an exported
+        graph (:func:`sklearn_mmoe.to_onnx`) returns for the task."""
+        value = raw[:, 0].double() * (self.shrink * self.scale) + self.mean
+        return _clamp(value, self.low, self.high)
+
     def score(self, y_true, y_pred, sample_weight):
         """The coefficient of determination :math:`R^2`."""
         try:
@@ -424,6 +436,22 @@ class CountTask(RegressionTask):
             return np.zeros(len(raw))
         log_count = raw[:, 0].astype(np.float64) * self.shrink + np.log(self.mean)
         return np.clip(np.exp(np.minimum(log_count, _LOG_MAX)), self.low, self.high)
+
+    def serve(self, raw):
+        """``predict`` on a torch tensor of outputs (n, W), float64."""
+        if self.mean <= 0:
+            return raw[:, 0].double() * 0.0
+        log_count = raw[:, 0].double() * self.shrink + math.log(self.mean)
+        return _clamp(torch.exp(log_count.clamp(max=_LOG_MAX)), self.low, self.high)
+
+
+def _clamp(value, low, high):
+    """``value`` within ``[low, high]``, either bound infinite for none."""
+    if math.isfinite(low) or math.isfinite(high):
+        value = value.clamp(
+            low if math.isfinite(low) else None, high if math.isfinite(high) else None
+        )
+    return value
 
 
 def weighted_moments(values, weight):

@@ -5,7 +5,6 @@ import json
 import pickle
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from safetensors import safe_open
@@ -24,26 +23,6 @@ from sklearn_mmoe import (
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 SMALL = dict(n_experts=3, expert_units=(8,), tower_units=(4,), max_epochs=4)
-
-
-def _table(n=120, seed=0):
-    """A DataFrame with numeric, NaN and categorical columns, and mixed tasks."""
-    rng = np.random.RandomState(seed)
-    X = pd.DataFrame(
-        {
-            "age": rng.normal(40, 10, n),
-            "income": np.where(rng.rand(n) < 0.1, np.nan, rng.lognormal(3, 1, n)),
-            "city": pd.Categorical(rng.choice(["Lyon", "Oslo", "Pune"], n)),
-        }
-    )
-    Y = pd.DataFrame(
-        {
-            "buys": rng.choice(["no", "yes"], n),
-            "spend": X["age"] * 0.1 + rng.normal(size=n),
-            "visits": rng.poisson(2, n),
-        }
-    )
-    return X, Y
 
 
 def _same_predictions(a, b, X):
@@ -73,8 +52,10 @@ def _roundtrip(model, tmp_path):
         {"numeric_encoding": "standard", "expert_units": (8, 4)},
     ],
 )
-def test_a_mixed_model_predicts_bit_for_bit_after_loading(params, tmp_path):
-    X, Y = _table()
+def test_a_mixed_model_predicts_bit_for_bit_after_loading(
+    params, tmp_path, mixed_table
+):
+    X, Y = mixed_table
     model = MMoEMultiTask(
         **{**SMALL, **params},
         task_types=["classification", "regression", "count"],
@@ -102,8 +83,8 @@ def test_classifiers_and_regressors_round_trip(tmp_path, two_task_data):
     assert _roundtrip(one, tmp_path).predict(X[:3]).shape == (3,)
 
 
-def test_a_loaded_model_keeps_learning(tmp_path):
-    X, Y = _table()
+def test_a_loaded_model_keeps_learning(tmp_path, mixed_table):
+    X, Y = mixed_table
     kinds = ["classification", "regression", "count"]
     model = MMoEMultiTask(**SMALL, task_types=kinds, random_state=0).fit(X, Y)
     loaded = _roundtrip(model, tmp_path)
@@ -115,14 +96,14 @@ def test_a_loaded_model_keeps_learning(tmp_path):
     pickle.loads(pickle.dumps(loaded)).predict(X)
 
 
-def test_a_random_state_instance_is_saved_as_none(tmp_path):
-    X, Y = _table()
+def test_a_random_state_instance_is_saved_as_none(tmp_path, mixed_table):
+    X, Y = mixed_table
     rng = np.random.RandomState(0)
     model = MMoERegressor(**SMALL, random_state=rng).fit(X[["age"]], Y["spend"])
     assert _roundtrip(model, tmp_path).random_state is None
 
 
-def test_only_fitted_estimators_of_this_package_are_saved(tmp_path):
+def test_only_fitted_estimators_of_this_package_are_saved(tmp_path, mixed_table):
     with pytest.raises(NotFittedError):
         save(MMoERegressor(), tmp_path / "m.safetensors")
     with pytest.raises(TypeError, match="save takes an MMoEClassifier"):
@@ -133,8 +114,8 @@ def test_only_fitted_estimators_of_this_package_are_saved(tmp_path):
 # ---------------------------------------------------------------------------
 
 
-def _saved(tmp_path):
-    X, Y = _table()
+def _saved(tmp_path, mixed_table):
+    X, Y = mixed_table
     kinds = ["classification", "regression", "count"]
     model = MMoEMultiTask(**SMALL, task_types=kinds, random_state=0).fit(X, Y)
     path = tmp_path / "model.safetensors"
@@ -164,8 +145,8 @@ def test_a_pickle_payload_is_refused_and_never_runs(tmp_path):
     assert not target.exists()
 
 
-def test_a_tensor_of_the_wrong_shape_is_refused(tmp_path):
-    path, tensors, metadata = _saved(tmp_path)
+def test_a_tensor_of_the_wrong_shape_is_refused(tmp_path, mixed_table):
+    path, tensors, metadata = _saved(tmp_path, mixed_table)
     name = next(k for k in tensors if k.startswith("module.") and tensors[k].ndim > 1)
     tensors[name] = torch.zeros(tensors[name].shape[0] + 1, *tensors[name].shape[1:])
     save_file(tensors, str(path), metadata=metadata)
@@ -174,8 +155,8 @@ def test_a_tensor_of_the_wrong_shape_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("change", ["missing", "extra", "extra array"])
-def test_a_missing_or_extra_tensor_is_refused(change, tmp_path):
-    path, tensors, metadata = _saved(tmp_path)
+def test_a_missing_or_extra_tensor_is_refused(change, tmp_path, mixed_table):
+    path, tensors, metadata = _saved(tmp_path, mixed_table)
     if change == "missing":
         del tensors[next(k for k in tensors if k.startswith("module."))]
     elif change == "extra":
@@ -187,8 +168,8 @@ def test_a_missing_or_extra_tensor_is_refused(change, tmp_path):
         load(path)
 
 
-def test_a_file_of_a_later_format_version_is_refused(tmp_path):
-    path, tensors, metadata = _saved(tmp_path)
+def test_a_file_of_a_later_format_version_is_refused(tmp_path, mixed_table):
+    path, tensors, metadata = _saved(tmp_path, mixed_table)
     save_file(tensors, str(path), metadata={**metadata, "version": "2"})
     with pytest.raises(ValueError, match="format version 2 by a later sklearn_mmoe"):
         load(path)
@@ -197,8 +178,8 @@ def test_a_file_of_a_later_format_version_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "field, value", [("object", "posix.system"), ("estimator", "os.system")]
 )
-def test_a_file_naming_anything_else_is_refused(field, value, tmp_path):
-    path, tensors, metadata = _saved(tmp_path)
+def test_a_file_naming_anything_else_is_refused(field, value, tmp_path, mixed_table):
+    path, tensors, metadata = _saved(tmp_path, mixed_table)
     state = json.loads(metadata["state"])
     if field == "estimator":
         state["estimator"] = value
@@ -216,14 +197,14 @@ def test_another_safetensors_file_is_refused(tmp_path):
         load(path)
 
 
-def test_a_model_fitted_for_a_gpu_loads_on_the_cpu(tmp_path):
+def test_a_model_fitted_for_a_gpu_loads_on_the_cpu(tmp_path, mixed_table):
     """The weights are saved from the device they trained on and read onto the CPU:
     a file whose estimator names device='cuda' loads and predicts without one."""
-    path, tensors, metadata = _saved(tmp_path)
+    path, tensors, metadata = _saved(tmp_path, mixed_table)
     state = json.loads(metadata["state"])
     state["params"]["dict"]["device"] = "cuda"
     save_file(tensors, str(path), metadata={**metadata, "state": json.dumps(state)})
     model = load(path)
     assert model.device == "cuda" and model.net_.device == "cpu"
-    X, _ = _table()
+    X, _ = mixed_table
     assert model.predict(X).shape == (120, 3)
