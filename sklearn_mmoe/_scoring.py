@@ -5,7 +5,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import get_scorer, get_scorer_names, roc_auc_score
 
 from ._tasks import natural_dtype
 
@@ -13,7 +13,7 @@ _RESPONSE_METHODS = ("predict", "predict_proba")
 
 
 def task_scorer(
-    score_func, task, *, response_method="predict", greater_is_better=True, **kwargs
+    score_func, task, *, response_method=None, greater_is_better=None, **kwargs
 ):
     """Make a scorer that scores one task (one column of ``y``) of a multi-task model.
 
@@ -25,22 +25,30 @@ def task_scorer(
 
     Parameters
     ----------
-    score_func : callable
+    score_func : callable or str
         ``score_func(y_true, y_pred, **kwargs)``, e.g.
-        :func:`~sklearn.metrics.roc_auc_score` or :func:`~sklearn.metrics.r2_score`.
+        :func:`~sklearn.metrics.roc_auc_score` or :func:`~sklearn.metrics.r2_score`;
+        or the name of one of scikit-learn's scorers
+        (:func:`~sklearn.metrics.get_scorer_names`, e.g. ``"roc_auc"``,
+        ``"neg_log_loss"``, ``"r2"``), which brings its metric, its arguments, its
+        response method and its sign.
     task : int or str
         The task: its index (the column of ``y``) or its name, one of the fitted
         estimator's ``task_names_`` (the column names of a DataFrame ``y``).
-    response_method : {"predict", "predict_proba"}, default="predict"
-        What ``score_func`` receives: predictions, or class probabilities. For a
+    response_method : {"predict", "predict_proba"}, default=None
+        What ``score_func`` receives: predictions, or class probabilities; None:
+        ``"predict"`` for a metric, the scorer's own for a scorer's name (class
+        probabilities for ``"roc_auc"``, ``"neg_log_loss"``...). For a
         binary task the probability of the second class of ``classes_`` (the greater
         label) is passed, as scikit-learn's ``roc_auc`` scorer does; for a multiclass
         task, the whole ``(n_samples, n_classes)`` array, with ``labels`` set to the
         task's ``classes_`` when ``score_func`` takes ``labels`` (so that a fold
         without some class still scores) and, for
         :func:`~sklearn.metrics.roc_auc_score`, ``multi_class="ovr"`` unless given.
-    greater_is_better : bool, default=True
-        If False, the scorer returns the negated score (for losses).
+    greater_is_better : bool, default=None
+        If False, the scorer returns the negated score (for losses); None: True for
+        a metric, the scorer's own sign for a scorer's name (``"neg_..."`` scorers
+        negate).
     **kwargs
         Further arguments of ``score_func``.
 
@@ -52,7 +60,7 @@ def task_scorer(
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn.metrics import roc_auc_score
+    >>> from sklearn.metrics import get_scorer, get_scorer_names, roc_auc_score
     >>> from sklearn_mmoe import MMoEClassifier, task_scorer
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(200, 3))
@@ -61,7 +69,21 @@ def task_scorer(
     >>> auc_task_1 = task_scorer(roc_auc_score, 1, response_method="predict_proba")
     >>> bool(auc_task_1(clf, X, Y) > 0.9)
     True
+    >>> bool(task_scorer("roc_auc", 1)(clf, X, Y) == auc_task_1(clf, X, Y))
+    True
     """
+    if isinstance(score_func, str):
+        score_func, response_method, greater_is_better, kwargs = _named(
+            score_func, response_method, greater_is_better, kwargs
+        )
+    elif not callable(score_func):
+        raise TypeError(
+            "score_func must be a metric function (y_true, y_pred) -> float or the "
+            "name of a scikit-learn scorer (sklearn.metrics.get_scorer_names()); "
+            f"got {score_func!r} of type {type(score_func).__name__}."
+        )
+    response_method = "predict" if response_method is None else response_method
+    greater_is_better = True if greater_is_better is None else greater_is_better
     if isinstance(task, bool) or not isinstance(task, (Integral, str)):
         raise TypeError(
             "task must be a task's index (an int) or its name (a str, one of the "
@@ -73,6 +95,41 @@ def task_scorer(
             f"got {response_method!r}."
         )
     return _TaskScorer(score_func, task, response_method, greater_is_better, kwargs)
+
+
+def _named(name, response_method, greater_is_better, kwargs):
+    """The metric, response method, sign and arguments of scikit-learn's scorer
+    ``name``; a ``response_method`` or ``greater_is_better`` given as well must agree
+    with the scorer's."""
+    if name not in get_scorer_names():
+        raise ValueError(
+            f"score_func={name!r} is not the name of a scikit-learn scorer; see "
+            "sklearn.metrics.get_scorer_names(), or pass a metric function."
+        )
+    scorer = get_scorer(name)
+    methods = getattr(scorer, "_response_method", None)
+    methods = (methods,) if isinstance(methods, str) else tuple(methods or ())
+    # Our estimators have no decision_function: a scorer that takes one, or
+    # probabilities, gets probabilities.
+    method = next((m for m in _RESPONSE_METHODS[::-1] if m in methods), None)
+    if method is None and "decision_function" in methods:
+        method = "predict_proba"
+    if method is None or not hasattr(scorer, "_score_func"):
+        raise ValueError(
+            f"score_func={name!r}: this scorer cannot score one task of a multi-task "
+            "model; pass its metric function instead."
+        )
+    sign = getattr(scorer, "_sign", 1) > 0
+    for given, own, what in (
+        (response_method, method, "response_method"),
+        (greater_is_better, sign, "greater_is_better"),
+    ):
+        if given is not None and given != own:
+            raise ValueError(
+                f"score_func={name!r} sets {what}={own!r}; got {what}={given!r}. Pass "
+                "the metric function itself to choose another."
+            )
+    return scorer._score_func, method, sign, {**scorer._kwargs, **kwargs}
 
 
 class _TaskScorer:

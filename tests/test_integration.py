@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.metrics import accuracy_score, log_loss, r2_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -178,3 +178,34 @@ def test_task_scorer_names_a_task_that_does_not_exist(people):
         task_scorer(accuracy_score, 2)(pipe, X, y)
     with pytest.raises(ValueError, match="response_method"):
         task_scorer(accuracy_score, 0, response_method="decision_function")
+
+
+def test_task_scorer_takes_scikit_learns_scorer_names(people):
+    X, y = people
+    pipe = _pipeline(max_epochs=2).fit(X, y)
+    by_name, by_metric = (
+        task_scorer("roc_auc", 0),
+        task_scorer(roc_auc_score, 0, response_method="predict_proba"),
+    )
+    assert by_name(pipe, X, y) == by_metric(pipe, X, y)
+    # a loss keeps its sign, a multiclass probability metric its labels
+    loss = task_scorer("neg_log_loss", "status")(pipe, X, y)
+    assert loss == -log_loss(y["status"], pipe.predict_proba(X)[1])
+    assert task_scorer("accuracy", 1)(pipe, X, y) == accuracy_score(
+        y["status"], pipe.predict(X)[:, 1]
+    )
+    scores = cross_validate(
+        pipe, X, y, cv=KFold(2), scoring={"auc": task_scorer("roc_auc", "rich")}
+    )
+    assert np.all(np.isfinite(scores["test_auc"]))
+
+
+def test_task_scorer_refuses_what_it_cannot_score_when_made():
+    with pytest.raises(TypeError, match="score_func must be a metric function"):
+        task_scorer(0.5, 0)
+    with pytest.raises(ValueError, match="not the name of a scikit-learn scorer"):
+        task_scorer("auc_roc", 0)
+    with pytest.raises(ValueError, match="sets response_method='predict_proba'"):
+        task_scorer("roc_auc", 0, response_method="predict")
+    with pytest.raises(ValueError, match="sets greater_is_better=False"):
+        task_scorer("neg_log_loss", 0, greater_is_better=True)
