@@ -392,6 +392,12 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         n_tasks = len(kinds)
         if classes is None:
             return [None] * n_tasks
+        if isinstance(classes, (str, bytes, dict)) or not hasattr(classes, "__len__"):
+            raise TypeError(
+                "classes must be an array of every label the task can have (one "
+                "task), or a list with one such array (None for a regression task) "
+                f"per task; got {classes!r} of type {type(classes).__name__}."
+            )
         if n_tasks == 1 and not (
             isinstance(classes, (list, tuple))
             and len(classes)
@@ -404,7 +410,19 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
                 f"classes must hold one array of labels per task ({n_tasks}); got "
                 f"{len(classes)}."
             )
-        return [None if c is None else np.asarray(c) for c in classes]
+        for t, c in enumerate(classes):
+            if c is not None and (isinstance(c, (str, bytes)) or np.ndim(c) != 1):
+                raise TypeError(
+                    f"classes[{t}] must be a 1-D array of task {t}'s labels (or None "
+                    f"for a regression task); got {c!r}."
+                )
+        # A list keeps each label's own type (NumPy would turn [0, "a"] into strings).
+        return [
+            None
+            if c is None
+            else np.asarray(c, dtype=object if isinstance(c, (list, tuple)) else None)
+            for c in classes
+        ]
 
     def _fit_net(
         self, X, rows, Y, present, weight, tasks, names, partial=False, stream=None

@@ -107,7 +107,12 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         if classes is None and not hasattr(self, "net_"):
-            raise ValueError("classes must be passed on the first call to partial_fit.")
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: every label "
+                "each task can have, one array for a single task or a list of arrays, "
+                "one per task, e.g. classes=[np.unique(Y[:, t]) for t in "
+                "range(n_tasks)] (a chunk may lack some labels)."
+            )
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
     partial_fit.__doc__ = partial_fit_doc(

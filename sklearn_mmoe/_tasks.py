@@ -100,8 +100,18 @@ class ClassificationTask:
 
     @classmethod
     def from_classes(cls, classes, where=""):
-        """The task with the given labels (``partial_fit``'s ``classes``)."""
-        classes = natural_dtype(np.asarray(classes).reshape(-1), where)
+        """The task with the given labels (``partial_fit``'s ``classes``); a missing
+        value among them (NaN, None) is an error: it is not a class."""
+        classes = np.asarray(classes).reshape(-1)
+        missing = np.asarray(pd.isna(classes), dtype=bool)
+        if missing.any():
+            raise ValueError(
+                f"{where}classes holds a missing value ({classes[missing][0]!r}), "
+                "which is not a class: list only the labels (np.unique of labels "
+                "with NaN keeps the NaN; with missing_labels='ignore', rows whose "
+                "label is missing are left out of the task's loss)."
+            )
+        classes = natural_dtype(classes, where + "classes: ")
         classes = np.unique(classes)
         if len(classes) < 2:
             raise ValueError(

@@ -61,7 +61,7 @@ def test_a_regression_stream_learns_and_keeps_the_first_calls_scaling():
 def test_the_first_call_needs_the_classes_and_later_labels_stay_within_them():
     X, Y = _data(200)
     clf = MMoEClassifier(**SMALL)
-    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+    with pytest.raises(ValueError, match="one array for a single task or a list"):
         clf.partial_fit(X, Y)
     # A chunk may miss a class that the classes name.
     clf.partial_fit(X[Y[:, 0] == 0], Y[Y[:, 0] == 0], classes=[[0, 1], [0, 1]])
@@ -140,3 +140,36 @@ def test_mixed_tasks_stream_with_classes_from_the_first_chunk():
     assert model.score(X, frame) > 0.9
     with pytest.raises(ValueError, match="regression task has no classes"):
         MMoEMultiTask(**SMALL).partial_fit(X, frame, classes=[[False, True], [0, 1]])
+
+
+@pytest.mark.parametrize(
+    "classes, error, match",
+    [
+        (5, TypeError, "classes must be an array of every label"),
+        ("ab", TypeError, "classes must be an array of every label"),
+        ([[0, 1], 7], TypeError, r"classes\[1\] must be a 1-D array"),
+        ([[0.0, 1.0, np.nan], [0, 1]], ValueError, "classes holds a missing value"),
+        ([[0, 1, None], [0, 1]], ValueError, "classes holds a missing value"),
+        ([[0, "a"], [0, 1]], TypeError, "classes: labels must be all strings"),
+        ([[0, 1]], ValueError, r"classes must hold one array of labels per task \(2\)"),
+    ],
+)
+def test_bad_classes_are_refused_naming_classes(classes, error, match):
+    X, Y = _data(100)
+    clf = MMoEClassifier(**SMALL, missing_labels="ignore")
+    with pytest.raises(error, match=match):
+        clf.partial_fit(X, Y, classes=classes)
+    assert not hasattr(clf, "net_")
+
+
+def test_classes_from_np_unique_of_labels_with_nan_are_refused():
+    """np.unique keeps NaN: classes=[0., 1., nan] used to be accepted, and then some
+    rows were predicted NaN."""
+    X, Y = _data(200)
+    y = Y[:, 0].astype(float)
+    y[::10] = np.nan
+    clf = MMoEClassifier(**SMALL, missing_labels="ignore")
+    with pytest.raises(ValueError, match="classes holds a missing value"):
+        clf.partial_fit(X, y, classes=np.unique(y))
+    clf.partial_fit(X, y, classes=[0.0, 1.0])
+    assert not np.isnan(clf.predict(X).astype(float)).any()
