@@ -372,6 +372,11 @@ class RegressionTask:
                 "R2 is undefined with fewer than two labelled samples; score a "
                 "regression task on two or more."
             )
+        # R2 does not depend on the unit: targets above about 1e154, whose squares
+        # overflow float64, are scored scaled down.
+        size = max(np.abs(y_true).max(), np.abs(y_pred).max())
+        if size > _HUGE:
+            y_true, y_pred = y_true / size, np.asarray(y_pred) / size
         return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
 
 

@@ -118,3 +118,15 @@ def test_poisson_loss_refuses_negative_targets_and_predicts_zero_for_zeros():
         MMoERegressor(loss="poisson").fit(X, X[:, 0])
     reg = MMoERegressor(loss="poisson", max_epochs=3).fit(X, np.zeros(60))
     np.testing.assert_array_equal(reg.predict(X[:5]), 0.0)
+
+
+def test_targets_above_1e154_score_finite_and_as_at_unit_scale():
+    """Their squares overflow float64: R2 is computed on them scaled down, the same
+    number as for the targets and predictions in units of 1e200."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=200)
+    huge = MMoERegressor(**dict(FAST, max_epochs=20)).fit(X, y * 1e200)
+    score = huge.score(X, y * 1e200)
+    assert np.isfinite(score) and score > 0.8
+    assert score == pytest.approx(r2_score(y, huge.predict(X) / 1e200), abs=1e-9)
