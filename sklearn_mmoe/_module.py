@@ -26,6 +26,9 @@ ARCHITECTURES = ("mmoe", "omoe", "shared_bottom", "ple")
 GATE_TYPES = ("softmax", "attention")
 # Robustly scaled numeric values are smoothly clipped to about this bound (RealMLP's).
 _CLIP_BOUND = 3.0
+# The largest factor of the numeric scaling applied in one float32 step (see
+# _plan_numeric).
+_BOOST = 2.0**64
 
 _TORCH_ACTIVATIONS = {
     "relu": F.relu,
@@ -359,6 +362,8 @@ class MMoEModule(nn.Module):
         n_in += self._plan_embeddings(n_features, embeddings)
         self.input_weight = _uniform((n_in, width_in), n_in)
         self.input_bias = _uniform((width_in,), n_in)
+        with torch.no_grad():  # drawn all the same: the other weights do not move
+            self.input_weight[torch.from_numpy(self._constant_inputs)] = 0.0
         if K > 1:  # random signs keep the members apart from the first step
             signs = torch.randint(0, 2, (K, 1, n_in)).float() * 2.0 - 1.0
             self.member_scale = nn.Parameter(signs)
@@ -434,6 +439,8 @@ class MMoEModule(nn.Module):
         self.numeric_kind = None if numeric is None else numeric["kind"]
         self.clip_bound = _CLIP_BOUND
         self.n_indicators = 0
+        self._boosted = False
+        self._constant_inputs = np.zeros(0, np.int64)
         if self.numeric_kind is None:
             return n_numeric
         # A missing value (NaN) is read as the column's training median, and each
@@ -443,14 +450,26 @@ class MMoEModule(nn.Module):
         self.n_indicators = len(indicators)
         if self.n_indicators:
             buffers["missing_index"] = indicators
+        # The encoded inputs of the columns constant where the encoding was fitted:
+        # their first-layer weights start at zero (see _zero_constant_inputs).
+        constant = np.asarray(numeric.get("constant", np.zeros(n_numeric, bool)))
         if self.numeric_kind != "piecewise":
             buffers["numeric_center"] = numeric["center"]
-            buffers["numeric_factor"] = numeric["factor"]
+            factor = np.asarray(numeric["factor"], dtype=np.float64)
+            # float32 holds factors up to about 3e38; a column of values about 1e-40
+            # needs more: its factor is applied in two steps, 2**64 then the rest.
+            self._boosted = bool(np.any(factor > _BOOST))
+            if self._boosted:
+                buffers["numeric_boost"] = np.where(factor > _BOOST, factor / _BOOST, 1)
+                factor = np.minimum(factor, _BOOST)
+            buffers["numeric_factor"] = factor
             width = n_numeric
+            self._constant_inputs = np.flatnonzero(constant)
         else:
             # Each column's bins padded to the most bins of any column; the padding
             # is cut out again by bin_index. A column whose bins have width 0 (a
-            # constant column) reads 0.
+            # constant column, in a model saved before constant columns got a
+            # width) reads 0.
             edges = [np.asarray(e, dtype=np.float64) for e in numeric["edges"]]
             n_bins = [len(e) - 1 for e in edges]
             T = max(n_bins)
@@ -472,6 +491,11 @@ class MMoEModule(nn.Module):
             )
             buffers["bin_index"] = index
             width = int(sum(n_bins))
+            first = np.concatenate([[0], np.cumsum(n_bins)[:-1]])
+            self._constant_inputs = np.concatenate(
+                [first[j] + np.arange(n_bins[j]) for j in np.flatnonzero(constant)]
+                or [np.zeros(0, np.int64)]
+            )
         width += self.n_indicators
         for name, values in buffers.items():
             values = np.asarray(values)
@@ -585,6 +609,8 @@ class MMoEModule(nn.Module):
         x, missing = ops.fill_missing(x, p["numeric_fill"])
         if kind != "piecewise":
             x = (x - p["numeric_center"]) * p["numeric_factor"]
+            if self._boosted:
+                x = x * p["numeric_boost"]
             if kind == "robust":
                 x = ops.smooth_clip(x, self.clip_bound)
         else:

@@ -37,6 +37,9 @@ _MAX_ROWS = 100_000
 # least this many per numeric column (piecewise-linear encoding multiplies a column's
 # inputs by up to n_bins, which fewer rows overfit), and scales them robustly otherwise.
 _AUTO_ROWS_PER_COLUMN = 100
+# A column whose values span less than this is binned on a rescaled copy (see
+# _tree_thresholds).
+_TINY_RANGE = 1e-3
 
 
 def _subsample(n, seed):
@@ -97,25 +100,40 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     if indicators.size:
         values = np.where(missing, fill, values)
         del missing  # no mask of the whole sample lives on while the trees grow
-    described = {"fill": fill, "indicators": indicators}
+    # A column constant in these rows (a stream's first chunk) still gets a scale, so
+    # that a later call in which it varies can learn from it; the network starts its
+    # weights on it at zero, so that it changes nothing until it varies in training.
+    constant = values.min(axis=0) == values.max(axis=0)
+    described = {"fill": fill, "indicators": indicators, "constant": constant}
     if encoding == "standard":
         per_value = w if w.ndim == 2 else w[:, None]  # np.average's own broadcast
         total = np.maximum(per_value.sum(axis=0), np.finfo(float).tiny)
         center = (per_value * values).sum(axis=0) / total
         std = np.sqrt((per_value * (values - center) ** 2).sum(axis=0) / total)
-        factor = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
+        factor = 1.0 / np.where(std > 0, std, _fallback_spread(center))
         return {"kind": "standard", "center": center, "factor": factor, **described}
     if encoding == "robust":
         q1, q3 = quantiles[1], quantiles[2]
         spread = q3 - q1
         half_range = 0.5 * (values.max(axis=0) - values.min(axis=0))
         spread = np.where(spread > 0, spread, half_range)
-        factor = np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
+        factor = 1.0 / np.where(spread > 0, spread, _fallback_spread(fill))
         return {"kind": "robust", "center": fill, "factor": factor, **described}
     Y, kinds = targets
     targets = tree_targets(values, Y[keep], kinds, warn_constant=False)
     edges = bin_edges(values, "tree", n_bins, targets, weight=w)
+    # A constant column's one empty bin [b, b] gets a width, as its spread above.
+    edges = [
+        np.r_[e[0], e[0] + _fallback_spread(e[0])] if e[-1] == e[0] else e
+        for e in edges
+    ]
     return {"kind": "piecewise", "edges": edges, **described}
+
+
+def _fallback_spread(center):
+    """The spread a column constant at ``center`` is scaled by: its magnitude, at
+    least 1."""
+    return np.maximum(np.abs(center), 1.0)
 
 
 def bin_edges(X, strategy, n_bins, targets=None, weight=None):
@@ -222,7 +240,14 @@ def _tree_thresholds(X, targets, n_bins, weight=None):
                 min_impurity_decrease=1e-9,
                 random_state=0,
             )
+            # scikit-learn's trees never split values closer than 1e-7: a column
+            # of a tiny range (values about 1e-30) is binned on [0, 1] instead.
+            low, span = column.min(), column.max() - column.min()
+            tiny = 0 < span < _TINY_RANGE
+            if tiny:
+                column = (column - low) / span
             tree.fit(column[:, None], column_targets, sample_weight=w)
             splits = tree.tree_.feature >= 0  # internal nodes; leaves are -2
-            thresholds.append(tree.tree_.threshold[splits])
+            found = tree.tree_.threshold[splits]
+            thresholds.append(low + found * span if tiny else found)
     return thresholds

@@ -222,7 +222,7 @@ class RegressionTask:
     ----------
     mean, scale : float
         The weighted mean and standard deviation of the training targets; a constant
-        target keeps scale 0 (it trains on zeros and predicts its constant).
+        target is scaled by its magnitude, at least 1 (see ``fit_scale``).
     """
 
     kind = "regression"
@@ -281,8 +281,15 @@ class RegressionTask:
         return np.asarray(labels, dtype=np.float64)[:, None]
 
     def fit_scale(self, values, weight):
-        """Learn the weighted mean and deviation of the training targets ``values``."""
-        self.mean, self.scale = weighted_moments(values, weight)
+        """Learn the weighted mean and deviation of the training targets ``values``.
+
+        A constant target (a stream's first chunk of one value) is scaled by its
+        magnitude, at least 1, rather than by its deviation of 0, so that later
+        targets that vary stay learnable; while the targets seen are constant, the
+        clip to their range predicts that constant exactly.
+        """
+        self.mean, spread = weighted_moments(values, weight)
+        self.scale = spread if spread > 0 else max(abs(self.mean), 1.0)
 
     def standardise(self, values):
         return (values - self.mean) / (self.scale if self.scale > 0 else 1.0)
@@ -394,8 +401,8 @@ class CountTask(RegressionTask):
     Parameters
     ----------
     mean : float
-        The weighted mean of the training targets; an all-zero target keeps 0 (it
-        trains on zeros and predicts zero).
+        The weighted mean of the training targets; 1 for an all-zero target (see
+        ``fit_scale``).
     """
 
     kind = "count"
@@ -424,8 +431,11 @@ class CountTask(RegressionTask):
         return cls(), values
 
     def fit_scale(self, values, weight):
-        """Learn the weighted mean of the training targets ``values``."""
-        self.mean = weighted_moments(values, weight)[0]
+        """Learn the weighted mean of the training targets ``values``; all zeros (a
+        stream's first chunk) take 1 as the reference rate, so that later counts
+        stay learnable (the clip to the range seen predicts 0 meanwhile)."""
+        mean = weighted_moments(values, weight)[0]
+        self.mean = mean if mean > 0 else 1.0
 
     def standardise(self, values):
         return values / (self.mean if self.mean > 0 else 1.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import r2_score, roc_auc_score
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 
@@ -118,3 +118,14 @@ def test_infinity_is_still_refused():
     X[0, 1] = np.inf
     with pytest.raises(ValueError, match="Input X contains infinity"):
         MMoEClassifier(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("encoding", ["auto", "robust", "standard", "piecewise"])
+def test_columns_of_values_about_1e_minus_40_are_encoded_and_learned(encoding):
+    """1 / their spread overflows float32: training used to diverge."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 3))
+    y = X[:, 0] + X[:, 1]
+    model = MMoERegressor(**FAST, numeric_encoding=encoding).fit(X * 1e-40, y)
+    pred = model.predict(X * 1e-40)
+    assert np.all(np.isfinite(pred)) and r2_score(y, pred) > 0.9

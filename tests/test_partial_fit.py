@@ -173,3 +173,68 @@ def test_classes_from_np_unique_of_labels_with_nan_are_refused():
         clf.partial_fit(X, y, classes=np.unique(y))
     clf.partial_fit(X, y, classes=[0.0, 1.0])
     assert not np.isnan(clf.predict(X).astype(float)).any()
+
+
+def _learnable(n=2000, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 4))
+    return X, 2 * X[:, 0] + X[:, 1]
+
+
+@pytest.mark.parametrize("first", ["one row", "zeros"])
+def test_a_stream_whose_first_chunk_has_a_constant_target_still_learns(first):
+    """The first chunk used to fix a scale of 0: every later prediction was that
+    constant (R2 -3.4 where SGDRegressor reaches 1)."""
+    X, y = _learnable()
+    reg = MMoERegressor(**SMALL, learning_rate=0.01)
+    if first == "one row":
+        reg.partial_fit(X[:1], y[:1])
+    else:
+        reg.partial_fit(X[:100], np.zeros(100))
+    np.testing.assert_array_equal(reg.predict(X[:5]), y[0] if first == "one row" else 0)
+    _stream(reg, X, y, passes=8, chunk=500)
+    assert r2_score(y, reg.predict(X)) > 0.95
+
+
+def test_a_warm_start_after_a_constant_target_learns_the_next_one():
+    X, y = _learnable(1000)
+    reg = MMoERegressor(**SMALL, warm_start=True).fit(X, np.full(1000, 3.0))
+    np.testing.assert_array_equal(reg.predict(X[:5]), 3.0)
+    assert r2_score(y, reg.fit(X, y).predict(X)) > 0.9
+
+
+def test_counts_after_a_first_chunk_of_zeros_are_learned():
+    X, _ = _learnable()
+    counts = np.random.RandomState(1).poisson(np.exp(np.clip(X[:, 0], -2, 2)))
+    reg = MMoERegressor(**SMALL, learning_rate=0.01, loss="poisson").partial_fit(
+        X[:100], np.zeros(100)
+    )
+    np.testing.assert_array_equal(reg.predict(X[:5]), 0.0)
+    _stream(reg, X, counts, passes=8, chunk=500)
+    assert r2_score(counts, reg.predict(X)) > 0.4
+
+
+@pytest.mark.parametrize("encoding", ["robust", "standard", "piecewise"])
+def test_a_column_constant_in_the_first_chunk_is_learned_later(encoding):
+    """Its statistics came from the first chunk: a spread of 0 made it read 0 for
+    good, under every encoding."""
+    X, _ = _learnable()
+    X[:500, 0] = 0.0
+    y = 2 * X[:, 0] + X[:, 1]
+    reg = MMoERegressor(**SMALL, learning_rate=0.01, numeric_encoding=encoding)
+    _stream(reg, X, y, passes=6, chunk=500)
+    assert r2_score(y, reg.predict(X)) > 0.9
+    moved = X.copy()
+    moved[:, 0] += 1.0
+    assert np.mean(reg.predict(moved) - reg.predict(X)) > 1.0  # about 2
+
+
+def test_a_column_constant_in_a_fit_changes_no_prediction():
+    """Its first-layer weights start at zero and get no gradient: a value it never
+    had in training is read as no information, not through untrained weights."""
+    X, y = _learnable(500)
+    X[:, 2] = 4.0
+    reg = MMoERegressor(**SMALL, max_epochs=5).fit(X, y)
+    moved = X[:50].copy()
+    moved[:, 2] = -30.0
+    np.testing.assert_array_equal(reg.predict(moved), reg.predict(X[:50]))
