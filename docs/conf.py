@@ -30,6 +30,8 @@ extensions = [
     "sphinx.ext.extlinks",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax served from the built site itself, not a CDN: maths renders offline.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "matplotlib.sphinxext.plot_directive",
@@ -93,6 +95,9 @@ plot_html_show_formats = False
 plot_formats = [("png", 110)]
 
 html_theme = "pydata_sphinx_theme"
+# The right-hand contents of an API page lists "fit()", not "MMoEMultiTask.fit()": the
+# long names did not fit the sidebar.
+toc_object_entries_show_parents = "hide"
 html_title = f"sklearn_mmoe {release}"
 html_theme_options = {
     "navigation_with_keys": False,

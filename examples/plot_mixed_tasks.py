@@ -103,14 +103,15 @@ print(table.round(4))
 # Left: the test scores of each model. Right: the learned weights over the epochs;
 # they move from where they start (1 for the classification task, 1/2 for the
 # regression task) to where each task's loss puts them.
-fig, (ax_scores, ax_weights) = plt.subplots(1, 2, figsize=(10, 3.8))
+fig, (ax_scores, ax_weights) = plt.subplots(1, 2, figsize=(10, 4.4))
 positions = np.arange(len(table))
 for i, column in enumerate(table.columns):
     ax_scores.barh(positions + 0.4 * i, table[column], height=0.4, label=column)
 ax_scores.set_yticks(positions + 0.2, table.index)
 ax_scores.set_xlim(0.8, 1.0)
 ax_scores.set_xlabel("test score")
-ax_scores.legend(loc="lower left")
+# below the axes, where it covers no bar
+ax_scores.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
 curve = np.array(learned.net_.history[:, "task_weights"])
 for t, name in enumerate(learned.task_names_):
     ax_weights.plot(np.arange(1, len(curve) + 1), curve[:, t], label=name)

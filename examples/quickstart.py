@@ -92,3 +92,5 @@ pred = mixed.predict(X_test)  # an object array: bools and floats
 auc = roc_auc_score(B_test[:, 0], mixed.predict_proba(X_test)[0][:, 1])
 r2 = r2_score(Y_test[:, 1], pred[:, 1].astype(float))
 print(f"{mixed.task_types_}: ROC AUC of high_0 {auc:.3f}, R2 of value_1 {r2:.3f}")
+
+# sphinx_gallery_thumbnail_path = "_static/quickstart_thumbnail.png"

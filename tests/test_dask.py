@@ -112,3 +112,19 @@ def test_search_on_a_dask_cluster_matches_n_jobs_2():
         if "time" in key:
             continue
         np.testing.assert_array_equal(np.asarray(on_dask[key]), np.asarray(local[key]))
+
+
+def test_the_scale_pages_search_script_runs_as_printed(tmp_path, docs_code):
+    page = Path(__file__).parents[1] / "docs" / "user_guide" / "scale.rst"
+    (script,) = [code for lang, code in docs_code(page) if lang == "python"]
+    path = tmp_path / "search_on_dask.py"
+    path.write_text(script)
+    done = subprocess.run(
+        [sys.executable, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'n_experts'" in done.stdout and "accuracy 0." in done.stdout

@@ -92,3 +92,23 @@ def test_every_example_ran_in_the_build(html, path):
 def test_every_plot_example_draws_a_figure(html, path):
     figures = list((html / "_images").glob(f"sphx_glr_{path.stem}_00*.png"))
     assert figures, f"{path.name} drew no figure"
+
+
+def test_maths_is_served_with_the_site_not_from_a_cdn(html):
+    page = (html / "generated" / "sklearn_mmoe.MMoEMultiTask.html").read_text()
+    assert "\\(R^2\\)" in page  # the docstring's maths, rendered by the local MathJax
+    assert '"../_static/mathjax/tex-chtml.js"' in page
+    assert "cdn." not in page
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in EXAMPLES if not p.stem.startswith("plot_")],
+    ids=lambda p: p.name,
+)
+def test_an_example_without_a_figure_names_its_gallery_thumbnail(path):
+    """sphinx-gallery would show its placeholder image on the example's card."""
+    found = re.search(r'sphinx_gallery_thumbnail_path = "([^"]+)"', path.read_text())
+    assert found, f"{path.name} draws no figure and names no thumbnail"
+    assert (DOCS / found.group(1)).is_file()

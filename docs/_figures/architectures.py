@@ -24,7 +24,7 @@ def box(ax, x, y, text, kind, w=0.9, h=0.5):
             lw=0.8,
         )
     )
-    ax.text(x, y, text, ha="center", va="center", fontsize=7)
+    ax.text(x, y, text, ha="center", va="center", fontsize=10)
     return x, y
 
 
@@ -41,7 +41,7 @@ def towers(ax, sources, xs=(0.8, 3.2)):
     for i, (x, source) in enumerate(zip(xs, sources)):
         tower = box(ax, x, 4.0, f"tower {i}", "tower")
         arrow(ax, source, tower)
-        ax.text(x, 4.6, f"task {i}", ha="center", fontsize=7)
+        ax.text(x, 4.6, f"task {i}", ha="center", fontsize=10)
 
 
 def shared_bottom(ax):
@@ -85,9 +85,10 @@ def ple(ax):
     towers(ax, gates)
 
 
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
+# Two by two, so that each diagram is read at the width of the text column.
+fig, axes = plt.subplots(2, 2, figsize=(9, 8))
 for ax, (title, draw) in zip(
-    axes,
+    axes.ravel(),
     [
         ("Shared-Bottom", shared_bottom),
         ("OMoE: one gate", lambda ax: mixture(ax, 1)),
@@ -96,7 +97,7 @@ for ax, (title, draw) in zip(
     ],
 ):
     draw(ax)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=12)
     ax.set_xlim(-0.5, 4.5)
     ax.set_ylim(-0.5, 4.9)
     ax.axis("off")
