@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import (
 from skorch.history import History
 
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
-from ._inputs import _InputsMixin
+from ._inputs import _InputsMixin, check_task_names
 from ._module import ACTIVATIONS, ARCHITECTURES, GATE_TYPES, MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
 from ._numeric import NUMERIC_ENCODINGS, fit_numeric
@@ -307,6 +307,8 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         seen = getattr(self, "_rows_seen", 0) if continuing else 0
         stream = (len(Y), seen + len(Y)) if partial else None
         n_tasks = Y.shape[1]
+        if continuing or (self.warm_start and hasattr(self, "net_")):
+            check_task_names(self.task_names_, y)
         if continuing:
             self._y_1d = y_1d  # the first call's layout
             if n_tasks != self.n_outputs_:

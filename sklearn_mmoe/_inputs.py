@@ -20,13 +20,72 @@ from ._rows import bounded_weights, collapse, missing_mask
 
 
 def keep_column_types(y):
-    """A DataFrame ``y`` whose columns differ in dtype as an object array, so that
-    each task keeps its labels' type (pandas would turn bools next to floats into
-    floats); anything else as it is."""
+    """A DataFrame ``y`` whose columns differ in dtype, or a list of rows whose values
+    differ in type, as an object array, so that each task keeps its labels' type
+    (pandas would turn bools next to floats into floats, NumPy strings next to
+    numbers into strings); anything else as it is."""
     dtypes = getattr(y, "dtypes", None)
     if getattr(y, "ndim", 1) == 2 and dtypes is not None and len(set(dtypes)) > 1:
+        if hasattr(y, "compute"):  # a dask DataFrame (Incremental's score): in memory
+            y = y.compute()
         return y.astype(object).to_numpy()
+    if isinstance(y, (list, tuple)) and len(y):
+        try:
+            rows = np.asarray(y, dtype=object)
+        except ValueError:  # ragged: check_array says so
+            return y
+        if rows.ndim == 2 and {_label_kind(v) for v in rows.ravel()} - {None} in (
+            {"str", "bool", "number"},
+            {"str", "number"},
+            {"str", "bool"},
+            {"bool", "number"},
+        ):
+            return rows
     return y
+
+
+def check_task_names(fitted, y):
+    """Refuse a DataFrame ``y`` whose columns are not the fitted tasks ``fitted``
+    (``task_names_``) in their order, in scikit-learn's words for feature names: a
+    later ``partial_fit`` or ``score`` would train or score the wrong task. A model
+    fitted without names (tasks ``task0``, ``task1``, ...) or a ``y`` without
+    columns is not checked."""
+    if not hasattr(y, "columns"):
+        return
+    fitted = [str(name) for name in fitted]
+    if fitted == [f"task{t}" for t in range(len(fitted))]:
+        return
+    given = [str(name) for name in y.columns]
+    if given == fitted:
+        return
+    message = (
+        "The task names (the columns of y) should match those passed during fit.\n"
+    )
+    unseen = [name for name in given if name not in fitted]
+    missing = [name for name in fitted if name not in given]
+    if unseen:
+        message += "Task names unseen at fit time:\n" + "".join(
+            f"- {name}\n" for name in unseen
+        )
+    if missing:
+        message += "Task names seen at fit time, yet now missing:\n" + "".join(
+            f"- {name}\n" for name in missing
+        )
+    if not unseen and not missing:
+        message += "Task names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
+
+
+def _label_kind(value):
+    """What NumPy makes of a label in a list: a string, a bool or a number (None for
+    a missing one)."""
+    if isinstance(value, (str, bytes)):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return "number"
 
 
 class _InputsMixin:

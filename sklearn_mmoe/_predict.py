@@ -8,7 +8,7 @@ import torch
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted
 
 from ._data import BatchIterator, TensorData, as_tensor
-from ._inputs import keep_column_types
+from ._inputs import check_task_names, keep_column_types
 from ._rows import bounded_weights
 from ._tasks import task_label
 
@@ -104,6 +104,8 @@ class _PredictMixin:
             Mean over tasks of each task's (weighted) score on the rows that have its
             label.
         """
+        check_is_fitted(self, "net_")
+        check_task_names(self.task_names_, y)
         Y_pred = self.predict(X)
         n, n_tasks = len(Y_pred), self.n_outputs_
         y = check_array(

@@ -11,6 +11,7 @@ import dask.array as da
 import dask.dataframe as dd
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from dask_ml.wrappers import Incremental
 from distributed import Client, LocalCluster
@@ -128,3 +129,18 @@ def test_the_scale_pages_search_script_runs_as_printed(tmp_path, docs_code):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "'n_experts'" in done.stdout and "accuracy 0." in done.stdout
+
+
+def test_incremental_scores_a_dask_dataframe_of_mixed_task_kinds():
+    """Its score used to raise AttributeError: 'DataFrame' object has no attribute
+    'to_numpy' from inside the package."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1_200, 4)).astype(np.float32)
+    Y = pd.DataFrame({"click": X[:, 0] > 0, "watch": X[:, 1] * 2.0})
+    X_dask = da.from_array(X, chunks=(400, 4))
+    Y_dask = dd.from_pandas(Y, npartitions=3)
+    inc = Incremental(MMoEMultiTask(**SMALL, batch_size=128))
+    with dask.config.set(scheduler="synchronous"):
+        inc.fit(X_dask, Y_dask)
+        score = inc.score(X_dask, Y_dask)
+    assert score == inc.estimator_.score(X, Y)

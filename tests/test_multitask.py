@@ -514,3 +514,50 @@ def test_a_mixed_loss_scores_each_task_with_its_kinds_loss():
         out[:, 1], torch.full((5,), 2), reduction="none"
     )
     torch.testing.assert_close(losses[:, 1], ce)
+
+
+def test_a_list_of_rows_of_mixed_types_keeps_each_tasks_type():
+    """NumPy turns ["yes", 1.38] into two strings: the float task was fitted as 47
+    string classes and predicted as '1.3835...'."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    rows = [["yes" if a > 0 else "no", float(b)] for a, b in zip(X[:, 0], X[:, 1])]
+    model = MMoEMultiTask(**{**FAST, "max_epochs": 3}).fit(X, rows)
+    assert model.task_types_ == ["classification", "regression"]
+    pred = model.predict(X[:5])
+    assert set(pred[:, 0]) <= {"yes", "no"} and isinstance(pred[0, 1], float)
+    assert np.isfinite(model.score(X, rows))
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        MMoEClassifier(**FAST).fit(X, rows)
+    labels = [[int(a > 0), "x" if b > 0 else "z"] for a, b in zip(X[:, 0], X[:, 1])]
+    clf = MMoEClassifier(**{**FAST, "max_epochs": 3}).fit(X, labels)
+    assert clf.classes_[0].tolist() == [0, 1] and clf.classes_[1].tolist() == ["x", "z"]
+    flags = [[bool(a > 0), float(b)] for a, b in zip(X[:, 0], X[:, 1])]
+    mixed = MMoEMultiTask(**{**FAST, "max_epochs": 3}).fit(X, flags)
+    assert mixed.task_types_ == ["classification", "regression"]
+    assert mixed.classes_[0].dtype == bool
+
+
+def test_task_columns_are_matched_by_name_in_partial_fit_score_and_warm_start(mixed):
+    """A y DataFrame of the fitted tasks in another order used to train or score the
+    wrong task (score -3.99 where the right order gives about 0)."""
+    X, Y = mixed
+    model = MMoEMultiTask(**{**FAST, "max_epochs": 3}).fit(X, Y)
+    shuffled = Y[Y.columns[::-1]]
+    before = model.predict(X)
+    with pytest.raises(
+        ValueError, match="must be in the same order as they were in fit"
+    ):
+        model.score(X, shuffled)
+    with pytest.raises(ValueError, match="must be in the same order"):
+        model.partial_fit(X, shuffled)
+    np.testing.assert_array_equal(model.predict(X), before)  # nothing trained
+    renamed = Y.rename(columns={Y.columns[0]: "other"})
+    with pytest.raises(ValueError, match="Task names unseen at fit time:\n- other"):
+        model.score(X, renamed)
+    warm = clone(model).set_params(warm_start=True).fit(X, Y)
+    with pytest.raises(ValueError, match="yet now missing"):
+        warm.fit(X, renamed)
+    # the same names, or no names at all, are scored as before
+    assert np.isfinite(model.score(X, Y))
+    assert model.score(X, Y.to_numpy(dtype=object)) == model.score(X, Y)
