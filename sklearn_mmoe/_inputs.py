@@ -111,6 +111,12 @@ class _InputsMixin:
             )
         if not hasattr(X, "iloc"):  # lists, 1-D rows: scikit-learn's own errors
             X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+        elif X.ndim != 2:  # a Series (one row?): scikit-learn's words for it
+            raise ValueError(
+                f"Expected a 2-dimensional container but got {type(X)} instead. Pass "
+                "a DataFrame containing a single row (i.e. single sample) or a single "
+                "column (i.e. single feature) instead."
+            )
         _check_feature_names(self, X, reset=False)
         _check_n_features(self, X, reset=False)
         return encoder.transform(X)
@@ -243,6 +249,8 @@ class _InputsMixin:
                     "sample_weight is zero for every sample; at least one sample "
                     "needs a positive weight."
                 )
+            if np.all(weight == weight[0]):  # uniform: the same fit as no weights
+                weight = np.ones(X.shape[0])
         rows = np.flatnonzero((weight > 0) & ~missing.all(axis=1))
         if rows.size == 0:
             raise ValueError(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._data import TensorData
@@ -382,3 +382,10 @@ def test_warm_start_continues_from_the_averaged_weights(Est, monkeypatch):
     for start, k in zip(recorded[0], kept):
         assert torch.equal(start, k)
     assert est.n_iter_ == 10
+
+
+def test_a_convergence_warning_points_at_the_callers_line():
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    with pytest.warns(ConvergenceWarning) as info:
+        MMoERegressor(**{**FAST, "max_epochs": 2}).fit(X, X[:, 0])
+    assert {w.filename for w in info if w.category is ConvergenceWarning} == {__file__}

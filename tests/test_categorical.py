@@ -177,6 +177,15 @@ def test_columns_must_come_back_in_the_same_order():
         clf.predict(X[["city", "age", "plan"]])
 
 
+def test_a_single_row_as_a_series_gets_scikit_learns_two_dimensions_error():
+    """It used to say "X does not contain any features"."""
+    X, Y = _frame(100)
+    clf = MMoEClassifier(**{**FAST, "max_epochs": 2}).fit(X, Y)
+    with pytest.raises(ValueError, match="Expected a 2-dimensional container"):
+        clf.predict(X.iloc[0])
+    assert clf.predict(X.iloc[[0]]).shape == (1, Y.shape[1])
+
+
 def test_bad_categorical_specifications_are_clear_errors():
     X, Y = _frame()
     clf = MMoEClassifier(**FAST)

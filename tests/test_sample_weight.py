@@ -78,6 +78,20 @@ def test_constant_weights_are_no_weights(Est):
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
 
 
+def test_a_uniform_fractional_weight_changes_nothing():
+    """0.1 everywhere used to change every prediction of the defaults (sums of
+    weights of 0.1 round differently from counts, in the statistics, the validation
+    loss and the shrinkage's choice): scikit-learn's convention is that a uniform
+    weight changes nothing."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3))
+    X[rng.rand(300) < 0.2, 1] = np.nan
+    y = np.nan_to_num(X[:, 0] + X[:, 1])
+    a = MMoERegressor(random_state=0).fit(X, y, sample_weight=np.full(300, 0.1))
+    b = MMoERegressor(random_state=0).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
 def test_weights_pull_the_prediction_towards_the_heavier_rows():
     # Every x appears with target 0 and with target 1; weights 3:1 make the best
     # prediction 0.25, and 1:3 make it 0.75.
