@@ -7,7 +7,12 @@ objects, strings), shapes (no rows, no columns, one row, mismatched lengths), sc
 (1e-30 to 1e30, NaN, inf), containers (lists, DataFrames with categorical columns,
 CSR / CSC / COO matrices), targets (1-D, 2-D, mixed kinds, missing labels), sample
 weights (negative, zero, NaN, huge, the wrong length) and parameters, through ``fit``
-and through ``partial_fit`` (twice, the second call continuing the first).
+and through ``partial_fit`` (twice, the second call continuing the first). Streams:
+sequences of ``partial_fit`` and ``fit`` calls over chunks that change (one row,
+constant targets or columns, scales from 1e-40 to 1e200, ``y`` as a list of rows of
+mixed kinds or a DataFrame with its columns reordered or renamed, ``classes`` right
+or wrong), with the same invariant after every call, and a failed call leaving the
+predictions as they were.
 
 The test suite runs a bounded, derandomised share (``HOSTILE_EXAMPLES`` examples per
 estimator, 40 by default); ``benchmarks/hostile_inputs.py`` runs the same properties
@@ -278,5 +283,119 @@ def test_hostile_inputs_get_clear_errors_or_finite_outputs(Est):
     @given(data=st.data())
     def run(data):
         _property(Est, data)
+
+    run()
+
+
+# -- streams: sequences of partial_fit (and fit) calls over changing chunks
+# ---------------------------------------------------------------------------
+
+STREAM_EXAMPLES = max(1, N_EXAMPLES // 2)
+
+
+@st.composite
+def chunks(draw, Est, n_tasks):
+    """One chunk of a stream of 3 numeric columns: ``(X, y)`` of 1 to 30 rows, its
+    target sometimes constant, its columns sometimes constant or of a tiny or huge
+    scale, ``y`` as an array, a list of rows or a DataFrame (sometimes with its
+    columns reordered or renamed)."""
+    rng = np.random.RandomState(draw(st.integers(0, 2**16)))
+    n = draw(st.sampled_from([30, 30, 5, 1]))
+    X = rng.normal(size=(n, 3)) * draw(st.sampled_from([1.0, 1.0, 1e-40, 1e30]))
+    if draw(st.booleans()):
+        X[:, draw(st.integers(0, 2))] = draw(st.sampled_from([0.0, 5.0]))
+    constant = draw(st.sampled_from([False, False, True]))
+    columns = []
+    for t in range(n_tasks):
+        classify = Est is MMoEClassifier or (Est is MMoEMultiTask and t == 0)
+        if classify:
+            labels = np.zeros(n, int) if constant else (X[:, t] > 0).astype(int)
+            columns.append(np.array(["no", "yes"], dtype=object)[labels])
+        else:
+            values = np.zeros(n) if constant else X[:, t] * 1e3 + rng.normal(size=n)
+            columns.append(values * draw(st.sampled_from([1.0, 1.0, 1e200, 1e-30])))
+    Y = np.empty((n, n_tasks), dtype=object)
+    for t, column in enumerate(columns):
+        Y[:, t] = column
+    if Est is MMoERegressor:
+        Y = Y.astype(float)
+    shape = draw(st.sampled_from(["array", "list", "frame", "reordered", "renamed"]))
+    names = [f"t{t}" for t in range(n_tasks)]
+    if shape == "list":
+        return X, Y.tolist()
+    if shape in ("frame", "reordered", "renamed"):
+        frame = pd.DataFrame(Y, columns=names)
+        if shape == "reordered":
+            frame = frame[names[::-1]]
+        if shape == "renamed":
+            frame = frame.rename(columns={"t0": "other"})
+        return X, frame
+    return X, Y
+
+
+CLASSES = st.sampled_from(["right", "right", "with nan", "scalar", "one short"])
+
+
+def _classes_argument(kind, Est, n_tasks):
+    """``partial_fit``'s ``classes``: right, or wrong in one of the ways users get
+    it wrong."""
+    own = ["no", "yes"]
+    per_task = [
+        own if Est is MMoEClassifier or (Est is MMoEMultiTask and t == 0) else None
+        for t in range(n_tasks)
+    ]
+    if kind == "with nan":
+        per_task[0] = [*own, np.nan]
+    elif kind == "scalar":
+        return 5
+    elif kind == "one short":
+        per_task = per_task[:-1]
+    return per_task
+
+
+def _snapshot(est, probe):
+    """What a failed call must leave as it was: the predictions on ``probe``."""
+    if not hasattr(est, "net_"):
+        return None
+    return np.asarray(est.predict(probe), dtype=object)
+
+
+def _stream_property(Est, data):
+    n_tasks = data.draw(st.integers(1, 2), label="tasks")
+    est = Est(n_experts=2, expert_units=(4,), tower_units=(), max_epochs=2)
+    probe = np.random.RandomState(1).normal(size=(7, 3))
+    n_calls = data.draw(st.integers(2, 4), label="calls")
+    for call in range(n_calls):
+        X, y = data.draw(chunks(Est, n_tasks), label=f"chunk {call}")
+        method = data.draw(
+            st.sampled_from(["partial_fit", "partial_fit", "partial_fit", "fit"]),
+            label=f"method {call}",
+        )
+        kwargs = {}
+        if method == "partial_fit" and Est is not MMoERegressor:
+            kind = data.draw(CLASSES, label=f"classes {call}")
+            kwargs["classes"] = _classes_argument(kind, Est, n_tasks)
+        before = _snapshot(est, probe)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                getattr(est, method)(X, y, **kwargs)
+            except CLEAR:
+                after = _snapshot(est, probe)
+                if before is None:
+                    assert after is None
+                else:
+                    np.testing.assert_array_equal(after, before)
+                continue
+        _check_outputs(est, probe)
+        _check_outputs(est, X)
+
+
+@pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor, MMoEMultiTask])
+def test_streams_get_clear_errors_or_finite_outputs_and_failures_change_nothing(Est):
+    @settings(SETTINGS, max_examples=STREAM_EXAMPLES)
+    @given(data=st.data())
+    def run(data):
+        _stream_property(Est, data)
 
     run()
