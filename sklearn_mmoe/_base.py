@@ -525,7 +525,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         if (
             not partial
             and self.max_epochs != "auto"
-            and not net.callbacks_[0][1].converged_
+            and not _monitor(net).converged_
         ):
             warn(
                 f"{type(self).__name__} stopped after max_epochs={max_epochs} "
@@ -658,7 +658,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         ]
         n_epochs = len(net.history)
         net.max_epochs, net.train_split, net.lr_schedule = 1, None, "constant"
-        net.callbacks_[0][1].rows = stream
+        _monitor(net).rows = stream
         # Each call shuffles and drops out with draws of its own.
         net.module_.generator = torch.Generator(device=device).manual_seed(
             seed + 2 + n_epochs
@@ -770,6 +770,11 @@ def _shrunk_on(net, valid, tasks):
             task.fit_shrink(out[:, t], Y[:, t], W[:, t].to(out.dtype))
             for t, task in enumerate(tasks)
         ]
+
+
+def _monitor(net):
+    """The net's :class:`~sklearn_mmoe._net.EpochMonitor`, by its name."""
+    return dict(net.callbacks_)["monitor"]
 
 
 def _given_task_names(y):

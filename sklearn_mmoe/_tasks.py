@@ -20,6 +20,7 @@ read the kind through these classes and :func:`task_groups`, never by comparing 
 
 import copy
 import math
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,6 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from ._warn import warn
 
-TASK_TYPES = ("classification", "regression", "count")
 # "auto" reads whole numbers with negative values as classes up to this many distinct
 # values, and more of them as a quantity (see infer_task_type).
 _MANY_CLASSES = 20
@@ -492,7 +492,100 @@ def weighted_moments(values, weight):
     return float(mean * size), float(spread * size)
 
 
-TASKS = {task.kind: task for task in (ClassificationTask, RegressionTask, CountTask)}
+class TaskKind(Protocol):
+    """What every kind of task provides: the interface :data:`TASKS` registers.
+
+    A new kind is a class with these members, registered with :func:`register`,
+    and an entry of labels in ``tests/test_task_kinds.py``, whose tests run over
+    every registered kind.
+    """
+
+    kind: str  # the name task_types uses
+    has_proba: bool  # whether predict_proba gives class probabilities
+    uncertainty_factor: float  # c in the learned task weights' c * exp(-s) * loss
+
+    # width: int, outputs of the task's tower (an attribute or a property)
+
+    @classmethod
+    def from_labels(cls, labels, where=""):
+        """The task described by its training labels, and their encoded targets."""
+
+    @classmethod
+    def from_classes(cls, classes, where=""):
+        """The task of partial_fit's ``classes`` (or an error naming them)."""
+
+    def encode(self, labels, where=""):
+        """Later labels as targets, with the first call's description."""
+
+    def same_layout(self, other):
+        """Whether a warm start from ``other`` continues this task."""
+
+    @staticmethod
+    def key(values):
+        """The targets as int64 keys repeated rows are merged on."""
+
+    @staticmethod
+    def from_key(keys):
+        """The targets back from their keys, exactly."""
+
+    @staticmethod
+    def tree_block(labels):
+        """What the numeric encoding's binning tree fits for this task."""
+
+    def fit_scale(self, values, weight):
+        """Learn the target scaling from the training targets."""
+
+    def standardise(self, values):
+        """Targets as the network trains on them."""
+
+    @staticmethod
+    def loss(out, y):
+        """Per-row loss of tower outputs ``out`` (..., W) against targets ``y``."""
+
+    @staticmethod
+    def combine(out, ops):
+        """Ensemble members' outputs (B, K, T, W) as one (B, T, W)."""
+
+    def proba(self, raw):
+        """Class probabilities from combined outputs, or None."""
+
+    def predict(self, raw):
+        """Predictions from combined outputs (n, W)."""
+
+    def serve(self, raw):
+        """``predict`` (or ``proba``) on a torch tensor, for the ONNX graph."""
+
+    def fit_shrink(self, out, y, w):
+        """The task as it predicts after training, given validation outputs."""
+
+    def unshrunk(self):
+        """The task predicting the network's outputs as they are."""
+
+    def seen(self, values, widen=False):
+        """The task knowing the range of its training targets."""
+
+    def score(self, y_true, y_pred, sample_weight):
+        """The task's score (what ``score`` averages)."""
+
+
+def register(task):
+    """Add the kind ``task`` (a class with the members of :class:`TaskKind`) to
+    :data:`TASKS`; refuse one that lacks a member."""
+    members = [m for m in dir(TaskKind) if not m.startswith("_")]
+    members += list(TaskKind.__annotations__) + ["width"]
+    missing = sorted(m for m in set(members) if not hasattr(task, m))
+    if missing:
+        raise TypeError(f"{task.__name__} lacks the task members {missing}.")
+    TASKS[task.kind] = task
+    return task
+
+
+# Every kind of task, by the name task_types uses.
+TASKS = {}
+for _task in (ClassificationTask, RegressionTask, CountTask):
+    register(_task)
+# The kinds task_types accepts, in the registry's order.
+TASK_TYPES = tuple(TASKS)
 
 
 def task_groups(kinds):
