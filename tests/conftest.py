@@ -99,3 +99,25 @@ def code_blocks(path):
 def docs_code():
     """:func:`code_blocks`, for the tests that run the documentation's code."""
     return code_blocks
+
+
+@pytest.fixture
+def interrupt_after(monkeypatch):
+    """``interrupt_after(n)``: the n-th training step from now raises
+    KeyboardInterrupt, as a Ctrl-C arriving then would (undone at the test's end, or
+    by ``monkeypatch.undo()``)."""
+    from sklearn_mmoe._net import MultiTaskNet
+
+    def arm(n_steps):
+        step = MultiTaskNet.train_step
+        count = {"n": 0}
+
+        def interrupted(self, batch, **kwargs):
+            count["n"] += 1
+            if count["n"] == n_steps:
+                raise KeyboardInterrupt
+            return step(self, batch, **kwargs)
+
+        monkeypatch.setattr(MultiTaskNet, "train_step", interrupted)
+
+    return arm

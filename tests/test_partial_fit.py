@@ -7,7 +7,6 @@ import pytest
 from sklearn.metrics import r2_score, roc_auc_score
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
-from sklearn_mmoe._net import MultiTaskNet
 
 SMALL = dict(n_experts=3, expert_units=(16,), tower_units=(8,), random_state=0)
 
@@ -88,21 +87,14 @@ def test_a_call_with_another_layout_changes_nothing(bad):
     assert reg.n_iter_ == n_iter
 
 
-def test_an_interrupted_call_puts_the_weights_and_optimiser_back(monkeypatch):
+def test_an_interrupted_call_puts_the_weights_and_optimiser_back(
+    monkeypatch, interrupt_after
+):
     X, Y = _data(400)
     clf = MMoEClassifier(**SMALL, batch_size=32).partial_fit(X, Y, classes=[[0, 1]] * 2)
     before = clf.predict_proba(X)
     steps = clf.net_.optimizer_.state_dict()["state"][0]["step"].clone()
-    step = MultiTaskNet.train_step
-    count = {"n": 0}
-
-    def interrupted(self, batch, **kwargs):
-        count["n"] += 1
-        if count["n"] == 5:
-            raise KeyboardInterrupt
-        return step(self, batch, **kwargs)
-
-    monkeypatch.setattr(MultiTaskNet, "train_step", interrupted)
+    interrupt_after(5)
     with pytest.raises(KeyboardInterrupt):
         clf.partial_fit(X, Y)
     monkeypatch.undo()

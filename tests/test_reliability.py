@@ -19,7 +19,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
-from sklearn_mmoe._net import MultiTaskNet
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = dict(
@@ -38,21 +37,6 @@ def _targets(Est, Y):
     return Y * 1.5 + 0.25 if Est is MMoERegressor else Y
 
 
-def _interrupt_after(monkeypatch, n_steps):
-    """Raise KeyboardInterrupt in the n-th training step, as a Ctrl-C arriving then
-    would."""
-    step = MultiTaskNet.train_step
-    count = {"n": 0}
-
-    def interrupted(self, batch, **kwargs):
-        count["n"] += 1
-        if count["n"] == n_steps:
-            raise KeyboardInterrupt
-        return step(self, batch, **kwargs)
-
-    monkeypatch.setattr(MultiTaskNet, "train_step", interrupted)
-
-
 @contextmanager
 def _sigint_after(seconds):
     """Send this process a real SIGINT ``seconds`` into the block."""
@@ -68,12 +52,14 @@ def _sigint_after(seconds):
 
 
 @ALL
-def test_a_keyboard_interrupt_reaches_the_caller_and_changes_nothing(Est, monkeypatch):
+def test_a_keyboard_interrupt_reaches_the_caller_and_changes_nothing(
+    Est, interrupt_after
+):
     X, Y = _data()
     est = Est(**FAST).fit(X, _targets(Est, Y))
     before = est.predict(X)
     state = set(vars(est))
-    _interrupt_after(monkeypatch, 3)
+    interrupt_after(3)
     with pytest.raises(KeyboardInterrupt):
         est.set_params(max_epochs=50).fit(X[:, :3], _targets(Est, Y))
     assert set(vars(est)) == state
@@ -81,9 +67,9 @@ def test_a_keyboard_interrupt_reaches_the_caller_and_changes_nothing(Est, monkey
     np.testing.assert_array_equal(est.predict(X), before)
 
 
-def test_an_interrupted_first_fit_leaves_an_unfitted_estimator(monkeypatch):
+def test_an_interrupted_first_fit_leaves_an_unfitted_estimator(interrupt_after):
     X, Y = _data()
-    _interrupt_after(monkeypatch, 2)
+    interrupt_after(2)
     est = MMoEClassifier(**FAST)
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, Y)
