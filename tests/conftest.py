@@ -12,6 +12,10 @@ import pytest
 
 from sklearn_mmoe.datasets import census_income_path
 
+# The network the tests that are not about its size train: three experts of 8 units,
+# towers of 4 (files add their own training length and seed to it).
+TINY = dict(n_experts=3, expert_units=(8,), tower_units=(4,))
+
 
 @pytest.fixture(scope="session")
 def census_test_path():

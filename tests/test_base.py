@@ -9,14 +9,13 @@ import scipy.sparse as sp
 import torch
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
+from conftest import TINY
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._data import TensorData
 from sklearn_mmoe._net import MultiTaskNet
 
 FAST = dict(
-    n_experts=3,
-    expert_units=(8,),
-    tower_units=(4,),
+    **TINY,
     max_epochs=5,
     random_state=0,
     # every row trains (early_stopping='auto' holds out rows: tests/test_defaults.py)

@@ -9,11 +9,12 @@ import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from conftest import TINY
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._net import LearningRateSchedule
 from sklearn_mmoe._numeric import fit_numeric, weighted_quantiles
 
-SMALL = dict(n_experts=3, expert_units=(8,), tower_units=(4,), random_state=0)
+SMALL = dict(**TINY, random_state=0)
 # Tests of what a default fit learns use the default network: the tiny one above can sit
 # on a plateau for the first hundred steps of a short budget.
 DEFAULT = dict(random_state=0)
@@ -174,7 +175,10 @@ def test_robust_encoding_centres_on_the_median_and_scales_by_the_iqr():
     assert numeric["center"][0] == median
     assert numeric["factor"][0] == pytest.approx(1 / (q3 - q1))
     assert numeric["factor"][1] == pytest.approx(2 / X[:, 1].max())
-    assert numeric["factor"][2] == 0.0  # a constant column reads 0
+    # a constant column reads 0 at its value, and has a scale for a later chunk in
+    # which it varies (its magnitude); the network starts its weights at zero
+    assert numeric["center"][2] == 7.0 and numeric["factor"][2] == 1 / 7.0
+    assert numeric["constant"].tolist() == [False, False, True]
 
 
 def test_auto_encoding_bins_when_there_are_many_rows_per_column():

@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
+from conftest import TINY
 from sklearn_mmoe import (
     MMoEClassifier,
     MMoEMultiTask,
@@ -23,7 +24,7 @@ from sklearn_mmoe import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-SMALL = dict(n_experts=3, expert_units=(8,), tower_units=(4,), max_epochs=4)
+SMALL = dict(**TINY, max_epochs=4)
 KINDS = ["classification", "regression", "count"]
 TOL = 1e-5
 

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 
+from conftest import TINY
 from sklearn_mmoe import (
     MMoEClassifier,
     MMoEMultiTask,
@@ -22,7 +23,7 @@ from sklearn_mmoe import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-SMALL = dict(n_experts=3, expert_units=(8,), tower_units=(4,), max_epochs=4)
+SMALL = dict(**TINY, max_epochs=4)
 
 
 def _same_predictions(a, b, X):

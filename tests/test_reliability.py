@@ -18,12 +18,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
+from conftest import TINY
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-FAST = dict(
-    n_experts=3, expert_units=(8,), tower_units=(4,), max_epochs=5, random_state=0
-)
+FAST = dict(**TINY, max_epochs=5, random_state=0)
 ALL = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor, MMoEMultiTask])
 
 

@@ -5,15 +5,14 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from conftest import TINY
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._data import BatchIterator, TensorData
 from sklearn_mmoe._rows import collapse, task_row_weights
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = dict(
-    n_experts=3,
-    expert_units=(8,),
-    tower_units=(4,),
+    **TINY,
     max_epochs=15,
     learning_rate=1e-2,
     batch_size=16,
