@@ -1,6 +1,4 @@
 import os
-import textwrap
-from pathlib import Path
 
 # scikit-learn's check_array_api_input runs (rather than skips) only when scipy was
 # imported with array API support switched on.
@@ -9,12 +7,9 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import code_blocks
 
 from sklearn_mmoe.datasets import census_income_path
-
-# The network the tests that are not about its size train: three experts of 8 units,
-# towers of 4 (files add their own training length and seed to it).
-TINY = dict(n_experts=3, expert_units=(8,), tower_units=(4,))
 
 
 @pytest.fixture(scope="session")
@@ -76,32 +71,10 @@ def mixed_table():
     return X, Y
 
 
-def code_blocks(path):
-    """The code blocks of a documentation page (reST ``code-block`` directives) or of
-    a Markdown file (fenced blocks): ``[(language, code), ...]`` in page order."""
-    lines = Path(path).read_text().splitlines()
-    blocks, i = [], 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith(".. code-block:: "):
-            body, i = [], i + 1
-            while i < len(lines) and (not lines[i] or lines[i].startswith("   ")):
-                body.append(lines[i])
-                i += 1
-            code = textwrap.dedent("\n".join(body)).strip() + "\n"
-            blocks.append((line.split("::")[1].strip(), code))
-        elif line.startswith("```") and len(line) > 3:
-            end = lines.index("```", i + 1)
-            blocks.append((line[3:], "\n".join(lines[i + 1 : end]) + "\n"))
-            i = end + 1
-        else:
-            i += 1
-    return blocks
-
-
 @pytest.fixture(scope="session")
 def docs_code():
-    """:func:`code_blocks`, for the tests that run the documentation's code."""
+    """:func:`_helpers.code_blocks`, for the tests that run the documentation's
+    code."""
     return code_blocks
 
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import TINY
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from conftest import TINY
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._data import TensorData
 from sklearn_mmoe._net import MultiTaskNet

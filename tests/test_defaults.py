@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import TINY
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import TINY
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._net import LearningRateSchedule
 from sklearn_mmoe._numeric import fit_numeric, weighted_quantiles

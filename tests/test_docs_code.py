@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import code_blocks
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_mmoe import MMoEClassifier
@@ -86,8 +87,6 @@ RUN_HERE = {
 
 def _blocks():
     """(page, index among the page's blocks of its language, language, code)."""
-    from conftest import code_blocks
-
     out = []
     for page in PAGES:
         seen = {}

@@ -10,9 +10,9 @@ import onnxruntime
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _helpers import TINY
 from sklearn.exceptions import NotFittedError
 
-from conftest import TINY
 from sklearn_mmoe import (
     MMoEClassifier,
     MMoEMultiTask,

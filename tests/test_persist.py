@@ -7,13 +7,13 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _helpers import TINY
 from safetensors import safe_open
 from safetensors.torch import save_file
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 
-from conftest import TINY
 from sklearn_mmoe import (
     MMoEClassifier,
     MMoEMultiTask,

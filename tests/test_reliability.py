@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import TINY
 from joblib import Parallel, delayed
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import TINY
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import TINY
 
-from conftest import TINY
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._data import BatchIterator, TensorData
 from sklearn_mmoe._rows import collapse, task_row_weights

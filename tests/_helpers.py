@@ -1,0 +1,35 @@
+"""Plain helpers the tests import (``from _helpers import ...``): constants and
+functions that module-level code needs, where a fixture cannot reach. A module of
+its own name, not ``conftest``: the repository root has a ``conftest.py`` too, and
+a worker process that imports a test module (joblib's) finds that one first.
+Fixtures are in ``conftest.py``."""
+
+import textwrap
+from pathlib import Path
+
+# The network the tests that are not about its size train: three experts of 8 units,
+# towers of 4 (files add their own training length and seed to it).
+TINY = dict(n_experts=3, expert_units=(8,), tower_units=(4,))
+
+
+def code_blocks(path):
+    """The code blocks of a documentation page (reST ``code-block`` directives) or of
+    a Markdown file (fenced blocks): ``[(language, code), ...]`` in page order."""
+    lines = Path(path).read_text().splitlines()
+    blocks, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith(".. code-block:: "):
+            body, i = [], i + 1
+            while i < len(lines) and (not lines[i] or lines[i].startswith("   ")):
+                body.append(lines[i])
+                i += 1
+            code = textwrap.dedent("\n".join(body)).strip() + "\n"
+            blocks.append((line.split("::")[1].strip(), code))
+        elif line.startswith("```") and len(line) > 3:
+            end = lines.index("```", i + 1)
+            blocks.append((line[3:], "\n".join(lines[i + 1 : end]) + "\n"))
+            i = end + 1
+        else:
+            i += 1
+    return blocks
