@@ -5,11 +5,12 @@ Task correlation and architecture: the MMoE paper's synthetic study
 Ma et al. (2018) built pairs of regression tasks whose weight vectors have a chosen
 cosine ``p`` and compared a Shared-Bottom network with a one-gate (OMoE) and a
 multi-gate (MMoE) mixture of experts as ``p`` falls. This example runs a small version
-of that study, sized to build in a minute: 16 input features instead of 100, 5,000
-training rows, 40 epochs and two seeds. ``benchmarks/synthetic_correlation.py`` runs
-the full-size study (100 features, 50,000 rows, ten seeds); its measured table and
-figure are in ``benchmarks/README.md``. At this small size the models are far from
-converged, so read the picture as a demonstration of the set-up, not as the result.
+of that study, sized to build in about twenty seconds: 16 input features instead of
+100, 3,000 training rows, 30 epochs and two seeds.
+``benchmarks/synthetic_correlation.py`` runs the full-size study (100 features, 50,000
+rows, ten seeds); its measured table and figure are in ``benchmarks/README.md``. At
+this small size the models are far from converged, so read the picture as a
+demonstration of the set-up, not as the result.
 """
 
 # %%
@@ -48,13 +49,13 @@ COMMON = dict(
     tower_units=(8,),
     batch_size=256,
     learning_rate=3e-3,
-    max_epochs=40,
+    max_epochs=30,
     early_stopping=True,
     n_iter_no_change=20,
     tol=0.0,
 )
-CORRELATIONS, SEEDS, N_TRAIN = (0.5, 0.9, 1.0), (0, 1), 5000
-# 40 epochs is a CI-sized budget, stopped on purpose before convergence.
+CORRELATIONS, SEEDS, N_TRAIN = (0.5, 0.9, 1.0), (0, 1), 3000
+# 30 epochs is a CI-sized budget, stopped on purpose before convergence.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 mse = {model: np.zeros((len(CORRELATIONS), len(SEEDS))) for model in MODELS}
