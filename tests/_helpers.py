@@ -10,6 +10,10 @@ from pathlib import Path
 # The network the tests that are not about its size train: three experts of 8 units,
 # towers of 4 (files add their own training length and seed to it).
 TINY = dict(n_experts=3, expert_units=(8,), tower_units=(4,))
+# ... trained four epochs: for tests of what a fitted model does, not of how well.
+BRIEF = dict(**TINY, max_epochs=4)
+# The kinds of conftest's mixed_table's tasks (buys, spend, visits).
+MIXED_KINDS = ["classification", "regression", "count"]
 
 
 def code_blocks(path):

@@ -10,7 +10,7 @@ import onnxruntime
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _helpers import TINY
+from _helpers import BRIEF, MIXED_KINDS
 from sklearn.exceptions import NotFittedError
 
 from sklearn_mmoe import (
@@ -24,8 +24,6 @@ from sklearn_mmoe import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-SMALL = dict(**TINY, max_epochs=4)
-KINDS = ["classification", "regression", "count"]
 TOL = 1e-5
 
 
@@ -86,19 +84,19 @@ def _many(X, n=10_000):
 )
 def test_a_mixed_model_serves_its_predictions(params, tmp_path, mixed_table):
     X, Y = mixed_table
-    model = MMoEMultiTask(**{**SMALL, **params}, task_types=KINDS, random_state=0)
+    model = MMoEMultiTask(**{**BRIEF, **params}, task_types=MIXED_KINDS, random_state=0)
     model.fit(X, Y)
     _assert_serves_as_predicted(model, tmp_path, _many(X))
 
 
 def test_classifier_and_regressor_graphs_serve_arrays(tmp_path, two_task_data):
     X, Y, _, _ = two_task_data  # a binary and a 3-class task
-    clf = MMoEClassifier(**SMALL, random_state=0).fit(X, Y)
+    clf = MMoEClassifier(**BRIEF, random_state=0).fit(X, Y)
     big = np.random.RandomState(0).normal(size=(10_000, X.shape[1]))
     _assert_serves_as_predicted(clf, tmp_path, big)
-    reg = MMoERegressor(**SMALL, loss="poisson", random_state=0)
+    reg = MMoERegressor(**BRIEF, loss="poisson", random_state=0)
     _assert_serves_as_predicted(reg.fit(X, X[:, :2] ** 2), tmp_path, big)
-    one = MMoERegressor(**SMALL, numeric_encoding=None, random_state=0)
+    one = MMoERegressor(**BRIEF, numeric_encoding=None, random_state=0)
     one.fit(X, 100 * X[:, 0] + 50)  # values on their own scale, 1-D y
     (value,) = _served(one, tmp_path, big)
     assert value.shape == (10_000,)
@@ -111,7 +109,7 @@ def test_a_model_of_categorical_columns_only_takes_codes(tmp_path):
         {c: pd.Categorical(rng.choice(list("abcd"), 300)) for c in ("u", "v")}
     )
     y = (X["u"] == "a").astype(int) + (X["v"] == "b")
-    model = MMoEClassifier(**SMALL, random_state=0).fit(X, y)
+    model = MMoEClassifier(**BRIEF, random_state=0).fit(X, y)
     inputs = onnx_inputs(model, X)
     assert list(inputs) == ["categorical"] and inputs["categorical"].dtype == np.int64
     _assert_serves_as_predicted(model, tmp_path, X)
@@ -119,7 +117,7 @@ def test_a_model_of_categorical_columns_only_takes_codes(tmp_path):
 
 def test_the_graph_describes_its_inputs_and_outputs(tmp_path, mixed_table):
     X, Y = mixed_table
-    model = MMoEMultiTask(**SMALL, task_types=KINDS, random_state=0).fit(X, Y)
+    model = MMoEMultiTask(**BRIEF, task_types=MIXED_KINDS, random_state=0).fit(X, Y)
     path = to_onnx(model, tmp_path / "model.onnx")
     graph = onnx.load(str(path))
     assert [i.name for i in graph.graph.input] == ["numeric", "categorical"]
@@ -133,13 +131,13 @@ def test_the_graph_describes_its_inputs_and_outputs(tmp_path, mixed_table):
         city["categories"].index(c) + city["first_code"] for c in X["city"].astype(str)
     ]
     assert onnx_inputs(model, X)["categorical"][:, 0].tolist() == codes
-    assert [t["kind"] for t in meta["tasks"]] == KINDS
+    assert [t["kind"] for t in meta["tasks"]] == MIXED_KINDS
     assert meta["tasks"][0]["classes"] == ["no", "yes"]
 
 
 def test_a_loaded_model_and_sparse_inputs_export_alike(tmp_path, two_task_data):
     X, Y, _, _ = two_task_data
-    model = MMoEClassifier(**SMALL, random_state=0).fit(X, Y)
+    model = MMoEClassifier(**BRIEF, random_state=0).fit(X, Y)
     save(model, tmp_path / "model.safetensors")
     loaded = load(tmp_path / "model.safetensors")
     sparse = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
@@ -156,7 +154,7 @@ def test_export_errors_name_the_problem(tmp_path, mixed_table):
         onnx_inputs(MMoERegressor(), [[0.0]])
     X, Y = mixed_table
     clash = Y.rename(columns={"spend": "numeric"})
-    model = MMoEMultiTask(**SMALL, task_types=KINDS, random_state=0).fit(X, clash)
+    model = MMoEMultiTask(**BRIEF, task_types=MIXED_KINDS, random_state=0).fit(X, clash)
     with pytest.raises(ValueError, match="rename the task"):
         to_onnx(model, tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="Feature names seen at fit time"):

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from _helpers import TINY
+from _helpers import BRIEF, MIXED_KINDS
 from safetensors import safe_open
 from safetensors.torch import save_file
 from sklearn.base import clone
@@ -23,7 +23,6 @@ from sklearn_mmoe import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-SMALL = dict(**TINY, max_epochs=4)
 
 
 def _same_predictions(a, b, X):
@@ -58,8 +57,8 @@ def test_a_mixed_model_predicts_bit_for_bit_after_loading(
 ):
     X, Y = mixed_table
     model = MMoEMultiTask(
-        **{**SMALL, **params},
-        task_types=["classification", "regression", "count"],
+        **{**BRIEF, **params},
+        task_types=MIXED_KINDS,
         random_state=0,
     ).fit(X, Y)
     loaded = _roundtrip(model, tmp_path)
@@ -74,20 +73,20 @@ def test_a_mixed_model_predicts_bit_for_bit_after_loading(
 
 def test_classifiers_and_regressors_round_trip(tmp_path, two_task_data):
     X, Y, _, _ = two_task_data
-    clf = MMoEClassifier(**SMALL, random_state=0).fit(X, Y)
+    clf = MMoEClassifier(**BRIEF, random_state=0).fit(X, Y)
     loaded = _roundtrip(clf, tmp_path)
     _same_predictions(clf, loaded, X)
     assert [c.tolist() for c in loaded.classes_] == [c.tolist() for c in clf.classes_]
-    reg = MMoERegressor(**SMALL, loss="poisson", random_state=0).fit(X, X[:, :2] ** 2)
+    reg = MMoERegressor(**BRIEF, loss="poisson", random_state=0).fit(X, X[:, :2] ** 2)
     _same_predictions(reg, _roundtrip(reg, tmp_path), X)
-    one = MMoERegressor(**SMALL, random_state=0).fit(X, X[:, 0])
+    one = MMoERegressor(**BRIEF, random_state=0).fit(X, X[:, 0])
     assert _roundtrip(one, tmp_path).predict(X[:3]).shape == (3,)
 
 
 def test_a_loaded_model_keeps_learning(tmp_path, mixed_table):
     X, Y = mixed_table
-    kinds = ["classification", "regression", "count"]
-    model = MMoEMultiTask(**SMALL, task_types=kinds, random_state=0).fit(X, Y)
+    kinds = MIXED_KINDS
+    model = MMoEMultiTask(**BRIEF, task_types=kinds, random_state=0).fit(X, Y)
     loaded = _roundtrip(model, tmp_path)
     before = loaded.predict(X)[:, 1].astype(float)
     loaded.partial_fit(X, Y)  # continues the saved weights
@@ -100,7 +99,7 @@ def test_a_loaded_model_keeps_learning(tmp_path, mixed_table):
 def test_a_random_state_instance_is_saved_as_none(tmp_path, mixed_table):
     X, Y = mixed_table
     rng = np.random.RandomState(0)
-    model = MMoERegressor(**SMALL, random_state=rng).fit(X[["age"]], Y["spend"])
+    model = MMoERegressor(**BRIEF, random_state=rng).fit(X[["age"]], Y["spend"])
     assert _roundtrip(model, tmp_path).random_state is None
 
 
@@ -117,8 +116,8 @@ def test_only_fitted_estimators_of_this_package_are_saved(tmp_path, mixed_table)
 
 def _saved(tmp_path, mixed_table):
     X, Y = mixed_table
-    kinds = ["classification", "regression", "count"]
-    model = MMoEMultiTask(**SMALL, task_types=kinds, random_state=0).fit(X, Y)
+    kinds = MIXED_KINDS
+    model = MMoEMultiTask(**BRIEF, task_types=kinds, random_state=0).fit(X, Y)
     path = tmp_path / "model.safetensors"
     save(model, path)
     with safe_open(str(path), framework="pt") as f:
