@@ -12,6 +12,20 @@ from pathlib import Path
 TINY = dict(n_experts=3, expert_units=(8,), tower_units=(4,))
 # ... trained four epochs: for tests of what a fitted model does, not of how well.
 BRIEF = dict(**TINY, max_epochs=4)
+# A small network trained briefly at a high rate: 30 epochs of 32-row batches.
+QUICK = dict(
+    n_experts=3,
+    expert_units=(16,),
+    tower_units=(8,),
+    max_epochs=30,
+    batch_size=32,
+    learning_rate=0.01,
+    random_state=0,
+)
+# Narrow experts and towers at the default number of experts, every row training
+# (early_stopping="auto" holds out rows: tests/test_defaults.py), for tests of the
+# architectures and the displays.
+NARROW = dict(expert_units=(8,), tower_units=(4,), random_state=0, early_stopping=False)
 # The kinds of conftest's mixed_table's tasks (buys, spend, visits).
 MIXED_KINDS = ["classification", "regression", "count"]
 

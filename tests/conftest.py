@@ -7,7 +7,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import numpy as np
 import pandas as pd
 import pytest
-from _helpers import code_blocks
+from _helpers import QUICK, code_blocks
 
 from sklearn_mmoe.datasets import census_income_path
 
@@ -36,16 +36,7 @@ def two_task_data():
 def fast():
     """Parameters of a small network trained briefly on all rows: for tests of what
     a fit does, not of how well it learns."""
-    return dict(
-        n_experts=3,
-        expert_units=(16,),
-        tower_units=(8,),
-        max_epochs=30,
-        batch_size=32,
-        learning_rate=0.01,
-        early_stopping=False,
-        random_state=0,
-    )
+    return dict(**QUICK, early_stopping=False)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import NARROW
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -12,14 +13,7 @@ from sklearn_mmoe import MMoEClassifier, MMoERegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-SMALL = dict(
-    expert_units=(8,),
-    tower_units=(4,),
-    max_epochs=5,
-    random_state=0,
-    # every row trains (early_stopping='auto' holds out rows: tests/test_defaults.py)
-    early_stopping=False,
-)
+SMALL = dict(**NARROW, max_epochs=5)
 VARIANTS = {
     "mmoe": dict(n_experts=3),
     "omoe": dict(architecture="omoe", n_experts=3),

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _helpers import QUICK
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
@@ -17,15 +18,7 @@ from sklearn_mmoe._net import MultiTaskLoss
 from sklearn_mmoe.datasets import load_census_income
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-FAST = dict(
-    n_experts=3,
-    expert_units=(16,),
-    tower_units=(8,),
-    max_epochs=30,
-    batch_size=32,
-    learning_rate=0.01,
-    random_state=0,
-)
+FAST = QUICK
 
 
 @pytest.fixture

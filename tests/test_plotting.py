@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+from _helpers import NARROW
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -12,14 +13,7 @@ from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe.plotting import GateWeightsDisplay, LossCurvesDisplay
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-SMALL = dict(
-    expert_units=(8,),
-    tower_units=(4,),
-    max_epochs=6,
-    random_state=0,
-    # every row trains (early_stopping='auto' holds out rows: tests/test_defaults.py)
-    early_stopping=False,
-)
+SMALL = dict(**NARROW, max_epochs=6)
 
 
 @pytest.fixture(scope="module")
