@@ -96,8 +96,11 @@ COMMON_PARAMETERS = """\
         steps, too short a unit of patience; from 1,000 on, or with an int
         ``max_epochs``, it waits ``n_iter_no_change`` epochs. Below 20 rows nothing
         is held out.
-    validation_fraction : float, default=0.1
-        Fraction of the rows held out for early stopping.
+    validation_fraction : float or "auto", default="auto"
+        Fraction of the rows held out for early stopping (and for the shrinkage of
+        each regression and count task's output). ``"auto"``: 0.2 below 5,000
+        (distinct) training rows, where 10 % chose them too noisily, and 0.1 from
+        5,000 on, as :class:`~sklearn.neural_network.MLPClassifier`.
     n_iter_no_change : int, default=20
         Epochs without an improvement larger than ``tol`` before training stops.
     tol : float, default=1e-4

@@ -43,6 +43,14 @@ _MIN_EPOCHS = 20
 # scikit-learn's checks 4.5x MLP's time, a third 2.7x); from there on it stops after
 # n_iter_no_change epochs without improvement.
 _EARLY_STOPPING_MIN_ROWS = 20
+# validation_fraction="auto" holds out 20 % of fewer than _SMALL_TABLE_ROWS (distinct)
+# training rows, 10 % from there on. The shrinkage of each output and the best epoch are
+# chosen on these rows: 10 % of 900 rows chose a pure-noise task's shrinkage so noisily
+# that it ended 0.036 R2 below a constant on average (-0.006 with 20 %), while the
+# suite's tables below 5,000 rows scored the same either way (mean +0.001 over 47
+# tasks). RealMLP and TabM hold out 20 % at every size.
+_SMALL_TABLE_ROWS = 5_000
+_SMALL_TABLE_FRACTION, _LARGE_TABLE_FRACTION = 0.2, 0.1
 _PATIENCE_SHARE = 3
 _EARLY_STOPPING_ROWS = 1_000
 # Fraction of the budget over which the cosine schedule warms up.
@@ -166,7 +174,7 @@ class _EngineMixin:
                 batch_size=batch_size,
                 lr_schedule="constant" if mode.partial else self.learning_rate_schedule,
                 train_split=(
-                    HoldOutSplit(self.validation_fraction, seed)
+                    HoldOutSplit(self._validation_fraction(len(rows)), seed)
                     if early_stopping
                     else None
                 ),
@@ -345,6 +353,15 @@ class _EngineMixin:
         self._record_history(net.history, False, False)
         return net
 
+    def _validation_fraction(self, n_rows):
+        """``validation_fraction`` with ``"auto"`` resolved for ``n_rows`` (distinct)
+        training rows."""
+        if self.validation_fraction != "auto":
+            return self.validation_fraction
+        if n_rows < _SMALL_TABLE_ROWS:
+            return _SMALL_TABLE_FRACTION
+        return _LARGE_TABLE_FRACTION
+
     def _budget(self, n_rows):
         """Early stopping, batch size and epochs for ``n_rows`` training rows, with
         the ``"auto"`` values resolved."""
@@ -353,7 +370,7 @@ class _EngineMixin:
             early = n_rows >= _EARLY_STOPPING_MIN_ROWS
         n_train = n_rows
         if early:
-            n_train -= n_validation(self.validation_fraction, n_rows)
+            n_train -= n_validation(self._validation_fraction(n_rows), n_rows)
         n_train = max(n_train, 1)
         batch = _AUTO_BATCH if self.batch_size == "auto" else self.batch_size
         batch = min(batch, n_train)
