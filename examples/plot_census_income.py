@@ -36,9 +36,9 @@ X, Y = load_census_income(group=1)
 print(X.shape, "categorical columns:", (X.dtypes == "category").sum())
 print(Y.mean().round(3).to_dict())
 
-# A CI-sized subsample: 24,000 rows, split 50/50 into train and test.
+# A CI-sized subsample: 12,000 rows, split 50/50 into train and test.
 X, _, Y, _ = train_test_split(
-    X, Y, train_size=24_000, random_state=0, stratify=Y["income_50k"]
+    X, Y, train_size=12_000, random_state=0, stratify=Y["income_50k"]
 )
 X_train, X_test, Y_train, Y_test = train_test_split(
     X, Y, test_size=0.5, random_state=0, stratify=Y["income_50k"]
@@ -52,8 +52,9 @@ X_train, X_test, Y_train, Y_test = train_test_split(
 # which a standardised input serves badly; with 100 or more training rows per numeric
 # column, ``numeric_encoding="auto"`` encodes each numeric column piecewise-linearly
 # over bins that a tree places where the two targets change, so the network can treat
-# each range on its own, as gradient boosting's splits do. Above 1,000 training rows
-# ``early_stopping="auto"`` holds out 10 % of them and keeps the best epoch.
+# each range on its own, as gradient boosting's splits do. From 20 training rows on
+# ``early_stopping="auto"`` holds out a validation split (10 % of 5,000 rows or more)
+# and keeps the best epoch.
 mmoe = MMoEClassifier(random_state=0)
 mmoe.fit(X_train, Y_train.to_numpy())
 print("embedded columns:", mmoe.is_categorical_.sum(), "epochs:", mmoe.n_iter_)

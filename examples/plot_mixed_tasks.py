@@ -35,12 +35,12 @@ Y = pd.DataFrame(
         "weeks_worked": X.pop("weeks_worked").astype(float),
     }
 )
-# A quick subsample: 6,000 rows, 4,000 to train and 2,000 to test.
+# A quick subsample: 3,000 rows, 2,000 to train and 1,000 to test.
 X, _, Y, _ = train_test_split(
-    X, Y, train_size=6_000, random_state=0, stratify=Y["income_50k"]
+    X, Y, train_size=3_000, random_state=0, stratify=Y["income_50k"]
 )
 X_train, X_test, Y_train, Y_test = train_test_split(
-    X, Y, test_size=2_000, random_state=0, stratify=Y["income_50k"]
+    X, Y, test_size=1_000, random_state=0, stratify=Y["income_50k"]
 )
 print(Y_train.dtypes.to_dict())
 

@@ -332,6 +332,10 @@ class _EngineMixin:
         ]
         n_epochs = len(net.history)
         net.max_epochs, net.train_split, net.lr_schedule = 1, None, "constant"
+        if self.batch_size == "auto":  # of this call's rows: a first chunk of one
+            net.batch_size = min(
+                _AUTO_BATCH, len(data)
+            )  # row does not fix batches of 1
         _monitor(net).rows = stream
         # Each call shuffles and drops out with draws of its own.
         net.module_.generator = torch.Generator(device=device).manual_seed(

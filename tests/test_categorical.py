@@ -20,6 +20,9 @@ FAST = dict(
     max_epochs=25,
     learning_rate=1e-2,
     random_state=0,
+    # the 10 % hold-out these tests' thresholds were set with (the default holds
+    # out 20 % of a table this small: fewer rows train within the fixed budget)
+    validation_fraction=0.1,
 )
 CITIES = np.array(["oslo", "lima", "pune", "kyiv", "rome", "nice", "bonn", "doha"])
 

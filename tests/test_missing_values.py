@@ -18,6 +18,9 @@ FAST = dict(
     max_epochs=25,
     learning_rate=0.01,
     random_state=0,
+    # the 10 % hold-out these tests' thresholds were set with (the default holds
+    # out 20 % of a table this small: fewer rows train within the fixed budget)
+    validation_fraction=0.1,
 )
 ENCODINGS = ["auto", "robust", "standard", "piecewise"]
 

@@ -184,7 +184,9 @@ def test_a_stream_whose_first_chunk_has_a_constant_target_still_learns(first):
     else:
         reg.partial_fit(X[:100], np.zeros(100))
     np.testing.assert_array_equal(reg.predict(X[:5]), y[0] if first == "one row" else 0)
-    _stream(reg, X, y, passes=8, chunk=500)
+    # batches of 256 rows whatever the first chunk's size (one row used to fix 1)
+    assert reg.partial_fit(X[:500], y[:500]).net_.batch_size == 256
+    _stream(reg, X, y, passes=20, chunk=500)
     assert r2_score(y, reg.predict(X)) > 0.95
 
 

@@ -23,6 +23,8 @@ from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = dict(**TINY, max_epochs=5, random_state=0)
+# A fit that only an interrupt ends: no budget and no patience run out first.
+ENDLESS = dict(FAST, max_epochs=100_000, n_iter_no_change=100_000)
 ALL = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor, MMoEMultiTask])
 
 
@@ -80,7 +82,7 @@ def test_an_interrupted_first_fit_leaves_an_unfitted_estimator(interrupt_after):
 def test_sigint_during_fit_raises_keyboard_interrupt():
     """A real SIGINT, sent while the fit runs, ends it with KeyboardInterrupt."""
     X, Y = _data(n=400)
-    est = MMoEClassifier(**{**FAST, "max_epochs": 100_000}, batch_size=8)
+    est = MMoEClassifier(**ENDLESS, batch_size=8)
     with _sigint_after(0.5), pytest.raises(KeyboardInterrupt):
         est.fit(X, Y)
     assert not hasattr(est, "net_")
@@ -89,7 +91,7 @@ def test_sigint_during_fit_raises_keyboard_interrupt():
 def test_sigint_during_grid_search_stops_the_search():
     X, Y = _data(n=400)
     search = GridSearchCV(
-        MMoEClassifier(**{**FAST, "max_epochs": 100_000}, batch_size=8),
+        MMoEClassifier(**ENDLESS, batch_size=8),
         {"n_experts": [2, 3]},
         cv=2,
     )
