@@ -24,7 +24,8 @@ from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = dict(**TINY, max_epochs=5, random_state=0)
 # A fit that only an interrupt ends: no budget and no patience run out first.
-ENDLESS = dict(FAST, max_epochs=100_000, n_iter_no_change=100_000)
+# (Finite, so that a signal that never arrives fails the test instead of hanging it.)
+ENDLESS = dict(FAST, max_epochs=1_000, n_iter_no_change=1_000)
 ALL = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor, MMoEMultiTask])
 
 
@@ -40,13 +41,22 @@ def _targets(Est, Y):
 
 @contextmanager
 def _sigint_after(seconds):
-    """Send this process a real SIGINT ``seconds`` into the block."""
+    """Send this process a real SIGINT ``seconds`` into the block, under Python's
+    default handler (a user's process has it; a library an earlier test of the
+    session imported may have installed another, which would swallow the signal).
+    torch imports ``torch._dynamo`` lazily at a process's first optimiser; a signal
+    landing inside that import would leave torch half-imported, so it is imported
+    first."""
+    import torch._dynamo  # noqa: F401
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
         yield
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
 
 
 # -- interrupts ----------------------------------------------------------------------
