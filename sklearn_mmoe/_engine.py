@@ -453,10 +453,12 @@ def _shrunk_on(net, valid, tasks):
             targets.append(Yb)
             weights.append(torch.ones_like(Yb) if Wb is None else Wb)
         out, Y, W = torch.cat(outs), torch.cat(targets), torch.cat(weights)
-        return [
-            task.fit_shrink(out[:, t], Y[:, t], W[:, t].to(out.dtype))
-            for t, task in enumerate(tasks)
-        ]
+    # out of inference mode: the factor's derivatives are taken by autograd
+    out, Y, W = out.clone(), Y.clone(), W.clone()
+    return [
+        task.fit_shrink(out[:, t], Y[:, t], W[:, t].to(out.dtype))
+        for t, task in enumerate(tasks)
+    ]
 
 
 def _monitor(net):
