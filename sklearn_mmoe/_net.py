@@ -421,9 +421,9 @@ class EpochMonitor(Callback):
             self.best_epoch_ = row["epoch"]
             if self.restore_best and self._validated:
                 self.best_state_ = net.kept_state_dict(self.best_state_)
-        self._progress.epoch(
-            row, self._validated, self.best_epoch_, time.perf_counter() - self._started
-        )
+        elapsed = time.perf_counter() - self._started
+        net.history.record("dur", elapsed)  # skorch's name for an epoch's seconds
+        self._progress.epoch(row, self._validated, self.best_epoch_, elapsed)
         if self.no_improvement_ >= self.n_iter_no_change:
             self.converged_ = True
             raise StopTraining

@@ -201,6 +201,8 @@ def to_onnx(model, path):
             f"task(s) {clash} (the columns of y) to export it."
         )
     module = copy.deepcopy(model.net_.module_).to("cpu").eval()
+    if module.numeric_kind == "piecewise":  # one form in the graph: the lookup
+        module.piecewise_lookup = True
     serving = _Serving(module, list(model._tasks), len(numeric), len(categorical))
     # Two example rows (a size of 1 would be fixed into the graph); any values do.
     example, names = [], []
