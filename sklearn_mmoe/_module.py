@@ -6,9 +6,11 @@ PyTorch runs it for training and for large inputs, NumPy in float64 for small in
 where PyTorch's per-operation dispatch costs more than the arithmetic.
 
 Everything that reads the input (the first layer of every expert and every gate) is
-one matrix product; every later layer of a group of parallel networks (experts,
-gates, towers) is one batched product over weights stacked as ``(n_members, in,
-out)``; all gates of a level are mixed by one batched product.
+one matrix product (for a piecewise-linear code, where faster, a lookup of two rows
+of a table of running sums per column: see ``_lookup_first_layer``); every later
+layer of a group of parallel networks (experts, gates, towers) is one batched product
+over weights stacked as ``(n_members, in, out)``; all gates of a level are mixed by
+one batched product.
 """
 
 import math
