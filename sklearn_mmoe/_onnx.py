@@ -201,8 +201,10 @@ def to_onnx(model, path):
             f"task(s) {clash} (the columns of y) to export it."
         )
     module = copy.deepcopy(model.net_.module_).to("cpu").eval()
-    if module.numeric_kind == "piecewise":  # one form in the graph: the lookup
-        module.piecewise_lookup = True
+    # The piecewise-linear code as the dense product in the graph: ONNX has no
+    # searchsorted, which the lookup form's bins need (onnxscript's translation of it
+    # differs between releases).
+    module.piecewise_lookup = False
     serving = _Serving(module, list(model._tasks), len(numeric), len(categorical))
     # Two example rows (a size of 1 would be fixed into the graph); any values do.
     example, names = [], []
