@@ -733,10 +733,8 @@ class MMoEModule(nn.Module):
 
         fraction = (values - at("bin_low")) / at("bin_width")
         fraction = ops.clip(fraction, at("bin_floor"), at("bin_ceiling"))
-        rest = values[:, :0]  # the missing-value flags, then the embeddings
-        if self.n_indicators:
-            rest = ops.as_float(ops.take_columns(missing, p["missing_index"]), values)
-        rest = self._embedded(p, rest, x, ops)
+        # the rest of the inputs: the missing-value flags, then the embeddings
+        rest = self._embedded(p, self._flags(p, missing, values, ops), x, ops)
         below = flat + p["bin_column"]  # column j's sums start at row j (T + 1)
         index = ops.cat([below, below + 1], 1)  # (B, 2 F)
         weight = ops.cat([1.0 - fraction, fraction], 1)
@@ -786,8 +784,15 @@ class MMoEModule(nn.Module):
             x = ops.take_columns(ramps.reshape(n, -1), p["bin_index"])
         if not self.n_indicators:
             return x
-        flags = ops.as_float(ops.take_columns(missing, p["missing_index"]), x)
+        flags = self._flags(p, missing, x, ops)
         return ops.cat([x, flags], 1)  # (B, encoded width + n_indicators)
+
+    def _flags(self, p, missing, like, ops):  # (B, n_indicators), as ``like``'s type
+        """The missing-value indicator inputs: 1 where a column that had missing
+        values in training is missing."""
+        if not self.n_indicators:
+            return like[:, :0]
+        return ops.as_float(ops.take_columns(missing, p["missing_index"]), like)
 
     def _combine(self, out, ops):
         """The members' outputs ``(B, K, T, W)`` as one ``(B, T, W)``: their mean
