@@ -1014,6 +1014,44 @@ def joint_report(results):
     )
 
 
+def time_rows(table, model="MMoE", reference="HGB"):
+    """Per case with both: ``model``'s mean fit seconds against ``reference``'s, their
+    ratio, and the case scores' difference (``model`` minus ``reference``)."""
+    rows = []
+    for case, entry in table.items():
+        if model in entry and reference in entry:
+            a, b = entry[model], entry[reference]
+            seconds = a["fit_seconds"], b["fit_seconds"]
+            ratio = seconds[0] / max(seconds[1], 1e-9)
+            rows.append((case, *seconds, ratio, a["score"] - b["score"]))
+    return rows
+
+
+def time_report(table, model="MMoE", reference="HGB"):
+    """Time to quality: the default fit's seconds against gradient boosting's."""
+    rows = time_rows(table, model, reference)
+    if not rows:
+        return
+    print(f"\nFit seconds, {model} against {reference} (score difference beside):")
+    for case, a, b, ratio, d in rows:
+        print(f"  {case:<16} {a:7.1f} s {b:7.1f} s  {ratio:6.1f}x  {d:+.4f}")
+    ratios = np.array([r[3] for r in rows])
+    print(
+        f"ratio: median {np.median(ratios):.1f}x, at most 3x on "
+        f"{int((ratios <= 3).sum())} of {len(ratios)} cases"
+    )
+
+
+def time_csv(table, model="MMoE", reference="HGB"):
+    """``time_rows`` as CSV rows for the docs' ``csv-table``."""
+    csv = [
+        f'"case","{model}, s","{reference}, s","ratio","score, {model} - {reference}"'
+    ]
+    for case, a, b, ratio, d in time_rows(table, model, reference):
+        csv.append(f'"{case}","{a:.1f}","{b:.1f}","{ratio:.1f}","{d:+.4f}"')
+    return "\n".join(csv)
+
+
 def markdown_table(table, models):
     """The table as Markdown (for benchmarks/README.md) and as CSV rows (for the docs'
     ``csv-table``): per case, each model's mean score, +- its sd over seeds, and its
@@ -1106,8 +1144,9 @@ def main():
     harm_report(results, [*ranked, "MMoE-solo"])
     task_report(results, ranked)
     joint_report(results)
+    time_report(table)
     if args.markdown:
-        for text in markdown_table(table, ranked):
+        for text in [*markdown_table(table, ranked), time_csv(table)]:
             print()
             print(text)
     args.out.write_text(

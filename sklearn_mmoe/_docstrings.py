@@ -81,8 +81,8 @@ COMMON_PARAMETERS = """\
     max_epochs : int or "auto", default="auto"
         Maximum number of passes over the training data. ``"auto"`` sets a budget in
         optimiser steps rather than epochs, so that 20 rows and 1,000,000 rows alike
-        get a well-trained network: one step per training row, at least 200 and at most
-        2,000 steps, and at least 20 epochs (see the user guide, "What the estimator
+        get a well-trained network: two steps per training row, at least 100 and at most
+        2,000 steps, and at least 10 epochs (see the user guide, "What the estimator
         does without being asked").
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the rows (a random, unstratified split),

@@ -28,12 +28,15 @@ from ._warn import warn
 # _AUTO_BATCH rows, _STEPS_PER_ROW optimiser steps per training row within
 # [_MIN_STEPS, _MAX_STEPS], and at least _MIN_EPOCHS epochs. Tiny tables are memorised
 # within a hundred steps or so (more overfit them, and would slow scikit-learn's checks,
-# which fit about 160 times on up to 200 rows); from 1,000 rows on, 2,000 steps.
+# which fit about 160 times on up to 200 rows); from 1,000 rows on, 2,000 steps. The
+# floor of epochs binds from 25,600 training rows on (100 batches per epoch): census at
+# 60,000 rows scored the same income and college AUC in 10 epochs as in 20 (+0.0004 on
+# average over 2 groups x 3 seeds) in 0.6x the time.
 _AUTO_BATCH = 256
 _STEPS_PER_ROW = 2
 _MIN_STEPS = 100
 _MAX_STEPS = 2000
-_MIN_EPOCHS = 20
+_MIN_EPOCHS = 10
 # early_stopping="auto" holds out a validation split from this many (distinct) training
 # rows on, and keeps the best epoch's weights: a small noisy table trained to the end of
 # its budget ended far below a constant prediction. Below _EARLY_STOPPING_ROWS an "auto"

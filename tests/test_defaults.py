@@ -105,7 +105,11 @@ def test_auto_budget_caps_steps_and_keeps_a_few_epochs():
     early, batch, epochs = est._budget(1_000_000)
     n_train = 1_000_000 - 100_000  # early stopping holds out validation_fraction
     assert early and batch == 256
-    assert epochs == 20 and epochs * math.ceil(n_train / batch) >= 2000
+    assert epochs == 10 and epochs * math.ceil(n_train / batch) >= 2000
+    # 60,000 rows, 54,000 train: 211 steps an epoch, 2,000 steps in 10 epochs
+    assert est._budget(60_000) == (True, 256, 10)
+    # 25,600 rows, 23,040 train: 90 steps an epoch, 2,000 steps in 23 epochs
+    assert est._budget(25_600) == (True, 256, 23)
     early, batch, epochs = est._budget(5_000)  # 4,500 rows train, 18 steps an epoch
     assert early and (batch, epochs) == (256, 112)
     # below 5,000 rows a fifth is held out
