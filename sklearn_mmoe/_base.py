@@ -16,9 +16,11 @@ from sklearn.utils._param_validation import (
     StrOptions,
 )
 
+from ._architectures import ARCHITECTURES
 from ._engine import FitMode, _EngineMixin
+from ._gates import GATE_TYPES
 from ._inputs import _InputsMixin, check_task_names
-from ._module import ACTIVATIONS, ARCHITECTURES, GATE_TYPES
+from ._module import ACTIVATIONS
 from ._numeric import NUMERIC_ENCODINGS
 from ._predict import _PredictMixin
 from ._tasks import TASKS, declared_dtypes, task_label
@@ -29,11 +31,11 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
     estimator."""
 
     _parameter_constraints: dict = {
-        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "architecture": [StrOptions(ARCHITECTURES.keys())],  # a later registration too
         "n_experts": [Interval(Integral, 1, None, closed="left")],
         "expert_units": ["array-like"],
         "gate_units": ["array-like"],
-        "gate_type": [StrOptions(set(GATE_TYPES))],
+        "gate_type": [StrOptions(GATE_TYPES.keys())],
         "top_k": [Interval(Integral, 1, None, closed="left"), None],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "n_task_experts": [Interval(Integral, 0, None, closed="left")],

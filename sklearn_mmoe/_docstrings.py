@@ -1,16 +1,31 @@
-"""Docstring sections shared by the estimators, written once."""
+"""Docstring sections shared by the estimators, written once; the values a variant
+parameter accepts, and what each does, come from its registry."""
 
-COMMON_PARAMETERS = """\
-    architecture : {"mmoe", "omoe", "shared_bottom", "ple"}, default="mmoe"
-        ``"mmoe"``: one gate per task over the shared experts (Multi-gate MoE).
-        ``"omoe"``: one gate shared by all tasks (One-gate MoE).
-        ``"shared_bottom"``: one shared network built from ``expert_units``, no gates;
-        ``n_experts``, ``gate_units``, ``gate_type``, ``top_k`` and ``balance_weight``
-        are then unused.
-        ``"ple"``: Progressive Layered Extraction (Tang et al., 2020): ``n_levels``
-        levels, each of ``n_experts`` shared experts plus ``n_task_experts`` experts
-        per task; each task's gate mixes its own and the shared experts, and below the
-        last level a shared gate mixes all of them into the next level's shared input.
+import textwrap
+
+from ._architectures import ARCHITECTURES
+from ._gates import GATE_TYPES
+
+
+def _choices(name, registry, default):
+    """A numpydoc parameter entry for ``name``, whose values are ``registry``'s keys,
+    each documented by its entry's ``doc``."""
+    keys = ", ".join(f'"{key}"' for key in registry)
+    lines = [f'    {name} : {{{keys}}}, default="{default}"']
+    for key, entry in registry.items():
+        lines += textwrap.wrap(
+            f'``"{key}"``: {entry.doc}',
+            width=88,
+            initial_indent=" " * 8,
+            subsequent_indent=" " * 8,
+            break_on_hyphens=False,
+        )
+    return "\n".join(lines) + "\n"
+
+
+COMMON_PARAMETERS = (
+    _choices("architecture", ARCHITECTURES, "mmoe")
+    + """\
     n_experts : int, default=8
         Number of experts shared by the tasks (per level for ``"ple"``).
     expert_units : tuple of int, default=(64,)
@@ -20,12 +35,9 @@ COMMON_PARAMETERS = """\
     gate_units : tuple of int, default=()
         Hidden layer sizes of each gate network; ``()`` is the paper's linear softmax
         gate, ``softmax(W x)``.
-    gate_type : {"softmax", "attention"}, default="softmax"
-        ``"softmax"``: each gate network outputs one score per expert from the gate's
-        input. ``"attention"``: each gate network outputs a query (a learned vector
-        plus a function of the input) scored against keys projected from every
-        expert's output (scaled dot product), so the weights also depend on what the
-        experts say.
+"""
+    + _choices("gate_type", GATE_TYPES, "softmax")
+    + """\
     top_k : int, default=None
         Sparse gating: each gate mixes only its ``top_k`` highest-scoring experts per
         sample, renormalised over those (Shazeer et al., 2017). At most the number of
@@ -165,6 +177,7 @@ default="auto"
         values in training gets an indicator input (1 where the value was missing).
         ``None`` refuses NaN.
 """
+)
 
 FITTED_ATTRIBUTES = """\
     net_ : skorch.NeuralNet

@@ -21,11 +21,11 @@ import torch.nn.functional as F
 from scipy.special import erf, expit, log_softmax, logsumexp
 from torch import nn
 
+from ._architectures import ARCHITECTURES
+from ._gates import GATE_TYPES
 from ._tasks import task_groups
 
 ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
-ARCHITECTURES = ("mmoe", "omoe", "shared_bottom", "ple")
-GATE_TYPES = ("softmax", "attention")
 # Robustly scaled numeric values are smoothly clipped to about this bound (RealMLP's).
 _CLIP_BOUND = 3.0
 # The largest factor of the numeric scaling applied in one float32 step (see
@@ -278,31 +278,6 @@ class _NumpyOps:
             return cls.log_mean_exp(log_softmax(logits, -1), axis)
 
 
-class _Level:
-    """One level of experts and the gates that mix them (plain data, no weights).
-
-    ``expert_stream``: runs ``(output, count)`` saying that the next ``count`` experts
-    read that output of the previous level; ``gate_stream``: how many outputs of the
-    previous level feed the gates, gate ``g`` reading output ``g`` (both None on the
-    first level, which reads the input). Runs of broadcast copies rather than an index
-    gather keep the backward pass a sum, deterministic, where a gather's backward
-    scatters with atomic adds.
-    ``hidden``: the buffer name of a ``(n_gates, n_experts)`` mask of the experts a gate
-    does not see (None when every gate sees every expert).
-    """
-
-    def __init__(self, index, n_experts, n_gates, expert_stream, gate_stream, hidden):
-        self.index = index
-        self.n_experts = n_experts
-        self.n_gates = n_gates
-        self.expert_stream = expert_stream
-        self.gate_stream = gate_stream
-        self.hidden = hidden
-        self.expert_layers = ()  # ((weight name, bias name), ...) after the input
-        self.gate_layers = ()
-        self.key = None  # attention key projection
-
-
 class MMoEModule(nn.Module):
     """Multi-task network: Shared-Bottom, OMoE, MMoE or PLE, with task towers.
 
@@ -314,13 +289,10 @@ class MMoEModule(nn.Module):
         Number of outputs of each task's tower: 1 for a regression task, the number of
         classes for a classification task. Towers are padded to the largest size; padded
         logits are set to ``-inf`` so that a softmax gives them zero probability.
-    architecture : {"mmoe", "omoe", "shared_bottom", "ple"}
-        ``"mmoe"``: one gate per task over ``n_experts`` shared experts; ``"omoe"``: one
-        gate shared by all tasks; ``"shared_bottom"``: a single shared network
-        (``expert_units``), no gates; ``"ple"``: Progressive Layered Extraction,
-        ``n_levels`` levels of ``n_experts`` shared plus ``n_task_experts`` experts per
-        task, each task's gate mixing its own and the shared experts, and (below the
-        last level) a shared gate mixing all of them.
+    architecture : str
+        A key of :data:`~sklearn_mmoe._architectures.ARCHITECTURES` (``"mmoe"``,
+        ``"omoe"``, ``"shared_bottom"``, ``"ple"``), whose plan lays out the levels of
+        experts and gates.
     n_experts : int
         Number of (shared) experts; ignored by ``"shared_bottom"``.
     expert_units : tuple of int
@@ -333,11 +305,10 @@ class MMoEModule(nn.Module):
         Hidden-layer activation, one of ``ACTIVATIONS``.
     dropout : float
         Dropout rate after hidden layers of the experts and towers.
-    gate_type : {"softmax", "attention"}
-        ``"softmax"``: the gate network outputs one logit per expert. ``"attention"``:
-        the gate network outputs a query (a learned vector, its bias, plus a function
-        of the gate's input), scored against keys projected from each expert's output
-        (scaled dot product), so the weights depend on what the experts say.
+    gate_type : str
+        A key of :data:`~sklearn_mmoe._gates.GATE_TYPES` (``"softmax"``,
+        ``"attention"``): what each gate network outputs and how it scores the
+        experts.
     top_k : int or None
         Mix only the ``top_k`` highest-scoring experts of each gate per sample,
         renormalised over those.
@@ -396,9 +367,18 @@ class MMoEModule(nn.Module):
         self.activation = activation
         self.dropout = dropout
         self.gate_type = gate_type
+        self._gate = GATE_TYPES[gate_type]
         expert_units, gate_units = tuple(expert_units), tuple(gate_units)
         width = expert_units[-1]  # of every expert's output
-        self.levels = self._plan(architecture, n_experts, n_task_experts, n_levels)
+        self._n_shared, self._n_task_experts = n_experts, n_task_experts
+        self.levels = ARCHITECTURES[architecture].levels(
+            T, n_experts, n_task_experts, n_levels
+        )
+        for level in self.levels:
+            if level.hidden_mask is not None:
+                level.hidden = f"level{level.index}_hidden"
+                mask = torch.from_numpy(level.hidden_mask)
+                self.register_buffer(level.hidden, mask, persistent=False)
         if top_k is not None and self.levels[0].n_gates:
             seen = min(self.visible_experts(t).size for t in range(T))
             if not 1 <= top_k <= seen:
@@ -412,10 +392,13 @@ class MMoEModule(nn.Module):
         self._scale = 1.0 / math.sqrt(width)
 
         first = self.levels[0]
-        gate_out = width if gate_type == "attention" else None
         # The first layer of every expert and every gate of the first level side by
         # side: one (F, E*H1 + G*U1) product reads the input for all of them.
-        gate_first = gate_units[0] if gate_units else (gate_out or first.n_experts)
+        gate_first = (
+            gate_units[0]
+            if gate_units
+            else self._gate.output_width(width, first.n_experts)
+        )
         self._split = first.n_experts * expert_units[0]
         width_in = self._split + first.n_gates * gate_first
         n_in = self._plan_numeric(n_features, numeric)
@@ -439,7 +422,7 @@ class MMoEModule(nn.Module):
             )
             if not level.n_gates:
                 continue
-            gate_sizes = (*gate_units, gate_out or level.n_experts)
+            gate_sizes = (*gate_units, self._gate.output_width(width, level.n_experts))
             if level.index:
                 gate_sizes = (width, *gate_sizes)
             elif not gate_units:
@@ -447,7 +430,7 @@ class MMoEModule(nn.Module):
             level.gate_layers = self._stack(
                 f"level{level.index}_gate", level.n_gates, gate_sizes
             )
-            if gate_type == "attention":
+            if self._gate.has_key:
                 level.key = f"level{level.index}_key"
                 self.register_parameter(level.key, _uniform((width, width), width))
         # Towers ordered task by task, each task's members in a row: (T * K, ...).
@@ -466,37 +449,6 @@ class MMoEModule(nn.Module):
 
     # -- construction
     # -------------------------------------------------------------------------
-
-    def _plan(self, architecture, n_experts, n_task_experts, n_levels):
-        T = self.n_tasks
-        if architecture == "shared_bottom":
-            return [_Level(0, 1, 0, None, None, None)]
-        if architecture == "omoe":
-            return [_Level(0, n_experts, 1, None, None, None)]
-        if architecture == "mmoe":
-            return [_Level(0, n_experts, T, None, None, None)]
-        # PLE: experts ordered [shared..., task 0's..., task 1's..., ...]; outputs of a
-        # level below the last: [task 0, ..., task T-1, shared].
-        n_own = n_task_experts
-        E = n_experts + T * n_own
-        owner = np.repeat(np.arange(-1, T), [n_experts] + [n_own] * T)
-        levels = []
-        for index in range(n_levels):
-            last = index == n_levels - 1
-            G = T if last else T + 1
-            hidden = np.ones((G, E), dtype=bool)
-            for t in range(T):
-                hidden[t] = (owner != -1) & (owner != t)
-            if not last:
-                hidden[T] = False  # the shared gate sees every expert
-            name = f"level{index}_hidden"
-            self.register_buffer(name, torch.from_numpy(hidden), persistent=False)
-            streams = None, None
-            if index:
-                runs = [(T, n_experts)] + [(t, n_own) for t in range(T)]
-                streams = [(s, c) for s, c in runs if c], G
-            levels.append(_Level(index, E, G, *streams, name))
-        return levels
 
     def _plan_numeric(self, n_numeric, numeric):
         """Buffers of the numeric columns' fixed encoding; returns its width."""
@@ -621,6 +573,14 @@ class MMoEModule(nn.Module):
             self.register_parameter(b, _uniform((n_members, 1, n_out), n_in))
             names.append((w, b))
         return tuple(names)
+
+    def expert_labels(self):
+        """Labels of the experts each task's last gate mixes, in the order of
+        :meth:`gate_weights` (the architecture's own)."""
+        n_visible = self.visible_experts(0).size
+        return ARCHITECTURES[self.architecture].expert_labels(
+            n_visible, self._n_shared, self._n_task_experts
+        )
 
     def visible_experts(self, task):
         """Indices of the experts that ``task``'s gate of the last level mixes."""
@@ -820,10 +780,8 @@ class MMoEModule(nn.Module):
         if not level.n_gates:
             return h  # the shared bottom
         h = h.swapaxes(0, 1)  # (B, E, H)
-        logits = g  # (B, G, E), or the attention queries (B, G, H)
-        if level.key is not None:
-            keys = h @ p[level.key]  # (B, E, H)
-            logits = (g @ keys.swapaxes(-1, -2)) * self._scale  # (B, G, E)
+        key = None if level.key is None else p[level.key]
+        logits = self._gate.scores(g, h, key, self._scale)  # (B, G, E)
         if level.hidden is not None:
             logits = ops.masked_fill(logits, p[level.hidden], -math.inf)
         if self.top_k is not None:

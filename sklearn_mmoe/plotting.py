@@ -62,15 +62,9 @@ def _fitted_task_names(estimator, task_names):
     return None if names is None else [str(n) for n in names]
 
 
-def _expert_names(estimator, n_experts):
-    if estimator.architecture == "shared_bottom":
-        return ["shared bottom"]
-    if estimator.architecture == "ple":
-        n_shared = estimator.n_experts
-        return [f"shared {e}" for e in range(n_shared)] + [
-            f"own {e}" for e in range(n_experts - n_shared)
-        ]
-    return [f"expert {e}" for e in range(n_experts)]
+def _expert_names(estimator):
+    """The fitted network's labels of the experts each task's gate mixes."""
+    return estimator.net_.module_.expert_labels()
 
 
 class GateWeightsDisplay:
@@ -159,7 +153,7 @@ class GateWeightsDisplay:
         display = cls(
             weights,
             task_names=_fitted_task_names(final, task_names),
-            expert_names=_expert_names(final, weights.shape[1]),
+            expert_names=_expert_names(final),
         )
         return display.plot(ax=ax, cmap=cmap, annotate=annotate)
 

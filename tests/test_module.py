@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from sklearn_mmoe._architectures import ARCHITECTURES
+from sklearn_mmoe._gates import GATE_TYPES
 from sklearn_mmoe._module import MMoEModule, _TorchOps
 
 
@@ -372,3 +374,11 @@ def test_ensemble_gate_weights_are_the_members_mean_distribution():
     np.testing.assert_allclose(
         module.forward_numpy(x.numpy(), gates=True), weights.numpy(), atol=1e-6
     )
+
+
+def test_every_registered_architecture_and_gate_type_is_checked_by_the_reference():
+    """The reference forward's variants cover the registries: a new architecture or
+    gate type gets its case there (and in ``_reference_forward``) with its
+    registration."""
+    assert {spec["architecture"] for spec in VARIANTS} == set(ARCHITECTURES)
+    assert {spec.get("gate_type", "softmax") for spec in VARIANTS} == set(GATE_TYPES)
