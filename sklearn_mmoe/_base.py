@@ -15,9 +15,11 @@ from sklearn.utils._param_validation import (
     InvalidParameterError,
     StrOptions,
 )
+from torch import nn
 
 from ._architectures import ARCHITECTURES
 from ._engine import FitMode, _EngineMixin
+from ._experts import EXPERT_TYPES
 from ._gates import GATE_TYPES
 from ._inputs import _InputsMixin, check_task_names
 from ._module import ACTIVATIONS
@@ -34,6 +36,9 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         "architecture": [StrOptions(ARCHITECTURES.keys())],  # a later registration too
         "n_experts": [Interval(Integral, 1, None, closed="left")],
         "expert_units": ["array-like"],
+        # a registered name, or a torch.nn.Module subclass (_check_expert_type)
+        "expert_type": [StrOptions(EXPERT_TYPES.keys()), type],
+        "expert_options": [dict, None],
         "gate_units": ["array-like"],
         "gate_type": [StrOptions(GATE_TYPES.keys())],
         "top_k": [Interval(Integral, 1, None, closed="left"), None],
@@ -83,6 +88,8 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         architecture="mmoe",
         n_experts=8,
         expert_units=(64,),
+        expert_type="mlp",
+        expert_options=None,
         gate_units=(),
         gate_type="softmax",
         top_k=None,
@@ -116,6 +123,8 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         self.architecture = architecture
         self.n_experts = n_experts
         self.expert_units = expert_units
+        self.expert_type = expert_type
+        self.expert_options = expert_options
         self.gate_units = gate_units
         self.gate_type = gate_type
         self.top_k = top_k
@@ -174,6 +183,22 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
                 f"got {getattr(self, name)!r}."
             )
         return tuple(int(u) for u in units)
+
+    def _check_expert_type(self):
+        """``expert_type`` and ``expert_options`` as the network takes them."""
+        expert_type, options = self.expert_type, self.expert_options
+        if not isinstance(expert_type, str) and not issubclass(expert_type, nn.Module):
+            raise TypeError(
+                "expert_type must be one of "
+                f"{sorted(EXPERT_TYPES)} or a torch.nn.Module subclass; got the class "
+                f"{expert_type.__name__}."
+            )
+        if options and isinstance(expert_type, str):
+            raise ValueError(
+                f"expert_options are the arguments of a module class's constructor; "
+                f"expert_type={expert_type!r} takes none (got {sorted(options)})."
+            )
+        return expert_type, (None if options is None else dict(options))
 
     def _check_task_weights(self, n_tasks):
         if self.task_weights is None:

@@ -4,23 +4,39 @@ parameter accepts, and what each does, come from its registry."""
 import textwrap
 
 from ._architectures import ARCHITECTURES
+from ._experts import EXPERT_TYPES
 from ._gates import GATE_TYPES
 
 
-def _choices(name, registry, default):
+def _choices(name, registry, default, other=None, other_doc=None):
     """A numpydoc parameter entry for ``name``, whose values are ``registry``'s keys,
-    each documented by its entry's ``doc``."""
+    each documented by its entry's ``doc`` (and ``other``, another kind of value,
+    documented by ``other_doc``)."""
     keys = ", ".join(f'"{key}"' for key in registry)
-    lines = [f'    {name} : {{{keys}}}, default="{default}"']
-    for key, entry in registry.items():
+    kinds = f"{{{keys}}}" + (f" or {other}" if other else "")
+    lines = [f'    {name} : {kinds}, default="{default}"']
+    docs = [f'``"{key}"``: {entry.doc}' for key, entry in registry.items()]
+    for doc in docs + ([other_doc] if other_doc else []):
         lines += textwrap.wrap(
-            f'``"{key}"``: {entry.doc}',
+            doc,
             width=88,
             initial_indent=" " * 8,
             subsequent_indent=" " * 8,
             break_on_hyphens=False,
         )
     return "\n".join(lines) + "\n"
+
+
+_MODULE_EXPERTS = (
+    "A ``torch.nn.Module`` subclass of your own: each expert is built as "
+    "``cls(n_inputs, n_outputs, **expert_options)``, with ``n_outputs`` the last of "
+    "``expert_units``, and must map ``(n_rows, n_inputs)`` to ``(n_rows, "
+    "n_outputs)``; the experts' parameters are stacked and all of them run as one "
+    "computation (``torch.func.vmap``). On the first level ``n_inputs`` is the "
+    "encoded input's width (numeric encoding, missing-value indicators, "
+    "embeddings). Such a model predicts in PyTorch only, and is saved with pickle, "
+    "not :func:`~sklearn_mmoe.save` or :func:`~sklearn_mmoe.to_onnx`."
+)
 
 
 COMMON_PARAMETERS = (
@@ -32,6 +48,18 @@ COMMON_PARAMETERS = (
         Hidden layer sizes of each expert (at least one layer); the last size is the
         width of what the experts pass on. All experts of a layer are computed by one
         batched matrix product, whatever their depth.
+"""
+    + _choices(
+        "expert_type",
+        EXPERT_TYPES,
+        "mlp",
+        other="torch.nn.Module subclass",
+        other_doc=_MODULE_EXPERTS,
+    )
+    + """\
+    expert_options : dict, default=None
+        Keyword arguments of the constructor of an ``expert_type`` of your own
+        module class; refused with a registered ``expert_type``.
     gate_units : tuple of int, default=()
         Hidden layer sizes of each gate network; ``()`` is the paper's linear softmax
         gate, ``softmax(W x)``.

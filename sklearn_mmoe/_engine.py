@@ -116,6 +116,7 @@ class _EngineMixin:
         n_tasks = len(tasks)
         kinds = tuple(task.kind for task in tasks)
         embeddings = self._embeddings()
+        expert_type, expert_options = self._check_expert_type()
         module_params = dict(
             n_features=X.shape[1] - len(embeddings),
             output_sizes=tuple(task.width for task in tasks),
@@ -123,6 +124,8 @@ class _EngineMixin:
             architecture=self.architecture,
             n_experts=self.n_experts,
             expert_units=self._check_units("expert_units", allow_empty=False),
+            expert_type=expert_type,
+            expert_options=expert_options,
             gate_units=self._check_units("gate_units", allow_empty=True),
             tower_units=self._check_units("tower_units", allow_empty=True),
             activation=self.activation,
@@ -452,7 +455,7 @@ def _shrunk_on(net, valid, tasks):
     outs, targets, weights = [], [], []
     with torch.inference_mode():
         for Xb, Yb, Wb in BatchIterator(valid, _PREDICT_CHUNK, device=net.device):
-            outs.append(module(Xb).float())
+            outs.append(module(Xb).outputs.float())
             targets.append(Yb)
             weights.append(torch.ones_like(Yb) if Wb is None else Wb)
         out, Y, W = torch.cat(outs), torch.cat(targets), torch.cat(weights)

@@ -22,6 +22,7 @@ from scipy.special import erf, expit, log_softmax, logsumexp
 from torch import nn
 
 from ._architectures import ARCHITECTURES
+from ._experts import expert_type_of
 from ._gates import GATE_TYPES
 from ._tasks import task_groups
 
@@ -333,6 +334,16 @@ class MMoEModule(nn.Module):
         training (see :mod:`sklearn_mmoe._tasks`): the log of their mean class
         probabilities (so that a softmax gives the mean probability), or their mean
         value. ``None``: every task is a classification task.
+    numeric : dict, default=None
+        The numeric columns' encoding, as fitted by
+        :func:`~sklearn_mmoe._numeric.fit_numeric` (None: the numbers as given).
+    expert_type : str or type, default="mlp"
+        A key of :data:`~sklearn_mmoe._experts.EXPERT_TYPES`, or a
+        ``torch.nn.Module`` subclass built as ``cls(n_inputs, expert_units[-1],
+        **expert_options)`` once per expert (see
+        :class:`~sklearn_mmoe._experts.ModuleExperts`).
+    expert_options : dict, default=None
+        Keyword arguments of a module class's constructor.
     """
 
     def __init__(
@@ -354,6 +365,8 @@ class MMoEModule(nn.Module):
         ensemble_size=1,
         kinds=None,
         numeric=None,
+        expert_type="mlp",
+        expert_options=None,
     ):
         super().__init__()
         self.ensemble_size = K = int(ensemble_size)
@@ -368,6 +381,8 @@ class MMoEModule(nn.Module):
         self.dropout = dropout
         self.gate_type = gate_type
         self._gate = GATE_TYPES[gate_type]
+        self.expert_type = expert_type
+        self._expert = expert_type_of(expert_type, expert_options)
         expert_units, gate_units = tuple(expert_units), tuple(gate_units)
         width = expert_units[-1]  # of every expert's output
         self._n_shared, self._n_task_experts = n_experts, n_task_experts
@@ -399,7 +414,7 @@ class MMoEModule(nn.Module):
             if gate_units
             else self._gate.output_width(width, first.n_experts)
         )
-        self._split = first.n_experts * expert_units[0]
+        self._split = self._expert.first_layer_width(first.n_experts, expert_units)
         width_in = self._split + first.n_gates * gate_first
         n_in = self._plan_numeric(n_features, numeric)
         n_in += self._plan_embeddings(n_features, embeddings)
@@ -415,11 +430,8 @@ class MMoEModule(nn.Module):
                 offset = torch.arange(K).reshape(K, 1, 1) * n_sums
                 self.register_buffer("member_offset", offset, persistent=False)
         for level in self.levels:
-            # The first level's first layers are in the input product above.
-            expert_sizes = (width, *expert_units) if level.index else expert_units
-            level.expert_layers = self._stack(
-                f"level{level.index}_expert", level.n_experts, expert_sizes
-            )
+            n_inputs = width if level.index else n_in
+            self._expert.build(self, level, n_inputs, expert_units)
             if not level.n_gates:
                 continue
             gate_sizes = (*gate_units, self._gate.output_width(width, level.n_experts))
@@ -574,6 +586,12 @@ class MMoEModule(nn.Module):
             names.append((w, b))
         return tuple(names)
 
+    @property
+    def runs_numpy(self):
+        """Whether ``forward_numpy`` can run this network (experts of a module class
+        of the user's own run in PyTorch only)."""
+        return self._expert.numpy
+
     def expert_labels(self):
         """Labels of the experts each task's last gate mixes, in the order of
         :meth:`gate_weights` (the architecture's own)."""
@@ -597,13 +615,14 @@ class MMoEModule(nn.Module):
         """Every member's task outputs ``(B, K, T, W)`` and each level's gate weights
         ``(K * B, G, E)``, the members' rows one after another."""
         n, first, K = x.shape[0], self.levels[0], self.ensemble_size
-        if self._lookup_pays(n, ops):
-            z = self._lookup_first_layer(p, x, ops)
+        reads_input = not self._split  # the experts read the encoded input
+        if not reads_input and self._lookup_pays(n, ops):
+            z, inputs = self._lookup_first_layer(p, x, ops), None
         else:
-            z = self._dense_first_layer(p, x, ops)
+            z, inputs = self._dense_first_layer(p, x, ops)
         n = K * n
-        h = ops.dropout(ops.act(z[:, : self._split].reshape(n, first.n_experts, -1)))
-        h = self._mlp(p, ops, first.expert_layers, h.swapaxes(0, 1), True, True)
+        experts_in = inputs if reads_input else z[:, : self._split]
+        h = self._expert.run(self, p, ops, first, experts_in)  # (E, B, H)
         g = None
         if first.n_gates:
             g = z[:, self._split :].reshape(n, first.n_gates, -1)  # (B, G, U1)
@@ -617,7 +636,7 @@ class MMoEModule(nn.Module):
             h = ops.cat(
                 [ops.expand0(streams[s : s + 1], c) for s, c in level.expert_stream]
             )
-            h = self._mlp(p, ops, level.expert_layers, h, True, True)
+            h = self._expert.run(self, p, ops, level, h)
             g = self._mlp(
                 p, ops, level.gate_layers, streams[: level.gate_stream], False, False
             )
@@ -664,14 +683,16 @@ class MMoEModule(nn.Module):
             p["embedding_offset"],
         )
 
-    def _dense_first_layer(self, p, x, ops):  # (B, n_in) -> (K * B, first width)
+    def _dense_first_layer(self, p, x, ops):
+        """The input product ``(K * B, first width)`` and the encoded input it
+        multiplies, ``(K * B, n_in)``, of a batch ``(B, n_inputs)``."""
         n, K = x.shape[0], self.ensemble_size
         x = self._embedded(
             p, self._encode_numeric(p, x[:, : self.n_numeric], ops), x, ops
         )
         if K > 1:  # (K, 1, F) * (B, F): every member's scaled copy of the batch
             x = (p["member_scale"] * x).reshape(K * n, -1)
-        return ops.linear(x, p["input_weight"], p["input_bias"])
+        return ops.linear(x, p["input_weight"], p["input_bias"]), x
 
     def _lookup_first_layer(self, p, x, ops):
         """``_dense_first_layer`` for a piecewise-linear code, as a lookup.
@@ -810,47 +831,44 @@ class MMoEModule(nn.Module):
     def _tensors(self):
         return {**self._parameters, **self._buffers}
 
-    def forward(self, x, return_balance=False):
-        """Logits (or regression outputs) of every task, shape (B, T, W); while
-        training with ``ensemble_size > 1``, every member's: (B, K, T, W).
-
-        With ``return_balance``, also the load-balancing term: the squared coefficient
-        of variation of each gate's total weight per expert over the batch, averaged
-        over gates (0 for a perfectly even use of the experts).
+    def forward(self, x):
+        """The network on ``x`` (B, n_inputs): a :class:`NetworkOutput`, whose
+        ``outputs`` are the logits (or regression outputs) of every task, (B, T, W),
+        or, while training with ``ensemble_size > 1``, every member's: (B, K, T, W).
         """
         ops = _TorchOps(
             self.activation,
             self.dropout if self.training else 0.0,
             getattr(self, "generator", None),
         )
-        p = self._tensors()
+        return self._result(self._tensors(), x, ops, self.training)
+
+    def _result(self, p, x, ops, training):
         out, gates = self._run(p, x, ops)
-        if not (self.training and self.ensemble_size > 1):
+        if not (training and self.ensemble_size > 1):
             out = self._combine(out, ops)
-        if not return_balance:
-            return out
-        terms = [self._imbalance(p, level, w) for level, w in zip(self.levels, gates)]
-        return out, (torch.stack(terms).mean() if terms else out.new_zeros(()))
+        return NetworkOutput(out, self, p, gates, x.shape[0])
 
     @staticmethod
     def _imbalance(p, level, weights):
+        """The squared coefficient of variation of each gate's total weight per
+        expert it sees, over the batch, averaged over the level's gates; written
+        for NumPy arrays and tensors alike."""
         importance = weights.sum(0)  # (G, E)
         if level.hidden is None:
-            mean = importance.mean(-1, keepdim=True)
-            var = (importance - mean).square().mean(-1, keepdim=True)
+            mean = importance.mean(-1)[..., None]
+            var = ((importance - mean) ** 2).mean(-1)[..., None]
         else:
-            seen = (~p[level.hidden]).to(importance.dtype)
-            count = seen.sum(-1, keepdim=True)
-            mean = importance.sum(-1, keepdim=True) / count
-            var = ((importance - mean).square() * seen).sum(-1, keepdim=True) / count
-        return (var / mean.square()).mean()
+            seen = ~p[level.hidden]
+            count = seen.sum(-1)[..., None]
+            mean = importance.sum(-1)[..., None] / count
+            var = (((importance - mean) ** 2) * seen).sum(-1)[..., None] / count
+        return (var / mean**2).mean()
 
     def gate_weights(self, x):
         """Each task's mixing weights over the experts it sees, (B, T, n_visible)."""
-        if not self.levels[-1].n_gates:
-            return x.new_ones(x.shape[0], self.n_tasks, 1)
         ops = _TorchOps(self.activation, 0.0)
-        return self._task_gates(self._run(self._tensors(), x, ops)[1][-1])
+        return self._result(self._tensors(), x, ops, False).gate_weights
 
     # -- NumPy inference
     # ---------------------------------------------------------------------
@@ -874,20 +892,68 @@ class MMoEModule(nn.Module):
             self._numpy_cache = (key, arrays)
         return self._numpy_cache[1]
 
-    def forward_numpy(self, x, gates=False):
-        """``forward`` (or ``gate_weights``) in float64 NumPy, for inference."""
+    def forward_numpy(self, x):
+        """``forward`` in float64 NumPy, for inference: a :class:`NetworkOutput` of
+        arrays."""
         x = np.asarray(x, dtype=np.float64)
-        if gates and not self.levels[-1].n_gates:
-            return np.ones((x.shape[0], self.n_tasks, 1))
-        ops = _NumpyOps(self.activation)
-        out, weights = self._run(self._arrays(), x, ops)
-        return self._task_gates(weights[-1]) if gates else self._combine(out, ops)
+        return self._result(self._arrays(), x, _NumpyOps(self.activation), False)
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_numpy_cache"] = None
         state["generator"] = None  # a fit's dropout generator is not kept
         return state
+
+
+class NetworkOutput:
+    """What the network computes for a batch of ``n`` rows, in every mode and on
+    both backends (tensors from ``forward``, float64 arrays from ``forward_numpy``).
+
+    Attributes
+    ----------
+    outputs : tensor or ndarray of shape (n, T, W)
+        Every task's logits (classification) or values, the towers padded to the
+        widest with ``-inf``; while training with ``ensemble_size > 1``, every
+        member's, (n, K, T, W).
+    gate_weights : tensor or ndarray of shape (n, T, n_visible)
+        Each task's last-level mixing weights over the experts it sees (the members'
+        mean); ones of shape (n, T, 1) for a network without gates. Computed when
+        read.
+    balance : scalar tensor or float
+        The load-balancing term: the squared coefficient of variation of each gate's
+        total weight per expert over the batch, averaged over gates and levels (0
+        for a perfectly even use of the experts, and without gates). Computed when
+        read.
+    """
+
+    __slots__ = ("outputs", "_module", "_p", "_gates", "_n")
+
+    def __init__(self, outputs, module, p, gates, n):
+        self.outputs = outputs
+        self._module, self._p, self._gates, self._n = module, p, gates, n
+
+    @property
+    def gate_weights(self):
+        module = self._module
+        if not module.levels[-1].n_gates:
+            shape = (self._n, module.n_tasks, 1)
+            if isinstance(self.outputs, np.ndarray):
+                return np.ones(shape)
+            return self.outputs.new_ones(shape)
+        return module._task_gates(self._gates[-1])
+
+    @property
+    def balance(self):
+        levels = self._module.levels
+        terms = [
+            self._module._imbalance(self._p, level, w)
+            for level, w in zip(levels, self._gates)
+        ]
+        if not terms:
+            if isinstance(self.outputs, np.ndarray):
+                return 0.0
+            return self.outputs.new_zeros(())
+        return sum(terms) / len(terms)
 
 
 def _uniform(shape, fan_in):

@@ -265,11 +265,10 @@ class MultiTaskNet(NeuralNet):
 
     def _step(self, batch, training):
         Xi, yi, wi = batch
-        balance = None
+        result = self.module_(Xi)
+        y_pred, balance = result.outputs, None
         if training and self.criterion_.balance_weight > 0:
-            y_pred, balance = self.module_(Xi, return_balance=True)
-        else:
-            y_pred = self.module_(Xi)
+            balance = result.balance
         losses = self.criterion_(y_pred, yi)
         task_losses = self.criterion_.task_means(losses, wi)
         return {

@@ -49,7 +49,7 @@ class _Serving(nn.Module):
             x = torch.cat([first, second.to(first.dtype)], 1)
         else:
             x = first.to(torch.float32)
-        raw = self.module(x)  # (n, n_tasks, width)
+        raw = self.module(x).outputs  # (n, n_tasks, width)
         return tuple(task.serve(raw[:, t]) for t, task in enumerate(self.tasks))
 
 
@@ -184,6 +184,12 @@ def to_onnx(model, path):
     True
     """
     check_is_fitted(model, "net_")
+    if not isinstance(model.expert_type, str):
+        raise TypeError(
+            f"to_onnx does not export experts of a class of your own "
+            f"({model.expert_type.__name__}): their batched run over the experts "
+            "(torch.func.vmap) is traced into a graph of a fixed batch size."
+        )
     try:
         import onnx  # noqa: F401
         import onnxscript  # noqa: F401

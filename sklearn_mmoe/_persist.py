@@ -183,6 +183,12 @@ def save(model, path):
             f"{type(model).__name__}."
         )
     check_is_fitted(model, "net_")
+    if not isinstance(model.expert_type, str):
+        raise TypeError(
+            f"expert_type is a class of your own ({model.expert_type.__name__}): a "
+            "model file holds tensors and plain data and load never imports code, so "
+            "it could not rebuild your module. Save this model with pickle or joblib."
+        )
     writer = _Writer()
     params = model.get_params(deep=False)
     if isinstance(params.get("random_state"), np.random.RandomState):

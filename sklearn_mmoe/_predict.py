@@ -36,15 +36,22 @@ class _PredictMixin:
         check_is_fitted(self, "net_")
         X = self._validate_X(X)
         module = self.net_.module_
-        if X.shape[0] <= _NUMPY_ROWS:
-            return module.forward_numpy(_dense(X))
+        if X.shape[0] <= _NUMPY_ROWS and module.runs_numpy:
+            return module.forward_numpy(_dense(X)).outputs
+        return self._torch_results(X, "outputs")
+
+    def _torch_results(self, X, name):
+        """The network's result ``name`` for validated ``X``, from PyTorch in chunks
+        of ``_PREDICT_CHUNK`` rows, as one float32 array."""
+        module = self.net_.module_
         if module.training:
             module.eval()
         batches = BatchIterator(
             TensorData(as_tensor(X)), _PREDICT_CHUNK, device=self.net_.device
         )
         with torch.inference_mode():
-            return torch.cat([module(Xb).cpu() for Xb, _, _ in batches]).numpy()
+            parts = [getattr(module(Xb), name).cpu() for Xb, _, _ in batches]
+        return torch.cat(parts).numpy()
 
     def _task_outputs(self, X, method):
         """``task.predict`` or ``task.proba`` of every task, one array each."""
@@ -158,8 +165,10 @@ class _PredictMixin:
         check_is_fitted(self, "net_")
         X = self._validate_X(X)
         module = self.net_.module_
+        if not module.runs_numpy:
+            return self._torch_results(X, "gate_weights").astype(np.float64)
         chunks = [
-            module.forward_numpy(_dense(X[i : i + _PREDICT_CHUNK]), gates=True)
+            module.forward_numpy(_dense(X[i : i + _PREDICT_CHUNK])).gate_weights
             for i in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
         return np.concatenate(chunks)

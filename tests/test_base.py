@@ -98,7 +98,7 @@ def test_early_stopping_restores_the_best_epoch(Est, ema_decay):
     _, valid = net.train_split(TensorData(torch.from_numpy(X), Z, None, rows))
     Xv, Yv, _ = valid.take(slice(0, len(valid)))
     with torch.no_grad():
-        losses = net.criterion_(net.module_(Xv), Yv)
+        losses = net.criterion_(net.module_(Xv).outputs, Yv)
         loss = net.criterion_.objective(net.criterion_.task_means(losses))
     assert -float(loss) == pytest.approx(est.best_validation_score_, rel=1e-5)
 

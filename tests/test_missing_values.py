@@ -57,8 +57,9 @@ def test_the_numpy_and_torch_paths_agree_on_missing_values(encoding):
     module = clf.net_.module_
     Xt = X[:64].astype(np.float32)
     with torch.no_grad():
-        torch_out = module(torch.from_numpy(Xt)).numpy()
-    np.testing.assert_allclose(module.forward_numpy(Xt), torch_out, atol=1e-5)
+        torch_out = module(torch.from_numpy(Xt)).outputs.numpy()
+    numpy_out = module.forward_numpy(Xt).outputs
+    np.testing.assert_allclose(numpy_out, torch_out, atol=1e-5)
     one = np.vstack([clf.predict_proba(X[i : i + 1]) for i in range(5)])
     np.testing.assert_allclose(one, clf.predict_proba(X[:5]), atol=1e-6)
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from sklearn_mmoe._architectures import ARCHITECTURES
+from sklearn_mmoe._experts import EXPERT_TYPES
 from sklearn_mmoe._gates import GATE_TYPES
 from sklearn_mmoe._module import MMoEModule, _TorchOps
 
@@ -160,8 +161,8 @@ def test_batched_module_equals_a_loop_over_experts_gates_and_tasks(
     with torch.no_grad():
         expected = _reference_forward(module, x, spec)
         expected[:, 2, 1:] = -math.inf  # the one-output task's padded slots
-        torch.testing.assert_close(module(x), expected)
-    numpy_out = module.forward_numpy(x.numpy())
+        torch.testing.assert_close(module(x).outputs, expected)
+    numpy_out = module.forward_numpy(x.numpy()).outputs
     np.testing.assert_allclose(numpy_out, expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -173,7 +174,7 @@ def test_numpy_and_torch_gate_weights_agree_and_are_distributions(spec):
     with torch.no_grad():
         g = module.gate_weights(x)
     np.testing.assert_allclose(
-        module.forward_numpy(x.numpy(), gates=True), g.numpy(), atol=1e-6
+        module.forward_numpy(x.numpy()).gate_weights, g.numpy(), atol=1e-6
     )
     n_seen = module.visible_experts(0).size
     assert g.shape == (30, 3, n_seen)
@@ -236,15 +237,36 @@ def test_architectures_differ_in_their_gates():
 @pytest.mark.parametrize("spec", VARIANTS, ids=lambda s: s["architecture"] + _ids(s))
 def test_a_batch_of_one_keeps_its_task_axis(spec):
     module = MMoEModule(4, (2, 3), **spec).eval()
-    assert module(torch.randn(1, 4)).shape == (1, 2, 3)
-    assert module.forward_numpy(np.ones((1, 4))).shape == (1, 2, 3)
-    assert module.forward_numpy(np.ones((1, 4)), gates=True).shape[:2] == (1, 2)
+    assert module(torch.randn(1, 4)).outputs.shape == (1, 2, 3)
+    result = module.forward_numpy(np.ones((1, 4)))
+    assert result.outputs.shape == (1, 2, 3)
+    assert result.gate_weights.shape[:2] == (1, 2)
+
+
+@pytest.mark.parametrize("spec", VARIANTS, ids=lambda s: s["architecture"] + _ids(s))
+def test_the_named_result_is_the_same_on_both_backends(spec):
+    """``forward`` and ``forward_numpy`` return one named result: outputs, each
+    task's gate weights and the balance term, equal to float32 rounding."""
+    torch.manual_seed(0)
+    module = MMoEModule(4, (2, 3), **spec).eval()
+    x = torch.randn(20, 4)
+    with torch.no_grad():
+        tensors = module(x)
+    arrays = module.forward_numpy(x.numpy())
+    np.testing.assert_allclose(arrays.outputs, tensors.outputs.numpy(), atol=1e-5)
+    weights = tensors.gate_weights.numpy()
+    np.testing.assert_allclose(arrays.gate_weights, weights, atol=1e-6)
+    assert weights.shape == (20, 2, module.visible_experts(0).size)
+    assert tensors.balance.shape == ()
+    np.testing.assert_allclose(arrays.balance, tensors.balance.item(), atol=1e-6)
+    if spec["architecture"] == "shared_bottom":  # no gates: one expert, no balance
+        assert (weights == 1).all() and arrays.balance == 0.0
 
 
 def test_padded_logits_get_zero_probability():
     torch.manual_seed(0)
     module = MMoEModule(4, (2, 5, 3)).eval()
-    proba = module(torch.randn(8, 4)).softmax(-1)
+    proba = module(torch.randn(8, 4)).outputs.softmax(-1)
     assert (proba[:, 0, 2:] == 0).all() and (proba[:, 2, 3:] == 0).all()
     torch.testing.assert_close(proba.sum(-1), torch.ones(8, 3))
     assert (proba[:, 1] > 0).all()
@@ -254,7 +276,8 @@ def test_padded_logits_get_zero_probability():
 def test_balance_term_is_finite_and_differentiable(spec):
     torch.manual_seed(0)
     module = MMoEModule(4, (1, 1), **spec)
-    out, balance = module(torch.randn(64, 4), return_balance=True)
+    result = module(torch.randn(64, 4))
+    out, balance = result.outputs, result.balance
     assert out.shape == (64, 2, 1)
     assert balance.shape == () and torch.isfinite(balance) and balance >= 0
     if spec["architecture"] != "shared_bottom":
@@ -267,7 +290,7 @@ def test_balance_term_is_zero_for_an_even_use_of_the_experts():
     with torch.no_grad():
         module.input_weight.zero_()
         module.input_bias.zero_()  # every gate's logits equal: uniform weights
-    _, balance = module(torch.randn(16, 4), return_balance=True)
+    balance = module(torch.randn(16, 4)).balance
     assert balance.item() == pytest.approx(0.0, abs=1e-12)
 
 
@@ -275,10 +298,11 @@ def test_numpy_weights_follow_changes_to_the_parameters():
     torch.manual_seed(0)
     module = MMoEModule(4, (1,)).eval()
     x = np.ones((2, 4))
-    before = module.forward_numpy(x)
+    before = module.forward_numpy(x).outputs
     with torch.no_grad():
         module.tower_bias1.add_(1.0)
-    np.testing.assert_allclose(module.forward_numpy(x), before + 1.0, rtol=1e-6)
+    after = module.forward_numpy(x).outputs
+    np.testing.assert_allclose(after, before + 1.0, rtol=1e-6)
 
 
 def _ops():
@@ -325,16 +349,19 @@ def test_each_ensemble_member_is_the_shared_network_on_its_scaled_input(spec):
     names = ("weight", "column", "stride", "offset")
     embedded = _ops().embed(x[:, :5], x, *(p[f"embedding_{n}"] for n in names))
     with torch.no_grad():
-        members = module.train()(x)  # no dropout: training differs only in shape
+        members = module.train()(x).outputs  # no dropout: differs only in shape
         assert members.shape == (10, 3, 2, 3)
         for k in range(3):
             plain = _member_as_plain_network(module, spec, k).eval()
-            alone = plain(embedded * module.member_scale[k, 0])
+            alone = plain(embedded * module.member_scale[k, 0]).outputs
             torch.testing.assert_close(members[:, k], alone)
-        combined = module.eval()(x)
+        combined = module.eval()(x).outputs
         torch.testing.assert_close(combined.softmax(-1), members.softmax(-1).mean(1))
     np.testing.assert_allclose(
-        module.forward_numpy(x.numpy()), combined.numpy(), rtol=1e-5, atol=1e-5
+        module.forward_numpy(x.numpy()).outputs,
+        combined.numpy(),
+        rtol=1e-5,
+        atol=1e-5,
     )
 
 
@@ -353,11 +380,14 @@ def test_regression_ensemble_predicts_the_members_mean_value():
     module = MMoEModule(4, (1, 1), ensemble_size=3, kinds=("regression",) * 2)
     x = torch.randn(8, 4)
     with torch.no_grad():
-        members = module.train()(x)
-        combined = module.eval()(x)
+        members = module.train()(x).outputs
+        combined = module.eval()(x).outputs
     torch.testing.assert_close(combined, members.mean(1))
     np.testing.assert_allclose(
-        module.forward_numpy(x.numpy()), combined.numpy(), rtol=1e-5, atol=1e-5
+        module.forward_numpy(x.numpy()).outputs,
+        combined.numpy(),
+        rtol=1e-5,
+        atol=1e-5,
     )
 
 
@@ -372,13 +402,14 @@ def test_ensemble_gate_weights_are_the_members_mean_distribution():
     torch.testing.assert_close(weights, gates[-1].view(3, 9, 3, 4).mean(0))
     torch.testing.assert_close(weights.sum(-1), torch.ones(9, 3))
     np.testing.assert_allclose(
-        module.forward_numpy(x.numpy(), gates=True), weights.numpy(), atol=1e-6
+        module.forward_numpy(x.numpy()).gate_weights, weights.numpy(), atol=1e-6
     )
 
 
-def test_every_registered_architecture_and_gate_type_is_checked_by_the_reference():
-    """The reference forward's variants cover the registries: a new architecture or
-    gate type gets its case there (and in ``_reference_forward``) with its
-    registration."""
+def test_every_registered_variant_is_checked_by_the_reference():
+    """The reference forward's variants cover the registries: a new architecture,
+    gate type or expert type gets its case there (and in ``_reference_forward``) with
+    its registration."""
     assert {spec["architecture"] for spec in VARIANTS} == set(ARCHITECTURES)
     assert {spec.get("gate_type", "softmax") for spec in VARIANTS} == set(GATE_TYPES)
+    assert {spec.get("expert_type", "mlp") for spec in VARIANTS} == set(EXPERT_TYPES)

@@ -43,7 +43,7 @@ def _outputs_and_gradients(module, x, lookup):
     module.train()
     module.dropout = 0.0
     module.zero_grad()
-    out = module(torch.as_tensor(x, dtype=torch.float32))
+    out = module(torch.as_tensor(x, dtype=torch.float32)).outputs
     out.nan_to_num(0.0, 0.0, 0.0).square().sum().backward()
     grads = {
         name: p.grad.clone()
@@ -51,7 +51,7 @@ def _outputs_and_gradients(module, x, lookup):
         if p.grad is not None
     }
     module._numpy_cache = None
-    return out.detach(), grads, module.forward_numpy(x[:40])
+    return out.detach(), grads, module.forward_numpy(x[:40]).outputs
 
 
 @pytest.mark.parametrize("ensemble_size", [1, 3])

@@ -1,5 +1,6 @@
-"""Variants come from registries: a new architecture or gate type is one registration,
-and the estimators accept it, validate against it, document it and train with it."""
+"""Variants come from registries: a new architecture, gate type or expert type is one
+registration, and the estimators accept it, validate against it, document it and train
+with it."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._architectures import ARCHITECTURES, Architecture, Level
 from sklearn_mmoe._architectures import register as register_architecture
+from sklearn_mmoe._experts import EXPERT_TYPES
 from sklearn_mmoe._gates import GATE_TYPES, GateType
 from sklearn_mmoe._gates import register as register_gate_type
 
@@ -78,7 +80,12 @@ def test_a_gate_type_registered_alone_scores_the_experts(registered, fast):
 
 
 def test_the_accepted_values_are_the_registries_keys():
-    for name, registry in (("architecture", ARCHITECTURES), ("gate_type", GATE_TYPES)):
+    registries = {
+        "architecture": ARCHITECTURES,
+        "gate_type": GATE_TYPES,
+        "expert_type": EXPERT_TYPES,
+    }
+    for name, registry in registries.items():
         with pytest.raises(InvalidParameterError, match=name) as error:
             MMoEClassifier(**{name: "no such variant"}).fit([[0.0], [1.0]], [0, 1])
         for key in registry:
@@ -86,7 +93,12 @@ def test_the_accepted_values_are_the_registries_keys():
 
 
 @pytest.mark.parametrize(
-    "name, registry", [("architecture", ARCHITECTURES), ("gate_type", GATE_TYPES)]
+    "name, registry",
+    [
+        ("architecture", ARCHITECTURES),
+        ("gate_type", GATE_TYPES),
+        ("expert_type", EXPERT_TYPES),
+    ],
 )
 def test_the_docstring_lists_every_registered_value_with_its_doc(name, registry):
     doc = " ".join(MMoEClassifier.__doc__.split())  # line breaks as spaces

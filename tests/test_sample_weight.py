@@ -131,7 +131,7 @@ def test_the_validation_loss_is_the_weighted_mean_over_its_rows():
         step_fn=net.validation_step,
     )
     with torch.no_grad():
-        losses = net.criterion_(net.module_(data.X), data.Y).numpy()
+        losses = net.criterion_(net.module_(data.X).outputs, data.Y).numpy()
     expected = [np.average(losses[p, t], weights=w[p]) for t, p in enumerate(present.T)]
     np.testing.assert_allclose(
         net.history[-1]["check_task_losses"], expected, rtol=1e-5
