@@ -6,6 +6,7 @@ ORDER = [
     "plot_pipeline_column_transformer.py",
     "plot_grid_search.py",
     "plot_gate_weights.py",
+    "plot_custom_experts.py",
     "plot_missing_labels.py",
     "plot_synthetic_correlation.py",
     "plot_census_income.py",

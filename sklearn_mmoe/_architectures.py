@@ -13,6 +13,8 @@ forward pass).
 
 import numpy as np
 
+from ._registry import Registry
+
 
 class Level:
     """One level of experts and the gates that mix them (plain data, no weights).
@@ -70,14 +72,8 @@ class Architecture:
         return [f"expert {e}" for e in range(n_visible)]
 
 
-ARCHITECTURES = {}
-
-
-def register(architecture):
-    """Add an :class:`Architecture` subclass (an instance of it) to
-    :data:`ARCHITECTURES` under its ``name``; returns the class."""
-    ARCHITECTURES[architecture.name] = architecture()
-    return architecture
+ARCHITECTURES = Registry()
+register = ARCHITECTURES.register
 
 
 @register

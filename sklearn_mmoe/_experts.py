@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from ._registry import Registry
+
 
 class ExpertType:
     """How the experts of a level are built and run.
@@ -54,14 +56,8 @@ class ExpertType:
         raise NotImplementedError
 
 
-EXPERT_TYPES = {}
-
-
-def register(expert_type):
-    """Add an :class:`ExpertType` subclass (an instance of it) to
-    :data:`EXPERT_TYPES` under its ``name``; returns the class."""
-    EXPERT_TYPES[expert_type.name] = expert_type()
-    return expert_type
+EXPERT_TYPES = Registry()
+register = EXPERT_TYPES.register
 
 
 @register

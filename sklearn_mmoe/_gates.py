@@ -9,6 +9,8 @@ validation and their documentation come from :data:`GATE_TYPES`; a new gate type
 subclass of :class:`GateType` passed to :func:`register`, plus its tests.
 """
 
+from ._registry import Registry
+
 
 class GateType:
     """How a gate scores the experts.
@@ -35,14 +37,8 @@ class GateType:
         raise NotImplementedError
 
 
-GATE_TYPES = {}
-
-
-def register(gate_type):
-    """Add a :class:`GateType` subclass (an instance of it) to :data:`GATE_TYPES`
-    under its ``name``; returns the class."""
-    GATE_TYPES[gate_type.name] = gate_type()
-    return gate_type
+GATE_TYPES = Registry()
+register = GATE_TYPES.register
 
 
 @register
