@@ -147,7 +147,10 @@ class ModuleExperts(ExpertType):
         """Run the experts once on two rows, in training and in inference mode: a
         module that cannot be batched over experts, or returns another shape, is
         refused here, at fit, rather than deep inside training."""
-        p = {**module._parameters, **module._buffers}
+        # copies of the buffers: a probe in training mode must not move running
+        # statistics (batch normalisation's) away from their initial values
+        buffers = {name: value.clone() for name, value in module._buffers.items()}
+        p = {**module._parameters, **buffers}
         x = torch.zeros(2, n_inputs)
         if level.index:
             x = x.expand(level.n_experts, 2, n_inputs)

@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from torch import nn
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor, save, to_onnx
+from sklearn_mmoe._module import MMoEModule
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -53,6 +54,18 @@ class DataDependent(nn.Module):
     def forward(self, x):
         h = self.linear(x)  # each expert's own: batched over the experts
         return h if h.sum() > 0 else -h
+
+
+class Normalised(nn.Module):
+    """Batch normalisation: running statistics, each expert's own."""
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.linear = nn.Linear(n_inputs, n_outputs)
+        self.norm = nn.BatchNorm1d(n_outputs)
+
+    def forward(self, x):
+        return torch.relu(self.norm(self.linear(x)))
 
 
 class NotAModule:
@@ -177,3 +190,20 @@ def test_a_model_with_user_experts_is_neither_saved_nor_exported(
         save(clf, tmp_path / "model.safetensors")
     with pytest.raises(TypeError, match="does not export experts of a class of your"):
         to_onnx(clf, tmp_path / "model.onnx")
+
+
+def test_buffers_are_each_experts_own_and_start_as_the_module_sets_them(
+    two_tasks, fast
+):
+    X, Y = two_tasks
+    module = MMoEModule(
+        5, (2, 2), n_experts=3, expert_units=(4,), expert_type=Normalised
+    )
+    mean = module.level0_expert_buffer_norm__running_mean
+    var = module.level0_expert_buffer_norm__running_var
+    assert mean.shape == var.shape == (3, 4)
+    # the check run at construction left them as BatchNorm1d starts them
+    assert (mean == 0).all() and (var == 1).all()
+    clf = MMoEClassifier(expert_type=Normalised, **fast).fit(X, Y)
+    fitted = clf.net_.module_.level0_expert_buffer_norm__running_mean
+    assert not torch.allclose(fitted[0], fitted[1])  # each expert's own statistics
