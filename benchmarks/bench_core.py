@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
-from sklearn_mmoe._module import MMoEModule
+from sklearn_mmoe._module import MMoEModule, _TorchOps
 from sklearn_mmoe._net import MultiTaskLoss
 
 warnings.simplefilter("ignore")  # ConvergenceWarning from the deliberately short fits
@@ -248,10 +248,8 @@ def _gather_floor(X, Y):
     clf = MMoEClassifier(**ARCH, batch_size=BATCH, max_epochs=1, random_state=0)
     clf.fit(X[:20_000], Y[:20_000])
     module = clf.net_.module_
-    from sklearn_mmoe import _module
-
     with torch.no_grad():
-        ops = _module._TorchOps(module.activation, 0.0)
+        ops = _TorchOps(module.activation, 0.0)
         table = module._piecewise_table(module._tensors(), ops).requires_grad_()
     n_columns, T = module.bin_interior.shape
     rng = np.random.default_rng(0)

@@ -60,14 +60,14 @@ class LoopedModuleExperts(_experts.ModuleExperts):
     """The same experts, run one after another: one functional_call each."""
 
     def _vmapped(self, p, level, x, training):
-        base, names, buffer_names = level.expert_module
-        base.train(training)
+        base, params, buffers = self.state(p, level, training)
         outputs = []
         for e in range(level.n_experts):
-            params = {name: p[attr][e] for name, attr in names.items()}
-            buffers = {name: p[attr][e] for name, attr in buffer_names.items()}
+            own = [
+                {name: value[e] for name, value in d.items()} for d in (params, buffers)
+            ]
             rows = x[e] if level.index else x
-            outputs.append(functional_call(base, (params, buffers), (rows,)))
+            outputs.append(functional_call(base, tuple(own), (rows,)))
         return torch.stack(outputs)
 
 

@@ -8,7 +8,7 @@ output of width ``H`` (the last of ``expert_units``). On the first level, an exp
 type may take its first layer from the product that reads the input for every
 expert and every gate at once (``first_layer_width`` columns of it): the MLP does,
 so that the input (or its piecewise-linear code's lookup) is read once. The
-estimators' accepted values of ``expert_type`` will come from :data:`EXPERT_TYPES`; a
+estimators' accepted values of ``expert_type`` come from :data:`EXPERT_TYPES`; a
 new expert type is a subclass of :class:`ExpertType` passed to :func:`register`, plus
 its tests. A ``torch.nn.Module`` subclass of the user's own is not registered: it is
 wrapped by :class:`ModuleExperts` (:func:`expert_type_of` resolves either).
@@ -173,11 +173,17 @@ class ModuleExperts(ExpertType):
                     f"{width}): n_outputs is expert_units[-1]."
                 )
 
-    def _vmapped(self, p, level, x, training):
+    @staticmethod
+    def state(p, level, training):
+        """The module's structure (in ``training`` mode) and the level's stacked
+        parameters and buffers under the module's own names, from ``p``."""
         base, names, buffer_names = level.expert_module
         params = {name: p[attr] for name, attr in names.items()}
         buffers = {name: p[attr] for name, attr in buffer_names.items()}
-        base.train(training)
+        return base.train(training), params, buffers
+
+    def _vmapped(self, p, level, x, training):
+        base, params, buffers = self.state(p, level, training)
 
         def one(params, buffers, rows):
             return functional_call(base, (params, buffers), (rows,))
