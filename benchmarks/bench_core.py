@@ -251,7 +251,7 @@ def _gather_floor(X, Y):
     with torch.no_grad():
         ops = _TorchOps(module.activation, 0.0)
         table = module._piecewise_table(module._tensors(), ops).requires_grad_()
-    n_columns, T = module.bin_interior.shape
+    n_columns, T = module.encoder.bin_interior.shape
     rng = np.random.default_rng(0)
     below = rng.integers(0, T, (BATCH, n_columns)) + np.arange(n_columns) * (T + 1)
     index = torch.as_tensor(np.hstack([below, below + 1]))
@@ -298,7 +298,7 @@ def _best_epoch(X, Y, params):
         durations = [row["dur"] for row in clf.net_.history]
         epochs.append(min(durations))
         fixed.append(total - sum(durations))
-    return min(epochs), min(fixed), clf.net_.module_.numeric_kind
+    return min(epochs), min(fixed), clf.net_.module_.encoder.numeric_kind
 
 
 def deepctr_epoch(X, Y):
@@ -362,7 +362,7 @@ def bench_predict():
 
         ref = min(_timed(raw) for _ in range(5))
         ours = min(_timed(lambda c=clf: c.predict_proba(X)) for _ in range(5))
-        kind = module.numeric_kind or "no"
+        kind = module.encoder.numeric_kind or "no"
         report(
             f"predict_proba 200,000 rows ({label}: {kind} encoding)",
             ours,
@@ -395,7 +395,7 @@ def bench_latency():
         ).fit(X, Y)
         ours = min(median_latency(clf) for _ in range(3))
         ref = min(median_latency(mlp) for _ in range(3))
-        kind = clf.net_.module_.numeric_kind or "no"
+        kind = clf.net_.module_.encoder.numeric_kind or "no"
         report(
             f"single-row predict_proba median latency ({label}: {kind} encoding)",
             ours,

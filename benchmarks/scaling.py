@@ -94,7 +94,7 @@ def columns_point(n_columns, repeats=3):
             epochs = [row["dur"] for row in clf.net_.history]
             best[key] = min(best[key], float(np.mean(epochs)))
             if key == "epoch":
-                assert clf.net_.module_.numeric_kind == "piecewise"
+                assert clf.net_.module_.encoder.numeric_kind == "piecewise"
                 best["fixed"] = min(best["fixed"], total - float(np.sum(epochs)))
     return best
 

@@ -1,9 +1,11 @@
 """The multi-task network of the Mixture-of-Experts family, in PyTorch.
 
-This module imports no scikit-learn: it holds the network alone. The forward pass is
-written once, against a handful of array operations (``_TorchOps`` / ``_NumpyOps``):
-PyTorch runs it for training and for large inputs, NumPy in float64 for small inputs,
-where PyTorch's per-operation dispatch costs more than the arithmetic.
+This module imports no scikit-learn: it holds the network alone (the input's
+numeric encoding and embeddings are :class:`~sklearn_mmoe._encoders.InputEncoder`'s).
+The forward pass is written once, against a handful of array operations
+(``_TorchOps`` / ``_NumpyOps``): PyTorch runs it for training and for large inputs,
+NumPy in float64 for small inputs, where PyTorch's per-operation dispatch costs more
+than the arithmetic.
 
 Everything that reads the input (the first layer of every expert and every gate) is
 one matrix product (for a piecewise-linear code, where faster, a lookup of two rows
@@ -22,16 +24,12 @@ from scipy.special import erf, expit, log_softmax, logsumexp
 from torch import nn
 
 from ._architectures import ARCHITECTURES
+from ._encoders import InputEncoder
 from ._experts import expert_type_of
 from ._gates import GATE_TYPES
 from ._tasks import task_groups
 
 ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
-# Robustly scaled numeric values are smoothly clipped to about this bound (RealMLP's).
-_CLIP_BOUND = 3.0
-# The largest factor of the numeric scaling applied in one float32 step (see
-# _plan_numeric).
-_BOOST = 2.0**64
 # Where the piecewise-linear code's lookup beats the dense product in PyTorch (see
 # _lookup_pays), on 2 CPU cores: without a gradient from 256 rows (8.1 against 8.8
 # ms for 128 columns, 1.0 against 1.3 for 16; below, dense wins: 6.3 against 2.7 at 64
@@ -416,17 +414,23 @@ class MMoEModule(nn.Module):
         )
         self._split = self._expert.first_layer_width(first.n_experts, expert_units)
         width_in = self._split + first.n_gates * gate_first
-        n_in = self._plan_numeric(n_features, numeric)
-        n_in += self._plan_embeddings(n_features, embeddings)
+        self.encoder = encoder = InputEncoder(n_features, numeric, embeddings)
+        n_in = encoder.width
+        # The piecewise-linear code's product with the first layer as a lookup (see
+        # _lookup_first_layer): True, False (the code and the dense product) or
+        # "auto", where it is the faster (see _lookup_pays).
+        self.piecewise_lookup = "auto" if encoder.numeric_kind == "piecewise" else False
         self.input_weight = _uniform((n_in, width_in), n_in)
         self.input_bias = _uniform((width_in,), n_in)
         with torch.no_grad():  # drawn all the same: the other weights do not move
-            self.input_weight[torch.from_numpy(self._constant_inputs)] = 0.0
+            # the encoded inputs of columns constant where the encoding was fitted
+            self.input_weight[torch.from_numpy(encoder.constant_inputs)] = 0.0
         if K > 1:  # random signs keep the members apart from the first step
             signs = torch.randint(0, 2, (K, 1, n_in)).float() * 2.0 - 1.0
             self.member_scale = nn.Parameter(signs)
-            if self.numeric_kind == "piecewise":  # the rows of one member's table
-                n_sums = self.bin_interior.shape[0] * (self.bin_interior.shape[1] + 1)
+            if encoder.numeric_kind == "piecewise":  # the rows of one member's table
+                n_columns, n_bins = encoder.bin_interior.shape
+                n_sums = n_columns * (n_bins + 1)
                 offset = torch.arange(K).reshape(K, 1, 1) * n_sums
                 self.register_buffer("member_offset", offset, persistent=False)
         for level in self.levels:
@@ -458,122 +462,10 @@ class MMoEModule(nn.Module):
         self._numpy_cache = None
         # Dropout's random draws while training; set by the estimator for each fit.
         self.generator = None
+        self.register_load_state_dict_pre_hook(_encoder_keys)
 
     # -- construction
     # -------------------------------------------------------------------------
-
-    def _plan_numeric(self, n_numeric, numeric):
-        """Buffers of the numeric columns' fixed encoding; returns its width."""
-        self.numeric_kind = None if numeric is None else numeric["kind"]
-        self.clip_bound = _CLIP_BOUND
-        self.n_indicators = 0
-        self._boosted = False
-        self._constant_inputs = np.zeros(0, np.int64)
-        # The piecewise-linear code's product with the first layer as a lookup (see
-        # _lookup_first_layer): True, False (the code and the dense product) or
-        # "auto", where it is the faster (see _lookup_pays).
-        self.piecewise_lookup = False
-        if self.numeric_kind is None:
-            return n_numeric
-        # A missing value (NaN) is read as the column's training median, and each
-        # column that had missing values in training gets an indicator input.
-        buffers = {"numeric_fill": numeric["fill"]}
-        indicators = np.asarray(numeric["indicators"], dtype=np.int64)
-        self.n_indicators = len(indicators)
-        if self.n_indicators:
-            buffers["missing_index"] = indicators
-        # The encoded inputs of the columns constant where the encoding was fitted:
-        # their first-layer weights start at zero (see _zero_constant_inputs).
-        constant = np.asarray(numeric.get("constant", np.zeros(n_numeric, bool)))
-        if self.numeric_kind != "piecewise":
-            buffers["numeric_center"] = numeric["center"]
-            factor = np.asarray(numeric["factor"], dtype=np.float64)
-            # float32 holds factors up to about 3e38; a column of values about 1e-40
-            # needs more: its factor is applied in two steps, 2**64 then the rest.
-            self._boosted = bool(np.any(factor > _BOOST))
-            if self._boosted:
-                buffers["numeric_boost"] = np.where(factor > _BOOST, factor / _BOOST, 1)
-                factor = np.minimum(factor, _BOOST)
-            buffers["numeric_factor"] = factor
-            width = n_numeric
-            self._constant_inputs = np.flatnonzero(constant)
-        else:
-            # Each column's bins padded to the most bins of any column; the padding
-            # is cut out again by bin_index. A column whose bins have width 0 (a
-            # constant column, in a model saved before constant columns got a
-            # width) reads 0.
-            edges = [np.asarray(e, dtype=np.float64) for e in numeric["edges"]]
-            n_bins = [len(e) - 1 for e in edges]
-            T = max(n_bins)
-            low = np.zeros((n_numeric, T))
-            span = np.full((n_numeric, T), np.inf)
-            floor = np.zeros((n_numeric, T))
-            ceiling = np.ones((n_numeric, T))
-            for j, e in enumerate(edges):
-                k = n_bins[j]
-                if e[-1] > e[0]:
-                    low[j, :k], span[j, :k] = e[:-1], np.diff(e)
-                # The first ramp continues below b_0 and the last above b_T, for up
-                # to _CLIP_BOUND bins' widths: beyond, an outlier reads as an edge.
-                floor[j, 0] = -_CLIP_BOUND
-                ceiling[j, k - 1] = 1.0 + _CLIP_BOUND
-            index = np.concatenate([j * T + np.arange(k) for j, k in enumerate(n_bins)])
-            buffers.update(
-                bin_low=low, bin_width=span, bin_floor=floor, bin_ceiling=ceiling
-            )
-            buffers["bin_index"] = index
-            # For the lookup form (see _lookup_first_layer): each column's inner edges
-            # b_1 .. b_{k-1}, padded with +inf (all of a constant column's), the
-            # last bin of each column and where each column's bins start.
-            interior = np.full((n_numeric, T), np.inf)
-            for j, k in enumerate(n_bins):
-                if np.isfinite(span[j, 0]):
-                    interior[j, : k - 1] = low[j, 1:k]
-            buffers["bin_interior"] = interior
-            buffers["bin_last"] = np.asarray(n_bins, dtype=np.int64) - 1
-            buffers["bin_start"] = np.arange(n_numeric, dtype=np.int64) * T
-            buffers["bin_column"] = np.arange(n_numeric, dtype=np.int64)
-            self._all_bins = all(k == T for k in n_bins)
-            self.piecewise_lookup = "auto"
-            width = self._code_width = int(sum(n_bins))
-            first = np.concatenate([[0], np.cumsum(n_bins)[:-1]])
-            self._constant_inputs = np.concatenate(
-                [first[j] + np.arange(n_bins[j]) for j in np.flatnonzero(constant)]
-                or [np.zeros(0, np.int64)]
-            )
-        width += self.n_indicators
-        for name, values in buffers.items():
-            values = np.asarray(values)
-            tensor = torch.from_numpy(
-                values.astype(np.float32) if values.dtype.kind == "f" else values
-            )
-            self.register_buffer(name, tensor, persistent=False)
-        return width
-
-    def _plan_embeddings(self, n_numeric, embeddings):
-        """One flat table holds every column's embeddings, row after row; a code's
-        vector is gathered by one index, ``base + code * width + slot``, per batch for
-        all columns. Returns the total embedding width."""
-        self.n_numeric = n_numeric
-        self.embeddings = tuple((int(n), int(d)) for n, d in embeddings)
-        if not self.embeddings:
-            return 0
-        n_codes, widths = np.array(self.embeddings).T
-        sizes = n_codes * widths
-        base = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        column = np.repeat(np.arange(len(widths)), widths)
-        slot = np.concatenate([np.arange(d) for d in widths])
-        for name, values in (
-            ("embedding_column", n_numeric + column),
-            ("embedding_stride", widths[column]),
-            ("embedding_offset", base[column] + slot),
-        ):
-            self.register_buffer(name, torch.from_numpy(values), persistent=False)
-        weight = torch.randn(int(sizes.sum()))
-        for b, d in zip(base, widths):
-            weight[b : b + 2 * d] = 0.0  # the unseen and the missing code
-        self.embedding_weight = nn.Parameter(weight)
-        return int(widths.sum())
 
     def _stack(self, prefix, n_members, sizes):
         """Register weights of ``n_members`` parallel MLPs ``sizes[0] -> sizes[1] ->
@@ -667,29 +559,15 @@ class MMoEModule(nn.Module):
         if torch.is_grad_enabled() and self.input_weight.requires_grad:
             return (
                 n >= _LOOKUP_TRAINING_ROWS
-                and self._code_width >= _LOOKUP_TRAINING_WIDTH
+                and self.encoder.code_width >= _LOOKUP_TRAINING_WIDTH
             )
         return n >= _LOOKUP_ROWS
-
-    def _embedded(self, p, numeric, x, ops):  # the inputs, categorical codes embedded
-        if not self.embeddings:
-            return numeric
-        return ops.embed(
-            numeric,
-            x,
-            p["embedding_weight"],
-            p["embedding_column"],
-            p["embedding_stride"],
-            p["embedding_offset"],
-        )
 
     def _dense_first_layer(self, p, x, ops):
         """The input product ``(K * B, first width)`` and the encoded input it
         multiplies, ``(K * B, n_in)``, of a batch ``(B, n_inputs)``."""
         n, K = x.shape[0], self.ensemble_size
-        x = self._embedded(
-            p, self._encode_numeric(p, x[:, : self.n_numeric], ops), x, ops
-        )
+        x = self.encoder.encode(p, x, ops)
         if K > 1:  # (K, 1, F) * (B, F): every member's scaled copy of the batch
             x = (p["member_scale"] * x).reshape(K * n, -1)
         return ops.linear(x, p["input_weight"], p["input_bias"]), x
@@ -705,17 +583,8 @@ class MMoEModule(nn.Module):
         (``_piecewise_table``) per column, gathered and weighed in one embedding
         bag, instead of a dense product over every bin.
         """
-        n, K, P = x.shape[0], self.ensemble_size, self._code_width
-        values, missing = ops.fill_missing(x[:, : self.n_numeric], p["numeric_fill"])
-        flat = ops.bin_of(values, p["bin_interior"], p["bin_last"]) + p["bin_start"]
-
-        def at(name):  # each value's entry of a (n_numeric, T) buffer
-            return p[name].reshape(-1)[flat]
-
-        fraction = (values - at("bin_low")) / at("bin_width")
-        fraction = ops.clip(fraction, at("bin_floor"), at("bin_ceiling"))
-        # the rest of the inputs: the missing-value flags, then the embeddings
-        rest = self._embedded(p, self._flags(p, missing, values, ops), x, ops)
+        n, K, P = x.shape[0], self.ensemble_size, self.encoder.code_width
+        flat, fraction, rest = self.encoder.piecewise_parts(p, x, ops)
         below = flat + p["bin_column"]  # column j's sums start at row j (T + 1)
         index = ops.cat([below, below + 1], 1)  # (B, 2 F)
         weight = ops.cat([1.0 - fraction, fraction], 1)
@@ -733,47 +602,21 @@ class MMoEModule(nn.Module):
         """The lookup table of ``_lookup_first_layer``, per member: for each column,
         the running sums ``S_0 = 0, S_1, ..., S_T`` of the first layer's rows of its
         bins; ``(K * n_numeric * (T + 1), first width)``."""
-        K, P = self.ensemble_size, self._code_width
+        K, P = self.ensemble_size, self.encoder.code_width
         rows = p["input_weight"][:P]
         if K > 1:
             rows = p["member_scale"][:, 0, :P, None] * rows  # (K, P, O)
         else:
             rows = rows[None]
         n_columns, T = p["bin_interior"].shape
-        if self._all_bins:  # every column has T bins: the layout is the padded one
+        if (
+            self.encoder.all_bins
+        ):  # every column has T bins: the layout is the padded one
             own = rows.reshape(K, n_columns * T, -1)
         else:
             own = ops.scatter_rows(rows, p["bin_index"], n_columns * T)  # (K, F T, O)
         sums = ops.pad_front(ops.cumsum(own.reshape(K, n_columns, T, -1), 2))
         return sums.reshape(K * n_columns * (T + 1), -1)
-
-    def _encode_numeric(self, p, x, ops):  # (B, n_numeric) -> (B, encoded width)
-        kind = self.numeric_kind
-        if kind is None:
-            return x
-        x, missing = ops.fill_missing(x, p["numeric_fill"])
-        if kind != "piecewise":
-            x = (x - p["numeric_center"]) * p["numeric_factor"]
-            if self._boosted:
-                x = x * p["numeric_boost"]
-            if kind == "robust":
-                x = ops.smooth_clip(x, self.clip_bound)
-        else:
-            n = x.shape[0]
-            ramps = (x[:, :, None] - p["bin_low"]) / p["bin_width"]  # (B, F, T_max)
-            ramps = ops.clip(ramps, p["bin_floor"], p["bin_ceiling"])
-            x = ops.take_columns(ramps.reshape(n, -1), p["bin_index"])
-        if not self.n_indicators:
-            return x
-        flags = self._flags(p, missing, x, ops)
-        return ops.cat([x, flags], 1)  # (B, encoded width + n_indicators)
-
-    def _flags(self, p, missing, like, ops):  # (B, n_indicators), as ``like``'s type
-        """The missing-value indicator inputs: 1 where a column that had missing
-        values in training is missing."""
-        if not self.n_indicators:
-            return like[:, :0]
-        return ops.as_float(ops.take_columns(missing, p["missing_index"]), like)
 
     def _combine(self, out, ops):
         """The members' outputs ``(B, K, T, W)`` as one ``(B, T, W)``: their mean
@@ -828,8 +671,14 @@ class MMoEModule(nn.Module):
     # -- PyTorch
     # -----------------------------------------------------------------------------
 
-    def _tensors(self):
-        return {**self._parameters, **self._buffers}
+    def _tensors(self):  # the network's and its encoder's, by their own names
+        encoder = self.encoder
+        return {
+            **self._parameters,
+            **self._buffers,
+            **encoder._parameters,
+            **encoder._buffers,
+        }
 
     def forward(self, x):
         """The network on ``x`` (B, n_inputs): a :class:`NetworkOutput`, whose
@@ -961,3 +810,11 @@ def _uniform(shape, fan_in):
     # experts start (and stay) different from each other.
     bound = 1.0 / math.sqrt(fan_in)
     return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+
+
+def _encoder_keys(module, state, prefix, *_):
+    """Read a state of the layout before the encoder was its own module (the
+    embeddings' table at the network's top level), as files saved then have it."""
+    old, new = prefix + "embedding_weight", prefix + "encoder.embedding_weight"
+    if old in state and new not in state:
+        state[new] = state.pop(old)

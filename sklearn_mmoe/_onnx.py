@@ -276,7 +276,7 @@ def onnx_inputs(model, X):
     X = model._validate_X(X)
     if sp.issparse(X):
         X = X.toarray()
-    n_numeric = model.net_.module_.n_numeric
+    n_numeric = model.net_.module_.encoder.n_numeric
     inputs = {}
     if n_numeric:
         inputs[NUMERIC] = np.ascontiguousarray(X[:, :n_numeric], dtype=np.float32)

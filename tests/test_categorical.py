@@ -71,17 +71,19 @@ def test_unseen_categories_map_to_one_reserved_embedding():
     assert not np.array_equal(proba[0][0], proba[0][2])
     module = clf.net_.module_
     # the reserved codes (unseen, missing) of the city column start and stay at zero
-    width = module.embeddings[0][1]
-    np.testing.assert_array_equal(module.embedding_weight[:width].detach(), 0)
+    width = module.encoder.embeddings[0][1]
+    np.testing.assert_array_equal(module.encoder.embedding_weight[:width].detach(), 0)
 
 
 def test_missing_values_are_their_own_category_not_an_unseen_one():
     X, Y = _frame()
     clf = MMoEClassifier(**FAST).fit(X, Y)
     module = clf.net_.module_
-    offset = sum(n * d for n, d in module.embeddings[:1])
-    width = module.embeddings[1][1]
-    missing = module.embedding_weight[offset + width : offset + 2 * width].detach()
+    offset = sum(n * d for n, d in module.encoder.embeddings[:1])
+    width = module.encoder.embeddings[1][1]
+    missing = module.encoder.embedding_weight[
+        offset + width : offset + 2 * width
+    ].detach()
     assert missing.abs().sum() > 0  # trained, since training had missing plans
     rows = X.iloc[:2].copy()
     rows["plan"] = [None, np.nan]
@@ -116,7 +118,7 @@ def test_integer_codes_in_a_numeric_array_can_be_categorical():
     y = np.isin(codes, [1, 4, 6, 7, 11]).astype(float) * 2.0 + X[:, 0]
     reg = MMoERegressor(**FAST, categorical_features=[1]).fit(X, y)
     assert reg.score(X, y) > 0.95
-    assert reg.net_.module_.embeddings == ((14, auto_embedding_dim(14)),)
+    assert reg.net_.module_.encoder.embeddings == ((14, auto_embedding_dim(14)),)
 
 
 def test_from_dtype_leaves_plain_arrays_numeric():
@@ -124,15 +126,15 @@ def test_from_dtype_leaves_plain_arrays_numeric():
     X_numeric = X[["age"]].assign(code=X["city"].cat.codes)
     clf = MMoEClassifier(**FAST).fit(X_numeric.to_numpy(), Y)
     assert not clf.is_categorical_.any()
-    assert clf.net_.module_.embeddings == ()
+    assert clf.net_.module_.encoder.embeddings == ()
 
 
 def test_embedding_dim_sets_every_width_and_auto_follows_cardinality():
     X, Y = _frame()
     fixed = MMoEClassifier(**FAST, embedding_dim=3).fit(X, Y)
-    assert fixed.net_.module_.embeddings == ((10, 3), (4, 3))
+    assert fixed.net_.module_.encoder.embeddings == ((10, 3), (4, 3))
     auto = MMoEClassifier(**FAST).fit(X, Y)
-    assert auto.net_.module_.embeddings == (
+    assert auto.net_.module_.encoder.embeddings == (
         (10, auto_embedding_dim(10)),
         (4, auto_embedding_dim(4)),
     )

@@ -45,7 +45,7 @@ def test_nan_is_taken_in_fit_and_predict_under_every_encoding(encoding):
     assert proba.shape == (400, 2) and np.isfinite(proba).all()
     # missingness carries the signal here: the indicator input learns it
     assert roc_auc_score(y[800:], proba[:, 1]) > 0.9
-    assert clf.net_.module_.n_indicators == 2
+    assert clf.net_.module_.encoder.n_indicators == 2
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)

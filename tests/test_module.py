@@ -321,8 +321,9 @@ def _member_as_plain_network(module, spec, member):
     }
     assert set(shared) - set(state) == {"member_scale"}
     plain.load_state_dict(state)
-    plain.embeddings = ()  # its input is embedded already: all of it reads as numbers
-    plain.n_numeric = plain.input_weight.shape[0]
+    # its input is embedded already: all of it reads as numbers
+    plain.encoder.embeddings = ()
+    plain.encoder.n_numeric = plain.input_weight.shape[0]
     return plain
 
 
@@ -413,3 +414,20 @@ def test_every_registered_variant_is_checked_by_the_reference():
     assert {spec["architecture"] for spec in VARIANTS} == set(ARCHITECTURES)
     assert {spec.get("gate_type", "softmax") for spec in VARIANTS} == set(GATE_TYPES)
     assert {spec.get("expert_type", "mlp") for spec in VARIANTS} == set(EXPERT_TYPES)
+
+
+def test_a_state_saved_before_the_encoder_was_its_own_module_loads():
+    """Files saved before the encoder became a module of its own hold the
+    embeddings' table at the network's top level; they load into the new layout."""
+    spec = dict(n_features=3, output_sizes=(2, 1), embeddings=((5, 2),))
+    torch.manual_seed(0)
+    saved = MMoEModule(**spec)
+    state = saved.state_dict()
+    state["embedding_weight"] = state.pop("encoder.embedding_weight")
+    torch.manual_seed(1)
+    loaded = MMoEModule(**spec)
+    loaded.load_state_dict(state)
+    x = np.column_stack([np.ones((4, 3)), np.arange(4) % 5])
+    np.testing.assert_array_equal(
+        loaded.forward_numpy(x).outputs, saved.forward_numpy(x).outputs
+    )

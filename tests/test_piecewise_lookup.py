@@ -33,7 +33,7 @@ def _rows(model, X):
     exactly on edges."""
     X = X.copy()
     module = model.net_.module_
-    edge = float(module.bin_low[0, 1])
+    edge = float(module.encoder.bin_low[0, 1])
     X.loc[:5, "a"] = [1e6, -1e6, 40.0, -40.0, edge, np.nan]
     return _dense(model._validate_X(X))
 
@@ -68,7 +68,7 @@ def test_the_lookup_equals_the_dense_product_with_its_gradients(ensemble_size):
         random_state=0,
     ).fit(X, Y)
     module = model.net_.module_
-    assert module.piecewise_lookup == "auto" and not module._all_bins
+    assert module.piecewise_lookup == "auto" and not module.encoder.all_bins
     x = _rows(model, X)
     out, grads, numpy_out = _outputs_and_gradients(module, x, True)
     dense_out, dense_grads, dense_numpy = _outputs_and_gradients(module, x, False)
@@ -117,9 +117,9 @@ def test_the_lookup_runs_where_it_is_the_faster(monkeypatch):
     with torch.no_grad():
         assert not module._lookup_pays(255, torch_ops)
         assert module._lookup_pays(256, torch_ops)
-    assert module._code_width < 2048
+    assert module.encoder.code_width < 2048
     assert not module._lookup_pays(100_000, torch_ops)  # training, a narrow code
-    monkeypatch.setattr(_module, "_LOOKUP_TRAINING_WIDTH", module._code_width)
+    monkeypatch.setattr(_module, "_LOOKUP_TRAINING_WIDTH", module.encoder.code_width)
     assert not module._lookup_pays(511, torch_ops)
     assert module._lookup_pays(512, torch_ops)
     module.piecewise_lookup = False
