@@ -39,6 +39,12 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         # a registered name, or a torch.nn.Module subclass (_check_expert_type)
         "expert_type": [StrOptions(EXPERT_TYPES.keys()), type],
         "expert_options": [dict, None],
+        # each expert type's own parameters (the Transformer's sizes)
+        **{
+            name: constraints
+            for expert in EXPERT_TYPES.values()
+            for name, (_, constraints, *_) in expert.parameters.items()
+        },
         "gate_units": ["array-like"],
         "gate_type": [StrOptions(GATE_TYPES.keys())],
         "top_k": [Interval(Integral, 1, None, closed="left"), None],
@@ -90,6 +96,10 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         expert_units=(64,),
         expert_type="mlp",
         expert_options=None,
+        token_dim=32,
+        n_blocks=1,
+        n_heads=4,
+        attention_dropout=0.1,
         gate_units=(),
         gate_type="softmax",
         top_k=None,
@@ -125,6 +135,10 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         self.expert_units = expert_units
         self.expert_type = expert_type
         self.expert_options = expert_options
+        self.token_dim = token_dim
+        self.n_blocks = n_blocks
+        self.n_heads = n_heads
+        self.attention_dropout = attention_dropout
         self.gate_units = gate_units
         self.gate_type = gate_type
         self.top_k = top_k
@@ -193,11 +207,16 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
                 f"{sorted(EXPERT_TYPES)} or a torch.nn.Module subclass; got the class "
                 f"{expert_type.__name__}."
             )
-        if options and isinstance(expert_type, str):
-            raise ValueError(
-                f"expert_options are the arguments of a module class's constructor; "
-                f"expert_type={expert_type!r} takes none (got {sorted(options)})."
-            )
+        if isinstance(expert_type, str):
+            if options:
+                raise ValueError(
+                    "expert_options are the arguments of a module class's "
+                    f"constructor; expert_type={expert_type!r} takes none (got "
+                    f"{sorted(options)})."
+                )
+            # a registered type is built with its own parameters' values
+            own = EXPERT_TYPES[expert_type].parameters
+            return expert_type, {name: getattr(self, name) for name in own}
         return expert_type, (None if options is None else dict(options))
 
     def _check_task_weights(self, n_tasks):

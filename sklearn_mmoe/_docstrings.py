@@ -27,6 +27,26 @@ def _choices(name, registry, default, other=None, other_doc=None):
     return "\n".join(lines) + "\n"
 
 
+def _own_parameters(registry):
+    """Numpydoc entries of the parameters that ``registry``'s variants declare
+    (``parameters``: name -> (default, constraints, type, documentation))."""
+    text = ""
+    for variant in registry.values():
+        for name, (default, _, kind, doc) in variant.parameters.items():
+            text += f"    {name} : {kind}, default={default!r}\n"
+            text += "\n".join(
+                textwrap.wrap(
+                    doc,
+                    width=88,
+                    initial_indent=" " * 8,
+                    subsequent_indent=" " * 8,
+                    break_on_hyphens=False,
+                )
+            )
+            text += "\n"
+    return text
+
+
 _MODULE_EXPERTS = (
     "A ``torch.nn.Module`` subclass of your own: each expert is built as "
     "``cls(n_inputs, n_outputs, **expert_options)``, with ``n_outputs`` the last of "
@@ -60,6 +80,9 @@ COMMON_PARAMETERS = (
     expert_options : dict, default=None
         Keyword arguments of the constructor of an ``expert_type`` of your own
         module class; refused with a registered ``expert_type``.
+"""
+    + _own_parameters(EXPERT_TYPES)
+    + """\
     gate_units : tuple of int, default=()
         Hidden layer sizes of each gate network; ``()`` is the paper's linear softmax
         gate, ``softmax(W x)``.

@@ -40,6 +40,9 @@ _LOOKUP_ROWS = 256
 _LOOKUP_TRAINING_ROWS = 512
 _LOOKUP_TRAINING_WIDTH = 2048
 
+# torch.nn.functional.layer_norm's default
+_LN_EPS = 1e-5
+
 _TORCH_ACTIVATIONS = {
     "relu": F.relu,
     "tanh": torch.tanh,
@@ -75,17 +78,30 @@ class _TorchOps:
     def blinear(x, w, b):  # (M, B, I) @ (M, I, O) + (M, 1, O)
         return torch.baddbmm(b, x, w)
 
-    def dropout(self, x):
-        if self.rate == 0:
+    def dropout(self, x, rate=None):  # at ``rate``, or the network's dropout rate
+        rate = self.rate if rate is None else rate
+        if rate == 0:
             return x
         if self.generator is None:
-            return F.dropout(x, self.rate, True)
+            return F.dropout(x, rate, True)
         # The fit's own generator: no draw from the process-wide one, so that fits in
         # threads stay reproducible.
         keep = torch.rand(
             x.shape, generator=self.generator, device=x.device, dtype=x.dtype
         )
-        return x * (keep >= self.rate) * (1.0 / (1.0 - self.rate))
+        return x * (keep >= rate) * (1.0 / (1.0 - rate))
+
+    @staticmethod
+    def matmul(a, b):  # batched over the leading axes
+        return torch.matmul(a, b)
+
+    @staticmethod
+    def layer_norm(x, weight, bias):  # over the last axis, then scaled and shifted
+        return F.layer_norm(x, x.shape[-1:]) * weight + bias
+
+    @staticmethod
+    def broadcast(x, shape):
+        return x.expand(shape)
 
     @staticmethod
     def softmax(x):
@@ -187,8 +203,22 @@ class _NumpyOps:
         return out
 
     @staticmethod
-    def dropout(x):
+    def dropout(x, rate=None):
         return x
+
+    @staticmethod
+    def matmul(a, b):
+        return np.matmul(a, b)
+
+    @staticmethod
+    def layer_norm(x, weight, bias):
+        centred = x - x.mean(-1, keepdims=True)
+        scale = 1.0 / np.sqrt(np.square(centred).mean(-1, keepdims=True) + _LN_EPS)
+        return centred * scale * weight + bias
+
+    @staticmethod
+    def broadcast(x, shape):
+        return np.broadcast_to(x, shape)
 
     @staticmethod
     def softmax(x):

@@ -46,6 +46,8 @@ ESTIMATORS = [
         numeric_encoding=None,
         task_weights="uncertainty",
     ),
+    # Transformer experts: a full block, then the [CLS]-only last block.
+    MMoEClassifier(expert_type="transformer", n_experts=2, n_blocks=2, n_heads=2),
 ]
 
 

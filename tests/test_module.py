@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from sklearn_mmoe._architectures import ARCHITECTURES
 from sklearn_mmoe._experts import EXPERT_TYPES
@@ -33,6 +34,51 @@ def _member(module, prefix, member, x, activate_last, start=0):
 
 def _n_layers(module, prefix):
     return sum(n.startswith(prefix + "_weight") for n, _ in module.named_parameters())
+
+
+def _reference_transformer(module, level, e, x, options):
+    """Transformer expert ``e`` of ``level`` on ``x``, the slow, obvious way: tokens
+    built column by column, attention head by head, ``nn.functional``'s layer norm."""
+    d, n_heads = options["token_dim"], options["n_heads"]
+    size = d // n_heads
+    P = dict(module.named_parameters())
+    at = f"level{level}_expert_"
+
+    def norm(name, h):
+        return F.layer_norm(h, (d,), P[name + "_weight"][e, 0], P[name + "_bias"][e, 0])
+
+    def linear(name, h, i=0):
+        return h @ P[f"{name}_weight{i}"][e] + P[f"{name}_bias{i}"][e, 0]
+
+    if level == 0:  # one token per input column, its values each times its vector
+        columns = module.encoder.columns()
+        tokens = []
+        for j, c in enumerate(np.unique(columns)):
+            token = P[at + "token_bias"][j]
+            for i in np.flatnonzero(columns == c):
+                token = token + x[:, i : i + 1] * P[at + "token_weight"][i]
+            tokens.append(token)
+        tokens = torch.stack(tokens, 1)
+    else:
+        tokens = linear(at + "token", x)[:, None]
+    h = torch.cat([P[at + "cls"][e, 0].expand(len(x), 1, d), tokens], 1)
+    for b in range(options["n_blocks"]):
+        last = b == options["n_blocks"] - 1
+        block = f"{at}block{b}_"
+        z = norm(block + "norm1", h) if b else h
+        keys_values = linear(block + "key_value", z)
+        queries = linear(block + "query", z[:, :1] if last else z)
+        heads = []
+        for k in range(n_heads):
+            cols = slice(k * size, (k + 1) * size)
+            q, key = queries[..., cols], keys_values[..., cols]
+            value = keys_values[..., d:][..., cols]
+            weights = (q @ key.transpose(1, 2) / math.sqrt(size)).softmax(-1)
+            heads.append(weights @ value)
+        h = (h[:, :1] if last else h) + linear(block + "out", torch.cat(heads, -1))
+        z = norm(block + "norm2", h)
+        h = h + linear(block + "ffn", torch.relu(linear(block + "ffn", z)), 1)
+    return torch.relu(linear(at + "head", norm(at + "norm", h[:, 0])))
 
 
 def _reference_forward(module, x, spec):
@@ -67,7 +113,16 @@ def _reference_forward(module, x, spec):
         prefix = f"level{level}"
         experts = []
         for e, owner in enumerate(owners):
-            if level == 0:
+            if spec.get("expert_type") == "transformer":
+                source = (
+                    x
+                    if level == 0
+                    else streams[owner if owner is not None else "shared"]
+                )
+                h = _reference_transformer(
+                    module, level, e, source, spec["expert_options"]
+                )
+            elif level == 0:
                 h1 = module._split // E
                 w, b = module.input_weight, module.input_bias
                 h = torch.relu(
@@ -134,6 +189,21 @@ VARIANTS = [
         n_levels=2,
         gate_type="attention",
         top_k=2,
+    ),
+    dict(
+        architecture="mmoe",
+        n_experts=3,
+        expert_type="transformer",
+        expert_options=dict(token_dim=6, n_heads=3, n_blocks=2, attention_dropout=0.1),
+    ),
+    dict(
+        architecture="ple",
+        n_experts=2,
+        n_task_experts=1,
+        n_levels=2,
+        gate_type="attention",
+        expert_type="transformer",
+        expert_options=dict(token_dim=4, n_heads=1, n_blocks=1, attention_dropout=0.0),
     ),
 ]
 DEPTHS = [((8,), ()), ((8, 5), (6,)), ((4, 6, 3), (7, 2))]
