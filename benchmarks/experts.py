@@ -17,14 +17,29 @@ validation pass included) with the experts
 and, for scale, the built-in feed-forward experts (8 of ``(64,)``, the default). The
 loop's outputs equal the batched ones (checked on one batch before timing).
 
+``compare``: MLP experts against Transformer experts, each at its defaults (no other
+parameter), on the census-income groups 1 and 2 at 10,000 and 60,000 training rows
+(20,000 test rows) and three tables of the defaults suite (``ames``: regression, 73
+mixed features; ``credit`` and ``churn``: a classification task beside a regression
+or count task), seeds 0, 1 and 2, on the splits of ``defaults.py``. Per case and
+seed: each task's score (ROC AUC, R2), fit seconds, epochs and seconds per epoch
+(the mean of the fit's epochs, its validation pass included). Writes the records to
+``--out`` and prints the per-case means and the Transformer's difference.
+
 Usage::
 
     python benchmarks/experts.py batching [--repeats 3] [--experts 8]
+    python benchmarks/experts.py compare [--cases ...] [--seeds 0 1 2]
+        [--out benchmarks/experts.json]
 """
 
 import argparse
+import json
+import sys
+import time
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -133,14 +148,135 @@ def bench_batching(repeats, n_experts):
     print(f"built-in MLP experts (64,), for scale: {mlp:.3f} s per epoch")
 
 
+HERE = Path(__file__).resolve().parent
+COMPARED = {"MLP": {}, "Transformer": {"expert_type": "transformer"}}
+COMPARE_CASES = (
+    "census1-10k",
+    "census2-10k",
+    "census1-60k",
+    "census2-60k",
+    "ames",
+    "credit",
+    "churn",
+)
+
+
+def compare_one(defaults, case, seed, experts):
+    """One seed of ``case`` with ``experts``' parameters: the scores of the pooled
+    out-of-fold (or held-out) predictions, and the fits' seconds and epochs."""
+    X, Y = case.load()
+    kinds = case.task_kinds(Y)
+    params = dict(COMPARED[experts])
+    if case.kind == "mixed" and Y.isna().any(axis=None):
+        params["missing_labels"] = "ignore"
+    seconds, epochs, per_epoch, parts = [], [], [], []
+    for train, test in case.splits(X, Y, seed):
+        model = defaults.make_model("MMoE", case.kind, X, seed, params, kinds)
+        start = time.perf_counter()
+        model.fit(defaults._rows(X, train), defaults._rows(Y, train))
+        seconds.append(time.perf_counter() - start)
+        history = _history(model)
+        epochs.append(len(history))
+        per_epoch.append(float(np.mean([row["dur"] for row in history])))
+        rows = defaults._rows(X, test)
+        parts.append((test, defaults.predictions(model, case.kind, rows)))
+    test = np.concatenate([index for index, _ in parts])
+    if case.kind == "regression":
+        pred = np.concatenate([p for _, p in parts])
+    else:
+        pred = [np.concatenate([p[t] for _, p in parts]) for t in range(Y.shape[1])]
+    scores = defaults.task_scores(case.kind, defaults._rows(Y, test), pred, kinds)
+    return {
+        "case": case.name,
+        "experts": experts,
+        "seed": seed,
+        "task_scores": [float(v) for v in scores],
+        "fit_seconds": float(np.mean(seconds)),
+        "epochs": float(np.mean(epochs)),
+        "seconds_per_epoch": float(np.mean(per_epoch)),
+    }
+
+
+def _history(model):
+    """The skorch history of the estimator inside ``defaults.py``'s wrappers."""
+    while not hasattr(model, "net_"):
+        model = getattr(model, "model", None) or model.estimator
+    return model.net_.history
+
+
+def bench_compare(cases, seeds, out):
+    sys.path.insert(0, str(HERE))
+    import defaults
+
+    torch.set_num_threads(2)
+    records = []
+    for name in cases:
+        for seed in seeds:
+            for experts in COMPARED:
+                record = compare_one(defaults, defaults.CASES[name], seed, experts)
+                records.append(record)
+                print(
+                    f"{name:12s} seed {seed} {experts:11s} "
+                    + " ".join(f"{v:.4f}" for v in record["task_scores"])
+                    + f"  {record['seconds_per_epoch']:.3f} s/epoch, "
+                    f"{record['epochs']:.0f} epochs, {record['fit_seconds']:.1f} s",
+                    flush=True,
+                )
+                out.write_text(json.dumps(records, indent=1))
+    print_compare(records)
+
+
+def print_compare(records):
+    """Per case: each expert type's mean task scores over the seeds, seconds per
+    epoch, and the Transformer's difference and time ratio (Markdown)."""
+    print(
+        "\n| case | task scores, MLP | task scores, Transformer | difference "
+        "(mean of tasks) | s/epoch MLP | s/epoch Transformer | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for case in dict.fromkeys(r["case"] for r in records):
+        by = {
+            e: [r for r in records if r["case"] == case and r["experts"] == e]
+            for e in COMPARED
+        }
+        scores = {e: np.mean([r["task_scores"] for r in by[e]], 0) for e in COMPARED}
+        epoch = {e: np.mean([r["seconds_per_epoch"] for r in by[e]]) for e in COMPARED}
+        diff = np.mean(scores["Transformer"] - scores["MLP"])
+        # the per-seed differences, to see the spread
+        spread = [
+            np.mean(t["task_scores"]) - np.mean(m["task_scores"])
+            for m, t in zip(by["MLP"], by["Transformer"])
+        ]
+        print(
+            f"| {case} | "
+            + " / ".join(f"{v:.4f}" for v in scores["MLP"])
+            + " | "
+            + " / ".join(f"{v:.4f}" for v in scores["Transformer"])
+            + f" | {diff:+.4f} (seeds: "
+            + ", ".join(f"{v:+.4f}" for v in spread)
+            + f") | {epoch['MLP']:.3f} | {epoch['Transformer']:.3f} | "
+            f"{epoch['Transformer'] / epoch['MLP']:.1f}x |"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["batching"])
+    parser.add_argument("mode", choices=["batching", "compare"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--experts", type=int, default=8)
+    parser.add_argument("--cases", nargs="+", default=list(COMPARE_CASES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=HERE / "experts.json")
+    parser.add_argument(
+        "--recorded-only", action="store_true", help="print the table of --out"
+    )
     args = parser.parse_args()
     if args.mode == "batching":
         bench_batching(args.repeats, args.experts)
+    elif args.recorded_only:
+        print_compare(json.loads(args.out.read_text()))
+    else:
+        bench_compare(args.cases, args.seeds, args.out)
 
 
 if __name__ == "__main__":

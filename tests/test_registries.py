@@ -9,7 +9,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._architectures import ARCHITECTURES, Architecture, Level
 from sklearn_mmoe._architectures import register as register_architecture
-from sklearn_mmoe._experts import EXPERT_TYPES
+from sklearn_mmoe._experts import EXPERT_TYPES, ExpertType
+from sklearn_mmoe._experts import register as register_expert_type
 from sklearn_mmoe._gates import GATE_TYPES, GateType
 from sklearn_mmoe._gates import register as register_gate_type
 
@@ -45,13 +46,34 @@ class _Uniform(GateType):
         return g * 0.0
 
 
+class _Linear(ExpertType):
+    """Each expert one linear map to the expert width, stacked on an expert axis."""
+
+    name = "linear"
+    doc = "one linear map each."
+
+    def build(self, module, level, n_inputs, units):
+        sizes = (n_inputs, units[-1])
+        level.expert_layers = module._stack(
+            f"level{level.index}_expert", level.n_experts, sizes
+        )
+
+    def run(self, module, p, ops, level, x):
+        if not level.index:  # the encoded input, the same for every expert
+            x = ops.expand0(x[None], level.n_experts)
+        return module._mlp(p, ops, level.expert_layers, x, False, False)
+
+
 @pytest.fixture
 def registered():
-    """``_HalfSeen`` and ``_Uniform`` registered for one test, then removed."""
+    """``_HalfSeen``, ``_Uniform`` and ``_Linear`` registered for one test, then
+    removed."""
     register_architecture(_HalfSeen)
     register_gate_type(_Uniform)
+    register_expert_type(_Linear)
     yield
     del ARCHITECTURES[_HalfSeen.name], GATE_TYPES[_Uniform.name]
+    del EXPERT_TYPES[_Linear.name]
 
 
 def test_an_architecture_registered_alone_trains_and_says_what_each_gate_sees(
@@ -77,6 +99,38 @@ def test_a_gate_type_registered_alone_scores_the_experts(registered, fast):
     Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
     reg = MMoERegressor(gate_type="uniform", **fast).fit(X, Y)
     np.testing.assert_allclose(reg.gate_weights(X), 1.0 / fast["n_experts"])
+
+
+def test_an_expert_type_registered_alone_trains_on_both_backends(registered, fast):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
+    params = {**fast, "architecture": "ple", "n_levels": 2}
+    reg = MMoERegressor(expert_type="linear", **params).fit(X, Y)
+    module = reg.net_.module_
+    assert module.level0_expert_weight0.shape == (5, 3, 16)  # 3 shared + 2 own
+    assert module.level1_expert_weight0.shape == (5, 16, 16)
+    assert reg.score(X, Y) > 0.5
+    np.testing.assert_allclose(reg.predict(X[:5]), reg.predict(X)[:5], atol=1e-5)
+
+
+def test_each_expert_types_own_parameters_are_documented_estimator_parameters():
+    """The parameters an expert type declares are the estimators' (at the
+    registry's defaults), validated by its constraints and in the docstring."""
+    doc = " ".join(MMoEClassifier.__doc__.split())
+    defaults = MMoEClassifier().get_params()
+    declared = [
+        (name, spec)
+        for entry in EXPERT_TYPES.values()
+        for name, spec in entry.parameters.items()
+    ]
+    assert {"token_dim", "n_blocks", "n_heads", "attention_dropout"} <= dict(
+        declared
+    ).keys()
+    for name, (default, constraints, kind, text) in declared:
+        assert defaults[name] == default
+        assert MMoEClassifier._parameter_constraints[name] == constraints
+        assert f"{name} : {kind}, default={default!r} " + " ".join(text.split()) in doc
 
 
 def test_the_accepted_values_are_the_registries_keys():
