@@ -291,9 +291,14 @@ class Transformer(ExpertType):
         if training:
             weights = ops.dropout(weights, self.attention_dropout)
         pooled = ops.matmul(weights[:, :, 1:], tokens) + weights[:, :, :1] * own
-        pooled = pooled.reshape(B, E, n_heads, d).swapaxes(0, 1).swapaxes(1, 2)
+        pooled = pooled.reshape(B, E * n_heads, d).swapaxes(0, 1)  # (E h, B, d)
         w_v = weight[:, :, d:].reshape(E, d, n_heads, size).swapaxes(1, 2)
-        values = ops.matmul(pooled, w_v).swapaxes(1, 2)  # (E, B, heads, size)
+        values = ops.matmul(
+            ops.contiguous(pooled), ops.contiguous(w_v).reshape(E * n_heads, d, size)
+        )
+        values = values.reshape(E, n_heads, B, size).swapaxes(
+            1, 2
+        )  # (E, B, heads, size)
         total = weights.sum(-1).reshape(B, E, n_heads).swapaxes(0, 1)[..., None]
         values = values + total * bias[:, :, d:].reshape(E, 1, n_heads, size)
         out = ops.blinear(values.reshape(E, B, d), *(p[n] for n in block["out"]))
