@@ -7,11 +7,15 @@ of the level below (PLE's later levels), and return ``(E, B, H)``: every expert'
 output of width ``H`` (the last of ``expert_units``). On the first level, an expert
 type may take its first layer from the product that reads the input for every
 expert and every gate at once (``first_layer_width`` columns of it): the MLP does,
-so that the input (or its piecewise-linear code's lookup) is read once. The
-estimators' accepted values of ``expert_type`` come from :data:`EXPERT_TYPES`; a
-new expert type is a subclass of :class:`ExpertType` passed to :func:`register`, plus
-its tests. A ``torch.nn.Module`` subclass of the user's own is not registered: it is
-wrapped by :class:`ModuleExperts` (:func:`expert_type_of` resolves either).
+so that the input (or its piecewise-linear code's lookup) is read once; the
+Transformer reads the encoded input, a token per column. The estimators' accepted
+values of ``expert_type`` come from :data:`EXPERT_TYPES`, and the parameters a type
+declares (``ExpertType.parameters``, the Transformer's sizes) are estimator
+parameters whose validation and documentation come from there; a new expert type is
+a subclass of :class:`ExpertType` passed to :func:`register`, plus its tests (and,
+if it declares parameters, their names in the estimators' signature). A
+``torch.nn.Module`` subclass of the user's own is not registered: it is wrapped by
+:class:`ModuleExperts` (:func:`expert_type_of` resolves either).
 """
 
 import copy

@@ -379,7 +379,9 @@ class MMoEModule(nn.Module):
         **expert_options)`` once per expert (see
         :class:`~sklearn_mmoe._experts.ModuleExperts`).
     expert_options : dict, default=None
-        Keyword arguments of a module class's constructor.
+        A registered expert type's own parameters (its ``parameters``, such as the
+        Transformer's ``token_dim``), or the keyword arguments of a module class's
+        constructor.
     """
 
     def __init__(
