@@ -26,9 +26,15 @@ seed: each task's score (ROC AUC, R2), fit seconds, epochs and seconds per epoch
 (the mean of the fit's epochs, its validation pass included). Writes the records to
 ``--out`` and prints the per-case means and the Transformer's difference.
 
+``mlp``: the default estimator's speed, to compare commits (run it in each checkout,
+one after the other): seconds per training epoch of ``MMoEClassifier()`` on census
+group 1 at 10,000 rows (the fastest of a 4-epoch fit's, best of ``--repeats``), and
+the median latency of a single row's ``predict_proba`` (2,000 calls).
+
 Usage::
 
     python benchmarks/experts.py batching [--repeats 3] [--experts 8]
+    python benchmarks/experts.py mlp [--repeats 3]
     python benchmarks/experts.py compare [--cases ...] [--seeds 0 1 2]
         [--out benchmarks/experts.json]
 """
@@ -148,6 +154,25 @@ def bench_batching(repeats, n_experts):
     print(f"built-in MLP experts (64,), for scale: {mlp:.3f} s per epoch")
 
 
+def bench_mlp(repeats):
+    X, Y = load_census_income(group=1)
+    X, Y = X.iloc[:10_000], Y.iloc[:10_000].to_numpy()
+    torch.set_num_threads(2)
+    params = dict(max_epochs=4, random_state=0)
+    MMoEClassifier(**params).fit(X[:1000], Y[:1000])  # warm everything up
+    epoch, model = epoch_seconds(lambda: MMoEClassifier(**params), X, Y, repeats)
+    row = X.iloc[:1]
+    for _ in range(200):
+        model.predict_proba(row)
+    times = []
+    for _ in range(2000):
+        start = time.perf_counter()
+        model.predict_proba(row)
+        times.append(time.perf_counter() - start)
+    print(f"default MLP experts, census group 1, 10,000 rows: {epoch:.3f} s per epoch")
+    print(f"single-row predict_proba, median: {np.median(times) * 1e6:.0f} us")
+
+
 HERE = Path(__file__).resolve().parent
 COMPARED = {"MLP": {}, "Transformer": {"expert_type": "transformer"}}
 COMPARE_CASES = (
@@ -261,7 +286,7 @@ def print_compare(records):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["batching", "compare"])
+    parser.add_argument("mode", choices=["batching", "compare", "mlp"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--experts", type=int, default=8)
     parser.add_argument("--cases", nargs="+", default=list(COMPARE_CASES))
@@ -273,6 +298,8 @@ def main():
     args = parser.parse_args()
     if args.mode == "batching":
         bench_batching(args.repeats, args.experts)
+    elif args.mode == "mlp":
+        bench_mlp(args.repeats)
     elif args.recorded_only:
         print_compare(json.loads(args.out.read_text()))
     else:
