@@ -288,9 +288,9 @@ def test_numpy_and_torch_paths_encode_alike(encoding):
 def test_warm_start_keeps_the_first_fit_encoding():
     X, Y = _data(MMoERegressor, 300)
     est = MMoERegressor(**SMALL, max_epochs=3, warm_start=True).fit(X, Y)
-    center = est.net_.module_.numeric_center.clone()
+    center = est.net_.module_.encoder.numeric_center.clone()
     est.fit(X * 10 + 5, Y)
-    np.testing.assert_array_equal(est.net_.module_.numeric_center, center)
+    np.testing.assert_array_equal(est.net_.module_.encoder.numeric_center, center)
 
 
 def test_categorical_columns_are_not_encoded_as_numbers():
@@ -298,5 +298,5 @@ def test_categorical_columns_are_not_encoded_as_numbers():
     frame = pd.DataFrame(X, columns=list("abcd"))
     frame["city"] = pd.Categorical(np.where(X[:, 0] > 0, "oslo", "lima"))
     est = MMoEClassifier(**SMALL, max_epochs=3).fit(frame, Y)
-    assert est.net_.module_.numeric_center.shape == (4,)
+    assert est.net_.module_.encoder.numeric_center.shape == (4,)
     assert est.is_categorical_.tolist() == [False] * 4 + [True]
