@@ -28,6 +28,15 @@ QUICK = dict(
 NARROW = dict(expert_units=(8,), tower_units=(4,), random_state=0, early_stopping=False)
 # The kinds of conftest's mixed_table's tasks (buys, spend, visits).
 MIXED_KINDS = ["classification", "regression", "count"]
+# What every expert type must work inside, by test id: each architecture's own code
+# (PLE's later levels, the shared bottom), attention gates with top-k, and an
+# ensemble with the balance loss.
+AROUND_EXPERTS = {
+    "ple-2-levels": dict(architecture="ple", n_levels=2, n_task_experts=1),
+    "shared-bottom": dict(architecture="shared_bottom"),
+    "omoe-attention-top2": dict(architecture="omoe", gate_type="attention", top_k=2),
+    "ensemble-balance": dict(ensemble_size=2, balance_weight=0.1),
+}
 
 
 def code_blocks(path):

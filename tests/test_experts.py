@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _helpers import AROUND_EXPERTS
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from torch import nn
@@ -118,16 +119,7 @@ def test_the_batched_experts_equal_each_expert_run_alone(two_tasks, fast):
             torch.testing.assert_close(batched[e], alone(x))
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        dict(architecture="ple", n_levels=2, n_task_experts=1),
-        dict(architecture="shared_bottom"),
-        dict(architecture="omoe", gate_type="attention", top_k=2),
-        dict(ensemble_size=2, balance_weight=0.1),
-    ],
-    ids=["ple-2-levels", "shared-bottom", "omoe-attention-top2", "ensemble-balance"],
-)
+@pytest.mark.parametrize("params", AROUND_EXPERTS.values(), ids=AROUND_EXPERTS.keys())
 def test_user_experts_work_with_every_architecture_and_gate(two_tasks, fast, params):
     X, Y = two_tasks
     clf = MMoEClassifier(expert_type=Residual, **{**fast, **params}).fit(X, Y)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _helpers import BRIEF
+from _helpers import AROUND_EXPERTS, BRIEF
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.utils._param_validation import InvalidParameterError
@@ -108,20 +108,8 @@ def test_numpy_and_torch_inference_agree_row_for_row(params):
 
 @pytest.mark.parametrize(
     "params",
-    [
-        dict(architecture="ple", n_levels=2, n_task_experts=1),
-        dict(architecture="shared_bottom"),
-        dict(architecture="omoe", gate_type="attention", top_k=2),
-        dict(ensemble_size=2, balance_weight=0.1),
-        dict(n_blocks=2, attention_dropout=0.2, dropout=0.1),
-    ],
-    ids=[
-        "ple-2-levels",
-        "shared-bottom",
-        "omoe-attention-top2",
-        "ensemble-balance",
-        "two-blocks-dropout",
-    ],
+    [*AROUND_EXPERTS.values(), dict(n_blocks=2, attention_dropout=0.2, dropout=0.1)],
+    ids=[*AROUND_EXPERTS.keys(), "two-blocks-dropout"],
 )
 def test_transformer_experts_work_with_every_architecture_and_gate(params):
     X, Y = _table(n=120)
