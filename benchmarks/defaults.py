@@ -748,7 +748,7 @@ def run_one(case, name, seed, mmoe_params):
         # refused by default with a message that names this switch; the models one
         # per task train on each task's labelled rows
         mmoe_params = {"missing_labels": "ignore", **mmoe_params}
-    seconds, parts = [], []
+    seconds, epochs, per_epoch, parts = [], [], [], []
     for train, test in case.splits(X, Y, seed):
         model = make_model(name, case.kind, X, seed, mmoe_params, kinds)
         start = time.perf_counter()
@@ -758,6 +758,10 @@ def run_one(case, name, seed, mmoe_params):
             warnings.filterwarnings("ignore", ".*task_types='auto' reads")
             model.fit(_rows(X, train), _rows(Y, train))
         seconds.append(time.perf_counter() - start)
+        if name == "MMoE":  # its epochs, each one's seconds (validation included)
+            history = _history(model)
+            epochs.append(len(history))
+            per_epoch.append(float(np.mean([row["dur"] for row in history])))
         parts.append((test, predictions(model, case.kind, _rows(X, test))))
     test = np.concatenate([index for index, _ in parts])
     if case.kind == "regression":
@@ -771,7 +775,22 @@ def run_one(case, name, seed, mmoe_params):
         "params": mmoe_params if name == "MMoE" else {},
         "task_scores": task_scores(case.kind, _rows(Y, test), pred, kinds),
         "fit_seconds": float(np.mean(seconds)),
+        **(
+            {
+                "epochs": float(np.mean(epochs)),
+                "seconds_per_epoch": float(np.mean(per_epoch)),
+            }
+            if epochs
+            else {}
+        ),
     }
+
+
+def _history(model):
+    """The skorch history of the MMoE estimator inside this file's wrappers."""
+    while not hasattr(model, "net_"):
+        model = model.model
+    return model.net_.history
 
 
 # -- the report

@@ -187,46 +187,18 @@ COMPARE_CASES = (
 
 
 def compare_one(defaults, case, seed, experts):
-    """One seed of ``case`` with ``experts``' parameters: the scores of the pooled
-    out-of-fold (or held-out) predictions, and the fits' seconds and epochs."""
-    X, Y = case.load()
-    kinds = case.task_kinds(Y)
-    params = dict(COMPARED[experts])
-    if case.kind == "mixed" and Y.isna().any(axis=None):
-        params["missing_labels"] = "ignore"
-    seconds, epochs, per_epoch, parts = [], [], [], []
-    for train, test in case.splits(X, Y, seed):
-        model = defaults.make_model("MMoE", case.kind, X, seed, params, kinds)
-        start = time.perf_counter()
-        model.fit(defaults._rows(X, train), defaults._rows(Y, train))
-        seconds.append(time.perf_counter() - start)
-        history = _history(model)
-        epochs.append(len(history))
-        per_epoch.append(float(np.mean([row["dur"] for row in history])))
-        rows = defaults._rows(X, test)
-        parts.append((test, defaults.predictions(model, case.kind, rows)))
-    test = np.concatenate([index for index, _ in parts])
-    if case.kind == "regression":
-        pred = np.concatenate([p for _, p in parts])
-    else:
-        pred = [np.concatenate([p[t] for _, p in parts]) for t in range(Y.shape[1])]
-    scores = defaults.task_scores(case.kind, defaults._rows(Y, test), pred, kinds)
+    """One seed of ``case`` with ``experts``' parameters, as ``defaults.py`` runs
+    the MMoE: task scores, fit seconds, epochs and seconds per epoch."""
+    record = defaults.run_one(case, "MMoE", seed, COMPARED[experts])
     return {
         "case": case.name,
         "experts": experts,
         "seed": seed,
-        "task_scores": [float(v) for v in scores],
-        "fit_seconds": float(np.mean(seconds)),
-        "epochs": float(np.mean(epochs)),
-        "seconds_per_epoch": float(np.mean(per_epoch)),
+        "task_scores": [float(v) for v in record["task_scores"]],
+        "fit_seconds": record["fit_seconds"],
+        "epochs": record["epochs"],
+        "seconds_per_epoch": float(record["seconds_per_epoch"]),
     }
-
-
-def _history(model):
-    """The skorch history of the estimator inside ``defaults.py``'s wrappers."""
-    while not hasattr(model, "net_"):
-        model = getattr(model, "model", None) or model.estimator
-    return model.net_.history
 
 
 def bench_compare(cases, seeds, out):
