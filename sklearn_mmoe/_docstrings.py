@@ -8,15 +8,11 @@ from ._experts import EXPERT_TYPES
 from ._gates import GATE_TYPES
 
 
-def _choices(name, registry, default, other=None, other_doc=None):
-    """A numpydoc parameter entry for ``name``, whose values are ``registry``'s keys,
-    each documented by its entry's ``doc`` (and ``other``, another kind of value,
-    documented by ``other_doc``)."""
-    keys = ", ".join(f'"{key}"' for key in registry)
-    kinds = f"{{{keys}}}" + (f" or {other}" if other else "")
-    lines = [f'    {name} : {kinds}, default="{default}"']
-    docs = [f'``"{key}"``: {entry.doc}' for key, entry in registry.items()]
-    for doc in docs + ([other_doc] if other_doc else []):
+def _entry(head, docs):
+    """A numpydoc parameter entry: its ``head`` line, then each of ``docs`` as a
+    paragraph wrapped under it."""
+    lines = [f"    {head}"]
+    for doc in docs:
         lines += textwrap.wrap(
             doc,
             width=88,
@@ -27,24 +23,24 @@ def _choices(name, registry, default, other=None, other_doc=None):
     return "\n".join(lines) + "\n"
 
 
+def _choices(name, registry, default, other=None, other_doc=None):
+    """A numpydoc parameter entry for ``name``, whose values are ``registry``'s keys,
+    each documented by its entry's ``doc`` (and ``other``, another kind of value,
+    documented by ``other_doc``)."""
+    keys = ", ".join(f'"{key}"' for key in registry)
+    kinds = f"{{{keys}}}" + (f" or {other}" if other else "")
+    docs = [f'``"{key}"``: {entry.doc}' for key, entry in registry.items()]
+    return _entry(f'{name} : {kinds}, default="{default}"', docs + [other_doc or ""])
+
+
 def _own_parameters(registry):
     """Numpydoc entries of the parameters that ``registry``'s variants declare
     (``parameters``: name -> (default, constraints, type, documentation))."""
-    text = ""
-    for variant in registry.values():
-        for name, (default, _, kind, doc) in variant.parameters.items():
-            text += f"    {name} : {kind}, default={default!r}\n"
-            text += "\n".join(
-                textwrap.wrap(
-                    doc,
-                    width=88,
-                    initial_indent=" " * 8,
-                    subsequent_indent=" " * 8,
-                    break_on_hyphens=False,
-                )
-            )
-            text += "\n"
-    return text
+    return "".join(
+        _entry(f"{name} : {kind}, default={default!r}", [doc])
+        for variant in registry.values()
+        for name, (default, _, kind, doc) in variant.parameters.items()
+    )
 
 
 _MODULE_EXPERTS = (
