@@ -181,13 +181,14 @@ class Transformer(ExpertType):
             _, token_of, counts = np.unique(
                 columns, return_inverse=True, return_counts=True
             )
-            level.n_tokens = len(counts)
+            n_tokens = len(counts)
             # each token's inputs, padded with input n_inputs (a zero) to the most
             # any token has: a gather and a batched product, no scatter (whose sum
             # ONNX Runtime computes with races)
-            slots = np.full((level.n_tokens, counts.max()), n_inputs)
-            for j in range(level.n_tokens):
-                slots[j, : counts[j]] = np.flatnonzero(token_of == j)
+            order = np.argsort(token_of, kind="stable")  # the inputs token by token
+            start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            slots = np.full((n_tokens, counts.max()), n_inputs)
+            slots[token_of[order], np.arange(n_inputs) - start[token_of[order]]] = order
             names["token_inputs"] = prefix + "token_inputs"
             module.register_buffer(
                 names["token_inputs"], torch.from_numpy(slots), persistent=False
@@ -199,7 +200,7 @@ class Transformer(ExpertType):
             weight = torch.empty(n_inputs, d).uniform_(-1.0, 1.0) * bound[:, None]
             module.register_parameter(names["token_weight"], nn.Parameter(weight))
             names["token_bias"] = prefix + "token_bias"
-            bias = torch.empty(level.n_tokens, d).uniform_(-1.0, 1.0) / math.sqrt(d)
+            bias = torch.empty(n_tokens, d).uniform_(-1.0, 1.0) / math.sqrt(d)
             module.register_parameter(names["token_bias"], nn.Parameter(bias))
         else:  # one token: each expert's projection of the vector it reads
             (names["token"],) = module._stack(prefix + "token", E, (n_inputs, d))

@@ -57,7 +57,7 @@ def test_every_input_column_is_one_token_of_its_own_values(encoding):
     X, Y = _table()
     model = MMoEClassifier(**BRIEF, **SMALL, numeric_encoding=encoding).fit(X, Y)
     module = model.net_.module_
-    assert module.levels[0].n_tokens == X.shape[1]
+    assert module.level0_expert_token_inputs.shape[0] == X.shape[1]  # tokens
     columns = module.encoder.columns()
     assert len(columns) == module.encoder.width
     assert set(columns) == {0, 1, 2, 3}
