@@ -1,9 +1,11 @@
 """The estimator base shared by every estimator: the parameter surface and its
 validation, and the one fit sequence (validate, describe and encode each task, merge
 repeated rows, standardise, then train through :mod:`sklearn_mmoe._engine`); an
-estimator says only which kind each of its tasks is (``_task_types``) and how its
-predictions are laid out. Inference and scoring are :mod:`sklearn_mmoe._predict`'s."""
+estimator says only which kind each of its tasks is (``_declared_task_types``) and how
+its predictions are laid out. Inference and scoring are
+:mod:`sklearn_mmoe._predict`'s."""
 
+import copy
 import inspect
 from numbers import Integral, Real
 
@@ -25,7 +27,7 @@ from ._inputs import _InputsMixin, check_task_names
 from ._module import ACTIVATIONS
 from ._numeric import NUMERIC_ENCODINGS
 from ._predict import _PredictMixin
-from ._tasks import TASKS, declared_dtypes, task_label
+from ._tasks import TASKS, declared_dtypes, infer_task_type, task_label
 
 
 class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
@@ -282,13 +284,23 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
     # -- training
     # ------------------------------------------------------------------------
 
+    def _declared_task_types(self, n_tasks):
+        """The kind (a key of :data:`sklearn_mmoe._tasks.TASKS`) of each of
+        ``n_tasks`` tasks as the estimator's class and parameters fix it, or None
+        where each task's labels decide (``task_types="auto"``)."""
+        raise NotImplementedError
+
     def _task_types(self, Y, where, declared):
-        """Each task's kind (a key of :data:`sklearn_mmoe._tasks.TASKS`) from the
-        (present) labels ``Y`` of each task; ``where[t]`` names task ``t`` in errors
-        and ``declared[t]`` what the dtype ``y`` gave it declares (see
+        """Each task's kind from the (present) labels ``Y`` of each task, where the
+        estimator does not fix it; ``where[t]`` names task ``t`` in errors and
+        ``declared[t]`` what the dtype ``y`` gave it declares (see
         :func:`~sklearn_mmoe._tasks.declared_dtypes`), ``declared`` None for an
         array."""
-        raise NotImplementedError
+        kinds = self._declared_task_types(len(Y))
+        if kinds is not None:
+            return kinds
+        declared = declared or [None] * len(Y)
+        return [infer_task_type(y, w, d) for y, w, d in zip(Y, where, declared)]
 
     def _fit(self, X, y, sample_weight, partial=False, classes=None):
         """The fit sequence of every estimator (and of ``partial_fit``, one pass):
@@ -331,11 +343,17 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             names = [str(n) for n in self.task_names_]
         elif names is None or len(names) != n_tasks:
             names = [f"task{t}" for t in range(n_tasks)]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"y's columns name the tasks, and {repeated} names more than one of "
+                "them (as strings): give each task a distinct name."
+            )
         where = [task_label(t, name, n_tasks) for t, name in enumerate(names)]
         labels = [Y[present[:, t], t] for t in range(n_tasks)]
         targets = np.zeros(Y.shape)
-        if continuing:
-            tasks = self._tasks
+        if continuing:  # copies: a call that fails leaves the fitted tasks as they were
+            tasks = [copy.copy(task) for task in self._tasks]
             for t, task in enumerate(tasks):
                 targets[present[:, t], t] = task.encode(labels[t], where[t])
         else:
@@ -362,7 +380,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
                     f"classes) as the previous fit, which had {len(previous)} "
                     f"task(s); y has {n_tasks}."
                 )
-            tasks = previous  # and their scaling
+            tasks = [copy.copy(task) for task in previous]  # and their scaling
         # Repeated rows are merged on each task's bit-exact key of its target.
         keys = np.column_stack(
             [task.key(targets[:, t]) for t, task in enumerate(tasks)]
@@ -373,9 +391,8 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         targets = np.column_stack(
             [task.from_key(keys[:, t]) for t, task in enumerate(tasks)]
         )
-        if not warm:
-            for t, task in enumerate(tasks):
-                task.fit_scale(targets[present[:, t], t], weight[present[:, t]])
+        for t, task in enumerate(tasks):
+            task.fit_scale(targets[present[:, t], t], weight[present[:, t]], warm)
         tasks = [
             task.seen(targets[present[:, t], t], widen=warm)
             for t, task in enumerate(tasks)

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array
 
+from . import _checks
+
 UNKNOWN, MISSING, FIRST = 0, 1, 2
 # Largest embedding width chosen by embedding_dim="auto".
 _AUTO_MAX_DIM = 50
@@ -88,6 +90,26 @@ def categorical_mask(X, spec, n_features, feature_names):
     )
 
 
+def _category_index(categories, where):
+    """A model file's categories of one column, checked as ``fit`` learns them."""
+    if not isinstance(categories, pd.Index) or categories.dtype != object:
+        raise ValueError(f"{where}: its categories must be an index of objects.")
+    values = categories.tolist()
+    if not all(isinstance(v, (str, int, float)) for v in values) or any(
+        isinstance(v, float) and not np.isfinite(v) for v in values
+    ):
+        raise ValueError(f"{where}: a category must be a string or a finite number.")
+    if len(values) + FIRST > _MAX_CODES:
+        raise ValueError(f"{where}: more than {_MAX_CODES - FIRST} categories.")
+    try:
+        ordered = sorted(values)
+    except TypeError as exc:
+        raise ValueError(f"{where}: categories of mixed types.") from exc
+    if ordered != values or len(set(values)) != len(values):
+        raise ValueError(f"{where}: its categories must be sorted and distinct.")
+    return categories
+
+
 def _columns(X, indices):
     """Columns ``indices`` of a DataFrame (as a DataFrame) or of an array."""
     return X.iloc[:, indices] if hasattr(X, "iloc") else np.asarray(X)[:, indices]
@@ -125,6 +147,33 @@ class CategoricalEncoder:
         self.numeric = np.flatnonzero(~mask)
         self.categorical = np.flatnonzero(mask)
         self.categories = []
+
+    @classmethod
+    def from_state(cls, state, where="the categorical encoder"):
+        """The encoder a model file describes (its attributes by name), checked:
+        a mask, the positions it implies, and for each categorical column its
+        categories, sorted, distinct and present (no missing value), as ``fit``
+        learns them."""
+        names = ("mask", "feature_names", "allow_nan", "numeric", "categorical")
+        _checks.keys(state, where, (*names, "categories"))
+        mask = _checks.array(state["mask"], f"{where}'s mask", "b", (None,))
+        encoder = cls(mask, None, _checks.boolean(state["allow_nan"], where))
+        if state["feature_names"] is not None:
+            encoder.feature_names = _checks.strings(
+                state["feature_names"], f"{where}'s feature names", len(mask)
+            )
+        for name in ("numeric", "categorical"):
+            given = _checks.array(state[name], f"{where}'s {name}", "i", (None,))
+            if not np.array_equal(given, getattr(encoder, name)):
+                raise ValueError(f"{where}'s {name} columns are not its mask's.")
+        categories = state["categories"]
+        if not isinstance(categories, list) or len(categories) != mask.sum():
+            raise ValueError(f"{where} needs one list of categories per column.")
+        encoder.categories = [
+            _category_index(c, f"{where}'s column {j}")
+            for j, c in zip(encoder.categorical, categories)
+        ]
+        return encoder
 
     def _name(self, j):
         if self.feature_names is not None:

@@ -73,8 +73,8 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         tags.classifier_tags.multi_label = True
         return tags
 
-    def _task_types(self, Y, where, declared=None):
-        return ["classification"] * len(Y)
+    def _declared_task_types(self, n_tasks):
+        return ["classification"] * n_tasks
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -56,6 +56,18 @@ class InputEncoder(nn.Module):
         numeric = self.encode_numeric(p, x[:, : self.n_numeric], ops)
         return self.embedded(p, numeric, x, ops)
 
+    def refit_numeric(self, numeric):
+        """Take the numeric encoding ``numeric``, of the same layout as the one the
+        encoder holds (a constant column's statistics refreshed: see
+        :func:`~sklearn_mmoe._numeric.refresh_constant`); its buffers stay on
+        their device."""
+        device = self.numeric_fill.device
+        width = self._plan_numeric(self.n_numeric, numeric)
+        if width + sum(d for _, d in self.embeddings) != self.width:
+            raise ValueError("a numeric encoding of another layout")
+        for name, buffer in self._buffers.items():
+            self._buffers[name] = buffer.to(device)
+
     def piecewise_parts(self, p, x, ops):
         """The piecewise-linear code of a raw batch in its sparse form: each numeric
         value's bin (its flat index into the ``(n_numeric, T)`` buffers), where the

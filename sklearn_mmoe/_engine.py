@@ -16,11 +16,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from skorch.history import History
 
+from . import _checks
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
+from ._memory import check_fits, network_on_meta, rows_per_chunk
 from ._module import MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
-from ._numeric import fit_numeric
-from ._predict import _PREDICT_CHUNK
+from ._numeric import fit_numeric, refresh_constant
 from ._rows import task_row_weights
 from ._warn import warn
 
@@ -115,28 +116,8 @@ class _EngineMixin:
         when there are some)."""
         n_tasks = len(tasks)
         kinds = tuple(task.kind for task in tasks)
-        embeddings = self._embeddings()
-        expert_type, expert_options = self._check_expert_type()
-        module_params = dict(
-            n_features=X.shape[1] - len(embeddings),
-            output_sizes=tuple(task.width for task in tasks),
-            embeddings=embeddings,
-            architecture=self.architecture,
-            n_experts=self.n_experts,
-            expert_units=self._check_units("expert_units", allow_empty=False),
-            expert_type=expert_type,
-            expert_options=expert_options,
-            gate_units=self._check_units("gate_units", allow_empty=True),
-            tower_units=self._check_units("tower_units", allow_empty=True),
-            activation=self.activation,
-            dropout=self.dropout,
-            gate_type=self.gate_type,
-            top_k=self.top_k,
-            n_task_experts=self.n_task_experts,
-            n_levels=self.n_levels,
-            ensemble_size=self.ensemble_size,
-            kinds=kinds,
-        )
+        n_numeric = X.shape[1] - len(self._embeddings())
+        module_params = self._module_params(n_numeric, tasks)
         task_weights = self._check_task_weights(n_tasks)
         device = self._check_device()
         seed = int(
@@ -151,14 +132,15 @@ class _EngineMixin:
             torch.from_numpy(rows),
         ).placed(device)
         if mode.continuing:
-            net = self._continue_net(self.net_, data, device, seed, stream)
+            numeric = refresh_constant(self._numeric, X, rows, weight)
+            net = self._continue_net(self.net_, data, device, seed, stream, numeric)
+            self._numeric = numeric
             return net, [task.unshrunk() for task in tasks]
         previous = self.net_ if mode.start == "warm" else None
         early_stopping, batch_size, max_epochs = self._budget(len(rows))
         patience = self._patience(len(rows), early_stopping, max_epochs)
         if mode.partial:  # one pass at a constant rate, every row trains
             early_stopping, max_epochs = False, 1
-        n_numeric = X.shape[1] - len(embeddings)
         if previous is None:
             targets = None
             if self.numeric_encoding in ("auto", "piecewise"):
@@ -167,6 +149,8 @@ class _EngineMixin:
             self._numeric = fit_numeric(
                 X, rows, weight, n_numeric, self.numeric_encoding, targets, seed
             )
+        else:  # a column constant in the previous fit may vary now
+            self._numeric = refresh_constant(self._numeric, X, rows, weight)
         module_params["numeric"] = self._numeric
 
         net = self._new_net(
@@ -217,6 +201,34 @@ class _EngineMixin:
         _, valid = net.train_split(data)
         return net, _shrunk_on(net, valid, tasks)
 
+    def _module_params(self, n_numeric, tasks, numeric=None):
+        """The network's settings (:class:`~sklearn_mmoe._module.MMoEModule`'s
+        arguments) for ``n_numeric`` numeric input columns, the fitted categorical
+        columns, ``tasks`` and the numeric encoding ``numeric``: the estimator's
+        hyper-parameters, checked, and what the fit derived from the data."""
+        expert_type, expert_options = self._check_expert_type()
+        return dict(
+            n_features=n_numeric,
+            output_sizes=tuple(task.width for task in tasks),
+            embeddings=self._embeddings(),
+            architecture=self.architecture,
+            n_experts=self.n_experts,
+            expert_units=self._check_units("expert_units", allow_empty=False),
+            expert_type=expert_type,
+            expert_options=expert_options,
+            gate_units=self._check_units("gate_units", allow_empty=True),
+            tower_units=self._check_units("tower_units", allow_empty=True),
+            activation=self.activation,
+            dropout=self.dropout,
+            gate_type=self.gate_type,
+            top_k=self.top_k,
+            n_task_experts=self.n_task_experts,
+            n_levels=self.n_levels,
+            ensemble_size=self.ensemble_size,
+            kinds=tuple(task.kind for task in tasks),
+            numeric=numeric,
+        )
+
     def _new_net(
         self,
         module_params,
@@ -227,9 +239,11 @@ class _EngineMixin:
         schedule,
         patience,
         stream=None,
+        sized=True,
     ):
         """The skorch net of this estimator's settings for a module of
-        ``module_params``, initialised (seeded by ``seed``, on ``device``);
+        ``module_params``, initialised (seeded by ``seed``, on ``device``) once
+        ``sized`` has checked that it fits in ``device``'s memory to train;
         ``schedule`` holds its ``max_epochs``, ``batch_size``, ``lr_schedule`` and
         ``train_split``, ``patience`` and ``stream`` go to its monitor."""
         net = MultiTaskNet(
@@ -294,6 +308,8 @@ class _EngineMixin:
             dtype = torch.get_default_dtype()
             torch.set_default_dtype(torch.float32)
             try:
+                if sized:  # what the network will take, before it takes it
+                    _check_size(module_params, schedule["batch_size"], device)
                 torch.manual_seed(seed)
                 net.initialize()
             finally:
@@ -302,8 +318,9 @@ class _EngineMixin:
 
     def _restored_net(self, module_params, module_state, criterion_state, history):
         """The net of a model read from a file (:func:`sklearn_mmoe.load`): built
-        for ``module_params`` on the CPU, with the saved weights (``strict``: a
-        missing, extra or misshapen tensor is an error) and epoch ``history``."""
+        for ``module_params`` on the CPU, with the saved weights (every tensor the
+        network has, of its shape and dtype; the loss's fixed buffers equal to
+        those its settings give) and epoch ``history``."""
         net = self._new_net(
             module_params,
             self._check_task_weights(self.n_outputs_),
@@ -312,26 +329,20 @@ class _EngineMixin:
             [str(name) for name in self.task_names_],
             dict(max_epochs=1, batch_size=1, lr_schedule="constant", train_split=None),
             self.n_iter_no_change,
+            sized=False,  # the file's own tensors bound its size (see _restore)
         )
-        for part, state in (
-            (net.module_, module_state),
-            (net.criterion_, criterion_state),
-        ):
-            try:
-                part.load_state_dict(state, strict=True)
-            except RuntimeError as exc:
-                raise ValueError(
-                    "the saved weights do not fit the network its settings describe: "
-                    + str(exc).replace("\n", " ")
-                ) from exc
+        _load_exactly(net.module_, module_state, "the network", fixed_buffers=False)
+        _load_exactly(net.criterion_, criterion_state, "the loss", fixed_buffers=True)
         net.module_.eval()
         net.history_ = History([dict(row) for row in history])
         return net
 
-    def _continue_net(self, net, data, device, seed, stream):
+    def _continue_net(self, net, data, device, seed, stream, numeric):
         """One more pass of ``partial_fit`` over ``data``, continuing the weights and
-        the optimiser's state; if it raises or is interrupted, both are put back.
-        ``stream`` (rows of the call, rows seen) is what the pass reports."""
+        the optimiser's state, with the numeric encoding ``numeric`` (the fitted
+        one, or that with a constant column refreshed); if it raises or is
+        interrupted, all three are put back. ``stream`` (rows of the call, rows
+        seen) is what the pass reports."""
         saved = [
             copy.deepcopy(part.state_dict())
             for part in (net.module_, net.criterion_, net.optimizer_)
@@ -347,10 +358,15 @@ class _EngineMixin:
         net.module_.generator = torch.Generator(device=device).manual_seed(
             seed + 2 + n_epochs
         )
+        refreshed = numeric is not self._numeric
         try:
+            if refreshed:
+                net.module_.encoder.refit_numeric(numeric)
             net.iterator_train__seed = seed + 1 + n_epochs
             net.partial_fit(data)
         except BaseException:
+            if refreshed:
+                net.module_.encoder.refit_numeric(self._numeric)
             for part, state in zip(
                 (net.module_, net.criterion_, net.optimizer_), saved
             ):
@@ -454,7 +470,8 @@ def _shrunk_on(net, valid, tasks):
     module = net.module_
     outs, targets, weights = [], [], []
     with torch.inference_mode():
-        for Xb, Yb, Wb in BatchIterator(valid, _PREDICT_CHUNK, device=net.device):
+        chunk = rows_per_chunk(module)
+        for Xb, Yb, Wb in BatchIterator(valid, chunk, device=net.device):
             outs.append(module(Xb).outputs.float())
             targets.append(Yb)
             weights.append(torch.ones_like(Yb) if Wb is None else Wb)
@@ -465,6 +482,40 @@ def _shrunk_on(net, valid, tasks):
         task.fit_shrink(out[:, t], Y[:, t], W[:, t].to(out.dtype))
         for t, task in enumerate(tasks)
     ]
+
+
+def _load_exactly(part, state, what, fixed_buffers):
+    """Load ``state`` into the module ``part``: the same names, shapes and dtypes as
+    its own tensors, or a ValueError naming the first that differs; with
+    ``fixed_buffers``, its buffers (derived from its settings) must equal the
+    file's rather than be loaded."""
+    own = part.state_dict()
+    _checks.tensors_like(own, state, what)
+    if fixed_buffers:
+        for name, _ in part.named_buffers():
+            if name in state and not torch.equal(state[name], own[name]):
+                raise ValueError(f"{what}'s {name} is not what its settings give")
+    part.load_state_dict(state, strict=True)
+
+
+def _check_size(module_params, batch_size, device):
+    """Refuse, with the sizes, a network of ``module_params`` that would not fit in
+    ``device``'s memory to train in batches of ``batch_size`` rows, before any of it
+    is allocated: it is built on the meta device first. An expert module of the
+    user's own that cannot be built there is sized by its real build instead."""
+    try:
+        sized = network_on_meta(MMoEModule, module_params)
+    except Exception as exc:
+        if not isinstance(module_params["expert_type"], str):
+            return
+        if isinstance(exc, RuntimeError) and "overflow" in str(exc):
+            raise ValueError(
+                "This network's sizes are too large for any machine: a weight "
+                f"would have more values than an index can count ({exc}). Lower "
+                "n_experts, expert_units, tower_units, token_dim or n_blocks."
+            ) from exc
+        raise
+    check_fits(sized, batch_size, device)
 
 
 def _monitor(net):

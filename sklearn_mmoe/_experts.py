@@ -66,6 +66,11 @@ class ExpertType:
         ``units[-1]``."""
         raise NotImplementedError
 
+    def floats_per_row(self, level, units):
+        """About how many float activations one row's pass through ``level``'s
+        experts holds at once (sizing batches and inference chunks)."""
+        return level.n_experts * sum(units)
+
     def run(self, module, p, ops, level, x):
         """Every expert's output ``(E, B, H)``. ``x``: on the first level, the
         experts' columns of the input product ``(B, first_layer_width)``, or the
@@ -181,7 +186,7 @@ class Transformer(ExpertType):
             _, token_of, counts = np.unique(
                 columns, return_inverse=True, return_counts=True
             )
-            n_tokens = len(counts)
+            n_tokens = self._n_tokens = len(counts)
             # each token's inputs, padded with input n_inputs (a zero) to the most
             # any token has: a gather and a batched product, no scatter (whose sum
             # ONNX Runtime computes with races)
@@ -195,9 +200,10 @@ class Transformer(ExpertType):
             )
             # each token a sum over its column's values: nn.Linear's range for a
             # fan-in of their number, so that a token's scale does not grow with it
+            weight = torch.empty(n_inputs, d).uniform_(-1.0, 1.0)
             bound = torch.from_numpy(1.0 / np.sqrt(counts[token_of])).float()
+            weight = weight * bound[:, None].to(weight.device)
             names["token_weight"] = prefix + "token_weight"
-            weight = torch.empty(n_inputs, d).uniform_(-1.0, 1.0) * bound[:, None]
             module.register_parameter(names["token_weight"], nn.Parameter(weight))
             names["token_bias"] = prefix + "token_bias"
             bias = torch.empty(n_tokens, d).uniform_(-1.0, 1.0) / math.sqrt(d)
@@ -224,6 +230,14 @@ class Transformer(ExpertType):
         names["norm"] = self._norm(module, prefix + "norm", E)
         (names["head"],) = module._stack(prefix + "head", E, (d, units[-1]))
         level.transformer = (names, blocks)
+
+    def floats_per_row(self, level, units):
+        # every block's attention weights (S x S per head) and token states
+        E, d, h = level.n_experts, self.token_dim, self.n_heads
+        S = 1 + (self._n_tokens if not level.index else 1)
+        if not level.index and self.n_blocks == 1:  # the pooled block: shared tokens
+            return (S - 1) * d * 2 + E * h * S * 2 + E * d * 8
+        return E * self.n_blocks * (h * S * S * 2 + S * d * 8) + E * d * 2
 
     def _norm(self, module, name, E):
         """A layer norm's scale (ones) and shift (zeros), per expert: their names."""
@@ -360,10 +374,13 @@ class ModuleExperts(ExpertType):
     an expert axis (``torch.func.stack_module_state``) and kept as the network's own,
     and all experts run as one computation: ``torch.func.vmap`` over that axis of
     ``functional_call`` on one copy of the module. A module that cannot run so (it
-    branches on a tensor's value, or reads one into Python with ``.item()``), or
-    that returns another shape than ``(n_rows, n_outputs)``, is refused when the
-    network is built, with the reason. Buffers are stacked too, so batch
-    normalisation's running statistics are each expert's own.
+    branches on a tensor's value, reads one into Python with ``.item()``, or writes
+    into its input in place, which breaks the backward pass), or that returns
+    another shape than ``(n_rows, n_outputs)`` or no floats, is refused when the
+    network is built, with the reason; a float64 output is read as float32, and a
+    parameter the module freezes (``requires_grad=False``) stays frozen. Buffers
+    are stacked too, so batch normalisation's running statistics are each
+    expert's own.
     It runs in PyTorch only (no NumPy inference path); its own randomness (dropout)
     draws from torch's global generator, seeded from the fit's own generator on each
     training step (each expert its own draws), so that ``random_state`` makes a fit
@@ -385,14 +402,17 @@ class ModuleExperts(ExpertType):
         names, buffer_names = {}, {}
         for name, value in params.items():
             names[name] = prefix + name.replace(".", "__")
-            module.register_parameter(names[name], nn.Parameter(value.detach()))
+            # a parameter the module froze (requires_grad=False) stays frozen
+            frozen = nn.Parameter(value.detach(), requires_grad=value.requires_grad)
+            module.register_parameter(names[name], frozen)
         for name, value in buffers.items():
             buffer_names[name] = prefix + "buffer_" + name.replace(".", "__")
             module.register_buffer(buffer_names[name], value.detach().clone())
         # the module's structure, without weights: functional_call fills them in
         base = copy.deepcopy(experts[0]).to("meta")
         level.expert_module = (base, names, buffer_names)
-        self._probe(module, level, n_inputs, width)
+        if not any(value.is_meta for value in params.values()):  # sizing only
+            self._probe(module, level, n_inputs, width)
 
     def _one(self, n_inputs, width):
         call = f"{self.name}({n_inputs}, {width}, **expert_options)"
@@ -411,25 +431,34 @@ class ModuleExperts(ExpertType):
         return expert
 
     def _probe(self, module, level, n_inputs, width):
-        """Run the experts once on two rows, in training and in inference mode: a
-        module that cannot be batched over experts, or returns another shape, is
-        refused here, at fit, rather than deep inside training."""
-        # copies of the buffers: a probe in training mode must not move running
-        # statistics (batch normalisation's) away from their initial values
-        buffers = {name: value.clone() for name, value in module._buffers.items()}
-        p = {**module._parameters, **buffers}
-        x = torch.zeros(2, n_inputs)
-        if level.index:
-            x = x.expand(level.n_experts, 2, n_inputs)
+        """Run the experts once on two rows, in training mode with a backward pass
+        and in inference mode: a module that cannot be batched over experts, that
+        writes into its input in place, that returns another shape or no floats,
+        is refused here, at fit, rather than deep inside training."""
+        # copies of the weights: the probe must not move running statistics (batch
+        # normalisation's) off their initial values, nor leave gradients behind
+        p = {
+            name: value.detach().clone().requires_grad_(value.requires_grad)
+            for name, value in {**module._parameters, **module._buffers}.items()
+        }
+        x = torch.zeros(2, n_inputs, requires_grad=True)
         for training in (True, False):
+            mode = "training" if training else "inference"
             try:
-                with torch.no_grad():
-                    out = self._vmapped(p, level, x, training)
+                with torch.set_grad_enabled(training):
+                    rows = x.expand(level.n_experts, 2, n_inputs) if level.index else x
+                    # a product that keeps the input for its backward pass, as the
+                    # gates' does in the network: an expert that writes into its
+                    # input breaks it
+                    kept = (rows * rows).sum()
+                    out = self._vmapped(p, level, rows, training)
+                    if training and isinstance(out, torch.Tensor):
+                        (kept + out.float().sum()).backward()
             except Exception as error:  # torch raises many kinds here
                 raise ValueError(
                     f"expert_type={self.name} cannot run batched over the experts "
-                    f"with torch.func.vmap ({'training' if training else 'inference'}"
-                    f" mode): {type(error).__name__}: {error}"
+                    f"with torch.func.vmap ({mode} mode, with its backward pass): "
+                    f"{type(error).__name__}: {error}"
                 ) from error
             expected = (level.n_experts, 2, width)
             if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
@@ -438,6 +467,11 @@ class ModuleExperts(ExpertType):
                     f"expert_type={self.name} returned {got} for a batch of 2 rows "
                     f"of {n_inputs} inputs; an expert must return (n_rows, "
                     f"{width}): n_outputs is expert_units[-1]."
+                )
+            if not out.is_floating_point():
+                raise ValueError(
+                    f"expert_type={self.name} returned {out.dtype} values; an expert "
+                    "must return floats (float64 and float16 are cast to float32)."
                 )
 
     @staticmethod
@@ -457,7 +491,11 @@ class ModuleExperts(ExpertType):
 
         in_rows = 0 if level.index else None
         run = vmap(one, in_dims=(0, 0, in_rows), randomness="different")
-        return run(params, buffers, x)
+        out = run(params, buffers, x)
+        # an expert of another float precision is read in the network's
+        if isinstance(out, torch.Tensor) and out.is_floating_point():
+            return out.to(x.dtype)
+        return out
 
     def run(self, module, p, ops, level, x):
         generator = getattr(ops, "generator", None)

@@ -422,6 +422,7 @@ class MMoEModule(nn.Module):
         self.expert_type = expert_type
         self._expert = expert_type_of(expert_type, expert_options)
         expert_units, gate_units = tuple(expert_units), tuple(gate_units)
+        self._units = expert_units, tuple(tower_units)
         width = expert_units[-1]  # of every expert's output
         self._n_shared, self._n_task_experts = n_experts, n_task_experts
         self.levels = ARCHITECTURES[architecture].levels(
@@ -464,7 +465,8 @@ class MMoEModule(nn.Module):
         self.input_bias = _uniform((width_in,), n_in)
         with torch.no_grad():  # drawn all the same: the other weights do not move
             # the encoded inputs of columns constant where the encoding was fitted
-            self.input_weight[torch.from_numpy(encoder.constant_inputs)] = 0.0
+            constant = torch.from_numpy(encoder.constant_inputs)
+            self.input_weight[constant.to(self.input_weight.device)] = 0.0
         if K > 1:  # random signs keep the members apart from the first step
             signs = torch.randint(0, 2, (K, 1, n_in)).float() * 2.0 - 1.0
             self.member_scale = nn.Parameter(signs)
@@ -493,11 +495,11 @@ class MMoEModule(nn.Module):
         self.tower_layers = self._stack(
             "tower", T * K, (width, *tower_units, max(self.output_sizes))
         )
-        padded = torch.zeros(T, max(self.output_sizes), dtype=torch.bool)
+        padded = np.zeros((T, max(self.output_sizes)), dtype=bool)
         for t, k in enumerate(self.output_sizes):
             padded[t, k:] = True
         # (T, W): True where a tower's output slot is padding; buffers are never saved.
-        self.register_buffer("padding", padded, persistent=False)
+        self.register_buffer("padding", torch.from_numpy(padded), persistent=False)
         self._has_padding = bool(padded.any())
         self._numpy_cache = None
         # Dropout's random draws while training; set by the estimator for each fit.
@@ -517,6 +519,20 @@ class MMoEModule(nn.Module):
             self.register_parameter(b, _uniform((n_members, 1, n_out), n_in))
             names.append((w, b))
         return tuple(names)
+
+    def floats_per_row(self):
+        """About how many float activations one row's forward pass holds at once:
+        the encoded input, the input product, every level's experts and gates, the
+        towers, for every ensemble member (what sizes a batch's memory and an
+        inference chunk's rows)."""
+        expert_units, tower_units = self._units
+        width = expert_units[-1]
+        n = self.encoder.width + self.input_weight.shape[1]
+        for level in self.levels:
+            n += self._expert.floats_per_row(level, expert_units)
+            n += level.n_gates * (2 * level.n_experts + width)
+        n += self.n_tasks * (sum(tower_units) + max(self.output_sizes))
+        return int(n * self.ensemble_size)
 
     @property
     def runs_numpy(self):

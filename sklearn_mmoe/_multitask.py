@@ -12,7 +12,7 @@ from ._docstrings import (
     REFERENCES,
     partial_fit_doc,
 )
-from ._tasks import TASK_TYPES, infer_task_type
+from ._tasks import TASK_TYPES
 
 
 def _has_classification_task(estimator):
@@ -137,14 +137,9 @@ default="auto"
         tags.classifier_tags = ClassifierTags(multi_label=True)
         return tags
 
-    def _task_types(self, Y, where, declared=None):
-        n_tasks = len(Y)
+    def _declared_task_types(self, n_tasks):
         if isinstance(self.task_types, str):  # "auto", as validated
-            declared = declared or [None] * n_tasks
-            return [
-                infer_task_type(labels, w, d)
-                for labels, w, d in zip(Y, where, declared)
-            ]
+            return None
         types = list(self.task_types)
         if len(types) != n_tasks or any(
             not isinstance(t, str) or t not in TASK_TYPES for t in types

@@ -26,6 +26,7 @@ from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import type_of_target
 
+from . import _checks
 from ._rows import missing_mask
 from ._tasks import TASKS
 from ._warn import warn
@@ -128,6 +129,106 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
         for e in edges
     ]
     return {"kind": "piecewise", "edges": edges, **described}
+
+
+def refresh_constant(described, X, rows, weight):
+    """The numeric encoding for a warm start or a later ``partial_fit`` call on rows
+    ``rows`` of ``X`` (weights ``weight``): ``described``, except that each column
+    that was constant where the encoding was fitted, and whose values here differ
+    from that constant, is encoded anew from these rows (the same object where no
+    column changes).
+
+    A constant column's encoding says nothing of its scale: it reads the constant
+    as 0, and the network's weights on it stay 0 while it trains on that constant.
+    Where the column later varies, encoding it from those rows loses nothing the
+    network learned and lets it learn the column: its median, spread and fill
+    (``"robust"``, ``"standard"``), or one linear bin as wide as its spread (the
+    interquartile range) about its median (``"piecewise"``: the network's number of
+    inputs is fixed), whose ramp continues three spreads beyond either edge.
+    """
+    if described is None or not np.any(described["constant"]):
+        return described
+    columns = np.flatnonzero(described["constant"])
+    keep = _subsample(len(rows), 0)
+    values = X[rows[keep]]
+    values = values.toarray() if sp.issparse(values) else np.asarray(values)
+    values = values[:, columns].astype(np.float64)
+    moved = np.any(~np.isnan(values) & (values != described["fill"][columns]), axis=0)
+    if not moved.any():
+        return described
+    columns, values = columns[moved], values[:, moved]
+    kind = described["kind"]
+    fresh = fit_numeric(
+        values,
+        np.arange(len(values)),
+        weight[keep],
+        len(columns),
+        "robust" if kind == "piecewise" else kind,
+    )
+    out = {
+        k: v.copy() if isinstance(v, np.ndarray) else v for k, v in described.items()
+    }
+    for name in ("fill", "constant") + (
+        ("center", "factor") if kind != "piecewise" else ()
+    ):
+        out[name][columns] = fresh[name]
+    if kind == "piecewise":  # one bin a spread wide about the median
+        out["edges"] = list(out["edges"])
+        spread = 1.0 / fresh["factor"]
+        for i, j in enumerate(columns):
+            middle = fresh["center"][i]
+            out["edges"][j] = np.array([middle - spread[i] / 2, middle + spread[i] / 2])
+    return out
+
+
+def check_numeric(described, n_numeric, encoding, where="the numeric encoding"):
+    """A model file's description of the numeric encoding (what
+    :func:`fit_numeric` returns), checked against the ``n_numeric`` columns and the
+    estimator's ``numeric_encoding``: finite statistics and positive factors, or
+    each column's increasing, finite bin edges."""
+    if encoding is None or n_numeric == 0:
+        if described is not None:
+            raise ValueError(f"{where} is given, but the model encodes no column.")
+        return None
+    fields = ("kind", "fill", "indicators")
+    own = ("edges",) if _kind(described) == "piecewise" else ("center", "factor")
+    _checks.keys(described, where, (*fields, *own, "constant"))
+    kind = described["kind"]
+    if kind not in NUMERIC_ENCODINGS[1:] or encoding not in ("auto", kind):
+        raise ValueError(f"{where} is {kind!r:.40}; numeric_encoding is {encoding!r}.")
+    shape = (n_numeric,)
+    checked = {
+        "kind": kind,
+        "fill": _checks.array(described["fill"], f"{where}'s fill", "f", shape, True),
+        "indicators": _checks.positions(
+            described["indicators"], f"{where}'s indicators", n_numeric
+        ),
+        "constant": _checks.array(
+            described["constant"], f"{where}'s constant columns", "b", shape
+        ),
+    }
+    if kind != "piecewise":
+        for name in own:
+            checked[name] = _checks.array(
+                described[name], f"{where}'s {name}", "f", shape, True
+            )
+        if not np.all(checked["factor"] > 0):
+            raise ValueError(f"{where}'s factors must be positive.")
+        return checked
+    edges = described["edges"]
+    if not isinstance(edges, list) or len(edges) != n_numeric:
+        raise ValueError(f"{where} needs one array of bin edges per column.")
+    for j, e in enumerate(edges):
+        _checks.array(e, f"{where}'s edges of column {j}", "f", (None,), True)
+        # [b, b]: a constant column in a file saved before those got a width
+        if len(e) < 2 or np.any(np.diff(e) <= 0) and not (len(e) == 2 and e[0] == e[1]):
+            raise ValueError(f"{where}'s edges of column {j} must increase.")
+    checked["edges"] = edges
+    return checked
+
+
+def _kind(described):
+    return described.get("kind") if isinstance(described, dict) else None
 
 
 def _fallback_spread(center):

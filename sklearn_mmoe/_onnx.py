@@ -199,13 +199,7 @@ def to_onnx(model, path):
             '"sklearn-mmoe[onnx]".'
         ) from exc
     numeric, categorical, categories = _layout(model)
-    outputs = [str(name) for name in model.task_names_]
-    clash = sorted({NUMERIC, CATEGORICAL} & set(outputs))
-    if clash:
-        raise ValueError(
-            f"The graph's inputs are named {NUMERIC!r} and {CATEGORICAL!r}; rename the "
-            f"task(s) {clash} (the columns of y) to export it."
-        )
+    outputs = _output_names(model)
     module = copy.deepcopy(model.net_.module_).to("cpu").eval()
     # The piecewise-linear code as the dense product in the graph: ONNX has no
     # searchsorted, which the lookup form's bins need (onnxscript's translation of it
@@ -243,6 +237,32 @@ def to_onnx(model, path):
     )
     program.save(path)
     return path
+
+
+def _output_names(model):
+    """The graph's output names: the task names, refused where ONNX cannot carry
+    them (an empty name marks an omitted output in ONNX; a name twice, or an input's
+    name, would make two values one)."""
+    outputs = [str(name) for name in model.task_names_]
+    empty = [t for t, name in enumerate(outputs) if not name]
+    if empty:
+        raise ValueError(
+            f"Task(s) {empty} have an empty name, which ONNX reads as an omitted "
+            "output; name every task (the columns of y) to export the model."
+        )
+    repeated = sorted({name for name in outputs if outputs.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"The task names {repeated} are given twice; the graph's outputs are "
+            "named by task, so each name must be distinct."
+        )
+    clash = sorted({NUMERIC, CATEGORICAL} & set(outputs))
+    if clash:
+        raise ValueError(
+            f"The graph's inputs are named {NUMERIC!r} and {CATEGORICAL!r}; rename the "
+            f"task(s) {clash} (the columns of y) to export it."
+        )
+    return outputs
 
 
 def onnx_inputs(model, X):

@@ -8,9 +8,16 @@ parameters and its fitted attributes, in a tagged form that distinguishes tuples
 arrays and this package's few fitted objects (task descriptions, the categorical
 encoder), each rebuilt from plain data by name, never by importing a name the file
 gives. Every numeric array, and the network's weights, are tensors of the file.
+
+Loading trusts nothing in the file: :mod:`sklearn_mmoe._restore` checks every
+parameter, every fitted attribute and every size before anything is built.
 """
 
+import contextlib
 import json
+import os
+import re
+import tempfile
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,20 +25,11 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._categorical import CategoricalEncoder
-from ._classifier import MMoEClassifier
-from ._multitask import MMoEMultiTask
-from ._regressor import MMoERegressor
-from ._tasks import TASKS
+from ._restore import ESTIMATORS, OBJECTS, rebuild
 
 FORMAT = "sklearn_mmoe"
 # The version of the layout below; a file of a later version is refused.
 VERSION = 1
-_ESTIMATORS = {
-    cls.__name__: cls for cls in (MMoEClassifier, MMoERegressor, MMoEMultiTask)
-}
-# The only objects a file may describe, by name: rebuilt from their plain attributes.
-_OBJECTS = {cls.__name__: cls for cls in (*TASKS.values(), CategoricalEncoder)}
 # What a file's epoch history keeps of each epoch (the per-batch details are dropped).
 _HISTORY_SKIP = ("batches",)
 
@@ -82,14 +80,11 @@ class _Writer:
                 "index": self.encode(np.asarray(values), where),
                 "dtype": str(value.dtype),
             }
-        if (
-            type(value).__name__ in _OBJECTS
-            and type(value) is _OBJECTS[type(value).__name__]
-        ):
-            return {
-                "object": type(value).__name__,
-                "state": self.encode(dict(vars(value)), where),
-            }
+        restore = OBJECTS.get(type(value).__name__)
+        if restore is not None and restore.__self__ is type(value):
+            names = getattr(value, "state_names", None) or list(vars(value))
+            state = {name: getattr(value, name) for name in names}
+            return {"object": type(value).__name__, "state": self.encode(state, where)}
         raise TypeError(
             f"{where} holds a {type(value).__name__}, which a model file cannot hold "
             "(it keeps tensors and plain data only)."
@@ -97,7 +92,9 @@ class _Writer:
 
 
 class _Reader:
-    """Rebuilds values from a file's JSON and tensors; anything else is refused."""
+    """Rebuilds values from a file's JSON and tensors; anything else is refused.
+    Objects are rebuilt only by the checked constructors of
+    :data:`sklearn_mmoe._restore.OBJECTS`, by name."""
 
     def __init__(self, tensors):
         self.tensors = tensors
@@ -111,31 +108,66 @@ class _Reader:
         if not isinstance(value, dict) or len(value) not in (1, 2, 3):
             raise ValueError(f"unexpected value {value!r:.80}")
         if "tuple" in value:
-            return tuple(self.decode(v) for v in value["tuple"])
+            return tuple(self.decode(v) for v in _list(value["tuple"]))
         if "dict" in value:
-            return {str(k): self.decode(v) for k, v in value["dict"].items()}
+            items = value["dict"]
+            if not isinstance(items, dict):
+                raise ValueError(f"unexpected value {value!r:.80}")
+            return {str(k): self.decode(v) for k, v in items.items()}
         if "array" in value:
             key = value["array"]
-            if key not in self.tensors:
-                raise ValueError(f"the array {key!r} it names is missing")
+            if not isinstance(key, str) or key not in self.tensors:
+                raise ValueError(f"the array {key!r:.40} it names is missing")
             self.used.add(key)
             return self.tensors[key].numpy()
         if "objects" in value:
-            items = [self.decode(v) for v in value["objects"]]
+            items = [self.decode(v) for v in _list(value["objects"])]
             dtype = str if value.get("dtype") == "str" else object
             array = np.empty(len(items), dtype=object)
             array[:] = items
-            return array.astype(dtype).reshape(value["shape"])
+            shape = _list(value.get("shape"))
+            if not all(isinstance(n, int) and n >= 0 for n in shape):
+                raise ValueError(f"unexpected shape {shape!r:.40}")
+            return array.astype(dtype).reshape(shape)
         if "index" in value:
-            return pd.Index(self.decode(value["index"]), dtype=str(value["dtype"]))
+            if value.get("dtype") != "object":  # as categories are kept
+                raise ValueError(f"an index of dtype {value.get('dtype')!r:.40}")
+            return pd.Index(self.decode(value["index"]), dtype=object)
         if "object" in value:
-            cls = _OBJECTS.get(value["object"])
-            if cls is None:
-                raise ValueError(f"an object of unknown type {value['object']!r}")
-            obj = cls.__new__(cls)
-            obj.__dict__.update(self.decode(value["state"]))
-            return obj
+            restore = (
+                OBJECTS.get(value["object"])
+                if isinstance(value["object"], str)
+                else None
+            )
+            if restore is None:
+                raise ValueError(f"an object of unknown type {value['object']!r:.40}")
+            return restore(self.decode(value["state"]), f"the {value['object']}")
         raise ValueError(f"unexpected value {value!r:.80}")
+
+    def check_all_used(self):
+        """Refuse arrays that no part of the header names."""
+        unused = set(self.tensors) - self.used
+        if unused:
+            raise ValueError(
+                f"tensors no part of the model names: {sorted(unused)[:5]}"
+            )
+
+
+def _list(value):
+    if not isinstance(value, list):
+        raise ValueError(f"unexpected value {value!r:.80}")
+    return value
+
+
+def _path(path):
+    """``path`` (a string, bytes or path-like) as the string the file system takes,
+    as the user gave it."""
+    try:
+        return os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise TypeError(
+            f"path must be a string, bytes or path-like; got {type(path).__name__}."
+        ) from None
 
 
 def save(model, path):
@@ -152,8 +184,21 @@ def save(model, path):
     model : MMoEClassifier, MMoERegressor or MMoEMultiTask
         A fitted estimator. A ``random_state`` given as a ``RandomState`` instance
         is saved as None (the fitted weights are saved, not the generator).
-    path : str or path-like
-        The file to write (``.safetensors`` by convention).
+    path : str, bytes or path-like
+        The file to write (``.safetensors`` by convention), taken as given. It is
+        written in full beside its final name first, then moved into place: a save
+        that fails (or is interrupted) leaves no partial file, and a file that was
+        there as it was.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a fitted estimator of this package, or holds experts of
+        a module class of the user's own, which a file of plain data cannot rebuild.
+    OSError
+        If the file cannot be written: ``path`` is a directory
+        (``IsADirectoryError``), its folder does not exist (``FileNotFoundError``),
+        or the file system refuses; the message names the path.
 
     See Also
     --------
@@ -173,10 +218,8 @@ def save(model, path):
     True
     >>> folder.cleanup()
     """
-    from safetensors.torch import save_file
-
-    if type(model).__name__ not in _ESTIMATORS or not isinstance(
-        model, tuple(_ESTIMATORS.values())
+    if type(model).__name__ not in ESTIMATORS or not isinstance(
+        model, tuple(ESTIMATORS.values())
     ):
         raise TypeError(
             "save takes an MMoEClassifier, MMoERegressor or MMoEMultiTask; got "
@@ -215,21 +258,53 @@ def save(model, path):
         for name, tensor in part.state_dict().items():
             tensors[prefix + name] = tensor.detach().cpu().clone().contiguous()
     metadata = {"format": FORMAT, "version": str(VERSION), "state": json.dumps(state)}
-    save_file(tensors, str(path), metadata=metadata)
+    _write(tensors, metadata, _path(path))
+
+
+def _write(tensors, metadata, path):
+    """Write the file to ``path`` through a temporary file beside it, replaced
+    into place once complete: a save that fails leaves no half-written file, and
+    an existing one as it was."""
+    from safetensors.torch import save_file
+
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot save the model to {path!r}: a directory.")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot save the model to {path!r}: the folder {folder!r} does not exist."
+        )
+    handle, temporary = tempfile.mkstemp(prefix=".sklearn_mmoe-", dir=folder)
+    os.close(handle)
+    try:
+        save_file(tensors, temporary, metadata=metadata)
+        os.replace(temporary, path)
+    except BaseException as exc:  # a Ctrl-C too: no temporary file is left
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError) or not isinstance(exc, Exception):
+            raise
+        raise OSError(f"Cannot save the model to {path!r}: {exc}") from exc
 
 
 def load(path):
     """Load an estimator saved by :func:`save`.
 
-    Nothing in the file runs: its header is parsed as JSON, its tensors are read as
-    raw numbers, and the only objects built are this package's estimators and the
-    few fitted parts they hold, by name. The loaded model predicts bit for bit as the
-    saved one, on the CPU whatever device it was fitted on. It can be refitted, and
-    ``partial_fit`` continues from its weights (with a fresh optimiser state).
+    Nothing in the file runs, and nothing in it is trusted: its header is parsed
+    as JSON, its tensors are read as raw numbers, and the only objects built are
+    this package's estimators and the few fitted parts they hold, by name. Every
+    parameter passes the estimator's own validation; every fitted attribute is one
+    the estimator declares, of its type, shape and range (anything else in the file
+    is refused, never set); the tasks must be of the kinds the class gives; every
+    size of the network is checked against the file's own tensors before anything
+    is built, so that a small file cannot make ``load`` allocate much; every weight
+    must be finite. The loaded model predicts bit for bit as the saved one, on the
+    CPU whatever device it was fitted on. It can be refitted, and ``partial_fit``
+    continues from its weights (with a fresh optimiser state).
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, bytes or path-like
         A file written by :func:`save`.
 
     Returns
@@ -241,8 +316,13 @@ def load(path):
     ------
     ValueError
         If the file is not a model file of this package (a pickle, another
-        safetensors file), was written by a later version of the format, or does not
-        fit together (a missing or extra tensor, a weight of the wrong shape).
+        safetensors file), was written by a later version of the format, or holds
+        anything a fit cannot make (a parameter outside its constraints, an
+        attribute the estimator does not declare, tasks of another class, a size its
+        tensors do not have, a weight that is not finite); the message names the
+        file and the first such thing.
+    FileNotFoundError, IsADirectoryError
+        If ``path`` is no file.
 
     See Also
     --------
@@ -269,61 +349,42 @@ def load(path):
     """
     from safetensors import SafetensorError, safe_open
 
-    where = f"{str(path)!r} is not a sklearn_mmoe model file"
+    path = _path(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot load a model from {path!r}: a directory.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Cannot load a model from {path!r}: no such file.")
+    where = f"{path!r} is not a sklearn_mmoe model file"
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as file:
+        with safe_open(path, framework="pt", device="cpu") as file:
             metadata = file.metadata() or {}
             if metadata.get("format") != FORMAT:
                 raise ValueError(f"{where}: its header does not name the format.")
             version = metadata.get("version", "")
-            if not version.isdigit():
-                raise ValueError(f"{where}: its format version is {version!r}.")
+            if not re.fullmatch("[0-9]{1,9}", version):  # ASCII digits only
+                raise ValueError(f"{where}: its format version is {version!r:.40}.")
             if int(version) > VERSION:
                 raise ValueError(
-                    f"{str(path)!r} was written in format version {version} by a later "
+                    f"{path!r} was written in format version {version} by a later "
                     f"sklearn_mmoe; this one reads version {VERSION} and earlier. "
                     "Upgrade sklearn_mmoe to load it."
                 )
             tensors = {key: file.get_tensor(key) for key in file.keys()}
     except (SafetensorError, OSError, UnicodeDecodeError) as exc:
-        if isinstance(exc, FileNotFoundError):
+        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
             raise
         raise ValueError(f"{where} (a safetensors file): {exc}") from exc
-    try:
-        state = json.loads(metadata["state"])
-        return _rebuild(state, tensors)
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
-        raise ValueError(f"{str(path)!r} does not hold a valid model: {exc}") from exc
-
-
-def _rebuild(state, tensors):
-    cls = _ESTIMATORS.get(state["estimator"])
-    if cls is None:
-        raise ValueError(f"unknown estimator {state['estimator']!r}")
     arrays = {k: v for k, v in tensors.items() if k.startswith("array.")}
-    reader = _Reader(arrays)
-    params = reader.decode(state["params"])
-    model = cls(**params)
-    model.__dict__.update(reader.decode(state["fitted"]))
-    module_params = reader.decode(state["module_params"])
-    history = reader.decode(state["history"])
-    unused = set(arrays) - reader.used
-    if unused:
-        raise ValueError(f"tensors no part of the model names: {sorted(unused)[:5]}")
-    weights = {
-        prefix: {
-            k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
-        }
-        for prefix in ("module.", "criterion.")
-    }
-    other = (
-        set(tensors)
-        - set(arrays)
-        - {prefix + k for prefix, part in weights.items() for k in part}
-    )
-    if other:
-        raise ValueError(f"unexpected tensors {sorted(other)[:5]}")
-    model.net_ = model._restored_net(
-        module_params, weights["module."], weights["criterion."], history
-    )
-    return model
+    try:
+        state = json.loads(metadata.get("state", ""))
+        return rebuild(state, tensors, _Reader(arrays))
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        RuntimeError,
+        AttributeError,
+        RecursionError,
+        OverflowError,
+    ) as exc:
+        raise ValueError(f"{path!r} does not hold a valid model: {exc}") from exc

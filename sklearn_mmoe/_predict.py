@@ -9,12 +9,10 @@ from sklearn.utils.validation import _check_sample_weight, check_array, check_is
 
 from ._data import BatchIterator, TensorData, as_tensor
 from ._inputs import check_task_names, keep_column_types
+from ._memory import rows_per_chunk
 from ._rows import bounded_weights
 from ._tasks import task_label
 
-# Rows per forward pass at predict time: large enough to amortise per-call overhead,
-# small enough that the (n_experts, rows, units) activations stay in cache-sized memory.
-_PREDICT_CHUNK = 8192
 # Up to this many rows, inference runs in float64 NumPy: PyTorch's per-operation
 # dispatch costs more than the arithmetic there, and float64 gives every row the same
 # result whatever it is batched with (scikit-learn's check_methods_subset_invariance
@@ -30,24 +28,26 @@ class _PredictMixin:
     def _forward(self, X):
         """Raw network outputs for ``X``: array (n_samples, n_tasks, width).
 
-        float64 from NumPy for up to ``_NUMPY_ROWS`` rows, float32 from PyTorch in
-        chunks of ``_PREDICT_CHUNK`` rows otherwise.
+        float64 from NumPy for up to ``_NUMPY_ROWS`` rows (where their float64
+        activations fit in one chunk's memory), float32 from PyTorch in chunks of
+        :func:`~sklearn_mmoe._memory.rows_per_chunk` rows otherwise.
         """
         check_is_fitted(self, "net_")
         X = self._validate_X(X)
         module = self.net_.module_
-        if X.shape[0] <= _NUMPY_ROWS and module.runs_numpy:
+        small = min(_NUMPY_ROWS, rows_per_chunk(module) // 2)  # float64: twice
+        if X.shape[0] <= small and module.runs_numpy:
             return module.forward_numpy(_dense(X)).outputs
         return self._torch_results(X, "outputs")
 
     def _torch_results(self, X, name):
         """The network's result ``name`` for validated ``X``, from PyTorch in chunks
-        of ``_PREDICT_CHUNK`` rows, as one float32 array."""
+        sized to its activations' memory, as one float32 array."""
         module = self.net_.module_
         if module.training:
             module.eval()
         batches = BatchIterator(
-            TensorData(as_tensor(X)), _PREDICT_CHUNK, device=self.net_.device
+            TensorData(as_tensor(X)), rows_per_chunk(module), device=self.net_.device
         )
         with torch.inference_mode():
             parts = [getattr(module(Xb), name).cpu() for Xb, _, _ in batches]
@@ -167,9 +167,10 @@ class _PredictMixin:
         module = self.net_.module_
         if not module.runs_numpy:
             return self._torch_results(X, "gate_weights").astype(np.float64)
+        chunk = max(1, rows_per_chunk(module) // 2)  # float64: twice float32's
         chunks = [
-            module.forward_numpy(_dense(X[i : i + _PREDICT_CHUNK])).gate_weights
-            for i in range(0, X.shape[0], _PREDICT_CHUNK)
+            module.forward_numpy(_dense(X[i : i + chunk])).gate_weights
+            for i in range(0, X.shape[0], chunk)
         ]
         return np.concatenate(chunks)
 

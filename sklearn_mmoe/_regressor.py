@@ -79,8 +79,8 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
     # The base's keyword-only parameters, plus loss.
     __init__ = init_with(loss="squared_error")
 
-    def _task_types(self, Y, where, declared=None):
-        return [_LOSS_KINDS[self.loss]] * len(Y)
+    def _declared_task_types(self, n_tasks):
+        return [_LOSS_KINDS[self.loss]] * n_tasks
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

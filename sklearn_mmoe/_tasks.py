@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from . import _checks
 from ._warn import warn
 
 # "auto" reads whole numbers with negative values as classes up to this many distinct
@@ -115,6 +116,8 @@ class ClassificationTask:
 
     kind = "classification"
     has_proba = True
+    # What describes a fitted task (a model file holds these: see from_state).
+    state_names = ("classes",)
     # c in uncertainty weighting's c * exp(-s) * loss + s / 2 (Kendall et al., 2018:
     # the scaled softmax's form).
     uncertainty_factor = 1.0
@@ -167,6 +170,26 @@ class ClassificationTask:
             )
         return cls(classes)
 
+    @classmethod
+    def from_state(cls, state, where="a task"):
+        """The task a model file describes (its attributes by name), checked: the
+        classes sorted, distinct, at least two, strings or numbers."""
+        _checks.keys(state, where, cls.state_names)
+        classes = _checks.array(
+            state["classes"], f"{where}'s classes", "biufOU", (None,)
+        )
+        if classes.dtype.kind == "O" and not all(
+            isinstance(c, str) for c in classes.tolist()
+        ):
+            raise ValueError(f"{where}'s classes must be all strings or all numbers.")
+        if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+            raise ValueError(f"{where}'s classes hold a value that is not finite.")
+        if len(classes) < 2 or not np.array_equal(np.unique(classes), classes):
+            raise ValueError(
+                f"{where}'s classes must be two or more, sorted, distinct."
+            )
+        return cls(classes)
+
     def encode(self, labels, where=""):
         """Each (present) label's class index as float64; a label outside
         ``classes`` is an error."""
@@ -209,7 +232,7 @@ class ClassificationTask:
         classes, codes = np.unique(labels, return_inverse=True)
         return np.eye(len(classes))[codes.reshape(-1)]
 
-    def fit_scale(self, values, weight):
+    def fit_scale(self, values, weight, warm=False):
         """Nothing to learn: class indices are trained as they are."""
 
     def standardise(self, values):
@@ -275,6 +298,8 @@ class RegressionTask:
     kind = "regression"
     width = 1
     has_proba = False
+    # What describes a fitted task (a model file holds these: see from_state).
+    state_names = ("mean", "scale", "low", "high", "shrink")
     # c in uncertainty weighting's c * exp(-s) * loss + s / 2 (a Gaussian likelihood).
     uncertainty_factor = 0.5
     # The factor its output is shrunk by towards the training mean (0) at prediction
@@ -314,6 +339,30 @@ class RegressionTask:
             f"{where}a regression task has no classes; pass None for it in classes."
         )
 
+    @classmethod
+    def from_state(cls, state, where="a task"):
+        """The task a model file describes (its ``state_names``), checked: a finite
+        mean (positive for a count), a positive scale, a range and a shrinkage in
+        [0, 1]."""
+        _checks.keys(state, where, cls.state_names)
+        task = cls.__new__(cls)
+        # a count's mean and a quantity's scale divide its targets: positive
+        positive = "scale" if "scale" in cls.state_names else "mean"
+        for name in cls.state_names[:-3]:
+            value = _checks.number(state[name], f"{where}'s {name}")
+            if name == positive and not value > 0:
+                raise ValueError(f"{where}'s {name} must be positive; got {value}.")
+            setattr(task, name, value)
+        low, high = (
+            _checks.number(state[name], f"{where}'s {name}", finite=False)
+            for name in ("low", "high")
+        )
+        if low > high:
+            raise ValueError(f"{where}'s range [{low}, {high}] is empty.")
+        task.low, task.high = low, high
+        task.shrink = _checks.number(state["shrink"], f"{where}'s shrink", 0, 1)
+        return task
+
     def encode(self, labels, where=""):
         """The (present) targets as float64, to standardise with the first call's
         scaling."""
@@ -337,14 +386,19 @@ class RegressionTask:
         value."""
         return np.asarray(labels, dtype=np.float64)[:, None]
 
-    def fit_scale(self, values, weight):
+    def fit_scale(self, values, weight, warm=False):
         """Learn the weighted mean and deviation of the training targets ``values``.
 
         A constant target (a stream's first chunk of one value) is scaled by its
         magnitude, at least 1, rather than by its deviation of 0, so that later
         targets that vary stay learnable; while the targets seen are constant, the
-        clip to their range predicts that constant exactly.
+        clip to their range predicts that constant exactly. With ``warm`` (a warm
+        start, a later ``partial_fit`` call), the scaling learned before is kept,
+        unless the targets it was learned from were all one value: then it said
+        nothing of their spread, and these targets rescale the task.
         """
+        if warm and self.low < self.high:
+            return
         self.mean, spread = weighted_moments(values, weight)
         self.scale = spread if spread > 0 else max(abs(self.mean), 1.0)
 
@@ -467,6 +521,7 @@ class CountTask(RegressionTask):
     # c in uncertainty weighting's c * exp(-s) * loss + s / 2 (a likelihood, as the
     # classes' softmax).
     uncertainty_factor = 1.0
+    state_names = ("mean", "low", "high", "shrink")
 
     def __init__(self, mean=1.0):
         self.mean = mean
@@ -488,10 +543,13 @@ class CountTask(RegressionTask):
             )
         return cls(), values
 
-    def fit_scale(self, values, weight):
+    def fit_scale(self, values, weight, warm=False):
         """Learn the weighted mean of the training targets ``values``; all zeros (a
         stream's first chunk) take 1 as the reference rate, so that later counts
-        stay learnable (the clip to the range seen predicts 0 meanwhile)."""
+        stay learnable (the clip to the range seen predicts 0 meanwhile). With
+        ``warm``, as :meth:`RegressionTask.fit_scale`."""
+        if warm and self.low < self.high:
+            return
         mean = weighted_moments(values, weight)[0]
         self.mean = mean if mean > 0 else 1.0
 
@@ -560,6 +618,7 @@ class TaskKind(Protocol):
 
     kind: str  # the name task_types uses
     has_proba: bool  # whether predict_proba gives class probabilities
+    state_names: tuple  # the attributes that describe a fitted task (from_state's)
     uncertainty_factor: float  # c in the learned task weights' c * exp(-s) * loss
 
     # width: int, outputs of the task's tower (an attribute or a property)
@@ -571,6 +630,10 @@ class TaskKind(Protocol):
     @classmethod
     def from_classes(cls, classes, where=""):
         """The task of partial_fit's ``classes`` (or an error naming them)."""
+
+    @classmethod
+    def from_state(cls, state, where=""):
+        """The task of a model file's attributes, checked (a ValueError if not)."""
 
     def encode(self, labels, where=""):
         """Later labels as targets, with the first call's description."""
@@ -590,8 +653,9 @@ class TaskKind(Protocol):
     def tree_block(labels):
         """What the numeric encoding's binning tree fits for this task."""
 
-    def fit_scale(self, values, weight):
-        """Learn the target scaling from the training targets."""
+    def fit_scale(self, values, weight, warm=False):
+        """Learn the target scaling from the training targets (``warm``: keep the
+        one learned before where it says something)."""
 
     def standardise(self, values):
         """Targets as the network trains on them."""

@@ -388,3 +388,12 @@ def test_a_convergence_warning_points_at_the_callers_line():
     with pytest.warns(ConvergenceWarning) as info:
         MMoERegressor(**{**FAST, "max_epochs": 2}).fit(X, X[:, 0])
     assert {w.filename for w in info if w.category is ConvergenceWarning} == {__file__}
+
+
+def test_task_names_that_are_one_string_twice_are_refused():
+    """Columns 0 and "0" both name a task "0": predictions, scores and an ONNX
+    graph's outputs could not tell them apart."""
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    Y = pd.DataFrame(X, columns=[0, "0"])
+    with pytest.raises(ValueError, match=r"\['0'\] names more than one of them"):
+        MMoERegressor(max_epochs=2).fit(X, Y)

@@ -8,6 +8,7 @@ import pytest
 import torch
 from _helpers import AROUND_EXPERTS
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from torch import nn
 
@@ -199,3 +200,81 @@ def test_buffers_are_each_experts_own_and_start_as_the_module_sets_them(
     clf = MMoEClassifier(expert_type=Normalised, **fast).fit(X, Y)
     fitted = clf.net_.module_.level0_expert_buffer_norm__running_mean
     assert not torch.allclose(fitted[0], fitted[1])  # each expert's own statistics
+
+
+class InPlace(nn.Module):
+    """Writes into its input: the gates' product keeps that input for its
+    backward pass, which the write breaks."""
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.linear = nn.Linear(n_inputs, n_outputs)
+
+    def forward(self, x):
+        return self.linear(x.mul_(2))
+
+
+class Double(nn.Module):
+    """Computes in float64."""
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.linear = nn.Linear(n_inputs, n_outputs).double()
+
+    def forward(self, x):
+        return torch.relu(self.linear(x.double()))
+
+
+class Counts(nn.Module):
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.linear = nn.Linear(n_inputs, n_outputs)
+
+    def forward(self, x):
+        return self.linear(x).round().long()
+
+
+class FrozenProjection(nn.Module):
+    """A fixed random projection (requires_grad=False), then a trained layer."""
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.projection = nn.Parameter(torch.randn(n_inputs, 8), requires_grad=False)
+        self.linear = nn.Linear(8, n_outputs)
+
+    def forward(self, x):
+        return torch.relu(self.linear(x @ self.projection))
+
+
+def test_a_module_that_writes_into_its_input_is_refused_at_fit(two_tasks, fast):
+    """The check ran without gradients and passed; fit then died in autograd."""
+    X, Y = two_tasks
+    with pytest.raises(ValueError, match="InPlace cannot run .* backward pass"):
+        MMoEClassifier(expert_type=InPlace, **fast).fit(X, Y)
+    with pytest.raises(NotFittedError):
+        MMoEClassifier(expert_type=InPlace, **fast).predict(X)
+
+
+def test_float64_experts_are_read_in_float32_and_other_dtypes_refused(two_tasks, fast):
+    X, Y = two_tasks
+    clf = MMoEClassifier(expert_type=Double, **fast).fit(X, Y)
+    assert clf.predict_proba(X)[0].dtype == np.float64
+    assert clf.score(X, Y) > 0.7
+    with pytest.raises(ValueError, match="Counts returned torch.int64 values"):
+        MMoEClassifier(expert_type=Counts, **fast).fit(X, Y)
+
+
+def test_a_frozen_parameter_of_a_module_stays_frozen(two_tasks, fast):
+    """It was registered again as trainable, and changed in training."""
+    X, Y = two_tasks
+    clf = MMoEClassifier(expert_type=FrozenProjection, **fast).fit(X, Y)
+    module = clf.net_.module_
+    frozen = _stacked(module, 0, "projection")
+    assert not frozen.requires_grad
+    projection = frozen.detach().clone()
+    weight = _stacked(module, 0, "linear__weight").detach().clone()
+    for _ in range(3):
+        clf.partial_fit(X, Y)
+    module = clf.net_.module_
+    assert torch.equal(_stacked(module, 0, "projection"), projection)
+    assert not torch.equal(_stacked(module, 0, "linear__weight"), weight)

@@ -171,3 +171,20 @@ def test_export_errors_name_the_problem(tmp_path, mixed_table):
         to_onnx(model, tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="Feature names seen at fit time"):
         onnx_inputs(model, X.iloc[:, :2])
+
+
+def test_task_names_onnx_cannot_carry_are_refused(tmp_path):
+    """An empty name marks an omitted output in ONNX: the graph exported, and
+    onnxruntime could not load it. Names of any other characters serve."""
+    X = np.random.RandomState(0).normal(size=(50, 2))
+    Y = pd.DataFrame(X[:, :2] + 1, columns=["", "b"])
+    model = MMoERegressor(max_epochs=2, random_state=0).fit(X, Y)
+    with pytest.raises(ValueError, match=r"Task\(s\) \[0\] have an empty name"):
+        to_onnx(model, tmp_path / "model.onnx")
+    Y.columns = ["a b/ü", "🙂:1"]
+    model = MMoERegressor(max_epochs=2, random_state=0).fit(X, Y)
+    path = to_onnx(model, tmp_path / "model.onnx")
+    session = onnxruntime.InferenceSession(str(path))
+    assert [o.name for o in session.get_outputs()] == ["a b/ü", "🙂:1"]
+    values = session.run(None, onnx_inputs(model, X))
+    np.testing.assert_allclose(np.c_[values[0], values[1]], model.predict(X), atol=1e-5)

@@ -232,3 +232,60 @@ def test_a_column_constant_in_a_fit_changes_no_prediction():
     moved = X[:50].copy()
     moved[:, 2] = -30.0
     np.testing.assert_array_equal(reg.predict(moved), reg.predict(X[:50]))
+
+
+@pytest.mark.parametrize("encoding", ["piecewise", "robust", "standard"])
+def test_a_column_constant_at_first_is_learned_far_from_that_constant(encoding):
+    """A first chunk where a column is 0 fitted its encoding on that one value;
+    later values about 50 all read as the encoding's edge (piecewise: exactly, so
+    moving the column changed no prediction of either task after ten passes).
+    The first rows where it varies encode it anew."""
+    rng = np.random.RandomState(1)
+
+    def chunk(first, n=500):
+        X = rng.normal(size=(n, 3))
+        X[:, 0] = 0.0 if first else rng.normal(50, 10, n)
+        centred = X[:, 0] - (0.0 if first else 50.0)
+        Y = np.c_[centred / 10 + X[:, 1] > 0, 0.2 * X[:, 0] + X[:, 2]]
+        return X, Y.astype(object)
+
+    model = MMoEMultiTask(
+        **SMALL,
+        numeric_encoding=encoding,
+        task_types=["classification", "regression"],
+        learning_rate=0.01,
+    )
+    for i in range(40):
+        model.partial_fit(*chunk(i == 0))
+    assert not model._numeric["constant"][0]
+    X, _ = chunk(False)
+    moved = X.copy()
+    moved[:, 0] += 5.0
+    shift = model.predict(moved)[:, 1] - model.predict(X)[:, 1]
+    assert np.mean(shift.astype(float)) > 0.3  # 1.0 in the target; 0.0 before
+
+
+def test_a_warm_refit_after_a_constant_target_rescales_it():
+    """Five rows of 3.0 scaled the task by 3 about 3; a warm refit on 5 x0 + 10
+    kept that scaling and learned the new target badly (R2 0.72 here, and a
+    prediction of 3.0 for every row in another run). A scaling learned from one
+    value is learned again."""
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(200, 3))
+    y = 5 * X[:, 0] + 10
+    model = MMoERegressor(warm_start=True, random_state=0)
+    model.fit(X[:5], np.full(5, 3.0))
+    model.fit(X, y)
+    task = model._tasks[0]
+    assert task.mean == pytest.approx(y.mean()) and task.scale == pytest.approx(y.std())
+    fresh = MMoERegressor(random_state=0).fit(X, y)
+    assert r2_score(y, model.predict(X)) > r2_score(y, fresh.predict(X)) - 0.02
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_warm_refit_keeps_a_scaling_learned_from_targets_that_vary():
+    X, y = _learnable(300)
+    model = MMoERegressor(**SMALL, max_epochs=3, warm_start=True).fit(X, y)
+    mean, scale = model._tasks[0].mean, model._tasks[0].scale
+    model.fit(X, 10 * y + 100)
+    assert (model._tasks[0].mean, model._tasks[0].scale) == (mean, scale)

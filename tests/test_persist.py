@@ -208,3 +208,65 @@ def test_a_model_fitted_for_a_gpu_loads_on_the_cpu(tmp_path, mixed_table):
     assert model.device == "cuda" and model.net_.device == "cpu"
     X, _ = mixed_table
     assert model.predict(X).shape == (120, 3)
+
+
+# -- paths
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_model():
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    return MMoERegressor(**BRIEF, random_state=0).fit(X, X[:, :2]), X
+
+
+def test_a_save_to_a_directory_or_a_missing_folder_names_the_path(
+    small_model, tmp_path
+):
+    model, _ = small_model
+    with pytest.raises(IsADirectoryError, match=str(tmp_path)):
+        save(model, tmp_path)
+    missing = tmp_path / "no" / "model.safetensors"
+    with pytest.raises(FileNotFoundError, match="the folder .* does not exist"):
+        save(model, missing)
+    with pytest.raises(TypeError, match="string, bytes or path-like; got int"):
+        save(model, 3)
+    with pytest.raises(IsADirectoryError, match=str(tmp_path)):
+        load(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load(tmp_path / "absent.safetensors")
+
+
+def test_paths_are_taken_as_the_user_gives_them(small_model, tmp_path, monkeypatch):
+    """bytes are a file name (os.fsdecode), not the text ``b'...'``."""
+    model, X = small_model
+    monkeypatch.chdir(tmp_path)
+    save(model, b"model.safetensors")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+    np.testing.assert_array_equal(
+        load(b"model.safetensors").predict(X), model.predict(X)
+    )
+    save(model, str(tmp_path / "as_str.safetensors"))
+    assert load(tmp_path / "as_str.safetensors").n_features_in_ == 3
+
+
+def test_a_save_that_fails_leaves_the_file_that_was_there(
+    small_model, tmp_path, monkeypatch
+):
+    import safetensors.torch
+
+    model, X = small_model
+    path = tmp_path / "model.safetensors"
+    save(model, path)
+    before = path.read_bytes()
+
+    def failing(tensors, filename, metadata=None):
+        with open(filename, "wb") as file:
+            file.write(b"half a model")
+        raise KeyboardInterrupt  # a Ctrl-C while writing
+
+    monkeypatch.setattr(safetensors.torch, "save_file", failing)
+    with pytest.raises(KeyboardInterrupt):
+        save(model, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]

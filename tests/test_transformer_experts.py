@@ -20,6 +20,7 @@ from sklearn_mmoe import (
     load,
     save,
 )
+from sklearn_mmoe._memory import rows_per_chunk
 from sklearn_mmoe._module import _TorchOps
 from sklearn_mmoe._predict import _dense
 
@@ -180,3 +181,39 @@ def test_a_transformer_model_is_saved_and_pickled(tmp_path):
     few = model.predict_proba(X[:5])[0]  # the NumPy path
     np.testing.assert_array_equal(unpickled.predict_proba(X[:5])[0], few)
     np.testing.assert_array_equal(loaded.predict_proba(X[:5])[0], few)
+
+
+def test_a_wide_transformer_predicts_in_chunks_its_attention_fits_in():
+    """Two blocks over 300 columns: a chunk of 8,192 rows held every row's
+    attention at once (about 6 GB) and died in the allocator. A chunk holds what
+    256 MB of activations allow, and predicts what one pass over all rows does."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 300))
+    y = X[:, 0] + X[:, 1]
+    params = dict(n_experts=2, token_dim=8, n_heads=2, n_blocks=2, max_epochs=1)
+    reg = MMoERegressor(expert_type="transformer", **params, random_state=0)
+    reg.fit(X, y)
+    module = reg.net_.module_
+    rows = rows_per_chunk(module)
+    assert 1 <= rows < 120
+    assert rows * module.floats_per_row() * 4 <= 256 * 2**20
+    with torch.inference_mode():
+        whole = module(torch.from_numpy(X.astype(np.float32))).outputs[:, 0, 0]
+    expected = reg._tasks[0].predict(whole[:, None].numpy())
+    np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(token_dim=2**40, n_heads=1), "too large for any machine"),
+        (dict(token_dim=2**20, n_heads=1), "would need about .* TB to train"),
+    ],
+)
+def test_sizes_no_machine_can_allocate_are_refused_before_building(params, match):
+    """token_dim=2**40 passed validation, then torch tried to allocate 13 TB."""
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    reg = MMoERegressor(expert_type="transformer", **params)
+    with pytest.raises(ValueError, match=match):
+        reg.fit(X, X[:, 0])
+    assert not hasattr(reg, "net_")
