@@ -4,6 +4,11 @@ Usage:
     python benchmarks/bench_core.py \
         [fit|deepctr|gpu|predict|latency|memory|checks|progress|onnx|all]
 
+Each figure is printed and kept in the record ``benchmarks/bench_core.json`` under its
+key (a run of one benchmark replaces that benchmark's figures only), with the command,
+the date and the machine; the documentation's "Performance" page is written from it
+(``benchmarks/figures.py``).
+
 - fit: seconds per epoch of MMoEClassifier.fit against a hand-written PyTorch loop
   (Adam, shuffled tensor slices) over the same module on the raw inputs, 200,000 x 128
   float32, 2 binary tasks: with the pinned set-up (inputs as given, a constant rate;
@@ -34,8 +39,11 @@ Usage:
   ``onnx`` extra).
 """
 
+import datetime
+import json
 import math
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -56,6 +64,9 @@ ARCH = dict(n_experts=8, expert_units=(32,), tower_units=(16,), gate_units=())
 # the training step are those the hand-written loop runs.
 PINNED = dict(numeric_encoding=None, learning_rate_schedule="constant")
 N_ROWS, N_FEATURES, BATCH, EPOCHS = 200_000, 128, 1024, 2
+RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_core.json")
+# The figures of this run, by key: what the record keeps.
+MEASURED = {}
 
 
 def make_data(n_rows, seed=0):
@@ -65,8 +76,13 @@ def make_data(n_rows, seed=0):
     return X, Y
 
 
-def report(name, ours, reference, target, unit):
+def report(name, ours, reference, target, unit, key=None):
+    """Print a figure against its reference, and keep it under ``key``."""
     ratio = ours / reference
+    if key is not None:
+        MEASURED[key] = dict(
+            what=name, ours=ours, reference=reference, ratio=ratio, unit=unit
+        )
     verdict = "meets" if ratio <= target else "MISSES"
     print(
         f"{name}: ours {ours:.4g} {unit}, reference {reference:.4g} {unit}, "
@@ -173,7 +189,12 @@ def bench_progress():
     base = min(times["verbose=0"])
     for name in ("bar", "log file"):
         report(
-            f"verbose=1 ({name}), seconds per epoch", min(times[name]), base, 1.02, "s"
+            f"verbose=1 ({name}), seconds per epoch",
+            min(times[name]),
+            base,
+            1.02,
+            "s",
+            f"progress.{name.replace(' ', '_')}",
         )
     # Identical fits differ by the machine's noise (several percent); what verbose adds
     # per epoch, timed directly: one Progress.epoch call with a history row of two
@@ -213,11 +234,13 @@ def bench_fit():
         start = time.perf_counter()
         clf.fit(X, Y)
         ours.append((time.perf_counter() - start) / clf.n_iter_)
-    ratio = report("fit, seconds per epoch (pinned)", min(ours), min(ref), 1.2, "s")
-    for label, encoding, target, dense in (
-        ("defaults", "auto", 1.5, False),
-        ("defaults, the code's dense product", "auto", 1.5, True),
-        ("robust scaling", "robust", 1.1, False),
+    ratio = report(
+        "fit, seconds per epoch (pinned)", min(ours), min(ref), 1.2, "s", "fit.pinned"
+    )
+    for label, encoding, target, dense, key in (
+        ("defaults", "auto", 1.5, False, "fit.defaults"),
+        ("defaults, the code's dense product", "auto", 1.5, True, "fit.dense"),
+        ("robust scaling", "robust", 1.1, False, "fit.robust"),
     ):
         epoch, fixed, kind = _epoch_with(X, Y, dense, numeric_encoding=encoding)
         report(
@@ -227,7 +250,9 @@ def bench_fit():
             min(ref),
             target,
             "s",
+            key,
         )
+        MEASURED[key]["fixed"] = fixed
     report(
         "the lookup's embedding bag alone, forward and backward, over an epoch's "
         "training steps",
@@ -235,6 +260,7 @@ def bench_fit():
         min(ref),
         1.5,
         "s",
+        "fit.lookup",
     )
     return ratio
 
@@ -340,10 +366,20 @@ def bench_deepctr():
         ref.append(hand_written_epochs(X, Y, EPOCHS)[0])
         per_epoch.append(_timed(lambda: two.fit(X, Y)) / EPOCHS)
     report(
-        "one-epoch fit against DeepCTR-Torch MMOE", min(ours), min(theirs), 1 / 3.5, "s"
+        "one-epoch fit against DeepCTR-Torch MMOE",
+        min(ours),
+        min(theirs),
+        1 / 3.5,
+        "s",
+        "deepctr",
     )
     return report(
-        "fit, seconds per epoch (2 epochs)", min(per_epoch), min(ref), 1.15, "s"
+        "fit, seconds per epoch (2 epochs)",
+        min(per_epoch),
+        min(ref),
+        1.15,
+        "s",
+        "deepctr.epoch",
     )
 
 
@@ -369,6 +405,7 @@ def bench_predict():
             ref,
             target,
             "s",
+            f"predict.{label}",
         )
 
 
@@ -402,6 +439,7 @@ def bench_latency():
             ref,
             1.5,
             "us",
+            f"latency.{label}",
         )
 
 
@@ -418,30 +456,32 @@ def bench_memory():
         f"peak RSS growth {growth_mb:.0f} MB",
         flush=True,
     )
-    return report("peak memory growth over input size", growth_mb, input_mb, 1.5, "MB")
+    return report(
+        "peak memory growth over input size", growth_mb, input_mb, 1.5, "MB", "memory"
+    )
 
 
 def _memory_child():
-    import resource
-
     X, Y = make_data(1_000_000)
     clf = MMoEClassifier(
         **ARCH, **PINNED, batch_size=BATCH, max_epochs=1, random_state=0
     )
     clf.fit(X[:2048], Y[:2048])  # load every lazily initialised library first
     before = _rss_mb()
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Linux: reset the process's peak resident set to what it holds now, so that the
+    # peak read after the fit is the fit's own (the data's set-up may peak higher)
+    with open("/proc/self/clear_refs", "w") as file:
+        file.write("5")
     clf.fit(X, Y)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # If the data set-up itself peaked higher, ru_maxrss cannot see the fit's peak.
-    assert peak > peak_before, "fit did not raise the peak; measurement inconclusive"
-    print(X.nbytes / 2**20, peak - before)
+    print(X.nbytes / 2**20, _rss_mb("VmHWM:") - before)
 
 
-def _rss_mb():
+def _rss_mb(field="VmRSS:"):
+    """The process's resident set now (``VmRSS``) or at its peak (``VmHWM``), in
+    MB."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
 
 
@@ -459,8 +499,15 @@ def bench_checks():
     ref = suite([MLPClassifier(), MLPRegressor()])
     ours = suite([MMoEClassifier(), MMoERegressor()])
     mixed = suite([MMoEMultiTask()])
-    report("check_estimator, MMoEMultiTask() against both MLPs", mixed, ref, 3.0, "s")
-    return report("check_estimator on the defaults", ours, ref, 3.0, "s")
+    report(
+        "check_estimator, MMoEMultiTask() against both MLPs",
+        mixed,
+        ref,
+        3.0,
+        "s",
+        "checks.multitask",
+    )
+    return report("check_estimator on the defaults", ours, ref, 3.0, "s", "checks")
 
 
 def _timed(fn):
@@ -488,11 +535,16 @@ def bench_onnx():
             session = onnxruntime.InferenceSession(path, options)
         for rows, repeats in ((X[:1], 3000), (X[:10_000], 20)):
             _serving_latency(
-                f"{label}, {len(rows):,} row(s)", clf, session, rows, repeats
+                f"{label}, {len(rows):,} row(s)",
+                clf,
+                session,
+                rows,
+                repeats,
+                f"onnx.{label}.{len(rows)}",
             )
 
 
-def _serving_latency(what, clf, session, rows, repeats):
+def _serving_latency(what, clf, session, rows, repeats, key):
     from sklearn_mmoe import onnx_inputs
 
     ours = _median(lambda: clf.predict_proba(rows), repeats)
@@ -505,6 +557,7 @@ def _serving_latency(what, clf, session, rows, repeats):
         f"{ours * 1e6:.0f} us: ratio {served / ours:.3f} ({bare / ours:.3f})",
         flush=True,
     )
+    MEASURED[key] = dict(what=what, served=served, ready=bare, ours=ours, unit="s")
 
 
 def _median(call, n):
@@ -517,6 +570,27 @@ def _median(call, n):
         call()
         times[i] = time.perf_counter() - start
     return float(np.median(times))
+
+
+def write_record(which):
+    """Merge this run's figures into the record (a benchmark run alone replaces its
+    own keys; the others' stay), with the command, the date and the machine."""
+    try:
+        with open(RECORD) as file:
+            record = json.load(file)
+    except FileNotFoundError:
+        record = {"figures": {}}
+    stamp = dict(
+        command=f"python benchmarks/bench_core.py {which}",
+        measured=datetime.date.today().isoformat(),
+        machine=f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}",
+    )
+    for key, figure in MEASURED.items():
+        record["figures"][key] = {**figure, **stamp}
+    with open(RECORD, "w") as file:
+        json.dump(record, file, indent=1)
+        file.write("\n")
 
 
 BENCHES = {
@@ -541,5 +615,8 @@ if __name__ == "__main__":
             f"{os.cpu_count()} CPUs",
             flush=True,
         )
-        for name in BENCHES if which == "all" else [which]:
-            BENCHES[name]()
+        try:
+            for name in BENCHES if which == "all" else [which]:
+                BENCHES[name]()
+        finally:  # what was measured is kept, even if a later benchmark fails
+            write_record(which)

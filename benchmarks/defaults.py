@@ -847,6 +847,31 @@ def summarise(results, models):
     return table
 
 
+def _full(entry, models):
+    """The models run on every seed of a case."""
+    return [m for m in models if m in entry and entry[m]["normalised"] is not None]
+
+
+def mean_ranks(table, models, cases=None):
+    """Each model's mean normalised score and mean rank over the cases (``cases``,
+    or all) where two models or more ran every seed, and the number of such
+    cases."""
+    entries = [e for c, e in table.items() if cases is None or c in cases]
+    compared = [e for e in entries if len(_full(e, models)) > 1]
+    means, ranks = {m: [] for m in models}, {m: [] for m in models}
+    for entry in compared:
+        order = sorted(_full(entry, models), key=lambda m: -entry[m]["score"])
+        for rank, m in enumerate(order, 1):
+            ranks[m].append(rank)
+            means[m].append(entry[m]["normalised"])
+    mean = lambda v: float(np.mean(v)) if v else float("nan")  # noqa: E731
+    return (
+        {m: mean(v) for m, v in means.items()},
+        {m: mean(v) for m, v in ranks.items()},
+        len(compared),
+    )
+
+
 def print_table(table, models):
     header = f"{'case':<16}" + "".join(f"{m:>22}" for m in models)
     print(header)
@@ -865,26 +890,11 @@ def print_table(table, models):
                 cells.append("-")
         print(f"{case:<16}" + "".join(f"{c:>22}" for c in cells))
 
-    def full(entry):  # the models run on every seed of a case
-        return [m for m in models if m in entry and entry[m]["normalised"] is not None]
-
-    compared = [entry for entry in table.values() if len(full(entry)) > 1]
-    means = {m: [e[m]["normalised"] for e in compared if m in full(e)] for m in models}
+    means, ranks, compared = mean_ranks(table, models)
+    print(f"{'mean normalised':<16}" + "".join(f"{means[m]:>22.3f}" for m in models))
+    print(f"{'mean rank':<16}" + "".join(f"{ranks[m]:>22.2f}" for m in models))
     print(
-        f"{'mean normalised':<16}"
-        + "".join(f"{np.mean(v) if v else float('nan'):>22.3f}" for v in means.values())
-    )
-    ranks = {m: [] for m in models}
-    for entry in compared:
-        order = sorted(full(entry), key=lambda m: -entry[m]["score"])
-        for rank, m in enumerate(order, 1):
-            ranks[m].append(rank)
-    print(
-        f"{'mean rank':<16}"
-        + "".join(f"{np.mean(v) if v else float('nan'):>22.2f}" for v in ranks.values())
-    )
-    print(
-        f"(means over the {len(compared)} cases with two models or more) cells: mean"
+        f"(means over the {compared} cases with two models or more) cells: mean"
         " score over seeds, normalised score, fit seconds per fit;"
     )
     print("* run on fewer seeds than the others (left out of the normalised means)")
@@ -905,33 +915,43 @@ def print_table(table, models):
             )
 
 
-def harm_report(results, models):
-    """Each model's tasks against the constant prediction (the training mean, the
-    class prior): per task, the mean over seeds of model score minus the constant's;
-    prints the worst task of each model and the tasks more than 0.02 below."""
+def harm(results, model, margin=0.02):
+    """``model``'s tasks against the constant prediction (the training mean, the
+    class prior): per task, the mean over seeds of its score minus the constant's.
+    Returns the tasks more than ``margin`` below, the number of tasks compared and
+    the worst ``(difference, task)``; None where nothing compares."""
     by = {}
     for r in results:
         by.setdefault((r["case"], r["model"]), []).append(r)
+    margins = []
+    for (case, m), rows in by.items():
+        if m != model or (case, "Constant") not in by:
+            continue
+        seeds = {r["seed"] for r in rows}
+        const = [r for r in by[case, "Constant"] if r["seed"] in seeds]
+        if len(const) != len(rows):
+            continue
+        own = np.mean([r["task_scores"] for r in rows], 0)
+        ref = np.mean([r["task_scores"] for r in const], 0)
+        margins += [(float(d), f"{case}[{t}]") for t, d in enumerate(own - ref)]
+    if not margins:
+        return None
+    below = [name for d, name in margins if d < -margin]
+    return below, len(margins), min(margins)
+
+
+def harm_report(results, models):
+    """Prints each model's worst task against the constant prediction and the tasks
+    more than 0.02 below it (see :func:`harm`)."""
     lines = []
     for m in models:
-        margins = []
-        for (case, model), rows in by.items():
-            if model != m or (case, "Constant") not in by:
-                continue
-            seeds = {r["seed"] for r in rows}
-            const = [r for r in by[case, "Constant"] if r["seed"] in seeds]
-            if len(const) != len(rows):
-                continue
-            own = np.mean([r["task_scores"] for r in rows], 0)
-            ref = np.mean([r["task_scores"] for r in const], 0)
-            margins += [(float(d), f"{case}[{t}]") for t, d in enumerate(own - ref)]
-        if not margins:
+        found = harm(results, m)
+        if found is None:
             continue
-        worst = min(margins)
-        below = [name for d, name in margins if d < -0.02]
+        below, n, worst = found
         lines.append(
             f"{m:<8} worst task {worst[1]}: {worst[0]:+.4f} against the constant; "
-            f"{len(below)} of {len(margins)} tasks more than 0.02 below"
+            f"{len(below)} of {n} tasks more than 0.02 below"
             + (f" ({', '.join(below)})" if below else "")
         )
     if lines:
@@ -966,6 +986,20 @@ def _paired(scores, a, b):
     return float(diffs.mean()), noise
 
 
+def at_least(results, reference, model="MMoE"):
+    """On how many tasks ``model`` scores at least ``reference``'s within noise, and
+    the tasks compared: ``[((case, task), difference, noise), ...]``; None where
+    the two share no task."""
+    pairs = [
+        (key, *_paired(scores, model, reference))
+        for key, scores in _task_means(results).items()
+        if model in scores and reference in scores
+    ]
+    if not pairs:
+        return None
+    return sum(d >= -noise for _, d, noise in pairs), pairs
+
+
 def task_report(results, models, label=lambda case, t: f"{case}[{t}]"):
     """Per task rather than per case: on how many tasks the MMoE is at least each
     other model within noise, each model's worst task against the best model of that
@@ -974,16 +1008,10 @@ def task_report(results, models, label=lambda case, t: f"{case}[{t}]"):
     print("\nPer task (score differences, within noise = above -2 s.e. over seeds,")
     print(f"at least {NOISE_FLOOR}):")
     for ref in models:
-        if ref == "MMoE":
+        found = None if ref == "MMoE" else at_least(results, ref)
+        if not found:
             continue
-        pairs = [
-            (key, *_paired(scores, "MMoE", ref))
-            for key, scores in tasks.items()
-            if "MMoE" in scores and ref in scores
-        ]
-        if not pairs:
-            continue
-        level = sum(d >= -noise for _, d, noise in pairs)
+        level, pairs = found
         behind = [f"{label(*key)} {d:+.4f}" for key, d, noise in pairs if d < -noise]
         print(
             f"MMoE at least {ref}'s within noise on {level} of {len(pairs)} tasks; "
@@ -1010,26 +1038,32 @@ def task_report(results, models, label=lambda case, t: f"{case}[{t}]"):
     )
 
 
+def joint_verdicts(results):
+    """Per task of the mixed cases, all tasks in one MMoE against the same defaults
+    one model per task: ``[((case, task), difference, noise, verdict), ...]``,
+    the verdict ``"helps"``, ``"hurts"`` or ``"level"`` (within noise)."""
+    rows = []
+    for key, scores in _task_means(results).items():
+        if "MMoE" in scores and "MMoE-solo" in scores:
+            d, noise = _paired(scores, "MMoE", "MMoE-solo")
+            verdict = "helps" if d > noise else "hurts" if d < -noise else "level"
+            rows.append((key, d, noise, verdict))
+    return rows
+
+
 def joint_report(results):
     """Does training together help? Per task of the mixed cases: all tasks in one
     MMoE against the same defaults one model per task (``MMoE-solo``)."""
-    tasks = {
-        key: scores
-        for key, scores in _task_means(results).items()
-        if "MMoE" in scores and "MMoE-solo" in scores
-    }
-    if not tasks:
+    rows = joint_verdicts(results)
+    if not rows:
         return
     print("\nOne model for all tasks against one per task (MMoE - MMoE-solo):")
-    verdicts = {"helps": 0, "hurts": 0, "level": 0}
-    for (case, t), scores in tasks.items():
-        d, noise = _paired(scores, "MMoE", "MMoE-solo")
-        verdict = "helps" if d > noise else "hurts" if d < -noise else "level"
-        verdicts[verdict] += 1
+    for (case, t), d, noise, verdict in rows:
         print(f"  {case}[{t}]: {d:+.4f} (noise {noise:.4f}) {verdict}")
+    counts = {v: sum(r[3] == v for r in rows) for v in ("helps", "hurts", "level")}
     print(
-        f"joint helps on {verdicts['helps']}, hurts on {verdicts['hurts']}, level on "
-        f"{verdicts['level']} of {len(tasks)} tasks"
+        f"joint helps on {counts['helps']}, hurts on {counts['hurts']}, level on "
+        f"{counts['level']} of {len(rows)} tasks"
     )
 
 

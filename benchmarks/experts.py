@@ -34,6 +34,7 @@ the median latency of a single row's ``predict_proba`` (2,000 calls).
 Usage::
 
     python benchmarks/experts.py batching [--repeats 3] [--experts 8]
+        (the record: benchmarks/experts_batching.json, one entry per --experts)
     python benchmarks/experts.py mlp [--repeats 3]
     python benchmarks/experts.py compare [--cases ...] [--seeds 0 1 2]
         [--out benchmarks/experts.json]
@@ -152,6 +153,18 @@ def bench_batching(repeats, n_experts):
     print(f"residual module, loop over experts:   {loop:.3f} s per epoch")
     print(f"speed-up of batching:                 {loop / batched:.2f}x")
     print(f"built-in MLP experts (64,), for scale: {mlp:.3f} s per epoch")
+    # kept in the record the documentation quotes, one entry per number of experts
+    path = HERE / "experts_batching.json"
+    record = json.loads(path.read_text()) if path.exists() else {}
+    record[str(n_experts)] = dict(
+        batched=batched,
+        loop=loop,
+        mlp=mlp,
+        command=f"python benchmarks/experts.py batching --experts {n_experts}",
+        measured=time.strftime("%Y-%m-%d"),
+        threads=torch.get_num_threads(),
+    )
+    path.write_text(json.dumps(record, indent=1) + "\n")
 
 
 def bench_mlp(repeats):

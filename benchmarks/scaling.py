@@ -19,8 +19,8 @@ included); on the columns curve a point is the mean of the 2 epochs' own seconds
 the fit's fixed cost (the bins' placement, one tree per column on 100,000 rows) is
 reported beside it. Each curve's growth is the least-squares slope of log(seconds)
 against log(size) over the curve's upper half (1: linear; below 1: a fixed cost per
-epoch or per step still shows). The figure goes to ``docs/_static/scaling.png`` and the
-figures to ``benchmarks/scaling.json``.
+epoch or per step still shows). The figures go to ``benchmarks/scaling.json``, which
+the documentation draws (``draw``) when it is built.
 """
 
 import argparse
@@ -37,7 +37,6 @@ from sklearn_mmoe import MMoEClassifier
 warnings.simplefilter("ignore")  # ConvergenceWarning from the 2-epoch fits
 
 HERE = Path(__file__).parent
-FIGURE = HERE.parent / "docs" / "_static" / "scaling.png"
 BASE = dict(
     n_experts=8,
     expert_units=(32,),
@@ -110,14 +109,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--plot-only", action="store_true", help="from scaling.json")
     parser.add_argument(
         "--curves", nargs="+", choices=list(CURVES), default=list(CURVES)
     )
     args = parser.parse_args()
     path = HERE / "scaling.json"
-    if args.plot_only:
-        return plot(json.loads(path.read_text()))
     repeats = 1 if args.quick else args.repeats
     curves = {name: CURVES[name] for name in args.curves}
     if args.quick:
@@ -148,7 +144,6 @@ def main():
         results[name] = dict(sizes=sizes, seconds=seconds, growth=slope)
     results = {name: results[name] for name in CURVES if name in results}
     path.write_text(json.dumps(results, indent=1) + "\n")
-    plot(results)
 
 
 def columns_curve(sizes, repeats):
@@ -174,41 +169,35 @@ def columns_curve(sizes, repeats):
     )
 
 
-def plot(results):
-    import matplotlib
+def draw(results):
+    """The curves of ``results`` (the record's) as a matplotlib figure: one panel per
+    curve, two by two, each with its growth exponent and a linear reference."""
+    import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(
-        1, len(results), figsize=(3.7 * len(results), 3.4), constrained_layout=True
-    )
+    fig, axes = plt.subplots(2, 2, figsize=(9, 7.2), constrained_layout=True)
     labels = {
         "rows": "training rows",
         "experts": "experts",
         "tasks": "tasks",
         "columns": "numeric columns (default encoding)",
     }
-    for ax, (name, r) in zip(axes, results.items()):
+    for ax, (name, r) in zip(axes.flat, results.items()):
         sizes, seconds = np.array(r["sizes"]), np.array(r["seconds"])
         ax.loglog(sizes, seconds, "o-", label="measured")
         if "raw_seconds" in r:
             ax.loglog(sizes, r["raw_seconds"], "s--", label="raw columns")
-            ax.legend(fontsize=8)
         ref = seconds[0] * sizes / sizes[0]
         ax.loglog(sizes, ref, ":", color="grey", label="linear from the first point")
         ax.set_xticks(sizes, [f"{v:,}" for v in sizes], rotation=30 * (name == "rows"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(labels[name])
-        ax.set_title(f"growth exponent {r['growth']:.2f}")
+        ax.set_ylabel("fit seconds per epoch")
+        ax.set_title(f"{labels[name]}: growth exponent {r['growth']:.2f}")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("fit seconds per epoch")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("MMoEClassifier.fit, 2 CPU cores (benchmarks/scaling.py)")
-    FIGURE.parent.mkdir(exist_ok=True)
-    fig.savefig(FIGURE, dpi=110)
-    print(f"figure: {FIGURE.relative_to(HERE.parent)}", flush=True)
+        ax.legend(fontsize=8)
+    fig.suptitle("MMoEClassifier.fit on 2 CPU cores (benchmarks/scaling.py)")
+    return fig
 
 
 if __name__ == "__main__":

@@ -12,10 +12,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+# The repository root: the benchmark records' figures (benchmarks/figures.py).
+sys.path.insert(0, str(HERE.parent))
 
 from _inventories import write_inventories  # noqa: E402
+from docutils import nodes  # noqa: E402
 
 import sklearn_mmoe  # noqa: E402
+from benchmarks import figures  # noqa: E402
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -110,3 +114,21 @@ html_css_files = ["custom.css"]
 # Pages without sub-pages get no (empty) section sidebar: their own contents is on the
 # right.
 html_sidebars = {"getting_started": [], "why": [], "changelog": []}
+
+
+# Measured figures come from the benchmark records, never typed: ``:measured:`name```
+# renders the figure ``name`` of benchmarks/figures.py, and the tables the pages show
+# are written from the records into _generated/ (csv-table's :file:) at every build.
+figures.write_tables(HERE / "user_guide" / "_generated")
+
+
+def _measured(name, rawtext, text, lineno, inliner, options=None, content=None):
+    try:
+        return [nodes.Text(figures.value(text))], []
+    except Exception as exc:  # any figure its record cannot give: an error
+        message = inliner.reporter.error(f"figure {text!r}: {exc}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+
+
+def setup(app):
+    app.add_role("measured", _measured)

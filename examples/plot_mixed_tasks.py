@@ -72,10 +72,10 @@ results = {
 # %%
 # Learned task weights
 # --------------------
-# Uncertainty weighting (Kendall et al., 2018) learns one log-variance per task; a
-# task's weight settles near (a constant over) its loss, so the task whose labels the
-# inputs explain less weighs less. ``net_.history`` records the weights after every
-# epoch.
+# Uncertainty weighting (Kendall et al., 2018) learns one log-variance per task; at
+# its optimum a task's weight is a constant over its loss, so it keeps rising while
+# the task's loss falls, and the task whose labels the inputs explain less weighs
+# less. ``net_.history`` records the weights after every epoch.
 learned = MMoEMultiTask(
     task_types=types, task_weights="uncertainty", random_state=0
 ).fit(X_train, Y_train)
@@ -101,8 +101,9 @@ print(table.round(4))
 # What the figure shows
 # ---------------------
 # Left: the test scores of each model. Right: the learned weights over the epochs;
-# they move from where they start (1 for the classification task, 1/2 for the
-# regression task) to where each task's loss puts them.
+# they start at 1 (the classification task) and 1/2 (the regression task), and rise
+# as each task's loss falls: they follow the losses, they do not settle on a value of
+# their own. Only their ratio steers the optimiser.
 fig, (ax_scores, ax_weights) = plt.subplots(1, 2, figsize=(10, 4.4))
 positions = np.arange(len(table))
 for i, column in enumerate(table.columns):

@@ -175,12 +175,14 @@ COMMON_PARAMETERS = (
         state is left untouched either way.
     verbose : int, default=0
         What training shows. 0: nothing. 1: one progress bar for the fit in a
-        terminal or a Jupyter notebook (epochs done out of the budget, elapsed and
-        remaining time, the latest training and validation loss of each task by
-        name), or, written to a file or a CI log, about ten plain lines per fit. 2 or
-        more: one line per epoch (epoch, training and validation losses, best epoch,
-        seconds). Both end with why training stopped and which epoch's weights were
-        kept; each ``partial_fit`` call prints one line with the rows seen so far.
+        terminal or a Jupyter notebook, within 80 columns (epochs done out of the
+        budget, elapsed and remaining time, the latest training and validation
+        objective), with each task's losses by name on a line above it about ten
+        times per fit; or, written to a file or a CI log, about ten plain lines per
+        fit. 2 or more: one line per epoch (epoch, training and validation losses,
+        best epoch, seconds). Both end with why training stopped and which epoch's
+        weights were kept; each ``partial_fit`` call prints one line with the rows
+        seen so far. The user guide's "The model" page says what each figure is.
     warm_start : bool, default=False
         Continue from the weights of the previous fit (same features, tasks and network)
         instead of starting afresh; ``loss_curve_`` and ``n_iter_`` accumulate.

@@ -71,6 +71,16 @@ class ExpertType:
         experts holds at once (sizing batches and inference chunks)."""
         return level.n_experts * sum(units)
 
+    def weights(self, module, level):
+        """The learned weights of ``level``'s experts, by name: every parameter the
+        type registered for them (``level<i>_expert_<name>``), as tensors."""
+        prefix = f"level{level.index}_expert_"
+        return {
+            name[len(prefix) :]: value
+            for name, value in module.named_parameters()
+            if name.startswith(prefix)
+        }
+
     def run(self, module, p, ops, level, x):
         """Every expert's output ``(E, B, H)``. ``x``: on the first level, the
         experts' columns of the input product ``(B, first_layer_width)``, or the
@@ -100,6 +110,24 @@ class MLP(ExpertType):
         level.expert_layers = module._stack(
             f"level{level.index}_expert", level.n_experts, sizes
         )
+
+    def weights(self, module, level):
+        """Each layer's ``weight<i>`` ``(E, in, out)`` and ``bias<i>`` ``(E, 1,
+        out)``; on the first level, layer 0 is the experts' columns of the product
+        that reads the input (``in``: the encoded input's width)."""
+        layers = {}
+        if not level.index:
+            E = level.n_experts
+            split = module._split
+            n_in = module.input_weight.shape[0]
+            w = module.input_weight[:, :split].reshape(n_in, E, -1)
+            layers["weight0"] = w.permute(1, 0, 2)
+            layers["bias0"] = module.input_bias[:split].reshape(E, 1, -1)
+        first = len(layers) // 2
+        for i, (w, b) in enumerate(level.expert_layers, first):
+            layers[f"weight{i}"] = getattr(module, w)
+            layers[f"bias{i}"] = getattr(module, b)
+        return layers
 
     def run(self, module, p, ops, level, x):
         if not level.index:  # the first layer's pre-activations, (B, E * H1)

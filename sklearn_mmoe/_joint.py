@@ -1,19 +1,22 @@
 """Does training the tasks together help? One model for all tasks against one per task,
 cross-validated on the user's own data."""
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.model_selection import check_cv
 
+from ._progress import FitCount
 from ._scoring import _final_step
 from ._tasks import natural_dtype
 
 _METRICS = {"binary": "roc_auc", "multiclass": "accuracy", "quantity": "r2"}
 
 
-def compare_joint_training(estimator, X, y, *, cv=5):
+def compare_joint_training(estimator, X, y, *, cv=5, verbose=0):
     """Score each task trained with the others in one model and trained alone.
 
     Multi-task training shares what related tasks have in common, and can hurt a task
@@ -39,6 +42,11 @@ def compare_joint_training(estimator, X, y, *, cv=5):
         of ``(train, test)`` index pairs): an int is that many unshuffled folds
         (:class:`~sklearn.model_selection.KFold`); pass
         ``KFold(5, shuffle=True, random_state=0)`` to shuffle.
+    verbose : int, default=0
+        0: silent. 1: say what the comparison costs (how many fits) before the first
+        one, then show its progress: a bar over the fits in a terminal or a
+        notebook (with the time left), or a line per fold in a log. The fits
+        themselves stay silent (their own ``verbose`` is the estimator's).
 
     Returns
     -------
@@ -67,6 +75,8 @@ def compare_joint_training(estimator, X, y, *, cv=5):
     >>> report.index.tolist()
     ['task0', 'task1']
     """
+    if isinstance(verbose, bool) or not isinstance(verbose, Integral) or verbose < 0:
+        raise ValueError(f"verbose must be an int >= 0; got {verbose!r}.")
     final = _final_step(estimator)
     if not hasattr(final, "_task_types"):
         raise TypeError(
@@ -91,28 +101,19 @@ def compare_joint_training(estimator, X, y, *, cv=5):
             f"X and y have different numbers of rows: {len(X)} and {len(Y)}."
         )
     folds = list(check_cv(cv).split(np.zeros((len(Y), 1))))
+    n_tasks = Y.shape[1]
+    news = FitCount(
+        verbose,
+        len(folds) * (n_tasks + 1),
+        f"{len(folds)} folds x (one model for all {n_tasks} tasks, and one per task)",
+        n_tasks + 1,
+    )
     rows = []  # per fold: [(joint, separate, metric) per task]
-    for train, test in folds:
-        X_train, X_test = _take(X, train), _take(X, test)
-        joint = clone(estimator).fit(X_train, _rows_for(Y.iloc[train], final))
-        scores = []
-        for t in range(Y.shape[1]):
-            label = Y.iloc[train, t]
-            known = label.notna().to_numpy()
-            alone = _single_task(estimator, final, t).fit(
-                _take(X_train, np.flatnonzero(known)),
-                _rows_for(label[known].to_frame(), final),
-            )
-            truth = Y.iloc[test, t]
-            seen = truth.notna().to_numpy()
-            X_seen = _take(X_test, np.flatnonzero(seen))
-            truth = natural_dtype(truth[seen].to_numpy(dtype=object), "")
-            both, metric = [], None
-            for model, task in ((joint, t), (alone, 0)):
-                score, metric = _task_score(model, task, X_seen, truth)
-                both.append(score)
-            scores.append((*both, metric))
-        rows.append(scores)
+    try:
+        for train, test in folds:
+            rows.append(_fold(estimator, final, X, Y, train, test, news))
+    finally:
+        news.close()
     joint = np.array([[s[0] for s in fold] for fold in rows])
     separate = np.array([[s[1] for s in fold] for fold in rows])
     difference = joint - separate
@@ -137,6 +138,32 @@ def compare_joint_training(estimator, X, y, *, cv=5):
         },
         index=pd.Index(names, name="task"),
     )
+
+
+def _fold(estimator, final, X, Y, train, test, news):
+    """One fold: every task's (joint score, separate score, metric name)."""
+    X_train, X_test = _take(X, train), _take(X, test)
+    joint = clone(estimator).fit(X_train, _rows_for(Y.iloc[train], final))
+    news.fitted()
+    scores = []
+    for t in range(Y.shape[1]):
+        label = Y.iloc[train, t]
+        known = label.notna().to_numpy()
+        alone = _single_task(estimator, final, t).fit(
+            _take(X_train, np.flatnonzero(known)),
+            _rows_for(label[known].to_frame(), final),
+        )
+        news.fitted()
+        truth = Y.iloc[test, t]
+        seen = truth.notna().to_numpy()
+        X_seen = _take(X_test, np.flatnonzero(seen))
+        truth = natural_dtype(truth[seen].to_numpy(dtype=object), "")
+        both, metric = [], None
+        for model, task in ((joint, t), (alone, 0)):
+            score, metric = _task_score(model, task, X_seen, truth)
+            both.append(score)
+        scores.append((*both, metric))
+    return scores
 
 
 def _take(X, index):

@@ -524,7 +524,12 @@ class MMoEModule(nn.Module):
         """About how many float activations one row's forward pass holds at once:
         the encoded input, the input product, every level's experts and gates, the
         towers, for every ensemble member (what sizes a batch's memory and an
-        inference chunk's rows)."""
+        inference chunk's rows). Computed once: the network's sizes are fixed."""
+        if getattr(self, "_floats_per_row", None) is None:
+            self._floats_per_row = self._count_floats_per_row()
+        return self._floats_per_row
+
+    def _count_floats_per_row(self):
         expert_units, tower_units = self._units
         width = expert_units[-1]
         n = self.encoder.width + self.input_weight.shape[1]
@@ -547,6 +552,12 @@ class MMoEModule(nn.Module):
         return ARCHITECTURES[self.architecture].expert_labels(
             n_visible, self._n_shared, self._n_task_experts
         )
+
+    def expert_weights(self, level=0):
+        """The learned weights of the experts of ``level`` (0: the first), by name,
+        as their expert type lays them out (see
+        :meth:`~sklearn_mmoe._experts.ExpertType.weights`)."""
+        return self._expert.weights(self, self.levels[level])
 
     def visible_experts(self, task):
         """Indices of the experts that ``task``'s gate of the last level mixes."""

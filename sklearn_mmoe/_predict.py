@@ -143,6 +143,55 @@ class _PredictMixin:
             scores.append(task.score(Y[p, t], Y_pred[p, t], w[p]))
         return float(np.mean(scores))
 
+    def expert_weights(self, level=0):
+        """The experts' learned weights, by name.
+
+        Parameters
+        ----------
+        level : int, default=0
+            Which level's experts: 0, the first (the only one but for ``"ple"``,
+            which has ``n_levels``).
+
+        Returns
+        -------
+        weights : dict of str to ndarray
+            Each weight as a float32 copy, the expert axis first where each expert
+            has its own. Feed-forward experts (``expert_type="mlp"``): ``weight0``,
+            ``bias0``, ``weight1``, ... of shapes ``(n_experts, n_in, n_out)`` and
+            ``(n_experts, 1, n_out)``, ``n_in`` of layer 0 on the first level being
+            the encoded input's width. Transformer experts: the shared tokenizer's
+            ``token_weight`` ``(encoded inputs, token_dim)`` and ``token_bias``,
+            each expert's ``cls`` token, its blocks' projections and its ``head``.
+            Experts of your own module: its parameters by their names (``.`` as
+            ``__``), stacked on the expert axis.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_mmoe import MMoERegressor
+        >>> X = np.random.RandomState(0).normal(size=(60, 3))
+        >>> model = MMoERegressor(n_experts=4, max_epochs=2, random_state=0)
+        >>> model = model.fit(X, X[:, :2])
+        >>> {name: w.shape for name, w in model.expert_weights().items()}
+        {'weight0': (4, 3, 64), 'bias0': (4, 1, 64)}
+        """
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        n_levels = len(module.levels)
+        if (
+            isinstance(level, bool)
+            or not isinstance(level, (int, np.integer))
+            or not (0 <= level < n_levels)
+        ):
+            raise ValueError(
+                f"level must be an int in [0, {n_levels}): this network has "
+                f"{n_levels} level(s) of experts; got {level!r}."
+            )
+        return {
+            name: w.detach().cpu().numpy().copy()
+            for name, w in module.expert_weights(int(level)).items()
+        }
+
     def gate_weights(self, X):
         """The weight each task's gate gives each expert, for every sample.
 

@@ -1,10 +1,11 @@
 """What ``verbose`` shows while a model trains.
 
 - ``verbose=1``: one progress bar for the fit (tqdm) in a terminal or a Jupyter
-  notebook: epochs done out of the budget, elapsed and remaining time, the latest
-  training and validation loss of each task by name, updated in place. Written to
-  anything else (a log file, CI), the same news comes as plain lines, about ten per fit
-  and never a control character;
+  notebook, within 80 columns: epochs done out of the budget, elapsed and remaining
+  time, and the latest training and validation objective, updated in place; about ten
+  times per fit, a line above it gives each task's training and validation loss by
+  name. Written to anything else (a log file, CI), the same news comes as plain lines,
+  about ten per fit and never a control character;
 - ``verbose=2`` (or more): one line per epoch;
 - both end with a line that says why training stopped and which weights were kept, and
   a ``partial_fit`` call (one pass over a chunk of a stream) prints one line with the
@@ -37,6 +38,19 @@ def _losses(row, prefix, names):
     names = names or [f"task{t}" for t in range(len(tasks))]
     per_task = ", ".join(f"{n} {v:.4f}" for n, v in zip(names, tasks))
     return f"{prefix} {row[prefix + '_loss']:.4f} ({per_task})"
+
+
+def _per_task(row, validated, names):
+    """Each task's training (and validation) loss by name: ``"spend 0.2311 / 0.2455,
+    buys 0.4123 / 0.4501 (train / valid loss)"``."""
+    train = row["train_task_losses"]
+    names = names or [f"task{t}" for t in range(len(train))]
+    if not validated:
+        per_task = [f"{n} {v:.4f}" for n, v in zip(names, train)]
+        return ", ".join(per_task) + " (train loss)"
+    valid = row["valid_task_losses"]
+    per_task = [f"{n} {a:.4f} / {b:.4f}" for n, a, b in zip(names, train, valid)]
+    return ", ".join(per_task) + " (train / valid loss)"
 
 
 def _clock(seconds):
@@ -88,6 +102,8 @@ class Progress:
             file=self.stream,
             dynamic_ncols=True,
             leave=True,
+            # within 80 columns: the objective only; each task's losses go on lines
+            # of their own above the bar
             bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
             "{postfix}",
         )
@@ -113,16 +129,24 @@ class Progress:
             return
         epoch = row["epoch"]
         if self.bar is not None:
-            self.bar.set_postfix_str(", ".join(losses), refresh=False)
+            objective = f"train {row['train_loss']:.4f}"
+            if validated:
+                objective += f" valid {row['valid_loss']:.4f}"
+            self.bar.set_postfix_str(objective, refresh=False)
             self.bar.update(1)
+            if self._reports(epoch):
+                self.bar.write(
+                    f"epoch {epoch}/{self.total}: "
+                    + _per_task(row, validated, self.task_names),
+                    file=self.stream,
+                )
             return
         if self.verbose >= 2:
             parts = [f"epoch {epoch:>4}/{self.total}", *losses]
             parts += [f"best epoch {best_epoch}", f"{seconds:.2f} s"]
             self._print(", ".join(parts))
             return
-        every = math.ceil(self.total / _PLAIN_LINES)
-        if epoch == 1 or epoch % every == 0 or epoch == self.total:
+        if self._reports(epoch):
             elapsed = time.perf_counter() - self.started
             left = elapsed / epoch * (self.total - epoch)
             self._print(
@@ -131,6 +155,11 @@ class Progress:
                 + f", elapsed {_clock(elapsed)}, at most {_clock(left)} left"
             )
 
+    def _reports(self, epoch):
+        """Whether ``epoch`` is one of the about ten a fit reports on a line."""
+        every = math.ceil(self.total / _PLAIN_LINES)
+        return epoch == 1 or epoch % every == 0 or epoch == self.total
+
     def close(self, summary=None):
         """End the bar (where one is drawn) and print ``summary``."""
         if self.bar is not None:
@@ -138,3 +167,56 @@ class Progress:
             self.bar = None
         if self.verbose and summary is not None and self.rows is None:
             self._print(summary)
+
+
+class FitCount:
+    """The news of a run of many fits (:func:`sklearn_mmoe.compare_joint_training`):
+    what it will cost, said before the first fit, then a bar over the fits in a
+    terminal or a notebook, or a line per ``group`` of fits (a fold) elsewhere.
+
+    Parameters
+    ----------
+    verbose : int
+        0: nothing; 1 or more: the cost, then the progress.
+    total : int
+        The fits to come.
+    what : str
+        What they are, for the first line.
+    group : int
+        Fits per line off a terminal.
+    stream : file-like or None
+        Where to write; ``sys.stdout`` if None.
+    """
+
+    def __init__(self, verbose, total, what, group, stream=None):
+        self.verbose = int(verbose)
+        self.total, self.group, self.done = total, group, 0
+        self.stream = sys.stdout if stream is None else stream
+        self.started = time.perf_counter()
+        self.bar = None
+        if not self.verbose:
+            return
+        print(f"{total} fits: {what}", file=self.stream, flush=True)
+        if _interactive(self.stream):
+            self.bar = Progress(1, total, stream=self.stream)._new_bar()
+            self.bar.unit = "fit"
+
+    def fitted(self):
+        """One more fit is done."""
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.verbose and (self.done % self.group == 0 or self.done == self.total):
+            elapsed = time.perf_counter() - self.started
+            left = elapsed / self.done * (self.total - self.done)
+            print(
+                f"{self.done}/{self.total} fits, elapsed {_clock(elapsed)}, "
+                f"about {_clock(left)} left",
+                file=self.stream,
+                flush=True,
+            )
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -4,6 +4,7 @@ its own name, not ``conftest``: the repository root has a ``conftest.py`` too, a
 a worker process that imports a test module (joblib's) finds that one first.
 Fixtures are in ``conftest.py``."""
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -39,11 +40,18 @@ AROUND_EXPERTS = {
 }
 
 
-def code_blocks(path):
+# A note before a code block that the suite does not run, invisible on the page: an
+# RST comment (".. not run by the test suite: why") or an HTML comment in Markdown.
+NOT_RUN_NOTE = re.compile(r"^(?:\.\. |<!-- )not run by the test suite: (.+?)(?: -->)?$")
+
+
+def code_blocks(path, notes=False):
     """The code blocks of a documentation page (reST ``code-block`` directives) or of
-    a Markdown file (fenced blocks): ``[(language, code), ...]`` in page order."""
+    a Markdown file (fenced blocks): ``[(language, code), ...]`` in page order; with
+    ``notes``, ``[(language, code, note), ...]``, ``note`` the reason given by a
+    "not run by the test suite" comment just before the block (None if none)."""
     lines = Path(path).read_text().splitlines()
-    blocks, i = [], 0
+    blocks, i, note = [], 0, None
     while i < len(lines):
         line = lines[i]
         if line.startswith(".. code-block:: "):
@@ -52,14 +60,18 @@ def code_blocks(path):
                 body.append(lines[i])
                 i += 1
             code = textwrap.dedent("\n".join(body)).strip() + "\n"
-            blocks.append((line.split("::")[1].strip(), code))
+            blocks.append((line.split("::")[1].strip(), code, note))
+            note = None
         elif line.startswith("```") and len(line) > 3:
             end = lines.index("```", i + 1)
-            blocks.append((line[3:], "\n".join(lines[i + 1 : end]) + "\n"))
-            i = end + 1
+            blocks.append((line[3:], "\n".join(lines[i + 1 : end]) + "\n", note))
+            note, i = None, end + 1
         else:
+            if line.strip():
+                found = NOT_RUN_NOTE.match(line.strip())
+                note = found.group(1) if found else None
             i += 1
-    return blocks
+    return blocks if notes else [(language, code) for language, code, _ in blocks]
 
 
 def peak_memory_bytes():

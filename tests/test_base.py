@@ -397,3 +397,79 @@ def test_task_names_that_are_one_string_twice_are_refused():
     Y = pd.DataFrame(X, columns=[0, "0"])
     with pytest.raises(ValueError, match=r"\['0'\] names more than one of them"):
         MMoERegressor(max_epochs=2).fit(X, Y)
+
+
+def test_expert_weights_lay_out_each_experts_own_weights():
+    """The public way to read the experts (the Experts page read a private
+    attribute): feed-forward experts' layers with the expert axis first, layer 0 the
+    experts' columns of the input product, on every level of PLE."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3))
+    Y = np.c_[X[:, 0], X[:, 1]]
+    reg = MMoERegressor(
+        n_experts=3, expert_units=(8, 4), max_epochs=2, random_state=0
+    ).fit(X, Y)
+    weights = reg.expert_weights()
+    assert {k: w.shape for k, w in weights.items()} == {
+        "weight0": (3, 3, 8),
+        "bias0": (3, 1, 8),
+        "weight1": (3, 8, 4),
+        "bias1": (3, 1, 4),
+    }
+    module = reg.net_.module_
+    # expert 1's first layer is its block of the input product's columns
+    np.testing.assert_array_equal(
+        weights["weight0"][1], module.input_weight.detach().numpy()[:, 8:16]
+    )
+    weights["weight0"][:] = 0  # a copy: the model is untouched
+    assert module.input_weight.detach().abs().sum() > 0
+    ple = MMoERegressor(
+        architecture="ple",
+        n_levels=2,
+        n_experts=2,
+        n_task_experts=1,
+        expert_units=(4,),
+        max_epochs=2,
+        random_state=0,
+    ).fit(X, Y)
+    assert ple.expert_weights(1)["weight0"].shape == (4, 4, 4)  # 2 shared + 2 own
+    for level in (2, -1, 1.0, True):
+        with pytest.raises(ValueError, match=r"level must be an int in \[0, 2\)"):
+            ple.expert_weights(level)
+    with pytest.raises(NotFittedError):
+        MMoERegressor().expert_weights()
+
+
+def test_expert_weights_of_transformer_and_module_experts_are_named_by_their_type():
+    from torch import nn
+
+    class Linear(nn.Module):
+        def __init__(self, n_inputs, n_outputs):
+            super().__init__()
+            self.layer = nn.Linear(n_inputs, n_outputs)
+
+        def forward(self, x):
+            return self.layer(x)
+
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    transformer = MMoERegressor(
+        expert_type="transformer",
+        n_experts=2,
+        token_dim=8,
+        n_heads=2,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X, X[:, 0])
+    weights = transformer.expert_weights()
+    assert weights["token_weight"].shape == (3, 8) and weights["cls"].shape[0] == 2
+    own = MMoERegressor(
+        expert_type=Linear,
+        n_experts=2,
+        expert_units=(5,),
+        max_epochs=2,
+        random_state=0,
+    ).fit(X, X[:, 0])
+    assert {k: w.shape for k, w in own.expert_weights().items()} == {
+        "layer__weight": (2, 5, 3),
+        "layer__bias": (2, 5),
+    }

@@ -112,3 +112,19 @@ def test_an_example_without_a_figure_names_its_gallery_thumbnail(path):
     found = re.search(r'sphinx_gallery_thumbnail_path = "([^"]+)"', path.read_text())
     assert found, f"{path.name} draws no figure and names no thumbnail"
     assert (DOCS / found.group(1)).is_file()
+
+
+def test_measured_figures_are_rendered_from_the_records(html):
+    """The ``measured`` role and the generated tables put the records' figures on
+    the pages (benchmarks/figures.py), so that a re-measure updates them."""
+    from benchmarks import figures
+
+    page = (html / "user_guide" / "performance.html").read_text()
+    for name in ("suite.rank(MMoE)", "suite.at_least(MLP)", "scaling.growth(rows)"):
+        assert f"{figures.value(name)}" in page
+    assert ":measured:" not in page
+    for table in ("defaults_table", "core_speed", "census", "synthetic"):
+        rows = figures.TABLES[table]()[table]
+        first = rows.splitlines()[1] if isinstance(rows, str) else rows[1]
+        name = first.split(",")[0].strip('"') if isinstance(first, str) else first[0]
+        assert name in page, f"the {table} table is not on the page"

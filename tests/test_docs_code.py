@@ -1,7 +1,9 @@
 """Every code block of the documentation and of the README runs as printed: a block of
 ``>>>`` lines as a doctest of its page, the others here (on the data their text
 describes), the Dask search script in ``tests/test_dask.py``, the README's test
-command in ``.ci/run``; a block that is not run says why in its first line."""
+command in ``.ci/run``; a block that is not run says why in a comment just before it,
+which the page does not show (``.. not run by the test suite: ...``, or
+``<!-- not run by the test suite: ... -->`` in Markdown)."""
 
 from pathlib import Path
 
@@ -22,7 +24,6 @@ PAGES = [
         for p in sorted((ROOT / "docs/user_guide").glob("*.rst"))
     ),
 ]
-NOT_RUN = "# Not run by the test suite:"
 # Blocks run by another test: (page, index of the block on its page) -> that test.
 RUN_ELSEWHERE = {
     (
@@ -86,20 +87,21 @@ RUN_HERE = {
 
 
 def _blocks():
-    """(page, index among the page's blocks of its language, language, code)."""
+    """(page, index among the page's blocks of its language, language, code, the
+    reason it is not run or None)."""
     out = []
     for page in PAGES:
         seen = {}
-        for language, code in code_blocks(ROOT / page):
+        for language, code, note in code_blocks(ROOT / page, notes=True):
             index = seen[language] = seen.get(language, -1) + 1
-            out.append((page, index, language, code))
+            out.append((page, index, language, code, note))
     return out
 
 
 def _readme_test_command():
     return next(
         code
-        for _, _, lang, code in _blocks()[:4]
+        for _, _, lang, code, _ in _blocks()[:4]
         if lang == "bash" and "pytest" in code
     ).strip()
 
@@ -109,14 +111,15 @@ def test_every_code_block_is_run_or_says_why_not():
     test_command = _readme_test_command()
     assert test_command in ci  # .ci/run runs the README's test command verbatim
     unaccounted = []
-    for page, index, language, code in _blocks():
+    for page, index, language, code, note in _blocks():
         key = (page, index)
         if language == "python" and ">>>" in code:
             # a doctest of its page: pytest collects docs/*.rst and docs/user_guide
             assert page.startswith("docs/"), f"{page}: doctests run on docs pages only"
         elif language == "python" and (key in RUN_HERE or key in RUN_ELSEWHERE):
             continue
-        elif code.startswith(NOT_RUN):
+        elif note:
+            assert not code.startswith("# Not run"), f"{page}: the note shows"
             continue
         elif language == "bash" and code.strip() == test_command:
             continue
@@ -132,7 +135,9 @@ def test_every_code_block_is_run_or_says_why_not():
 @pytest.mark.parametrize("key", sorted(RUN_HERE), ids="{0[0]}-{0[1]}".format)
 def test_a_code_block_runs_as_printed(key, tmp_path, monkeypatch):
     page, index = key
-    code = [c for p, i, lang, c in _blocks() if (p, i, lang) == (page, index, "python")]
+    code = [
+        c for p, i, lang, c, _ in _blocks() if (p, i, lang) == (page, index, "python")
+    ]
     assert len(code) == 1, f"{page} has no python block {index}"
     make, check = RUN_HERE[key]
     namespace = make()

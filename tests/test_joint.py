@@ -95,3 +95,47 @@ def test_refuses_what_it_cannot_compare(fast):
         compare_joint_training(MMoERegressor(**fast), X, X[:, 0])
     with pytest.raises(ValueError, match="different numbers of rows"):
         compare_joint_training(MMoERegressor(**fast), X, X[:50, :2])
+
+
+class _Terminal(__import__("io").StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("stream", ["log", "terminal"])
+def test_verbose_says_the_cost_first_then_the_progress(stream, monkeypatch, capsys):
+    """It ran 15 fits in silence (82 s on the report's machine)."""
+    import sys
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(90, 3))
+    Y = np.c_[X[:, 0], X[:, 0] + X[:, 1]]
+    terminal = _Terminal()
+    if stream == "terminal":
+        monkeypatch.setattr(sys, "stdout", terminal)
+    model = MMoERegressor(n_experts=2, expert_units=(4,), max_epochs=2)
+    compare_joint_training(model, X, Y, cv=3, verbose=1)
+    out = terminal.getvalue() if stream == "terminal" else capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first == "9 fits: 3 folds x (one model for all 2 tasks, and one per task)"
+    if stream == "log":
+        lines = out.strip().splitlines()[1:]
+        assert [line.split(",")[0] for line in lines] == [
+            "3/9 fits",
+            "6/9 fits",
+            "9/9 fits",
+        ]
+        assert all("left" in line for line in lines)
+    else:
+        assert "9/9" in out.split("\r")[-1] and "fit" in out
+
+
+def test_verbose_0_is_silent_and_a_bad_verbose_is_refused(capsys):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    Y = np.c_[X[:, 0], X[:, 1]]
+    model = MMoERegressor(n_experts=2, expert_units=(4,), max_epochs=2)
+    compare_joint_training(model, X, Y, cv=2)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="verbose must be an int >= 0"):
+        compare_joint_training(model, X, Y, cv=2, verbose=-1)

@@ -30,20 +30,27 @@ def _data(n=200):
     return X, Y
 
 
-def test_a_terminal_gets_one_bar_redrawn_in_place(monkeypatch):
+def test_a_terminal_gets_one_bar_redrawn_in_place_within_80_columns(monkeypatch):
+    """The bar holds the epochs, the times and the objective; each task's losses
+    come on lines of their own above it, about ten per fit: a bar that held them
+    all shrank to one character at 80 columns and cut the validation loss off."""
     X, Y = _data()
     terminal = Terminal()
     monkeypatch.setattr(sys, "stdout", terminal)
     MMoEMultiTask(**SMALL, max_epochs=40, early_stopping=True, verbose=1).fit(X, Y)
     out = terminal.getvalue()
-    draws = out.split("\r")
+    draws = [d for line in out.split("\n") for d in line.split("\r") if "|" in d]
     assert len(draws) > 2  # redrawn in place, not one line per epoch
+    assert all(len(d) <= 80 for d in draws)
     last = [d for d in draws if "40/40" in d][-1]
-    # epochs out of the budget, elapsed<remaining, each task's losses by name
-    assert re.search(r"40/40 \[\d\d:\d\d<\d\d:\d\d\]", last)
-    assert re.search(r"train [\d.]+ \(spend [\d.]+, buys [\d.]+\)", last)
-    assert re.search(r"valid [\d.]+ \(spend [\d.]+, buys [\d.]+\)", last)
-    assert out.count("\n") == 2  # the finished bar, then the summary
+    # epochs out of the budget, elapsed<remaining, the objective
+    assert re.search(r"40/40 \[\d\d:\d\d<\d\d:\d\d\], train [\d.]+ valid [\d.]+$", last)
+    tasks = re.findall(
+        r"epoch (\d+)/40: spend [\d.]+ / [\d.]+, buys [\d.]+ / [\d.]+ "
+        r"\(train / valid loss\)\n",
+        out,
+    )
+    assert tasks[0] == "1" and tasks[-1] == "40" and 10 <= len(tasks) <= 12
     assert out.rstrip().splitlines()[-1].startswith("stopped after epoch 40:")
 
 

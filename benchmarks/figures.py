@@ -1,0 +1,564 @@
+"""The figures the README and the documentation quote, each computed from a record.
+
+A figure has a name, ``suite.rank`` say, takes arguments (``suite.rank(MMoE)``), and is
+computed by one function of this module from one benchmark record under
+``benchmarks/``, formatted as the text shows it. Nothing here measures: the scripts
+beside it measure and write the records (each record names the command that wrote
+it); this module only reads them.
+
+- The documentation writes ``:measured:`suite.rank(MMoE)``` where it quotes a figure,
+  and the role renders it from the records when the site is built
+  (``docs/conf.py``); tables it shows are written from the records too
+  (:func:`write_tables`).
+- The README, which nothing builds, holds each figure between markers,
+  ``<!--fig:suite.rank(MMoE)-->1.59<!--/fig-->``; ``tests/test_figures.py`` compares
+  every one with this module and fails on a figure typed by hand anywhere else.
+
+So a re-measure updates the documentation, or fails the test suite until the README
+says what the records say.
+
+Usage: ``python -m benchmarks.figures [NAME ...]`` (from the repository root) prints
+the named figures, or every one that takes no argument.
+"""
+
+import csv
+import functools
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+# name -> function(*args) -> str, and the record it reads
+FIGURES = {}
+_CALL = re.compile(r"\s*([\w.]+)\s*(?:\((.*)\))?\s*")
+
+
+def figure(name, record):
+    """Register the decorated function as the figure ``name``, read from the record
+    ``benchmarks/<record>.json``."""
+
+    def register(function):
+        FIGURES[name] = (function, record)
+        return function
+
+    return register
+
+
+def value(text):
+    """The figure ``text`` names, ``"name"`` or ``"name(arg, ...)"``, as text."""
+    match = _CALL.fullmatch(text)
+    if match is None or match.group(1) not in FIGURES:
+        raise KeyError(f"no figure named {text!r}; see benchmarks/figures.py")
+    args = [a.strip() for a in (match.group(2) or "").split(",") if a.strip()]
+    function, _ = FIGURES[match.group(1)]
+    return function(*args)
+
+
+@functools.cache
+def record(name):
+    """The benchmark record ``benchmarks/<name>.json``."""
+    return json.loads((HERE / f"{name}.json").read_text())
+
+
+# -- formatting
+# ---------------------------------------------------------------------------------
+
+
+def score(x):
+    """A score (R2, AUC, accuracy) as the tables print it: four decimals."""
+    return f"{x:.4f}"
+
+
+def seconds(x):
+    """Seconds: one decimal below 100, whole seconds with separators above."""
+    return f"{x:.1f} s" if x < 100 else f"{x:,.0f} s"
+
+
+def ratio(x):
+    return f"{x:.1f}x" if x >= 1.95 else f"{x:.2f}x"
+
+
+def count(part, whole):
+    return f"{part} of {whole}"
+
+
+# -- the defaults suite (benchmarks/defaults.py, record defaults.json)
+# ---------------------------------------------------------------------------------
+
+RANKED = ("MMoE", "MLP", "HGB", "RealMLP")
+
+
+@functools.cache
+def _suite():
+    from benchmarks import defaults
+
+    results = record("defaults")["results"]
+    return defaults, results, defaults.summarise(results, RANKED)
+
+
+@figure("suite.cases", "defaults")
+def _cases():
+    return str(len(_suite()[2]))
+
+
+@figure("suite.rank", "defaults")
+def _rank(model, which="all"):
+    defaults, _, table = _suite()
+    cases = None
+    if which == "mixed":
+        cases = {name for name, c in defaults.CASES.items() if c.kind == "mixed"}
+    return f"{defaults.mean_ranks(table, RANKED, cases)[1][model]:.2f}"
+
+
+@figure("suite.mixed_cases", "defaults")
+def _mixed_cases():
+    defaults, _, table = _suite()
+    return str(sum(defaults.CASES[c].kind == "mixed" for c in table))
+
+
+@figure("suite.at_least", "defaults")
+def _at_least(reference):
+    defaults, results, _ = _suite()
+    level, pairs = defaults.at_least(results, reference)
+    return count(level, len(pairs))
+
+
+@figure("suite.below_constant", "defaults")
+def _below_constant(model):
+    defaults, results, _ = _suite()
+    below, n, _ = defaults.harm(results, model)
+    return count(len(below), n)
+
+
+@figure("suite.seconds", "defaults")
+def _seconds(model):
+    _, results, _ = _suite()
+    return seconds(sum(r["fit_seconds"] for r in results if r["model"] == model))
+
+
+@figure("suite.time_ratio", "defaults")
+def _time_ratio(statistic="median"):
+    defaults, _, table = _suite()
+    ratios = np.array([row[3] for row in defaults.time_rows(table)])
+    if statistic == "median":
+        return ratio(float(np.median(ratios)))
+    return count(int((ratios <= float(statistic)).sum()), len(ratios))
+
+
+@figure("suite.joint", "defaults")
+def _joint(verdict):
+    defaults, results, _ = _suite()
+    rows = defaults.joint_verdicts(results)
+    if verdict == "tasks":
+        return str(len(rows))
+    return str(sum(row[3] == verdict for row in rows))
+
+
+@figure("suite.joint_time", "defaults")
+def _joint_time():
+    """One model for all tasks against one per task: their fit seconds (each
+    case's mean over seeds) summed over the mixed cases."""
+    _, results, _ = _suite()
+    mixed = {r["case"] for r in results if r["model"] == "MMoE-solo"}
+
+    def total(model):
+        return sum(
+            np.mean(
+                [
+                    r["fit_seconds"]
+                    for r in results
+                    if (r["model"], r["case"]) == (model, case)
+                ]
+            )
+            for case in mixed
+        )
+
+    return f"{total('MMoE') / total('MMoE-solo'):.2f}"
+
+
+@figure("suite.case", "defaults")
+def _case(case, model, what="score"):
+    entry = _suite()[2][case][model]
+    return seconds(entry["fit_seconds"]) if what == "seconds" else score(entry["score"])
+
+
+@figure("suite.case_ratio", "defaults")
+def _case_ratio(case, model="MMoE", reference="HGB"):
+    entry = _suite()[2][case]
+    return ratio(entry[model]["fit_seconds"] / entry[reference]["fit_seconds"])
+
+
+def _suite_tables():
+    defaults, _, table = _suite()
+    _, rows = defaults.markdown_table(table, RANKED)
+    return {"defaults_table": rows, "defaults_time": defaults.time_csv(table)}
+
+
+# -- speed and memory of the core estimators (benchmarks/bench_core.py)
+# ---------------------------------------------------------------------------------
+
+
+def _core(key):
+    return record("bench_core")["figures"][key]
+
+
+def _amount(x, unit):
+    """A duration or a size in its own unit: microseconds whole, seconds to three
+    significant digits, megabytes whole."""
+    if unit == "us":
+        return f"{x:,.0f} us"
+    if unit == "MB":
+        return f"{x:,.0f} MB"
+    return f"{x:.3g} s" if x < 100 else f"{x:,.0f} s"
+
+
+@figure("core.fit", "bench_core")
+def _core_fit(which, side="ours"):
+    """Seconds per epoch of a fit (``pinned``, ``defaults``, ``dense``,
+    ``robust``), or of the hand-written loop beside it (``reference``)."""
+    entry = _core(f"fit.{which}")
+    return _amount(entry[side], "s")
+
+
+@figure("core.fixed", "bench_core")
+def _core_fixed(which):
+    return _amount(_core(f"fit.{which}")["fixed"], "s")
+
+
+@figure("core.ratio", "bench_core")
+def _core_ratio(key):
+    return ratio(_core(key)["ratio"])
+
+
+@figure("core.latency", "bench_core")
+def _core_latency(which, side="ours"):
+    return _amount(_core(f"latency.{which}")[side], "us")
+
+
+@figure("core.onnx", "bench_core")
+def _core_onnx(which, rows, side):
+    entry = _core(f"onnx.{which}.{rows}")
+    return (
+        _amount(entry[side] * 1e6, "us")
+        if int(rows) == 1
+        else _amount(entry[side], "s")
+    )
+
+
+@figure("core.value", "bench_core")
+def _core_value(key, side="ours"):
+    entry = _core(key)
+    return _amount(entry[side], entry["unit"])
+
+
+# The speed table of the performance page: (key, what is measured, what against).
+_SPEED_ROWS = (
+    ("fit.pinned", "fit, s per epoch", "a hand-written PyTorch loop"),
+    ("deepctr", "one-epoch fit, all fixed costs", "DeepCTR-Torch's MMOE"),
+    ("fit.defaults", "fit, s per epoch, the defaults", "the hand-written loop"),
+    ("fit.robust", "fit, s per epoch, robust scaling", "the hand-written loop"),
+    ("predict.pinned", "predict_proba, 200,000 rows", "the module's forward pass"),
+    ("predict.defaults", "... with the defaults", "the module's forward pass"),
+    ("latency.pinned", "predict_proba, one row", "MLPClassifier, one row"),
+    ("latency.defaults", "... with the defaults", "MLPClassifier, one row"),
+    ("memory", "peak memory growth, 1,000,000 x 128", "the input's size"),
+    ("checks", "check_estimator, both estimators", "MLPClassifier + Regressor"),
+)
+
+
+def _speed_table():
+    rows = [["figure", "ours", "reference", "against", "ratio"]]
+    for key, what, against in _SPEED_ROWS:
+        entry = _core(key)
+        unit = entry["unit"]
+        ours, reference = (
+            _amount(entry["ours"], unit),
+            _amount(entry["reference"], unit),
+        )
+        rows.append([what, ours, reference, against, f"{entry['ratio']:.2f}"])
+    return {"core_speed": rows}
+
+
+# -- the scaling curves (benchmarks/scaling.py)
+# ---------------------------------------------------------------------------------
+
+
+@figure("scaling.growth", "scaling")
+def _growth(curve):
+    return f"{record('scaling')[curve]['growth']:.2f}"
+
+
+@figure("scaling.seconds", "scaling")
+def _scaling_seconds(curve, size, which="seconds"):
+    r = record("scaling")[curve]
+    return _amount(r[which][r["sizes"].index(int(size))], "s")
+
+
+# -- the paper's synthetic study (benchmarks/synthetic_correlation.py)
+# ---------------------------------------------------------------------------------
+
+
+def _synthetic_mse(model, correlation):
+    results = record("synthetic_correlation")["results"]
+    mse = [
+        r["mse"]
+        for r in results
+        if r["model"] == model and r["correlation"] == float(correlation)
+    ]
+    return float(np.mean(mse)), float(np.std(mse))
+
+
+@figure("synthetic.mse", "synthetic_correlation")
+def _synthetic(model, correlation):
+    return f"{_synthetic_mse(model, correlation)[0]:.3f}"
+
+
+@figure("synthetic.seeds", "synthetic_correlation")
+def _synthetic_seeds():
+    return str(len({r["seed"] for r in record("synthetic_correlation")["results"]}))
+
+
+def _synthetic_table():
+    results = record("synthetic_correlation")["results"]
+    models = list(dict.fromkeys(r["model"] for r in results))
+    correlations = sorted({r["correlation"] for r in results})
+    best = {c: min(_synthetic_mse(m, c)[0] for m in models) for c in correlations}
+    rows = [["model", *(f"p = {c}" for c in correlations)]]
+    for m in models:
+        cells = [_bold(*_synthetic_mse(m, c), best[c], 3) for c in correlations]
+        rows.append([m, *cells])
+    return {"synthetic": rows}
+
+
+def _bold(mean, sd, best, digits):
+    """``mean ± sd`` to ``digits`` decimals, the mean in bold where it is ``best``."""
+    text = f"{mean:.{digits}f}"
+    return (
+        f"**{text}** ± {sd:.{digits}f}" if mean == best else f"{text} ± {sd:.{digits}f}"
+    )
+
+
+# -- a classification and a regression task (benchmarks/mixed_tasks.py)
+# ---------------------------------------------------------------------------------
+
+_MIXED_LABELS = {
+    "MMoEMultiTask": "MMoEMultiTask, equal weights",
+    "MMoEMultiTask, uncertainty": 'MMoEMultiTask, task_weights="uncertainty"',
+    "single-task MMoE": "the same network per task (two fits)",
+    "HGB": "HistGradientBoosting per task (two fits)",
+}
+
+
+@figure("mixed.score", "mixed_tasks")
+def _mixed(model, metric):
+    return score(np.mean(record("mixed_tasks")["results"][model][metric]))
+
+
+def _mixed_table():
+    results = record("mixed_tasks")["results"]
+    best = {m: max(np.mean(r[m]) for r in results.values()) for m in ("auc", "r2")}
+    rows = [["model", "income AUC", "weeks worked R2", "fit seconds"]]
+    for name, r in results.items():
+        cells = [_bold(np.mean(r[m]), np.std(r[m]), best[m], 4) for m in ("auc", "r2")]
+        label = _MIXED_LABELS.get(name, name)
+        rows.append([label, *cells, f"{np.mean(r['seconds']):.1f}"])
+    return {"mixed": rows}
+
+
+# -- census-income against the paper and boosting (benchmarks/census_income.py)
+# ---------------------------------------------------------------------------------
+
+
+def _census_auc(name, group, model, task):
+    results = record(name)[f"group{group}"]["results"]
+    values = [r[model]["auc"][int(task)] for r in results if model in r]
+    return float(np.mean(values)), float(np.std(values)), len(values)
+
+
+_ENSEMBLE = {"ensemble": "MMoE, ensemble_size=4"}
+
+
+@figure("ensemble.auc", "census_income_ensemble")
+def _ensemble_auc(model, task=0):
+    return score(
+        _census_auc("census_income_ensemble", 1, _ENSEMBLE.get(model, model), task)[0]
+    )
+
+
+@figure("ensemble.seconds", "census_income_ensemble")
+def _ensemble_seconds(model):
+    results = record("census_income_ensemble")["group1"]["results"]
+    model = _ENSEMBLE.get(model, model)
+    return seconds(float(np.mean([r[model]["seconds"] for r in results])))
+
+
+@figure("census.auc", "census_income")
+def _census(group, model, task=0):
+    return score(_census_auc("census_income", group, model, task)[0])
+
+
+@figure("census.seconds", "census_income")
+def _census_seconds(group, model):
+    results = record("census_income")[f"group{group}"]["results"]
+    return seconds(float(np.mean([r[model]["seconds"] for r in results if model in r])))
+
+
+@figure("published", "published")
+def _published(name):
+    """A figure others published (``benchmarks/published.json``, with its source)."""
+    return record("published")["figures"][name]["value"]
+
+
+def _paper_row():
+    """The paper's MMoE on census-income, beside the record's rows."""
+    cells = []
+    for name in ("mmoe_income", "mmoe_never_married", "mmoe_college"):
+        entry = record("published")["figures"][name]
+        cells.append(f"{entry['value']} ({entry['note']})")
+    return ["the paper, MMoE (all rows)", *cells]
+
+
+# The table's columns: (group, task, heading).
+_CENSUS_COLUMNS = ((1, 0, "income > 50K"), (1, 1, "never married"), (2, 1, "college"))
+
+
+def _census_table():
+    models = list(
+        dict.fromkeys(
+            m for r in record("census_income")["group1"]["results"] for m in r
+        )
+    )
+    best = {
+        (g, t): max(_census_auc("census_income", g, m, t)[0] for m in models)
+        for g, t, _ in _CENSUS_COLUMNS
+    }
+
+    def cell(name, g, t, model):
+        mean, sd, n = _census_auc(name, g, model, t)
+        return _bold(mean, sd, max(best[g, t], mean), 4) if n else "not run"
+
+    rows = [["model", *(heading for _, _, heading in _CENSUS_COLUMNS)]]
+    for m in models:
+        rows.append(
+            [m, *(cell("census_income", g, t, m) for g, t, _ in _CENSUS_COLUMNS)]
+        )
+    size = record("census_income_ensemble")["group1"]["ensemble_size"]
+    model = _ENSEMBLE["ensemble"]
+    rows.append(
+        [
+            f"MMoE, ensemble_size={size} (its own run)",
+            cell("census_income_ensemble", 1, 0, model),
+            cell("census_income_ensemble", 1, 1, model),
+            "not run",
+        ]
+    )
+    rows.append(_paper_row())
+    return {"census": rows}
+
+
+# -- experts of other kinds (benchmarks/experts.py)
+# ---------------------------------------------------------------------------------
+
+
+@figure("batching", "experts_batching")
+def _batching(n_experts, what):
+    entry = record("experts_batching")[str(n_experts)]
+    if what == "speedup":
+        return ratio(entry["loop"] / entry["batched"])
+    return f"{entry[what]:.3f} s"
+
+
+def _experts_table():
+    results = record("experts")
+    rows = [
+        [
+            "case",
+            "MLP experts",
+            "Transformer experts",
+            "difference",
+            "s per epoch, MLP",
+            "s per epoch, Transformer",
+        ]
+    ]
+    for case in dict.fromkeys(r["case"] for r in results):
+        score_, epoch = {}, {}
+        for experts in ("MLP", "Transformer"):
+            own = [r for r in results if (r["case"], r["experts"]) == (case, experts)]
+            score_[experts] = np.mean([np.mean(r["task_scores"]) for r in own])
+            epoch[experts] = np.mean([r["seconds_per_epoch"] for r in own])
+        difference = score_["Transformer"] - score_["MLP"]
+        rows.append(
+            [
+                case,
+                f"{score_['MLP']:.4f}",
+                f"{score_['Transformer']:.4f}",
+                f"{difference:+.4f}",
+                f"{epoch['MLP']:.3f}",
+                f"{epoch['Transformer']:.3f}",
+            ]
+        )
+    return {"experts_compare": rows}
+
+
+# -- building the documentation (benchmarks/docs_build.py)
+# ---------------------------------------------------------------------------------
+
+
+@figure("docs.build", "docs_build")
+def _docs_build():
+    minutes = record("docs_build")["seconds"] / 60
+    return f"{minutes:.0f} minutes" if minutes >= 2 else f"{minutes:.1f} minutes"
+
+
+@figure("docs.example", "docs_build")
+def _docs_example(name="slowest"):
+    examples = record("docs_build")["examples"]
+    value = max(examples.values()) if name == "slowest" else examples[name]
+    return seconds(value)
+
+
+# -- writing the documentation's tables
+# ---------------------------------------------------------------------------------
+
+TABLES = {
+    "defaults_table": _suite_tables,
+    "defaults_time": _suite_tables,
+    "core_speed": _speed_table,
+    "synthetic": _synthetic_table,
+    "mixed": _mixed_table,
+    "census": _census_table,
+    "experts_compare": _experts_table,
+}
+
+
+def write_tables(folder):
+    """Write every table the documentation shows, as CSV, into ``folder``: a
+    table's rows (lists of cells), or the CSV text a benchmark script writes."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, make in TABLES.items():
+        if name not in written:
+            written.update(make())
+    for name, table in written.items():
+        with open(folder / f"{name}.csv", "w", newline="") as file:
+            if isinstance(table, str):
+                file.write(table + "\n")
+            else:
+                csv.writer(file, quoting=csv.QUOTE_ALL).writerows(table)
+    return sorted(written)
+
+
+def main(names):
+    for name in names or sorted(FIGURES):
+        if name in FIGURES and FIGURES[name][0].__code__.co_argcount:
+            print(f"{name}: takes arguments, e.g. {name}(...)")
+            continue
+        print(f"{name} = {value(name)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
