@@ -193,7 +193,7 @@ def draw(results):
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(labels[name])
         ax.set_ylabel("fit seconds per epoch")
-        ax.set_title(f"{labels[name]}: growth exponent {r['growth']:.2f}")
+        ax.set_title(f"growth exponent {r['growth']:.2f}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("MMoEClassifier.fit on 2 CPU cores (benchmarks/scaling.py)")

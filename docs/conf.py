@@ -106,7 +106,13 @@ html_title = f"sklearn_mmoe {release}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
-    "secondary_sidebar_items": ["page-toc"],
+    # The performance page's tables of figures get the width of the right-hand
+    # contents too.
+    "secondary_sidebar_items": {
+        "**": ["page-toc"],
+        "user_guide/performance": [],
+        "user_guide/experts": [],
+    },
 }
 html_show_sourcelink = False
 html_static_path = ["_static"]
