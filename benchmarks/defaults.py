@@ -1105,12 +1105,12 @@ def time_csv(table, model="MMoE", reference="HGB"):
     return "\n".join(csv)
 
 
-def markdown_table(table, models):
-    """The table as Markdown (for benchmarks/README.md) and as CSV rows (for the docs'
-    ``csv-table``): per case, each model's mean score, +- its sd over seeds, and its
-    mean fit seconds; the best score in bold."""
-    md = ["| case | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
-    csv = ['"case",' + ",".join(f'"{m}"' for m in models)]
+def score_cells(table, models, seconds=True):
+    """Per case, ``(case, [cell per model])``: each model's mean score (in bold where
+    it is the case's best; ``*`` where it ran on fewer seeds), ``± `` its sd over the
+    seeds and, with ``seconds``, its mean fit seconds; ``"not run"`` where it did
+    not run."""
+    rows = []
     for case, entry in table.items():
         best = max(entry[m]["score"] for m in models if m in entry)
         cells = []
@@ -1122,13 +1122,20 @@ def markdown_table(table, models):
             text = f"{e['score']:.4f}"
             if e["score"] == best:
                 text = f"**{text}**"
-            star = "*" if e["normalised"] is None else ""
-            cells.append(
-                f"{text}{star} +- {e['score_sd']:.4f}, {e['fit_seconds']:.1f} s"
-            )
+            star = "\\*" if e["normalised"] is None else ""  # escaped: not markup
+            cell = f"{text}{star} ± {e['score_sd']:.4f}"
+            cells.append(cell + (f", {e['fit_seconds']:.1f} s" if seconds else ""))
+        rows.append((case, cells))
+    return rows
+
+
+def markdown_table(table, models):
+    """The table as Markdown (for benchmarks/README.md): per case, each model's
+    :func:`score_cells`, fit seconds included."""
+    md = ["| case | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
+    for case, cells in score_cells(table, models):
         md.append(f"| {case} | " + " | ".join(cells) + " |")
-        csv.append(f'"{case}",' + ",".join(f'"{c}"' for c in cells))
-    return "\n".join(md), "\n".join(csv)
+    return "\n".join(md)
 
 
 def main():
@@ -1199,7 +1206,7 @@ def main():
     joint_report(results)
     time_report(table)
     if args.markdown:
-        for text in [*markdown_table(table, ranked), time_csv(table)]:
+        for text in [markdown_table(table, ranked), time_csv(table)]:
             print()
             print(text)
     args.out.write_text(

@@ -192,22 +192,14 @@ def _case_ratio(case, model="MMoE", reference="HGB"):
 
 
 def _suite_tables():
-    """The suite's table (each case's score ± its spread over seeds, per model) and
-    its time table (the MMoE's seconds against boosting's)."""
+    """The suite's table (each case's score ± its spread over seeds, per model; the
+    seconds are in the time table) and its time table (the MMoE's seconds against
+    boosting's)."""
     defaults, _, table = _suite()
     rows = [["case", *RANKED]]
-    for case, entry in table.items():
-        best = max(entry[m]["score"] for m in RANKED if m in entry)
-        cells = []
-        for m in RANKED:
-            if m not in entry:
-                cells.append("not run")
-                continue
-            e = entry[m]
-            text = f"{e['score']:.4f}" + ("*" if e["normalised"] is None else "")
-            bold = f"**{text}**" if e["score"] == best else text
-            cells.append(f"{bold} ± {e['score_sd']:.4f}")
-        rows.append([case, *cells])
+    rows += [
+        [case, *cells] for case, cells in defaults.score_cells(table, RANKED, False)
+    ]
     return {"defaults_table": rows, "defaults_time": defaults.time_csv(table)}
 
 

@@ -8,6 +8,9 @@ import re
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 # The network the tests that are not about its size train: three experts of 8 units,
 # towers of 4 (files add their own training length and seed to it).
 TINY = dict(n_experts=3, expert_units=(8,), tower_units=(4,))
@@ -38,6 +41,28 @@ AROUND_EXPERTS = {
     "omoe-attention-top2": dict(architecture="omoe", gate_type="attention", top_k=2),
     "ensemble-balance": dict(ensemble_size=2, balance_weight=0.1),
 }
+
+
+def mixed_frame(n=120, seed=0):
+    """A DataFrame ``X`` with numeric, NaN and categorical columns and a ``Y`` of
+    mixed tasks: a binary string label, a quantity and a count (conftest's
+    ``mixed_table``)."""
+    rng = np.random.RandomState(seed)
+    X = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "income": np.where(rng.rand(n) < 0.1, np.nan, rng.lognormal(3, 1, n)),
+            "city": pd.Categorical(rng.choice(["Lyon", "Oslo", "Pune"], n)),
+        }
+    )
+    Y = pd.DataFrame(
+        {
+            "buys": rng.choice(["no", "yes"], n),
+            "spend": X["age"] * 0.1 + rng.normal(size=n),
+            "visits": rng.poisson(2, n),
+        }
+    )
+    return X, Y
 
 
 # A note before a code block that the suite does not run, invisible on the page: an

@@ -5,9 +5,8 @@ import os
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np
-import pandas as pd
 import pytest
-from _helpers import QUICK, code_blocks
+from _helpers import QUICK, code_blocks, mixed_frame
 
 from sklearn_mmoe.datasets import census_income_path
 
@@ -43,23 +42,7 @@ def fast():
 def mixed_table():
     """A DataFrame ``X`` with numeric, NaN and categorical columns and a ``Y`` of
     mixed tasks: a binary string label, a quantity and a count."""
-    rng = np.random.RandomState(0)
-    n = 120
-    X = pd.DataFrame(
-        {
-            "age": rng.normal(40, 10, n),
-            "income": np.where(rng.rand(n) < 0.1, np.nan, rng.lognormal(3, 1, n)),
-            "city": pd.Categorical(rng.choice(["Lyon", "Oslo", "Pune"], n)),
-        }
-    )
-    Y = pd.DataFrame(
-        {
-            "buys": rng.choice(["no", "yes"], n),
-            "spend": X["age"] * 0.1 + rng.normal(size=n),
-            "visits": rng.poisson(2, n),
-        }
-    )
-    return X, Y
+    return mixed_frame()
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,9 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
-from _helpers import BRIEF, MIXED_KINDS
+from _helpers import BRIEF, MIXED_KINDS, mixed_frame
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -34,22 +33,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def _mixed():
     """A DataFrame of numbers (one with NaN) and a category, three task kinds, rows
     held out (so the validation record is in the file)."""
-    rng = np.random.RandomState(0)
-    n = 120
-    X = pd.DataFrame(
-        {
-            "age": rng.normal(40, 10, n),
-            "income": np.where(rng.rand(n) < 0.1, np.nan, rng.lognormal(3, 1, n)),
-            "city": pd.Categorical(rng.choice(["Lyon", "Oslo", "Pune"], n)),
-        }
-    )
-    Y = pd.DataFrame(
-        {
-            "buys": rng.choice(["no", "yes"], n),
-            "spend": X["age"] * 0.1 + rng.normal(size=n),
-            "visits": rng.poisson(2, n),
-        }
-    )
+    X, Y = mixed_frame()
     model = MMoEMultiTask(
         **BRIEF, task_types=MIXED_KINDS, early_stopping=True, random_state=0
     )
