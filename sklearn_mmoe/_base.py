@@ -22,6 +22,7 @@ from torch import nn
 from ._architectures import ARCHITECTURES
 from ._engine import FitMode, _EngineMixin
 from ._experts import EXPERT_TYPES
+from ._funnels import FUNNELS, funnel_edges, funnel_targets
 from ._gates import GATE_TYPES
 from ._inputs import _InputsMixin, check_task_names
 from ._module import ACTIVATIONS
@@ -88,6 +89,9 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
+        "interactions": ["boolean", StrOptions({"auto"})],
+        "interaction_dim": [Interval(Integral, 1, None, closed="left")],
+        "embedding_l2": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -131,6 +135,9 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         categorical_features="from_dtype",
         embedding_dim="auto",
         numeric_encoding="auto",
+        interactions="auto",
+        interaction_dim=32,
+        embedding_l2="auto",
     ):
         self.architecture = architecture
         self.n_experts = n_experts
@@ -170,6 +177,9 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.embedding_dim = embedding_dim
         self.numeric_encoding = numeric_encoding
+        self.interactions = interactions
+        self.interaction_dim = interaction_dim
+        self.embedding_l2 = embedding_l2
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -369,6 +379,15 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
                         labels[t], where[t]
                     )
                 tasks.append(task)
+        edges = funnel_edges(getattr(self, "task_parents", None), names, tasks)
+        if continuing and edges != self.net_.module_.funnel_edges:
+            raise ValueError(
+                "partial_fit continues the funnel of the first call (task_parents "
+                f"{self.net_.module_.funnel_edges} as (parent, child) columns); the "
+                f"parameters now give {edges}."
+            )
+        targets, present = funnel_targets(edges, targets, present, rows, where)
+        self._funnel = edges  # read by the network's settings
         warm = mode.warm
         if mode.start == "warm":
             previous = self._tasks
@@ -463,6 +482,16 @@ def _given_task_names(y):
     if hasattr(y, "name") and hasattr(y, "iloc") and y.name is not None:
         return [str(y.name)]
     return None
+
+
+# The parameters of the estimators whose tasks can form funnels (classification
+# tasks: MMoEClassifier, MMoEMultiTask), their defaults and constraints.
+FUNNEL_DEFAULTS = {"task_parents": None, "funnel": "esmm", "funnel_calibration": 0.6}
+FUNNEL_CONSTRAINTS = {
+    "task_parents": [dict, None],
+    "funnel": [StrOptions(FUNNELS.keys())],
+    "funnel_calibration": [Interval(Real, 0, None, closed="left")],
+}
 
 
 def init_with(**extra):

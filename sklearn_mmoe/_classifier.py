@@ -3,10 +3,11 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 
-from ._base import _BaseMMoE
+from ._base import FUNNEL_CONSTRAINTS, FUNNEL_DEFAULTS, _BaseMMoE, init_with
 from ._docstrings import (
     COMMON_PARAMETERS,
     FITTED_ATTRIBUTES,
+    FUNNEL_PARAMETERS,
     REFERENCES,
     partial_fit_doc,
 )
@@ -27,7 +28,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
 
     Parameters
     ----------
-{COMMON_PARAMETERS}
+{FUNNEL_PARAMETERS}{COMMON_PARAMETERS}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,) or list of such arrays
@@ -67,6 +68,14 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
     >>> clf.predict(X[:1]).shape
     (1, 2)
     """
+
+    _parameter_constraints: dict = {
+        **_BaseMMoE._parameter_constraints,
+        **FUNNEL_CONSTRAINTS,
+    }
+
+    # The base's keyword-only parameters, plus the funnels'.
+    __init__ = init_with(**FUNNEL_DEFAULTS)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -225,8 +225,59 @@ default="auto"
         it: it reads as its column's training median, and each column that had missing
         values in training gets an indicator input (1 where the value was missing).
         ``None`` refuses NaN.
+    interactions : bool or "auto", default="auto"
+        A wide part beside the experts, for tables of ids (users, items): every
+        categorical code gets a learned bias on every task's output, and every pair
+        of id columns (categorical columns of at least 100 categories) a
+        factorisation machine's product of the two codes' learned factors (width
+        ``interaction_dim``, shared by the tasks, each task weighing each pair's
+        product), added to each regression, count and binary task's output (a
+        multiclass task gets the biases only). MLP experts over id embeddings learn
+        a user x item product poorly (Rendle et al., 2020); the wide part gives it
+        explicitly. ``"auto"``: on where a categorical column has at least 100
+        categories. The codes' rows (embeddings, biases, factors) then learn at 3
+        times ``learning_rate``, without ``weight_decay``, shrunk by
+        ``embedding_l2``.
+    interaction_dim : int, default=32
+        Width of every id code's factor in the wide part's products.
+    embedding_l2 : float or "auto", default="auto"
+        Weight of a penalty on the squared norms of the embedding, bias and factor
+        rows each training row reads, averaged over the batch: a code is shrunk
+        each time it is seen, as stochastic gradient descent on a factorisation
+        machine regularises it, so that a rarely seen id keeps little of what its
+        few rows say. ``"auto"``: 0.05 where ``interactions`` is on, 0 otherwise.
 """
 )
+
+FUNNEL_PARAMETERS = """\
+    task_parents : dict or None, default=None
+        Funnels: tasks that can only happen after another (a purchase after a
+        click), as ``{child: parent}``, each a task's name (a column of a DataFrame
+        ``y``) or column index; chains are allowed (click, then purchase, then
+        repurchase). Both tasks are binary, and each one's positive class (the
+        greater label, as scikit-learn's binary metrics read it) is its event: the
+        child's labels are over all rows, positive where both events happened, so a
+        child positive where its parent is negative is a ``ValueError`` naming the
+        rows. With ``missing_labels="ignore"``, a child's missing label where its
+        parent is negative is read as negative (so a purchase label may be given
+        for clicked rows only), a parent's where its child is positive as positive.
+        The child's ``predict_proba`` is the probability of both events; divided by
+        the parent's, that of the child's event given the parent's.
+    funnel : {"esmm", "aitm"}, default="esmm"
+        How a funnel's child is trained from its parent, over all rows (a model of
+        the child's event trained on the parent's positive rows only would learn
+        from a sample unlike the rows it predicts). ``"esmm"`` (Ma et al., 2018): the
+        child's tower gives the conditional probability, with no loss of its own,
+        and the child's probability is the product of the parent's and that (never
+        above the parent's). ``"aitm"`` (Xi et al., 2021): the child's tower also
+        reads a learned transfer of its parent's tower, mixed with its own by
+        attention, and gives the child's probability directly; the calibrator
+        ``funnel_calibration`` keeps it below the parent's.
+    funnel_calibration : float, default=0.6
+        With ``funnel="aitm"``: weight of the calibrator, the batch mean of
+        ``max(p(child) - p(parent), 0)``, in the training objective (AITM's
+        ``alpha``, 0.6 in its paper).
+"""
 
 FITTED_ATTRIBUTES = """\
     net_ : skorch.NeuralNet

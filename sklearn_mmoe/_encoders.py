@@ -207,11 +207,33 @@ class InputEncoder(nn.Module):
             ("embedding_offset", base[column] + slot),
         ):
             self.register_buffer(name, torch.from_numpy(values), persistent=False)
+        # Per code, across the columns: where each column's codes start in the
+        # tables of one row per code (the wide part's biases and factors).
+        code_base = np.concatenate([[0], np.cumsum(n_codes)[:-1]])
+        self.register_buffer(
+            "code_column", torch.from_numpy(n_numeric + np.arange(len(widths))), False
+        )
+        self.register_buffer("code_base", torch.from_numpy(code_base), False)
         weight = torch.randn(int(sizes.sum()))
         for b, d in zip(base, widths):
             weight[b : b + 2 * d] = 0.0  # the unseen and the missing code
         self.embedding_weight = nn.Parameter(weight)
         return int(widths.sum())
+
+    def codes(self, p, x, ops):
+        """Each row's code of each categorical column as an index into the tables
+        of one row per code: ``(B, n_categorical)`` int64."""
+        return ops.as_index(ops.take_columns(x, p["code_column"])) + p["code_base"]
+
+    def penalty(self, p, x):
+        """Per row (a tensor ``(B,)``), the squared norm of the embeddings the row
+        reads: summed over the rows of a batch, every code is shrunk as often as it
+        is seen."""
+        return p["embedding_weight"][self._slots(p, x)].square().sum(1)
+
+    def _slots(self, p, x):
+        codes = x.index_select(1, p["embedding_column"]).long()
+        return codes * p["embedding_stride"] + p["embedding_offset"]
 
     # -- the encoding, for both backends
     # -------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from skorch.history import History
 
 from . import _checks
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
+from ._funnels import FUNNELS
+from ._interactions import SPARSE_LR_SCALE, resolve_wide
 from ._memory import check_fits, network_on_meta, rows_per_chunk
 from ._module import MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
@@ -201,16 +203,51 @@ class _EngineMixin:
         _, valid = net.train_split(data)
         return net, _shrunk_on(net, valid, tasks)
 
+    def _param_groups(self, task_weights, wide):
+        """The optimiser's groups beside the network's: learned log-variances
+        (``task_weights="uncertainty"``) are not shrunk towards zero and step faster
+        than the network (see _LOG_VARIANCE_LR); with the wide part on (``wide``),
+        the codes' rows step :data:`~sklearn_mmoe._interactions.SPARSE_LR_SCALE`
+        times faster, shrunk by ``embedding_l2`` instead of weight decay."""
+        scales = {}
+        if isinstance(task_weights, str):
+            scales["log_variances"] = _LOG_VARIANCE_LR
+        if wide:
+            scales["interactions.*"] = SPARSE_LR_SCALE
+            scales["encoder.embedding_weight"] = SPARSE_LR_SCALE
+        return [
+            (
+                pattern,
+                {"weight_decay": 0.0, "lr": self.learning_rate * s, "lr_scale": s},
+            )
+            for pattern, s in scales.items()
+        ]
+
+    def _calibration_weight(self, module_params):
+        """The funnel calibrator's weight in the objective: ``funnel_calibration``
+        for a funnel that has one (see :mod:`sklearn_mmoe._funnels`), else 0."""
+        edges, funnel = module_params["funnel_edges"], module_params["funnel"]
+        if not edges or not FUNNELS[funnel].calibrated:
+            return 0.0
+        return float(self.funnel_calibration)
+
+    def _funnel_edges(self):
+        """The fitted funnel's ``(parent, child)`` task pairs, parents first (see
+        :func:`~sklearn_mmoe._funnels.funnel_edges`): none for an estimator
+        without funnels."""
+        return getattr(self, "_funnel", ())
+
     def _module_params(self, n_numeric, tasks, numeric=None):
         """The network's settings (:class:`~sklearn_mmoe._module.MMoEModule`'s
         arguments) for ``n_numeric`` numeric input columns, the fitted categorical
         columns, ``tasks`` and the numeric encoding ``numeric``: the estimator's
         hyper-parameters, checked, and what the fit derived from the data."""
         expert_type, expert_options = self._check_expert_type()
+        embeddings = self._embeddings()
         return dict(
             n_features=n_numeric,
             output_sizes=tuple(task.width for task in tasks),
-            embeddings=self._embeddings(),
+            embeddings=embeddings,
             architecture=self.architecture,
             n_experts=self.n_experts,
             expert_units=self._check_units("expert_units", allow_empty=False),
@@ -227,6 +264,12 @@ class _EngineMixin:
             ensemble_size=self.ensemble_size,
             kinds=tuple(task.kind for task in tasks),
             numeric=numeric,
+            interactions=resolve_wide(
+                self.interactions, self.embedding_l2, [n for n, _ in embeddings]
+            )[0],
+            interaction_dim=int(self.interaction_dim),
+            funnel_edges=self._funnel_edges(),
+            funnel=getattr(self, "funnel", "esmm"),
         )
 
     def _new_net(
@@ -253,27 +296,18 @@ class _EngineMixin:
             criterion__kinds=module_params["kinds"],
             criterion__task_weights=task_weights,
             criterion__balance_weight=float(self.balance_weight),
+            criterion__penalty_weight=resolve_wide(
+                module_params["interactions"], self.embedding_l2, ()
+            )[1],
+            criterion__calibration_weight=self._calibration_weight(module_params),
             optimizer=torch.optim.AdamW,
             lr=self.learning_rate,
             optimizer__weight_decay=self.weight_decay,
             # One multi-tensor kernel per update instead of one per parameter (the CUDA
             # default, not the CPU one).
             optimizer__foreach=True,
-            # Learned log-variances are not shrunk towards zero, and step faster than
-            # the network (see _LOG_VARIANCE_LR).
-            optimizer__param_groups=(
-                [
-                    (
-                        "log_variances",
-                        {
-                            "weight_decay": 0.0,
-                            "lr": self.learning_rate * _LOG_VARIANCE_LR,
-                            "lr_scale": _LOG_VARIANCE_LR,
-                        },
-                    )
-                ]
-                if isinstance(task_weights, str)
-                else []
+            optimizer__param_groups=self._param_groups(
+                task_weights, module_params["interactions"]
             ),
             ema_decay=None if self.ema_decay is None else float(self.ema_decay),
             warmup=_WARMUP,

@@ -26,7 +26,9 @@ from torch import nn
 from ._architectures import ARCHITECTURES
 from ._encoders import InputEncoder
 from ._experts import expert_type_of
+from ._funnels import FUNNELS, violation
 from ._gates import GATE_TYPES
+from ._interactions import Interactions, is_id_column
 from ._tasks import task_groups
 
 ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
@@ -112,6 +114,16 @@ class _TorchOps:
         return x.softmax(-1)
 
     @staticmethod
+    def log_softmax(x):
+        return x.log_softmax(-1)
+
+    @staticmethod
+    def log1mexp(x):  # log(1 - exp(x)) for x < 0, accurate at both ends
+        return torch.where(
+            x > -math.log(2.0), torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x))
+        )
+
+    @staticmethod
     def masked_fill(x, mask, value):
         return x.masked_fill(mask, value)
 
@@ -180,6 +192,14 @@ class _TorchOps:
         return mask.to(like.dtype)
 
     @staticmethod
+    def as_index(x):  # codes carried as floats, as int64 indices
+        return x.long()
+
+    @staticmethod
+    def take_rows(table, index):  # (R, O)[(...)] -> (..., O)
+        return F.embedding(index, table)
+
+    @staticmethod
     def log_mean_exp(x, axis):  # log of the mean of exp(x) over ``axis``
         return torch.logsumexp(x, axis) - math.log(x.shape[axis])
 
@@ -233,6 +253,17 @@ class _NumpyOps:
         e = np.exp(x - x.max(-1, keepdims=True))
         e /= e.sum(-1, keepdims=True)
         return e
+
+    @staticmethod
+    def log_softmax(x):
+        return log_softmax(x, -1)
+
+    @staticmethod
+    def log1mexp(x):
+        with np.errstate(divide="ignore", invalid="ignore"):  # the other branch's
+            return np.where(
+                x > -math.log(2.0), np.log(-np.expm1(x)), np.log1p(-np.exp(x))
+            )
 
     @staticmethod
     def masked_fill(x, mask, value):
@@ -303,6 +334,14 @@ class _NumpyOps:
     @staticmethod
     def as_float(mask, like):
         return mask.astype(like.dtype)
+
+    @staticmethod
+    def as_index(x):
+        return x.astype(np.int64)
+
+    @staticmethod
+    def take_rows(table, index):
+        return table[index]
 
     @staticmethod
     def log_mean_exp(x, axis):
@@ -405,6 +444,10 @@ class MMoEModule(nn.Module):
         numeric=None,
         expert_type="mlp",
         expert_options=None,
+        interactions=False,
+        interaction_dim=16,
+        funnel_edges=(),
+        funnel="esmm",
     ):
         super().__init__()
         self.ensemble_size = K = int(ensemble_size)
@@ -491,6 +534,21 @@ class MMoEModule(nn.Module):
             if self._gate.has_key:
                 level.key = f"level{level.index}_key"
                 self.register_parameter(level.key, _uniform((width, width), width))
+        # The wide part beside the experts: each categorical code's bias and the
+        # pairwise products of the columns' factors, added to every task's outputs.
+        self.interactions = None
+        if interactions and encoder.embeddings:
+            n_codes = [n for n, _ in encoder.embeddings]
+            W = max(self.output_sizes)
+            slots = [  # a task's output the products feed: its value, or its
+                t * W + (k == 2)  # second class's logit; none for many classes
+                for t, k in enumerate(self.output_sizes)
+                if k <= 2
+            ]
+            paired = [c for c, n in enumerate(n_codes) if is_id_column(n)]
+            self.interactions = Interactions(
+                n_codes, T * W, slots, paired, interaction_dim
+            )
         # Towers ordered task by task, each task's members in a row: (T * K, ...).
         self.tower_layers = self._stack(
             "tower", T * K, (width, *tower_units, max(self.output_sizes))
@@ -501,6 +559,12 @@ class MMoEModule(nn.Module):
         # (T, W): True where a tower's output slot is padding; buffers are never saved.
         self.register_buffer("padding", torch.from_numpy(padded), persistent=False)
         self._has_padding = bool(padded.any())
+        # A funnel's children trained from their parents (see _funnels.py).
+        self.funnel_edges = tuple((int(a), int(b)) for a, b in funnel_edges)
+        self.funnel = funnel
+        self._funnel = FUNNELS[funnel] if self.funnel_edges else None
+        if self._funnel is not None:
+            self._funnel.build(self, self.funnel_edges, (width, *tower_units)[-1])
         self._numpy_cache = None
         # Dropout's random draws while training; set by the estimator for each fit.
         self.generator = None
@@ -537,6 +601,7 @@ class MMoEModule(nn.Module):
             n += self._expert.floats_per_row(level, expert_units)
             n += level.n_gates * (2 * level.n_experts + width)
         n += self.n_tasks * (sum(tower_units) + max(self.output_sizes))
+        n += 6 * len(self.funnel_edges) * (width, *tower_units)[-1]  # AITM's
         return int(n * self.ensemble_size)
 
     @property
@@ -604,10 +669,20 @@ class MMoEModule(nn.Module):
             streams = ops.expand0(streams, self.n_tasks)
         T, H = self.n_tasks, streams.shape[-1]
         streams = streams.reshape(T * K, n // K, H)  # (T, K * B, H) -> (T * K, B, H)
-        out = self._mlp(p, ops, self.tower_layers, streams, False, True)
+        hidden = self._mlp(p, ops, self.tower_layers[:-1], streams, True, True)
+        if self._funnel is not None:  # children read their parents' towers
+            hidden = hidden.reshape(T, n, -1)  # (T * K, B, H) -> (T, K * B, H)
+            hidden = self._funnel.transfer(p, ops, hidden, self.funnel_edges)
+            hidden = hidden.reshape(T * K, n // K, -1)
+        out = self._mlp(p, ops, self.tower_layers[-1:], hidden, False, False)
         out = out.reshape(T, K, n // K, -1).swapaxes(0, 2)  # (B, K, T, W)
+        if self.interactions is not None:  # the wide part, the same for every member
+            wide = self.interactions.output(p, self.encoder.codes(p, x, ops), ops)
+            out = out + wide.reshape(n // K, 1, T, -1)
         if self._has_padding:
             out = ops.masked_fill(out, p["padding"], -math.inf)
+        if self._funnel is not None:
+            out = self._funnel.outputs(out, self.funnel_edges, ops)
         return out, gates
 
     def _lookup_pays(self, n, ops):
@@ -738,13 +813,14 @@ class MMoEModule(nn.Module):
     # -- PyTorch
     # -----------------------------------------------------------------------------
 
-    def _tensors(self):  # the network's and its encoder's, by their own names
-        encoder = self.encoder
+    def _tensors(self):  # the network's, its encoder's and wide part's, by name
+        parts = [self, self.encoder]
+        if self.interactions is not None:
+            parts.append(self.interactions)
         return {
-            **self._parameters,
-            **self._buffers,
-            **encoder._parameters,
-            **encoder._buffers,
+            name: tensor
+            for part in parts
+            for name, tensor in {**part._parameters, **part._buffers}.items()
         }
 
     def forward(self, x):
@@ -763,7 +839,7 @@ class MMoEModule(nn.Module):
         out, gates = self._run(p, x, ops)
         if not (training and self.ensemble_size > 1):
             out = self._combine(out, ops)
-        return NetworkOutput(out, self, p, gates, x.shape[0])
+        return NetworkOutput(out, self, p, gates, x)
 
     @staticmethod
     def _imbalance(p, level, weights):
@@ -842,11 +918,12 @@ class NetworkOutput:
         read.
     """
 
-    __slots__ = ("outputs", "_module", "_p", "_gates", "_n")
+    __slots__ = ("outputs", "_module", "_p", "_gates", "_n", "_x")
 
-    def __init__(self, outputs, module, p, gates, n):
+    def __init__(self, outputs, module, p, gates, x):
         self.outputs = outputs
-        self._module, self._p, self._gates, self._n = module, p, gates, n
+        self._module, self._p, self._gates = module, p, gates
+        self._n, self._x = x.shape[0], x
 
     @property
     def gate_weights(self):
@@ -857,6 +934,31 @@ class NetworkOutput:
                 return np.ones(shape)
             return self.outputs.new_ones(shape)
         return module._task_gates(self._gates[-1])
+
+    @property
+    def penalty(self):
+        """The mean over the rows of the squared norms of the embedding, bias and
+        factor rows each row reads (0 without categorical columns): a code is
+        shrunk each time a batch reads it. On tensors, for training."""
+        module, p = self._module, self._p
+        if not module.encoder.embeddings:
+            return self.outputs.new_zeros(())
+        per_row = module.encoder.penalty(p, self._x)
+        if module.interactions is not None:
+            codes = module.encoder.codes(p, self._x, _TorchOps)
+            per_row = per_row + module.interactions.penalty(p, codes)
+        return per_row.mean()
+
+    @property
+    def funnel_violation(self):
+        """The funnel calibrator's term (see :func:`sklearn_mmoe._funnels.violation`):
+        how far, on average, children's probabilities exceed their parents'; 0
+        without a calibrated funnel. On tensors, for training."""
+        module, out = self._module, self.outputs
+        if module._funnel is None or not module._funnel.calibrated:
+            return out.new_zeros(())
+        members = out if out.ndim == 4 else out[:, None]  # (B, K, T, W)
+        return violation(members, module.funnel_edges)
 
     @property
     def balance(self):

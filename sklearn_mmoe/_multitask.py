@@ -5,10 +5,11 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import _BaseMMoE, init_with
+from ._base import FUNNEL_CONSTRAINTS, FUNNEL_DEFAULTS, _BaseMMoE, init_with
 from ._docstrings import (
     COMMON_PARAMETERS,
     FITTED_ATTRIBUTES,
+    FUNNEL_PARAMETERS,
     REFERENCES,
     partial_fit_doc,
 )
@@ -59,7 +60,7 @@ default="auto"
           score), of three values as classes (codes such as 0, 1, 2), signed ones
           as classes up to 20 distinct values and as a quantity (regression)
           beyond.
-{COMMON_PARAMETERS}
+{FUNNEL_PARAMETERS}{COMMON_PARAMETERS}
     Attributes
     ----------
     task_types_ : list of str
@@ -125,10 +126,11 @@ default="auto"
     _parameter_constraints: dict = {
         **_BaseMMoE._parameter_constraints,
         "task_types": [StrOptions({"auto"}), "array-like"],
+        **FUNNEL_CONSTRAINTS,
     }
 
-    # The base's keyword-only parameters, plus task_types.
-    __init__ = init_with(task_types="auto")
+    # The base's keyword-only parameters, plus task_types and the funnels'.
+    __init__ = init_with(task_types="auto", **FUNNEL_DEFAULTS)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

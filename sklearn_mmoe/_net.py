@@ -52,9 +52,23 @@ class MultiTaskLoss(nn.Module):
         softmax).
     balance_weight : float, default=0.0
         Weight of the module's load-balancing term in the training objective.
+    penalty_weight : float, default=0.0
+        Weight of the module's penalty on the categorical codes' rows (the
+        embeddings, biases and factors a batch reads, each over its code's count:
+        see :attr:`sklearn_mmoe._module.NetworkOutput.penalty`).
+    calibration_weight : float, default=0.0
+        Weight of a calibrated funnel's term (children's probabilities above their
+        parents': see :attr:`sklearn_mmoe._module.NetworkOutput.funnel_violation`).
     """
 
-    def __init__(self, kinds, task_weights, balance_weight=0.0):
+    def __init__(
+        self,
+        kinds,
+        task_weights,
+        balance_weight=0.0,
+        penalty_weight=0.0,
+        calibration_weight=0.0,
+    ):
         super().__init__()
         self.kinds = tuple(kinds)
         groups = task_groups(self.kinds)
@@ -67,6 +81,8 @@ class MultiTaskLoss(nn.Module):
             inverse = np.argsort(np.concatenate([index for _, index in groups]))
             self.register_buffer("inverse", torch.as_tensor(inverse))
         self.balance_weight = balance_weight
+        self.penalty_weight = penalty_weight
+        self.calibration_weight = calibration_weight
         self.uncertainty = isinstance(task_weights, str)
         if self.uncertainty:
             self.log_variances = nn.Parameter(torch.zeros(len(self.kinds)))
@@ -110,7 +126,15 @@ class MultiTaskLoss(nn.Module):
             return self.task_weights * torch.exp(-self.log_variances)
         return self.task_weights
 
-    def objective(self, task_losses, balance=None, present=None, learned=True):
+    def objective(
+        self,
+        task_losses,
+        balance=None,
+        present=None,
+        learned=True,
+        penalty=None,
+        calibration=None,
+    ):
         """The training objective from each task's mean loss ``task_losses``: their
         weighted sum (plus the learned log-variances' ``s / 2`` with uncertainty
         weighting) plus the weighted ``balance`` term. ``present`` (bool per task)
@@ -119,7 +143,9 @@ class MultiTaskLoss(nn.Module):
         ``learned=False`` gives the yardstick early stopping watches on the
         validation rows: the task losses weighted by the fixed part of the weights
         only (``c``, the objective's weights at ``s = 0``, with uncertainty
-        weighting), so that the weights' own learning does not move it.
+        weighting), so that the weights' own learning does not move it. ``penalty``
+        (training only) adds ``penalty_weight`` times the codes' penalty,
+        ``calibration`` ``calibration_weight`` times a funnel's calibrator.
         """
         if present is not None:
             task_losses = torch.where(present, task_losses, 0.0)
@@ -130,6 +156,10 @@ class MultiTaskLoss(nn.Module):
             total = total + 0.5 * (s if present is None else s[present]).sum()
         if balance is not None:
             total = total + self.balance_weight * balance
+        if penalty is not None:
+            total = total + self.penalty_weight * penalty
+        if calibration is not None:
+            total = total + self.calibration_weight * calibration
         return total
 
 
@@ -266,13 +296,21 @@ class MultiTaskNet(NeuralNet):
     def _step(self, batch, training):
         Xi, yi, wi = batch
         result = self.module_(Xi)
-        y_pred, balance = result.outputs, None
-        if training and self.criterion_.balance_weight > 0:
+        y_pred, balance, penalty, calibration = result.outputs, None, None, None
+        criterion = self.criterion_
+        if training and criterion.balance_weight > 0:
             balance = result.balance
-        losses = self.criterion_(y_pred, yi)
-        task_losses = self.criterion_.task_means(losses, wi)
+        if training and criterion.penalty_weight > 0:
+            penalty = result.penalty
+        if training and criterion.calibration_weight > 0:
+            calibration = result.funnel_violation
+        losses = criterion(y_pred, yi)
+        task_losses = criterion.task_means(losses, wi)
+        objective = criterion.objective(
+            task_losses, balance, penalty=penalty, calibration=calibration
+        )
         return {
-            "loss": self.criterion_.objective(task_losses, balance),
+            "loss": objective,
             "task_sums": task_losses * len(Xi),
             "task_counts": len(Xi) if wi is None else wi.sum(0),
             "balance": balance,

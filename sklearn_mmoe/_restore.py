@@ -27,6 +27,7 @@ from . import _checks
 from ._categorical import CategoricalEncoder, categorical_mask
 from ._classifier import MMoEClassifier
 from ._experts import expert_type_of
+from ._funnels import funnel_edges
 from ._memory import network_on_meta
 from ._module import MMoEModule
 from ._multitask import MMoEMultiTask
@@ -57,6 +58,7 @@ FITTED = {
     "n_outputs_": True,
     "_y_1d": True,
     "task_names_": True,
+    "_funnel": False,
     "task_weights_": True,
     "n_iter_": True,
     "loss_curve_": True,
@@ -162,6 +164,8 @@ def _set_fitted(model, fitted, bounds):
         if name in fitted:
             setattr(model, name, _CHECKS[name](fitted[name], model, bounds))
     _check_validation_record(model)
+    if not hasattr(model, "_funnel"):  # a file of a version without funnels
+        model._funnel = _funnel_of(model)
     model._set_task_attributes()
     for name in derived & set(fitted):
         if not _checks.same(fitted[name], getattr(model, name)):
@@ -263,6 +267,19 @@ def _task_names(value, model, bounds):
     return _checks.strings(value, "task_names_", model.n_outputs_)
 
 
+def _funnel(value, model, bounds):
+    edges = _funnel_of(model)
+    if not _checks.same(value, edges):
+        raise ValueError("_funnel is not the funnel task_parents gives")
+    return edges
+
+
+def _funnel_of(model):
+    """The funnel's edges that the parameters give the file's tasks."""
+    parents = getattr(model, "task_parents", None)
+    return funnel_edges(parents, model.task_names_, model._tasks)
+
+
 def _task_weights(value, model, bounds):
     w = _checks.array(value, "task_weights_", "f", (model.n_outputs_,), True)
     if np.any(w < 0):
@@ -323,6 +340,7 @@ _CHECKS = {
     "n_outputs_": _n_outputs,
     "_y_1d": _y_1d,
     "task_names_": _task_names,
+    "_funnel": _funnel,
     "task_weights_": _task_weights,
     "n_iter_": _n_iter,
     "loss_curve_": _loss_curve,

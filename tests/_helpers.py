@@ -65,6 +65,24 @@ def mixed_frame(n=120, seed=0):
     return X, Y
 
 
+def recommender_funnel(n=600, seed=0):
+    """A recommender's table with id columns of at least 100 categories (the wide
+    part's products) and a ``Y`` of a funnel and a rating: ``purchase``, then
+    ``loved`` (a purchase rated above 3.3), and ``rating``."""
+    from sklearn_mmoe.datasets import make_recommendation
+
+    X, Y = make_recommendation(n_samples=n, n_users=110, n_items=105, random_state=seed)
+    loved = Y["purchase"] & (Y["rating"] > 3.3)
+    return X, pd.DataFrame(
+        {"purchase": Y["purchase"], "loved": loved, "rating": Y["rating"]}
+    )
+
+
+# The kinds of recommender_funnel's tasks, and its funnel.
+FUNNEL_KINDS = ["classification", "classification", "regression"]
+FUNNEL = {"loved": "purchase"}
+
+
 # A note before a code block that the suite does not run, invisible on the page: an
 # RST comment (".. not run by the test suite: why") or an HTML comment in Markdown.
 NOT_RUN_NOTE = re.compile(r"^(?:\.\. |<!-- )not run by the test suite: (.+?)(?: -->)?$")

@@ -156,20 +156,10 @@ def _no_parameter(*names):
     return not params & set(names)
 
 
-def _no_architecture(*names):
-    from sklearn_mmoe._architectures import ARCHITECTURES
-
-    return not set(ARCHITECTURES) & set(names)
-
-
 # Each claim of the page, by its first words: a check that it is still true.
 NOT_OFFERED = {
     "No training on several processes": lambda: _no_parameter(
         "distributed", "process_group", "world_size"
-    ),
-    "No funnels of tasks": lambda: (
-        _no_architecture("esmm", "aitm")
-        and _no_parameter("task_parents", "funnel", "parents")
     ),
     "No text columns": lambda: _no_parameter("text_features", "text_encoder"),
     "No hashing of open vocabularies": lambda: _no_parameter(

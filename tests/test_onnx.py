@@ -10,7 +10,7 @@ import onnxruntime
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _helpers import BRIEF, MIXED_KINDS
+from _helpers import BRIEF, FUNNEL, FUNNEL_KINDS, MIXED_KINDS, recommender_funnel
 from sklearn.exceptions import NotFittedError
 
 from sklearn_mmoe import (
@@ -99,6 +99,23 @@ def test_a_mixed_model_serves_its_predictions(params, tmp_path, mixed_table):
     model = MMoEMultiTask(**{**BRIEF, **params}, task_types=MIXED_KINDS, random_state=0)
     model.fit(X, Y)
     _assert_serves_as_predicted(model, tmp_path, _many(X))
+
+
+@pytest.mark.parametrize("funnel", ["esmm", "aitm"])
+def test_ids_interactions_and_a_funnel_serve_their_predictions(funnel, tmp_path):
+    X, Y = recommender_funnel()
+    model = MMoEMultiTask(
+        **BRIEF,
+        task_types=FUNNEL_KINDS,
+        task_parents=FUNNEL,
+        funnel=funnel,
+        random_state=0,
+    ).fit(X, Y)
+    rows = X.sample(10_000, replace=True, random_state=1).reset_index(drop=True)
+    users = rows["user_id"].astype(object)
+    users[::7] = "a user never seen"
+    rows["user_id"] = pd.Categorical(users)
+    _assert_serves_as_predicted(model, tmp_path, rows)
 
 
 def test_classifier_and_regressor_graphs_serve_arrays(tmp_path, two_task_data):

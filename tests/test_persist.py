@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from _helpers import BRIEF, MIXED_KINDS
+from _helpers import BRIEF, FUNNEL, FUNNEL_KINDS, MIXED_KINDS, recommender_funnel
 from safetensors import safe_open
 from safetensors.torch import save_file
 from sklearn.base import clone
@@ -69,6 +69,26 @@ def test_a_mixed_model_predicts_bit_for_bit_after_loading(
     assert np.array_equal(model.gate_weights(X), loaded.gate_weights(X))
     assert loaded.task_names_.tolist() == ["buys", "spend", "visits"]
     assert loaded.loss_curve_ == model.loss_curve_
+
+
+@pytest.mark.parametrize("funnel", ["esmm", "aitm"])
+def test_ids_interactions_and_a_funnel_predict_bit_for_bit_after_loading(
+    funnel, tmp_path
+):
+    X, Y = recommender_funnel()
+    model = MMoEMultiTask(
+        **BRIEF,
+        task_types=FUNNEL_KINDS,
+        task_parents=FUNNEL,
+        funnel=funnel,
+        random_state=0,
+    ).fit(X, Y)
+    assert model.net_.module_.interactions.n_paired == 2  # "auto": two id columns
+    loaded = _roundtrip(model, tmp_path)
+    assert loaded.get_params() == model.get_params()
+    assert loaded._funnel == model._funnel == ((0, 1),)
+    for rows in (X.iloc[:1], X.iloc[:10], X):  # the NumPy and the torch paths
+        _same_predictions(model, loaded, rows)
 
 
 def test_classifiers_and_regressors_round_trip(tmp_path, two_task_data):
