@@ -58,7 +58,7 @@ FITTED = {
     "n_outputs_": True,
     "_y_1d": True,
     "task_names_": True,
-    "_funnel": False,
+    "_funnel": True,
     "task_weights_": True,
     "n_iter_": True,
     "loss_curve_": True,
@@ -164,8 +164,6 @@ def _set_fitted(model, fitted, bounds):
         if name in fitted:
             setattr(model, name, _CHECKS[name](fitted[name], model, bounds))
     _check_validation_record(model)
-    if not hasattr(model, "_funnel"):  # a file of a version without funnels
-        model._funnel = _funnel_of(model)
     model._set_task_attributes()
     for name in derived & set(fitted):
         if not _checks.same(fitted[name], getattr(model, name)):

@@ -6,10 +6,15 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.metrics import get_scorer, get_scorer_names, roc_auc_score
+from sklearn.utils.metadata_routing import MetadataRequest
 
+from ._ranking import grouped_auc, grouped_ndcg
 from ._tasks import natural_dtype
 
 _RESPONSE_METHODS = ("predict", "predict_proba")
+# Metrics of each group's rows (each user's), by name: the metric and its response
+# method (None: the task's score, a binary task's probability or a quantity).
+_GROUPED = {"gauc": (grouped_auc, "predict_proba"), "ndcg": (grouped_ndcg, None)}
 
 
 def task_scorer(
@@ -31,7 +36,23 @@ def task_scorer(
         or the name of one of scikit-learn's scorers
         (:func:`~sklearn.metrics.get_scorer_names`, e.g. ``"roc_auc"``,
         ``"neg_log_loss"``, ``"r2"``), which brings its metric, its arguments, its
-        response method and its sign.
+        response method and its sign; or a recommender's metric of each group's rows
+        (each user's), averaged over the groups, which needs ``groups``:
+
+        - ``"gauc"``: the per-user ROC AUC of a binary task, weighted by the user's
+          rows (users whose labels are all one class left out);
+        - ``"ndcg"``: NDCG@k of each user's rows ranked by the task's score (a
+          binary task's probability, a quantity's prediction), ``y`` the relevance;
+          ``k=10`` unless given.
+
+        The scorer then takes ``groups`` as scikit-learn's scorers take metadata:
+        ``scorer(estimator, X, y, groups=users)``, or, in
+        :class:`~sklearn.model_selection.GridSearchCV` and
+        :func:`~sklearn.model_selection.cross_validate` with
+        ``sklearn.set_config(enable_metadata_routing=True)``, from ``fit(X, y,
+        groups=users)`` / ``params={"groups": users}`` (the scorer requests
+        ``groups``; a splitter such as :class:`~sklearn.model_selection.GroupKFold`
+        may request them too).
     task : int or str
         The task: its index (the column of ``y``) or its name, one of the fitted
         estimator's ``task_names_`` (the column names of a DataFrame ``y``).
@@ -55,7 +76,9 @@ def task_scorer(
     Returns
     -------
     scorer : callable
-        ``scorer(estimator, X, y)`` returning a float.
+        ``scorer(estimator, X, y, sample_weight=None, groups=None)`` returning a
+        float, with ``set_score_request`` and ``get_metadata_routing`` for metadata
+        routing.
 
     Examples
     --------
@@ -71,8 +94,14 @@ def task_scorer(
     True
     >>> bool(task_scorer("roc_auc", 1)(clf, X, Y) == auc_task_1(clf, X, Y))
     True
+    >>> users = np.arange(200) % 10
+    >>> bool(task_scorer("gauc", 1)(clf, X, Y, groups=users) > 0.9)
+    True
     """
-    if isinstance(score_func, str):
+    grouped = isinstance(score_func, str) and score_func in _GROUPED
+    if grouped:
+        score_func, response_method = _grouped(score_func, response_method)
+    elif isinstance(score_func, str):
         score_func, response_method, greater_is_better, kwargs = _named(
             score_func, response_method, greater_is_better, kwargs
         )
@@ -82,19 +111,35 @@ def task_scorer(
             "name of a scikit-learn scorer (sklearn.metrics.get_scorer_names()); "
             f"got {score_func!r} of type {type(score_func).__name__}."
         )
-    response_method = "predict" if response_method is None else response_method
+    if response_method is None and not grouped:
+        response_method = "predict"
     greater_is_better = True if greater_is_better is None else greater_is_better
     if isinstance(task, bool) or not isinstance(task, (Integral, str)):
         raise TypeError(
             "task must be a task's index (an int) or its name (a str, one of the "
             f"estimator's task_names_); got {task!r} of type {type(task).__name__}."
         )
-    if response_method not in _RESPONSE_METHODS:
+    if response_method not in _RESPONSE_METHODS and not (
+        grouped and response_method is None
+    ):
         raise ValueError(
             f"response_method must be one of {_RESPONSE_METHODS}; "
             f"got {response_method!r}."
         )
-    return _TaskScorer(score_func, task, response_method, greater_is_better, kwargs)
+    scorer = _TaskScorer(score_func, task, response_method, greater_is_better, kwargs)
+    scorer.requests = {"groups": True} if grouped else {}
+    return scorer
+
+
+def _grouped(name, response_method):
+    """The metric and response method of a metric of each group's rows."""
+    score_func, method = _GROUPED[name]
+    if response_method is not None and method is not None and response_method != method:
+        raise ValueError(
+            f"score_func={name!r} scores {method}; got response_method="
+            f"{response_method!r}."
+        )
+    return score_func, response_method if method is None else method
 
 
 def _named(name, response_method, greater_is_better, kwargs):
@@ -146,6 +191,37 @@ class _TaskScorer:
             f"task={self.task}, response_method={self.response_method!r})"
         )
 
+    def get_metadata_routing(self):
+        """The metadata this scorer takes (see scikit-learn's metadata routing):
+        ``groups`` for a metric of each group's rows, what ``set_score_request``
+        set."""
+        request = MetadataRequest(owner=self)
+        for param, alias in self.requests.items():
+            request.score.add_request(param=param, alias=alias)
+        return request
+
+    def set_score_request(self, *, sample_weight=None, groups=None):
+        """Request metadata for the scorer, as scikit-learn's scorers do.
+
+        Parameters
+        ----------
+        sample_weight, groups : bool, str or None, default=None
+            True: take it; False: do not; a str: take it under that name
+            (an alias); None: leave the request as it is.
+
+        Returns
+        -------
+        self
+        """
+        for param, alias in (("sample_weight", sample_weight), ("groups", groups)):
+            if alias is not None:
+                self.requests = {**self.requests, param: alias}
+        return self
+
+    def _accept_sample_weight(self):
+        # scikit-learn asks this of every scorer when routing is off
+        return True
+
     def _index(self, estimator, n_tasks):
         """The task's column, from its index or from the estimator's task names."""
         if isinstance(self.task, str):
@@ -161,7 +237,7 @@ class _TaskScorer:
             raise ValueError(f"task={self.task} but y has {n_tasks} task(s).")
         return int(self.task)
 
-    def __call__(self, estimator, X, y, sample_weight=None):
+    def __call__(self, estimator, X, y, sample_weight=None, groups=None):
         y = np.asarray(y)
         n_tasks = y.shape[1] if y.ndim == 2 else 1
         task = self._index(estimator, n_tasks)
@@ -172,7 +248,10 @@ class _TaskScorer:
         present = ~np.asarray(pd.isna(y_true), dtype=bool)
         y_true = natural_dtype(y_true[present], "")
         kwargs = dict(self.kwargs)
-        if self.response_method == "predict":
+        method = self.response_method or _score_method(estimator, task)
+        if self.score_func in (grouped_auc, grouped_ndcg):
+            kwargs["groups"] = None if groups is None else np.asarray(groups)[present]
+        if method == "predict":
             pred = estimator.predict(X)
             pred = pred[:, task] if pred.ndim == 2 else pred
         else:
@@ -185,6 +264,11 @@ class _TaskScorer:
                 )
             if pred.shape[1] == 2:
                 pred = pred[:, 1]
+            elif self.score_func in (grouped_auc, grouped_ndcg):
+                raise ValueError(
+                    f"task={self.task!r} has {pred.shape[1]} classes: a ranking "
+                    "metric scores a binary task's probability or a quantity."
+                )
             else:
                 kwargs = self._multiclass_kwargs(estimator, task, kwargs)
         pred = pred[present]
@@ -206,6 +290,15 @@ class _TaskScorer:
             classes = classes[task] if isinstance(classes, list) else classes
             kwargs.setdefault("labels", classes)
         return kwargs
+
+
+def _score_method(estimator, task):
+    """A ranking's response method for ``task``: a classification task's
+    probabilities, a quantity's predictions."""
+    classes = getattr(_final_step(estimator), "classes_", None)
+    if isinstance(classes, list):
+        classes = classes[task]
+    return "predict" if classes is None else "predict_proba"
 
 
 def _final_step(estimator):
