@@ -89,6 +89,12 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
+        "min_frequency": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+            None,
+        ],
+        "max_categories": [Interval(Integral, 1, None, closed="left"), None],
         "interactions": ["boolean", StrOptions({"auto"})],
         "interaction_dim": [Interval(Integral, 1, None, closed="left")],
         "embedding_l2": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
@@ -135,6 +141,8 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         categorical_features="from_dtype",
         embedding_dim="auto",
         numeric_encoding="auto",
+        min_frequency=None,
+        max_categories=None,
         interactions="auto",
         interaction_dim=32,
         embedding_l2="auto",
@@ -177,6 +185,8 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.embedding_dim = embedding_dim
         self.numeric_encoding = numeric_encoding
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
         self.interactions = interactions
         self.interaction_dim = interaction_dim
         self.embedding_l2 = embedding_l2

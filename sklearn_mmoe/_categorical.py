@@ -4,7 +4,9 @@ The estimators encode categorical columns themselves, so a DataFrame goes straig
 An encoded ``X`` is one float32 matrix: the numeric columns first, then one column of
 integer codes per categorical column, which the network embeds. Code 0 is reserved for
 a category not seen in training, code 1 for a missing value (NaN, None, pd.NA), and the
-categories seen in training follow from 2, sorted.
+categories seen in training follow from 2, sorted. Infrequent categories
+(``min_frequency``, ``max_categories``) are not kept: they share code 0 with the unseen
+ones, so that the code a new user or item gets is learned from the rare ones.
 """
 
 import numpy as np
@@ -127,6 +129,39 @@ def _column(X, j):
     return np.asarray(X)[:, j]
 
 
+def frequent(values, n_rows, min_frequency=None, max_categories=None):
+    """The distinct ``values`` that are not infrequent, as
+    :class:`~sklearn.preprocessing.OneHotEncoder` decides it: fewer than
+    ``min_frequency`` rows (a count, or a fraction of ``n_rows``) is infrequent, and
+    beyond ``max_categories - 1`` categories (the infrequent ones count as one) the
+    least frequent are (ties: the earlier in sorted order is infrequent).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mmoe._categorical import frequent
+    >>> values = np.array(["a", "b", "b", "c", "c", "c"], dtype=object)
+    >>> sorted(frequent(values, 6, min_frequency=2))
+    ['b', 'c']
+    >>> sorted(frequent(values, 6, max_categories=2))
+    ['c']
+    """
+    if min_frequency is None and max_categories is None:
+        return pd.unique(values)
+    counts = pd.Series(values, dtype=object).value_counts(sort=False)
+    if min_frequency is not None:
+        least = min_frequency if min_frequency >= 1 else min_frequency * n_rows
+        counts = counts[counts >= least]
+    if max_categories is not None and len(counts) > max_categories:
+        try:  # ties as OneHotEncoder breaks them: in the categories' sorted order
+            counts = counts.sort_index()
+        except TypeError:  # mixed types: fit refuses them with its own message
+            pass
+        order = np.argsort(counts.to_numpy(), kind="mergesort")
+        counts = counts.iloc[order[len(counts) - (max_categories - 1) :]]
+    return counts.index.to_numpy(dtype=object)
+
+
 class CategoricalEncoder:
     """Categories of the categorical columns seen in training, and the encoding.
 
@@ -180,13 +215,14 @@ class CategoricalEncoder:
             return f"{self.feature_names[j]!r}"
         return f"{j}"
 
-    def fit(self, X):
-        """Learn each categorical column's categories (missing values excluded)."""
+    def fit(self, X, min_frequency=None, max_categories=None):
+        """Learn each categorical column's categories (missing values excluded), the
+        infrequent ones left out (see :func:`frequent`)."""
         self.categories = []
         for j in self.categorical:
             values = _column(X, j)
             present = values[~np.asarray(pd.isna(values), dtype=bool)]
-            uniques = pd.unique(present)
+            uniques = frequent(present, len(values), min_frequency, max_categories)
             try:
                 uniques = np.sort(uniques)
             except TypeError as exc:

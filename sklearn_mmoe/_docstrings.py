@@ -201,8 +201,9 @@ default="from_dtype"
         encodes them itself, so a DataFrame goes straight in: each column's categories
         seen in training get a learned embedding, concatenated with the numeric
         columns before the experts and gates. A missing value (NaN, None) is a category
-        of its own; a category not seen in training maps to a reserved all-zero
-        embedding, never an error. Categorical input must be dense.
+        of its own; a category not seen in training maps to a reserved embedding
+        (all zeros, unless infrequent categories share it: ``min_frequency``,
+        ``max_categories``), never an error. Categorical input must be dense.
     embedding_dim : int or "auto", default="auto"
         Width of each categorical column's embedding; ``"auto"`` gives a column with
         ``n`` categories ``round(1.6 * (n + 2) ** 0.56)`` values (at most 50), the
@@ -225,6 +226,19 @@ default="auto"
         it: it reads as its column's training median, and each column that had missing
         values in training gets an indicator input (1 where the value was missing).
         ``None`` refuses NaN.
+    min_frequency : int, float or None, default=None
+        Categories seen in fewer training rows than this (an int: a count; a float
+        in (0, 1): a fraction of the rows) are infrequent, as in
+        :class:`~sklearn.preprocessing.OneHotEncoder`: they share one code, the code
+        of the categories never seen in training, so rare ids (users, items) pool
+        what they say and a new id at ``predict`` gets what the rare ones learned
+        rather than an untrained code. None: every category is kept. Counted on the
+        first fit (a continuing ``partial_fit`` keeps the categories).
+    max_categories : int or None, default=None
+        At most this many codes per categorical column, the shared infrequent code
+        included: beyond ``max_categories - 1`` categories the least frequent are
+        infrequent (ties broken as :class:`~sklearn.preprocessing.OneHotEncoder`
+        does). None: no limit.
     interactions : bool or "auto", default="auto"
         A wide part beside the experts, for tables of ids (users, items): every
         categorical code gets a learned bias on every task's output, and every pair

@@ -206,7 +206,7 @@ class _InputsMixin:
         encoder = CategoricalEncoder(
             mask, getattr(self, "feature_names_in_", None), self._allow_nan
         )
-        X = encoder.fit(X).transform(X)
+        X = encoder.fit(X, self.min_frequency, self.max_categories).transform(X)
         self._encoder = encoder
         return X
 

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import OneHotEncoder
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._categorical import auto_embedding_dim
@@ -213,3 +214,72 @@ def test_bad_categorical_specifications_are_clear_errors():
         MMoEClassifier(**FAST).fit(mixed, [0, 1] * 10)
     with pytest.raises(ValueError, match="could not convert"):
         MMoEClassifier(**FAST, categorical_features=None).fit(X, Y)
+
+
+# -- infrequent categories (min_frequency, max_categories)
+# ---------------------------------------------------------------------------------
+
+
+def _long_tail(n=600, seed=0):
+    """A column of 40 ids with a long tail (Zipf counts, ties among the rare)."""
+    rng = np.random.RandomState(seed)
+    ids = pd.Categorical(rng.zipf(1.6, n) % 40)
+    return pd.DataFrame({"id": ids, "x": rng.normal(size=n)}), rng.normal(size=n)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        dict(min_frequency=5),
+        dict(min_frequency=0.02),
+        dict(max_categories=6),
+        dict(max_categories=1),
+        dict(min_frequency=3, max_categories=10),
+    ],
+)
+def test_infrequent_categories_are_the_ones_onehotencoder_finds(limits):
+    X, y = _long_tail()
+    model = MMoERegressor(**{**FAST, "max_epochs": 1}, **limits).fit(X, y)
+    reference = OneHotEncoder(**limits).fit(X[["id"]])
+    infrequent = reference.infrequent_categories_[0]
+    kept = set(reference.categories_[0]) - set([] if infrequent is None else infrequent)
+    assert set(model._encoder.categories[0]) == kept
+    assert model._encoder.n_codes == [len(kept) + 2]
+
+
+def test_an_infrequent_category_is_predicted_as_an_unseen_one():
+    X, y = _long_tail()
+    model = MMoERegressor(**{**FAST, "max_epochs": 3}, min_frequency=5).fit(X, y)
+    rare = X["id"].value_counts().index[-1]
+    rows = pd.DataFrame(
+        {
+            "id": pd.Categorical([rare, 999], categories=[rare, 999]),
+            "x": [0.5, 0.5],
+        }
+    )
+    pred = model.predict(rows)
+    assert pred[0] == pred[1]
+
+
+def test_the_shared_code_learns_what_the_rare_categories_say():
+    """Rare ids all read 4, frequent ones 0: a never-seen id is predicted near 4,
+    as the rare ones whose code it shares."""
+    rng = np.random.RandomState(0)
+    frequent_ids = rng.randint(0, 5, 700)
+    rare_ids = np.arange(100, 400)
+    ids = np.concatenate([frequent_ids, rare_ids])
+    X = pd.DataFrame({"id": pd.Categorical(ids), "x": rng.normal(size=len(ids))})
+    y = np.where(ids >= 100, 4.0, 0.0) + 0.1 * rng.normal(size=len(ids))
+    new = pd.DataFrame({"id": pd.Categorical([10_000]), "x": [0.0]})
+    pooled = MMoERegressor(**FAST, min_frequency=2).fit(X, y).predict(new)[0]
+    assert abs(pooled - 4) < 0.5
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(min_frequency=0), dict(min_frequency=1.5), dict(max_categories=0)],
+)
+def test_a_limit_that_is_not_a_count_or_fraction_is_refused(params):
+    X, y = _long_tail(60)
+    with pytest.raises(ValueError, match="min_frequency|max_categories"):
+        MMoERegressor(**FAST, **params).fit(X, y)
