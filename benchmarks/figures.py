@@ -526,6 +526,127 @@ def _docs_example(name="slowest"):
     return seconds(value)
 
 
+# -- recommendation: MovieLens-100K (benchmarks/recommendation.py)
+# ---------------------------------------------------------------------------------
+
+_REC_MODELS = {
+    "Constant": "constant (the training mean and like rate)",
+    "Bias": "mean + user bias + film bias",
+    "HGB": "HistGradientBoosting per task, ids target-encoded",
+    "MLP": "MLPClassifier / MLPRegressor on one-hot columns",
+    "DeepCTR": "DeepCTR-Torch's MMOE, its example's set-up",
+    "MMoE": "MMoEMultiTask(), the defaults",
+    "Side": "MMoEMultiTask() on the side features alone",
+}
+# The table's columns: (case, metric, heading, lower is better).
+_REC_COLUMNS = (
+    ("movielens", "auc", "liked AUC", False),
+    ("movielens", "rmse", "rating RMSE", True),
+    ("movielens-ids", "rmse", "ids alone: RMSE", True),
+    ("movielens-cold", "auc", "new users: AUC", False),
+    ("movielens-cold", "rmse", "new users: RMSE", True),
+)
+_REC_PUBLISHED = {
+    "surprise_svd": "SVD (published, Surprise)",
+    "surprise_svdpp": "SVD++ (published, Surprise)",
+    "surprise_baseline": "bias baseline (published, Surprise)",
+}
+
+
+def _rec_values(case, model, metric):
+    results = record("recommendation")["results"]
+    return [r[metric] for r in results if r["case"] == case and r["model"] == model]
+
+
+@figure("rec.score", "recommendation")
+def _rec_score(case, model, metric):
+    """The mean over folds of ``metric`` (auc, rmse) of ``model`` on ``case``."""
+    return score(np.mean(_rec_values(case, model, metric)))
+
+
+@figure("rec.seconds", "recommendation")
+def _rec_seconds(model, case="movielens"):
+    return seconds(np.mean(_rec_values(case, model, "seconds")))
+
+
+@figure("rec.time_ratio", "recommendation")
+def _rec_time_ratio(model="MMoE", reference="HGB", case="movielens"):
+    own = np.mean(_rec_values(case, model, "seconds"))
+    return ratio(own / np.mean(_rec_values(case, reference, "seconds")))
+
+
+@figure("rec.folds", "recommendation")
+def _rec_folds(case="movielens", model="MMoE"):
+    return str(len(_rec_values(case, model, "auc")))
+
+
+def _rec_table():
+    """Each model's mean ± spread over the folds of every case (the best of each
+    column in bold), its seconds per fit, then the published ids-alone figures."""
+    rows = [["model", *(c[2] for c in _REC_COLUMNS), "seconds per fit"]]
+    best = {}
+    for case, metric, _, lower in _REC_COLUMNS:
+        means = [np.mean(v) for m in _REC_MODELS if (v := _rec_values(case, m, metric))]
+        best[case, metric] = min(means) if lower else max(means)
+    for model, label in _REC_MODELS.items():
+        cells = []
+        for case, metric, _, _ in _REC_COLUMNS:
+            values = _rec_values(case, model, metric)
+            cells.append(
+                _bold(np.mean(values), np.std(values), best[case, metric], 4)
+                if values
+                else ""
+            )
+        own = _rec_values("movielens", model, "seconds") or _rec_values(
+            "movielens-cold", model, "seconds"
+        )
+        rows.append([label, *cells, f"{np.mean(own):.1f}"])
+    published = record("published")["figures"]
+    for name, label in _REC_PUBLISHED.items():
+        rows.append([label, "", "", published[name]["value"], "", "", ""])
+    return {"recommendation": rows}
+
+
+# -- funnels: click, then purchase (benchmarks/funnels.py)
+# ---------------------------------------------------------------------------------
+
+_FUNNEL_MODELS = {
+    "independent": "two tasks, no funnel",
+    "clicked-only": "purchase trained on the clicked rows, times a click model",
+    "esmm": 'task_parents, funnel="esmm" (the default)',
+    "aitm": 'task_parents, funnel="aitm"',
+}
+
+
+@figure("funnel.score", "funnels")
+def _funnel_score(rows, model, metric):
+    """The mean over seeds of ``metric`` (purchase_auc, conversion_mae,
+    conversion_spearman...) of ``model`` at ``rows`` rows."""
+    return score(record("funnels")["summary"][str(rows)][model][metric])
+
+
+def _funnel_table():
+    rows = [["rows", "model", "purchase AUC", "conversion MAE", "conversion Spearman"]]
+    for n_rows, models in record("funnels")["summary"].items():
+        for model, label in _FUNNEL_MODELS.items():
+            m = models[model]
+            rows.append(
+                [
+                    f"{int(n_rows):,}",
+                    label,
+                    *(
+                        score(m[k])
+                        for k in (
+                            "purchase_auc",
+                            "conversion_mae",
+                            "conversion_spearman",
+                        )
+                    ),
+                ]
+            )
+    return {"funnels": rows}
+
+
 # -- writing the documentation's tables
 # ---------------------------------------------------------------------------------
 
@@ -537,6 +658,8 @@ TABLES = {
     "mixed": _mixed_table,
     "census": _census_table,
     "experts_compare": _experts_table,
+    "recommendation": _rec_table,
+    "funnels": _funnel_table,
 }
 
 
