@@ -283,6 +283,22 @@ def summary(results):
     }
 
 
+def write(args, old, results):
+    """Write the record: ``results`` over the ``old`` results of the same cells."""
+    fresh = {(r["case"], r["model"], r["fold"]) for r in results}
+    kept = [r for r in old if (r["case"], r["model"], r["fold"]) not in fresh]
+    record = {
+        "command": "python benchmarks/recommendation.py",
+        "measured": datetime.date.today().isoformat(),
+        "mmoe_params": args.mmoe,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "results": kept + results,
+    }
+    args.out.write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
@@ -312,17 +328,7 @@ def main():
                     f"RMSE {r['rmse']:.4f}, {r['seconds']:.1f} s",
                     flush=True,
                 )
-    fresh = {(r["case"], r["model"], r["fold"]) for r in results}
-    kept = [r for r in old if (r["case"], r["model"], r["fold"]) not in fresh]
-    record = {
-        "command": "python benchmarks/recommendation.py",
-        "measured": datetime.date.today().isoformat(),
-        "mmoe_params": args.mmoe,
-        "threads": args.threads,
-        "torch": torch.__version__,
-        "results": kept + results,
-    }
-    args.out.write_text(json.dumps(record, indent=1) + "\n")
+        record = write(args, old, results)  # after each case: a crash keeps the rest
     for case, models in summary(record["results"]).items():
         print(f"\n{case}: model, liked AUC, rating RMSE, seconds per fit")
         for model, m in models.items():

@@ -163,7 +163,7 @@ NOT_OFFERED = {
     ),
     "No text columns": lambda: _no_parameter("text_features", "text_encoder"),
     "No hashing of open vocabularies": lambda: _no_parameter(
-        "hash_buckets", "max_categories", "min_frequency"
+        "hash_buckets", "hashing", "n_buckets"
     ),
     "No gradient-balancing methods": lambda: _no_parameter(
         "gradient_balancing", "metabalance"
