@@ -95,6 +95,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             None,
         ],
         "max_categories": [Interval(Integral, 1, None, closed="left"), None],
+        "hash_buckets": [dict, None],
         "interactions": ["boolean", StrOptions({"auto"})],
         "interaction_dim": [Interval(Integral, 1, None, closed="left")],
         "embedding_l2": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
@@ -143,6 +144,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         numeric_encoding="auto",
         min_frequency=None,
         max_categories=None,
+        hash_buckets=None,
         interactions="auto",
         interaction_dim=32,
         embedding_l2="auto",
@@ -187,6 +189,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         self.numeric_encoding = numeric_encoding
         self.min_frequency = min_frequency
         self.max_categories = max_categories
+        self.hash_buckets = hash_buckets
         self.interactions = interactions
         self.interaction_dim = interaction_dim
         self.embedding_l2 = embedding_l2

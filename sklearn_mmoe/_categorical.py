@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.utils.validation import check_array
 
 from . import _checks
+from ._hashing import MAX_BUCKETS, bucket_of
 
 UNKNOWN, MISSING, FIRST = 0, 1, 2
 # Largest embedding width chosen by embedding_dim="auto".
@@ -173,14 +174,19 @@ class CategoricalEncoder:
         Column names, for error messages.
     allow_nan : bool, default=False
         Whether a numeric column may hold NaN (the numeric encoding fills it).
+    buckets : list of int, default=None
+        Per categorical column, its number of hash buckets (see
+        :mod:`sklearn_mmoe._hashing`), 0 for a column of learned categories; None:
+        none hashed.
     """
 
-    def __init__(self, mask, feature_names=None, allow_nan=False):
+    def __init__(self, mask, feature_names=None, allow_nan=False, buckets=None):
         self.mask = mask
         self.feature_names = feature_names
         self.allow_nan = allow_nan
         self.numeric = np.flatnonzero(~mask)
         self.categorical = np.flatnonzero(mask)
+        self.buckets = [0] * len(self.categorical) if buckets is None else buckets
         self.categories = []
 
     @classmethod
@@ -190,7 +196,7 @@ class CategoricalEncoder:
         categories, sorted, distinct and present (no missing value), as ``fit``
         learns them."""
         names = ("mask", "feature_names", "allow_nan", "numeric", "categorical")
-        _checks.keys(state, where, (*names, "categories"))
+        _checks.keys(state, where, (*names, "buckets", "categories"))
         mask = _checks.array(state["mask"], f"{where}'s mask", "b", (None,))
         encoder = cls(mask, None, _checks.boolean(state["allow_nan"], where))
         if state["feature_names"] is not None:
@@ -208,6 +214,15 @@ class CategoricalEncoder:
             _category_index(c, f"{where}'s column {j}")
             for j, c in zip(encoder.categorical, categories)
         ]
+        buckets = state["buckets"]
+        if not isinstance(buckets, list) or len(buckets) != len(categories):
+            raise ValueError(f"{where} needs one number of hash buckets per column.")
+        encoder.buckets = [
+            _checks.integer(b, f"{where}'s hash buckets", 0, MAX_BUCKETS)
+            for b in buckets
+        ]
+        if any(b and len(c) for b, c in zip(encoder.buckets, encoder.categories)):
+            raise ValueError(f"{where}: a hashed column has no categories.")
         return encoder
 
     def _name(self, j):
@@ -217,9 +232,12 @@ class CategoricalEncoder:
 
     def fit(self, X, min_frequency=None, max_categories=None):
         """Learn each categorical column's categories (missing values excluded), the
-        infrequent ones left out (see :func:`frequent`)."""
+        infrequent ones left out (see :func:`frequent`); a hashed column has none."""
         self.categories = []
-        for j in self.categorical:
+        for j, buckets in zip(self.categorical, self.buckets):
+            if buckets:
+                self.categories.append(pd.Index([], dtype=object))
+                continue
             values = _column(X, j)
             present = values[~np.asarray(pd.isna(values), dtype=bool)]
             uniques = frequent(present, len(values), min_frequency, max_categories)
@@ -234,7 +252,9 @@ class CategoricalEncoder:
             if len(uniques) + FIRST > _MAX_CODES:
                 raise ValueError(
                     f"Categorical column {self._name(j)} has {len(uniques)} "
-                    f"categories; at most {_MAX_CODES - FIRST} are supported."
+                    f"categories; at most {_MAX_CODES - FIRST} are supported: pool "
+                    "the rare ones (min_frequency, max_categories) or hash them "
+                    "(hash_buckets)."
                 )
             self.categories.append(pd.Index(uniques, dtype=object))
         return self
@@ -242,7 +262,7 @@ class CategoricalEncoder:
     @property
     def n_codes(self):
         """Number of codes of each categorical column, reserved codes included."""
-        return [len(c) + FIRST for c in self.categories]
+        return [(b or len(c)) + FIRST for b, c in zip(self.buckets, self.categories)]
 
     def transform(self, X):
         """``X`` as float32: numeric columns, then each categorical column's codes."""
@@ -255,11 +275,16 @@ class CategoricalEncoder:
                 input_name="X",
                 ensure_all_finite="allow-nan" if self.allow_nan else True,
             )
-        for i, (j, categories) in enumerate(zip(self.categorical, self.categories)):
+        for i, (j, categories, buckets) in enumerate(
+            zip(self.categorical, self.categories, self.buckets)
+        ):
             values = _column(X, j)
             missing = np.asarray(pd.isna(values), dtype=bool)
-            codes = categories.get_indexer(pd.Index(values, dtype=object)) + FIRST
-            codes[codes == FIRST - 1] = UNKNOWN
+            if buckets:
+                codes = bucket_of(values, buckets) + FIRST
+            else:
+                codes = categories.get_indexer(pd.Index(values, dtype=object)) + FIRST
+                codes[codes == FIRST - 1] = UNKNOWN
             codes[missing] = MISSING
             out[:, len(self.numeric) + i] = codes
         return out

@@ -239,6 +239,16 @@ default="auto"
         included: beyond ``max_categories - 1`` categories the least frequent are
         infrequent (ties broken as :class:`~sklearn.preprocessing.OneHotEncoder`
         does). None: no limit.
+    hash_buckets : dict or None, default=None
+        Open vocabularies: ``{column: n_buckets}`` (a categorical column's name or
+        index) hashes that column's values to ``n_buckets`` codes instead of
+        learning its categories, so that a value never seen before, a new user in a
+        ``partial_fit`` stream say, gets a code like any other, and a column may
+        hold any number of distinct values (a column of learned categories holds at
+        most 2**24). Values that share a bucket share its embedding; size it to a
+        few times the values you expect. The hash is SipHash-2-4 of the value's
+        text (:func:`pandas.util.hash_array`), the same in every process.
+        ``min_frequency`` and ``max_categories`` do not apply to a hashed column.
     interactions : bool or "auto", default="auto"
         A wide part beside the experts, for tables of ids (users, items): every
         categorical code gets a learned bias on every task's output, and every pair

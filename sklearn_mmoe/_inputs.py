@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
 
 from ._categorical import CategoricalEncoder, auto_embedding_dim, categorical_mask
 from ._data import canonical
+from ._hashing import bucket_counts
 from ._rows import bounded_weights, collapse, missing_mask
 
 # The most rows _plain_rows checks itself: where scikit-learn's validation costs more
@@ -203,9 +204,9 @@ class _InputsMixin:
                 "Categorical features need dense X (an array or a DataFrame); got a "
                 "sparse matrix."
             )
-        encoder = CategoricalEncoder(
-            mask, getattr(self, "feature_names_in_", None), self._allow_nan
-        )
+        names = getattr(self, "feature_names_in_", None)
+        buckets = bucket_counts(self.hash_buckets, mask, names)
+        encoder = CategoricalEncoder(mask, names, self._allow_nan, buckets)
         X = encoder.fit(X, self.min_frequency, self.max_categories).transform(X)
         self._encoder = encoder
         return X

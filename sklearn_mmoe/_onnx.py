@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._categorical import FIRST
+from ._hashing import HASH
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -90,20 +91,37 @@ def _metadata(model, numeric, categorical, categories, outputs):
             "inputs": {
                 NUMERIC: _names(model, numeric),
                 CATEGORICAL: [
-                    {
-                        "column": name,
-                        "categories": column,
-                        "first_code": FIRST,
-                        "unseen_code": 0,
-                        "missing_code": 1,
-                    }
-                    for name, column in zip(_names(model, categorical), categories)
+                    _column_codes(name, column, buckets)
+                    for name, column, buckets in zip(
+                        _names(model, categorical),
+                        categories,
+                        model._encoder.buckets if len(categorical) else [],
+                    )
                 ],
             },
             "tasks": tasks,
         },
         default=str,
     )
+
+
+def _column_codes(name, categories, buckets):
+    """How a server turns a categorical column's values into the graph's codes."""
+    if buckets:
+        return {
+            "column": name,
+            "hash_buckets": buckets,
+            "hash": HASH,
+            "first_code": FIRST,
+            "missing_code": 1,
+        }
+    return {
+        "column": name,
+        "categories": categories,
+        "first_code": FIRST,
+        "unseen_code": 0,
+        "missing_code": 1,
+    }
 
 
 @contextmanager
@@ -133,7 +151,9 @@ def to_onnx(model, path):
     - ``"categorical"`` (a model with categorical columns only): int64 of shape
       (n_samples, n_categorical), each category's code: 0 for a category unseen in
       training, 1 for a missing one, ``2 + i`` for the ``i``-th of the column's
-      categories in the order the graph's metadata lists them.
+      categories in the order the graph's metadata lists them; for a hashed column
+      (``hash_buckets``), ``2 +`` its value's bucket, by the hash the metadata
+      states.
 
     and returns one output per task, named by ``task_names_``: the class
     probabilities (float64, (n_samples, n_classes), columns in the order of the

@@ -162,9 +162,6 @@ NOT_OFFERED = {
         "distributed", "process_group", "world_size"
     ),
     "No text columns": lambda: _no_parameter("text_features", "text_encoder"),
-    "No hashing of open vocabularies": lambda: _no_parameter(
-        "hash_buckets", "hashing", "n_buckets"
-    ),
     "No gradient-balancing methods": lambda: _no_parameter(
         "gradient_balancing", "metabalance"
     ),
