@@ -126,9 +126,10 @@ def task_scorer(
             f"response_method must be one of {_RESPONSE_METHODS}; "
             f"got {response_method!r}."
         )
-    scorer = _TaskScorer(score_func, task, response_method, greater_is_better, kwargs)
-    scorer.requests = {"groups": True} if grouped else {}
-    return scorer
+    requests = {"groups": True} if grouped else {}
+    return _TaskScorer(
+        score_func, task, response_method, greater_is_better, kwargs, requests
+    )
 
 
 def _grouped(name, response_method):
@@ -178,7 +179,10 @@ def _named(name, response_method, greater_is_better, kwargs):
 
 
 class _TaskScorer:
-    def __init__(self, score_func, task, response_method, greater_is_better, kwargs):
+    def __init__(
+        self, score_func, task, response_method, greater_is_better, kwargs, requests
+    ):
+        self.requests = requests  # the metadata it takes: {name: True or alias}
         self.score_func = score_func
         self.task = task
         self.response_method = response_method
