@@ -94,8 +94,11 @@ def _unmarked(path):
     return [m.group(0) for m in MEASURE.finditer(prose)]
 
 
-def test_every_figure_the_readme_quotes_is_the_records():
-    quoted = list(MARKER.finditer(README.read_text()))
+@pytest.mark.parametrize(
+    "path", [README, ROOT / "benchmarks" / "README.md"], ids=["README", "benchmarks"]
+)
+def test_every_figure_the_readme_quotes_is_the_records(path):
+    quoted = list(MARKER.finditer(path.read_text()))
     assert len(quoted) >= 10
     wrong = [
         (m["name"], m["text"], figures.value(m["name"]))
