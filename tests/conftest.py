@@ -11,6 +11,12 @@ from _helpers import QUICK, code_blocks, mixed_frame
 from sklearn_mmoe.datasets import census_income_path
 
 
+def pytest_collection_modifyitems(items):
+    """The documentation's build first: the longest file, it starts on a worker of
+    its own while the other takes the rest (pyproject.toml's ``--dist loadfile``)."""
+    items.sort(key=lambda item: item.path.name != "test_docs.py")
+
+
 @pytest.fixture(scope="session")
 def census_test_path():
     """The UCI Census-Income (KDD) test split shipped with the package."""
