@@ -83,6 +83,22 @@ FUNNEL_KINDS = ["classification", "classification", "regression"]
 FUNNEL = {"loved": "purchase"}
 
 
+def fitted_recommender_funnel(funnel):
+    """``recommender_funnel()``'s ``X`` and an ``MMoEMultiTask`` fitted briefly on
+    it: ids (so the wide part is on) and a funnel of kind ``funnel``."""
+    from sklearn_mmoe import MMoEMultiTask
+
+    X, Y = recommender_funnel()
+    model = MMoEMultiTask(
+        **BRIEF,
+        task_types=FUNNEL_KINDS,
+        task_parents=FUNNEL,
+        funnel=funnel,
+        random_state=0,
+    )
+    return X, model.fit(X, Y)
+
+
 # A note before a code block that the suite does not run, invisible on the page: an
 # RST comment (".. not run by the test suite: why") or an HTML comment in Markdown.
 NOT_RUN_NOTE = re.compile(r"^(?:\.\. |<!-- )not run by the test suite: (.+?)(?: -->)?$")

@@ -117,6 +117,20 @@ def test_a_hashed_model_serves_its_predictions_and_states_its_hash(hashed, tmp_p
     assert "categories" not in user and city["categories"] == ["Lyon", "Oslo"]
 
 
+def _with_encoder_changed(model, tmp_path, change):
+    """``model``'s file with ``change`` applied to its categorical encoder's state."""
+    path = tmp_path / "m.safetensors"
+    save(model, path)
+    with safe_open(str(path), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        metadata = f.metadata()
+    state = json.loads(metadata["state"])
+    change(state["fitted"]["dict"]["_encoder"]["state"]["dict"])
+    bad = tmp_path / "bad.safetensors"
+    save_file(tensors, str(bad), metadata={**metadata, "state": json.dumps(state)})
+    return bad
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -132,32 +146,16 @@ def test_a_hashed_model_serves_its_predictions_and_states_its_hash(hashed, tmp_p
 def test_a_file_whose_buckets_a_fit_cannot_give_is_refused(
     hashed, tmp_path, change, message
 ):
-    model, _ = hashed
-    path = tmp_path / "m.safetensors"
-    save(model, path)
-    with safe_open(str(path), framework="pt") as f:
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-        metadata = f.metadata()
-    state = json.loads(metadata["state"])
-    change(state["fitted"]["dict"]["_encoder"]["state"]["dict"])
-    bad = tmp_path / "bad.safetensors"
-    save_file(tensors, str(bad), metadata={**metadata, "state": json.dumps(state)})
+    bad = _with_encoder_changed(hashed[0], tmp_path, change)
     with pytest.raises(ValueError, match=message):
         load(bad)
 
 
 def test_categories_on_a_hashed_column_are_refused(hashed, tmp_path):
-    model, _ = hashed
-    path = tmp_path / "m.safetensors"
-    save(model, path)
-    with safe_open(str(path), framework="pt") as f:
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-        metadata = f.metadata()
-    state = json.loads(metadata["state"])
-    encoder = state["fitted"]["dict"]["_encoder"]["state"]["dict"]
-    encoder["categories"][0] = encoder["categories"][1]
-    bad = tmp_path / "bad.safetensors"
-    save_file(tensors, str(bad), metadata={**metadata, "state": json.dumps(state)})
+    def learned(encoder):
+        encoder["categories"][0] = encoder["categories"][1]
+
+    bad = _with_encoder_changed(hashed[0], tmp_path, learned)
     with pytest.raises(ValueError, match="hashed column has no categories"):
         load(bad)
 

@@ -10,7 +10,11 @@ import onnxruntime
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _helpers import BRIEF, FUNNEL, FUNNEL_KINDS, MIXED_KINDS, recommender_funnel
+from _helpers import (
+    BRIEF,
+    MIXED_KINDS,
+    fitted_recommender_funnel,
+)
 from sklearn.exceptions import NotFittedError
 
 from sklearn_mmoe import (
@@ -103,14 +107,7 @@ def test_a_mixed_model_serves_its_predictions(params, tmp_path, mixed_table):
 
 @pytest.mark.parametrize("funnel", ["esmm", "aitm"])
 def test_ids_interactions_and_a_funnel_serve_their_predictions(funnel, tmp_path):
-    X, Y = recommender_funnel()
-    model = MMoEMultiTask(
-        **BRIEF,
-        task_types=FUNNEL_KINDS,
-        task_parents=FUNNEL,
-        funnel=funnel,
-        random_state=0,
-    ).fit(X, Y)
+    X, model = fitted_recommender_funnel(funnel)
     rows = X.sample(10_000, replace=True, random_state=1).reset_index(drop=True)
     users = rows["user_id"].astype(object)
     users[::7] = "a user never seen"

@@ -7,7 +7,11 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from _helpers import BRIEF, FUNNEL, FUNNEL_KINDS, MIXED_KINDS, recommender_funnel
+from _helpers import (
+    BRIEF,
+    MIXED_KINDS,
+    fitted_recommender_funnel,
+)
 from safetensors import safe_open
 from safetensors.torch import save_file
 from sklearn.base import clone
@@ -75,14 +79,7 @@ def test_a_mixed_model_predicts_bit_for_bit_after_loading(
 def test_ids_interactions_and_a_funnel_predict_bit_for_bit_after_loading(
     funnel, tmp_path
 ):
-    X, Y = recommender_funnel()
-    model = MMoEMultiTask(
-        **BRIEF,
-        task_types=FUNNEL_KINDS,
-        task_parents=FUNNEL,
-        funnel=funnel,
-        random_state=0,
-    ).fit(X, Y)
+    X, model = fitted_recommender_funnel(funnel)
     assert model.net_.module_.interactions.n_paired == 2  # "auto": two id columns
     loaded = _roundtrip(model, tmp_path)
     assert loaded.get_params() == model.get_params()
