@@ -168,3 +168,24 @@ def peak_memory_bytes():
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # Linux: kilobytes
+
+
+# The hashed column of users_frame(), and its buckets.
+HASHED_USERS = {"user": 64}
+
+
+def users_frame(n=300, seed=0):
+    """Users (strings, some missing), a city and a number, and a target of the
+    user: the table of the hashed-column tests (``hash_buckets=HASHED_USERS``)."""
+    rng = np.random.RandomState(seed)
+    users = rng.choice([f"user{i}" for i in range(40)], n).astype(object)
+    users[::25] = None
+    X = pd.DataFrame(
+        {
+            "user": users,
+            "city": pd.Categorical(rng.choice(["Lyon", "Oslo"], n)),
+            "x": rng.normal(size=n),
+        }
+    )
+    y = X["x"].to_numpy() + np.array([hash(u) % 3 if u else 0 for u in users])
+    return X, y

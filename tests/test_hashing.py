@@ -7,40 +7,23 @@ import subprocess
 import sys
 
 import numpy as np
-import onnxruntime
 import pandas as pd
 import pytest
-from _helpers import BRIEF
+from _helpers import BRIEF, HASHED_USERS, users_frame
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from sklearn_mmoe import MMoERegressor, _categorical, load, onnx_inputs, save, to_onnx
+from sklearn_mmoe import MMoERegressor, _categorical, load, onnx_inputs, save
 from sklearn_mmoe._hashing import bucket_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-BUCKETS = 64
-
-
-def _users(n=300, seed=0):
-    """Users (strings, some missing), a city and a number; a target of the user."""
-    rng = np.random.RandomState(seed)
-    users = rng.choice([f"user{i}" for i in range(40)], n).astype(object)
-    users[::25] = None
-    X = pd.DataFrame(
-        {
-            "user": users,
-            "city": pd.Categorical(rng.choice(["Lyon", "Oslo"], n)),
-            "x": rng.normal(size=n),
-        }
-    )
-    y = X["x"].to_numpy() + np.array([hash(u) % 3 if u else 0 for u in users])
-    return X, y
+BUCKETS = HASHED_USERS["user"]
 
 
 @pytest.fixture(scope="module")
 def hashed():
-    X, y = _users()
-    model = MMoERegressor(**BRIEF, hash_buckets={"user": BUCKETS}, random_state=0)
+    X, y = users_frame()
+    model = MMoERegressor(**BRIEF, hash_buckets=HASHED_USERS, random_state=0)
     return model.fit(X, y), X
 
 
@@ -78,7 +61,7 @@ def test_the_buckets_are_the_same_in_another_process():
 def test_a_stream_learns_users_it_meets_after_its_first_call():
     """Two users first seen by a later partial_fit, of opposite targets: hashed,
     each trains its own code; as learned categories both are the unseen code."""
-    X, y = _users()
+    X, y = users_frame()
     new = pd.DataFrame(
         {
             "user": ["newA", "newB"] * 50,
@@ -103,18 +86,6 @@ def test_a_hashed_model_file_round_trips_bit_exactly(hashed, tmp_path):
     path = tmp_path / "m.safetensors"
     save(model, path)
     assert np.array_equal(load(path).predict(X), model.predict(X))
-
-
-def test_a_hashed_model_serves_its_predictions_and_states_its_hash(hashed, tmp_path):
-    model, X = hashed
-    path = to_onnx(model, tmp_path / "m.onnx")
-    session = onnxruntime.InferenceSession(str(path))
-    (served,) = session.run(None, onnx_inputs(model, X))
-    np.testing.assert_allclose(served, model.predict(X), rtol=1e-4, atol=1e-4)
-    meta = json.loads(session.get_modelmeta().custom_metadata_map["sklearn_mmoe"])
-    user, city = meta["inputs"]["categorical"]
-    assert user["hash_buckets"] == BUCKETS and "SipHash-2-4" in user["hash"]
-    assert "categories" not in user and city["categories"] == ["Lyon", "Oslo"]
 
 
 def _with_encoder_changed(model, tmp_path, change):
@@ -174,14 +145,14 @@ def test_categories_on_a_hashed_column_are_refused(hashed, tmp_path):
     ],
 )
 def test_hash_buckets_that_name_no_categorical_column_are_refused(spec, error, message):
-    X, y = _users(60)
+    X, y = users_frame(60)
     with pytest.raises(error, match=message):
         MMoERegressor(**BRIEF, hash_buckets=spec).fit(X, y)
 
 
 def test_a_column_of_too_many_categories_says_how_to_fit_it(monkeypatch):
     monkeypatch.setattr(_categorical, "_MAX_CODES", 12)
-    X, y = _users(60)
+    X, y = users_frame(60)
     with pytest.raises(ValueError, match="min_frequency, max_categories.*hash_buckets"):
         MMoERegressor(**BRIEF).fit(X, y)
     hashed = MMoERegressor(**BRIEF, hash_buckets={"user": 8}).fit(X, y)

@@ -12,8 +12,10 @@ import pytest
 import scipy.sparse as sp
 from _helpers import (
     BRIEF,
+    HASHED_USERS,
     MIXED_KINDS,
     fitted_recommender_funnel,
+    users_frame,
 )
 from sklearn.exceptions import NotFittedError
 
@@ -202,3 +204,16 @@ def test_task_names_onnx_cannot_carry_are_refused(tmp_path):
     assert [o.name for o in session.get_outputs()] == ["a b/ü", "🙂:1"]
     values = session.run(None, onnx_inputs(model, X))
     np.testing.assert_allclose(np.c_[values[0], values[1]], model.predict(X), atol=1e-5)
+
+
+def test_a_hashed_column_serves_its_predictions_and_states_its_hash(tmp_path):
+    X, y = users_frame()
+    model = MMoERegressor(**BRIEF, hash_buckets=HASHED_USERS, random_state=0).fit(X, y)
+    session = _session(model, tmp_path)
+    (served,) = session.run(None, onnx_inputs(model, X))
+    np.testing.assert_allclose(served, model.predict(X), rtol=1e-4, atol=1e-4)
+    meta = json.loads(session.get_modelmeta().custom_metadata_map["sklearn_mmoe"])
+    user, city = meta["inputs"]["categorical"]
+    assert user["hash_buckets"] == HASHED_USERS["user"]
+    assert "SipHash-2-4" in user["hash"]
+    assert "categories" not in user and city["categories"] == ["Lyon", "Oslo"]
