@@ -19,7 +19,7 @@ from skorch.history import History
 from . import _checks
 from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
 from ._funnels import FUNNELS
-from ._interactions import SPARSE_LR_SCALE, resolve_wide
+from ._interactions import SPARSE_LR_SCALE, embedding_penalty, resolve_wide
 from ._memory import check_fits, network_on_meta, rows_per_chunk
 from ._module import MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
@@ -296,9 +296,9 @@ class _EngineMixin:
             criterion__kinds=module_params["kinds"],
             criterion__task_weights=task_weights,
             criterion__balance_weight=float(self.balance_weight),
-            criterion__penalty_weight=resolve_wide(
-                module_params["interactions"], self.embedding_l2, ()
-            )[1],
+            criterion__penalty_weight=embedding_penalty(
+                module_params["interactions"], self.embedding_l2
+            ),
             criterion__calibration_weight=self._calibration_weight(module_params),
             optimizer=torch.optim.AdamW,
             lr=self.learning_rate,

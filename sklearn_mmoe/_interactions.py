@@ -48,8 +48,9 @@ def is_id_column(n_codes):
     return n_codes - 2 >= ID_CATEGORIES
 
 
-# embedding_l2="auto" where the wide part is on (chosen on the recommender cases of
-# the defaults suite: 0.02 and 0.1 were each worse on MovieLens' rating and like).
+# embedding_l2="auto" where the wide part is on: chosen on MovieLens-100K's folds 0
+# and 1 (benchmarks/recommendation.py; 0.03 scored a worse rating RMSE), one table
+# only until the defaults suite has recommender cases.
 AUTO_EMBEDDING_L2 = 0.05
 # The learning rate of the codes' rows (embeddings, biases, factors) over the
 # network's, where the wide part is on.
@@ -72,9 +73,15 @@ def resolve_wide(interactions, embedding_l2, n_codes):
     on = bool(interactions)
     if interactions == "auto":
         on = any(is_id_column(n) for n in n_codes)
+    return on, embedding_penalty(on, embedding_l2)
+
+
+def embedding_penalty(wide, embedding_l2):
+    """The codes' penalty weight: ``embedding_l2``, or for ``"auto"``
+    :data:`AUTO_EMBEDDING_L2` where the wide part is on (``wide``), else 0."""
     if embedding_l2 == "auto":
-        return on, AUTO_EMBEDDING_L2 if on else 0.0
-    return on, float(embedding_l2)
+        return AUTO_EMBEDDING_L2 if wide else 0.0
+    return float(embedding_l2)
 
 
 class Interactions(nn.Module):

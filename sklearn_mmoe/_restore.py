@@ -266,16 +266,12 @@ def _task_names(value, model, bounds):
 
 
 def _funnel(value, model, bounds):
-    edges = _funnel_of(model)
+    """The funnel's edges, which the parameters give the file's tasks."""
+    parents = getattr(model, "task_parents", None)
+    edges = funnel_edges(parents, model.task_names_, model._tasks)
     if not _checks.same(value, edges):
         raise ValueError("_funnel is not the funnel task_parents gives")
     return edges
-
-
-def _funnel_of(model):
-    """The funnel's edges that the parameters give the file's tasks."""
-    parents = getattr(model, "task_parents", None)
-    return funnel_edges(parents, model.task_names_, model._tasks)
 
 
 def _task_weights(value, model, bounds):
