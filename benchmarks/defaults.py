@@ -57,16 +57,22 @@ from sklearn.ensemble import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    GroupShuffleSplit,
+    KFold,
+    StratifiedKFold,
+    train_test_split,
+)
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 from sklearn_mmoe.datasets import (
     census_income_path,
     load_census_income,
     make_multitask_regression,
+    make_recommendation,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -102,12 +108,28 @@ class Case:
     ``"count"``), ``Y`` is a DataFrame of the columns' own dtypes (labels may be
     missing, as NaN), the MMoE is one ``MMoEMultiTask()`` with ``task_types="auto"``
     and the per-task models are each kind's default (a count is a quantity to them).
+
+    ``groups``, a column of ``X``, keeps its values apart: the held-out rows' values
+    (users, say) are never seen in training (a cold start). ``not_run`` names the
+    models the case leaves out, each with the reason.
     """
 
-    def __init__(self, name, kind, load, about, n_train=None, n_test=None, tasks=None):
+    def __init__(
+        self,
+        name,
+        kind,
+        load,
+        about,
+        n_train=None,
+        n_test=None,
+        tasks=None,
+        groups=None,
+        not_run=None,
+    ):
         self.name, self.kind, self.load, self.about = name, kind, load, about
         self.n_train, self.n_test = n_train, n_test
-        self.tasks = tasks
+        self.tasks, self.groups = tasks, groups
+        self.not_run = not_run or {}
 
     def task_kinds(self, Y):
         """The kind of each task (column of ``Y``)."""
@@ -123,6 +145,9 @@ class Case:
                 return list(folds.split(np.zeros(n), first))
             return list(KFold(N_FOLDS, shuffle=True, random_state=seed).split(Y))
         index = np.arange(n)
+        if self.groups is not None:  # a share of the groups held out, as many rows
+            held = GroupShuffleSplit(1, test_size=self.n_test / n, random_state=seed)
+            return list(held.split(X, groups=X[self.groups]))
         train, test = train_test_split(
             index, test_size=self.n_test, random_state=seed, stratify=first
         )
@@ -337,6 +362,45 @@ def load_census(group):
     return X, Y.to_numpy()
 
 
+def load_recommendation():
+    X, Y = make_recommendation(n_samples=20_000, random_state=0)
+    return X, Y
+
+
+@functools.cache
+def _movielens():
+    # benchmarks/ is on the path when this file runs as a script; MovieLens-100K is
+    # read from recbole's wheel (never downloaded, never shipped)
+    from recommendation import load_movielens
+
+    return load_movielens()
+
+
+def load_movielens(ids_only=False):
+    X, Y = _movielens()
+    return (X[["user_id", "item_id"]] if ids_only else X), Y
+
+
+# MLP*() with its defaults (200 epochs without early stopping) over 80,000 ratings of
+# 2,650 one-hot columns ran for more than 20 minutes on one fit; recommendation.py
+# runs it with early_stopping=True on these tables.
+MOVIELENS_MLP = "over 20 minutes a fit: see recommendation.py's MLP"
+
+
+def _movielens_case(name, about, ids_only=False, groups=None):
+    return Case(
+        name,
+        "mixed",
+        functools.partial(load_movielens, ids_only),
+        about,
+        n_train=80_000,
+        n_test=20_000,
+        tasks=["classification", "regression"],
+        groups=groups,
+        not_run={"MLP": MOVIELENS_MLP},
+    )
+
+
 def _census_case(group, n_train):
     task = "income" if group == 1 else "college"
     return Case(
@@ -532,6 +596,32 @@ CASES = {
             "(modeldata)",
             tasks=["classification", "count"],
         ),
+        Case(
+            "recommendation",
+            "mixed",
+            load_recommendation,
+            "20,000 synthetic ratings of 300 items by 500 users: purchase (binary) "
+            "and rating, ids and side features (make_recommendation)",
+            n_train=16_000,
+            n_test=4_000,
+            tasks=["classification", "regression"],
+        ),
+        _movielens_case(
+            "movielens",
+            "MovieLens-100K: liked (rating >= 4) and rating from user and film ids "
+            "and side features, 80,000 training ratings (recbole's wheel)",
+        ),
+        _movielens_case(
+            "movielens-ids",
+            "MovieLens-100K from the user and film ids alone",
+            ids_only=True,
+        ),
+        _movielens_case(
+            "movielens-cold",
+            "MovieLens-100K, a fifth of the users held out: every rating predicted "
+            "is of a user never seen",
+            groups="user_id",
+        ),
         _census_case(1, 1_000),
         _census_case(1, 10_000),
         _census_case(1, 60_000),
@@ -594,6 +684,29 @@ def _mlp(kind, X, seed):
     )
 
 
+def _hgb(classify, X, seed):
+    """HGB's defaults; a categorical column of more than 255 categories (HGB's
+    limit: ids) target-encoded first, as a user must."""
+    cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+    model = cls(random_state=seed)
+    if not isinstance(X, pd.DataFrame):
+        return model
+    high = [
+        c
+        for c in X.columns
+        if isinstance(X[c].dtype, pd.CategoricalDtype)
+        and len(X[c].cat.categories) > 255
+    ]
+    if not high:
+        return model
+    encode = ColumnTransformer(
+        [("ids", TargetEncoder(cv=KFold(5, shuffle=True, random_state=seed)), high)],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    return make_pipeline(encode, model)
+
+
 def _per_task_model(name, kind, X, seed):
     """The default of model ``name`` for one task of ``kind`` (a count is a quantity
     to every model but the MMoE, as to a user who passes no parameter)."""
@@ -601,9 +714,7 @@ def _per_task_model(name, kind, X, seed):
     if name == "MLP":
         return _mlp(kind, X, seed)
     if name == "HGB":
-        if classify:
-            return HistGradientBoostingClassifier(random_state=seed)
-        return HistGradientBoostingRegressor(random_state=seed)
+        return _hgb(classify, X, seed)
     if name == "Constant":
         return DummyClassifier(strategy="prior") if classify else DummyRegressor()
     if name == "RealMLP":
@@ -1173,6 +1284,9 @@ def main():
         for model in args.models:
             if model in REFERENCES and (case.n_train or 0) > REALMLP_MAX_ROWS:
                 print(f"{name:<16} {model:<8} not run (over {REALMLP_MAX_ROWS:,} rows)")
+                continue
+            if model in case.not_run:
+                print(f"{name:<16} {model:<8} not run ({case.not_run[model]})")
                 continue
             if model == "MMoE-solo" and case.kind != "mixed":
                 continue

@@ -185,6 +185,19 @@ def _case(case, model, what="score"):
     return seconds(entry["fit_seconds"]) if what == "seconds" else score(entry["score"])
 
 
+@figure("suite.task", "defaults")
+def _task(case, model, task):
+    """Task ``task`` (its column) of ``case``: ``model``'s score, the mean over
+    seeds."""
+    _, results, _ = _suite()
+    scores = [
+        r["task_scores"][int(task)]
+        for r in results
+        if (r["case"], r["model"]) == (case, model)
+    ]
+    return score(float(np.mean(scores)))
+
+
 @figure("suite.case_ratio", "defaults")
 def _case_ratio(case, model="MMoE", reference="HGB"):
     entry = _suite()[2][case]
@@ -524,6 +537,21 @@ def _docs_example(name="slowest"):
     examples = record("docs_build")["examples"]
     value = max(examples.values()) if name == "slowest" else examples[name]
     return seconds(value)
+
+
+# -- embedding_l2 on the suite's recommender cases (record embedding_l2.json)
+# ---------------------------------------------------------------------------------
+
+
+@figure("l2.score", "embedding_l2")
+def _l2_score(value, case, task):
+    """Task ``task`` of ``case`` with ``embedding_l2=value``: the mean over seeds."""
+    scores = [
+        r["task_scores"][int(task)]
+        for r in record("embedding_l2")["results"]
+        if r["case"] == case and r["params"]["embedding_l2"] == float(value)
+    ]
+    return score(float(np.mean(scores)))
 
 
 # -- recommendation: MovieLens-100K (benchmarks/recommendation.py)
