@@ -539,6 +539,89 @@ def _docs_example(name="slowest"):
     return seconds(value)
 
 
+# -- refit on the suite's small tables (record refit.json: refit="auto" as
+# "MMoE-refit"; defaults.json: the default, early stopping's fit kept)
+# ---------------------------------------------------------------------------------
+
+REFIT = "MMoE-refit"
+
+
+@functools.cache
+def _refit():
+    defaults, results, _ = _suite()
+    refit = record("refit")["results"]
+    cases = {r["case"] for r in refit}
+    return defaults, results, refit, cases
+
+
+@figure("refit.at_least", "refit")
+def _refit_at_least(model=REFIT):
+    """On how many tasks of the small tables ``model`` (the refit, or the
+    default) scores at least the other within noise."""
+    defaults, results, refit, cases = _refit()
+    both = [r for r in results if r["case"] in cases] + refit
+    other = "MMoE" if model == REFIT else REFIT
+    level, pairs = defaults.at_least(both, other, model=model)
+    return count(level, len(pairs))
+
+
+@figure("refit.rank", "refit")
+def _refit_rank(which="MMoE"):
+    """The MMoE's mean rank over the whole suite: the default's, or with the refit
+    on the small tables (``refit``)."""
+    defaults, results, refit, cases = _refit()
+    if which == "refit":
+        kept = [r for r in results if not (r["model"] == "MMoE" and r["case"] in cases)]
+        results = kept + [{**r, "model": "MMoE"} for r in refit]
+    table = defaults.summarise(results, RANKED)
+    return f"{defaults.mean_ranks(table, RANKED)[1]['MMoE']:.2f}"
+
+
+def _mean_seconds(rows, model, case):
+    return np.mean(
+        [r["fit_seconds"] for r in rows if (r["model"], r["case"]) == (model, case)]
+    )
+
+
+@figure("refit.task", "refit")
+def _refit_task(case, task, model=REFIT):
+    """Task ``task`` of ``case``: the refit's or the default's (``MMoE``) score,
+    the mean over seeds."""
+    _, results, refit, _ = _refit()
+    scores = [
+        r["task_scores"][int(task)]
+        for r in results + refit
+        if (r["case"], r["model"]) == (case, model)
+    ]
+    return score(float(np.mean(scores)))
+
+
+@figure("refit.time_ratio", "refit")
+def _refit_time_ratio(statistic="median"):
+    """The refit's fit seconds over the default's, per small table (the means over
+    seeds): their median, or their largest."""
+    _, results, refit, cases = _refit()
+    rows = results + refit
+    ratios = [
+        _mean_seconds(rows, REFIT, c) / _mean_seconds(rows, "MMoE", c)
+        for c in sorted(cases)
+    ]
+    return ratio(float(np.median(ratios) if statistic == "median" else max(ratios)))
+
+
+@figure("refit.hgb_ratio", "refit")
+def _refit_hgb_ratio(model="MMoE"):
+    """The median over the small tables of ``model``'s fit seconds (the default,
+    or the refit) over boosting's (the means over seeds)."""
+    _, results, refit, cases = _refit()
+    rows = results + refit
+    ratios = [
+        _mean_seconds(rows, model, c) / _mean_seconds(rows, "HGB", c)
+        for c in sorted(cases)
+    ]
+    return ratio(float(np.median(ratios)))
+
+
 # -- embedding_l2 on the suite's recommender cases (record embedding_l2.json)
 # ---------------------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             Interval(Real, 0, 1, closed="neither"),
             StrOptions({"auto"}),
         ],
+        "refit": ["boolean", StrOptions({"auto"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "task_weights": ["array-like", StrOptions({"uncertainty"}), None],
@@ -131,6 +132,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         max_epochs="auto",
         early_stopping="auto",
         validation_fraction="auto",
+        refit=False,
         n_iter_no_change=20,
         tol=1e-4,
         task_weights=None,
@@ -176,6 +178,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.refit = refit
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.task_weights = task_weights

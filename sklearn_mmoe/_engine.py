@@ -59,6 +59,8 @@ _SMALL_TABLE_ROWS = 5_000
 _SMALL_TABLE_FRACTION, _LARGE_TABLE_FRACTION = 0.2, 0.1
 _PATIENCE_SHARE = 3
 _EARLY_STOPPING_ROWS = 1_000
+# refit="auto" trains again on every row below this many (distinct) rows.
+_REFIT_ROWS = 5_000
 # Fraction of the budget over which the cosine schedule warms up.
 _WARMUP = 0.05
 # The learned log-variances of task_weights="uncertainty" take steps this many times
@@ -155,35 +157,21 @@ class _EngineMixin:
             self._numeric = refresh_constant(self._numeric, X, rows, weight)
         module_params["numeric"] = self._numeric
 
-        net = self._new_net(
-            module_params,
-            task_weights,
-            device,
-            seed,
-            names,
-            dict(
-                max_epochs=max_epochs,
-                batch_size=batch_size,
-                lr_schedule="constant" if mode.partial else self.learning_rate_schedule,
-                train_split=(
-                    HoldOutSplit(self._validation_fraction(len(rows)), seed)
-                    if early_stopping
-                    else None
-                ),
+        build = (module_params, task_weights, device, seed, names)
+        schedule = dict(
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr_schedule="constant" if mode.partial else self.learning_rate_schedule,
+            train_split=(
+                HoldOutSplit(self._validation_fraction(len(rows)), seed)
+                if early_stopping
+                else None
             ),
-            patience,
-            stream,
         )
+        net = self._new_net(*build, schedule, patience, stream)
         if previous is not None:
             self._load_previous(net, previous)
-        # Training draws from generators of its own: shuffling (the iterator's) and
-        # dropout (this one).
-        net.module_.generator = torch.Generator(device=device).manual_seed(seed + 2)
-        try:
-            net.partial_fit(data)
-        finally:
-            net.module_.generator = None
-        net.module_.eval()
+        _train(net, data, device, seed)
 
         history = net.history
         self._record_history(history, previous is not None, early_stopping)
@@ -201,7 +189,39 @@ class _EngineMixin:
         if not early_stopping:
             return net, [task.unshrunk() for task in tasks]
         _, valid = net.train_split(data)
-        return net, _shrunk_on(net, valid, tasks)
+        tasks = _shrunk_on(net, valid, tasks)
+        if self._refits(len(rows)):
+            net = self._refit_net(net, data, previous, build, schedule, stream)
+        return net, tasks
+
+    def _refits(self, n_rows):
+        """Whether a fit that held rows out for early stopping trains again on every
+        row (``refit``, with ``"auto"`` resolved for ``n_rows`` distinct rows)."""
+        if self.refit == "auto":
+            return n_rows < _REFIT_ROWS
+        return bool(self.refit)
+
+    def _refit_net(self, selected, data, previous, build, schedule, stream):
+        """A net trained again, from where ``selected`` (early stopping's fit)
+        started, on every row of ``data`` for the epochs ``selected`` kept (its best
+        epoch's number), at the learning rates those epochs had. The training
+        record (``n_iter_``, ``loss_curve_``, the validation curves) stays the
+        selection fit's: it is how the epochs were chosen."""
+        epochs = _monitor(selected).best_epoch_
+        # the learning rates of the selection fit's epochs, epoch for epoch (a
+        # schedule spread over the kept epochs alone scored worse on small tables)
+        schedule = {
+            **schedule,
+            "max_epochs": epochs,
+            "schedule_epochs": selected.max_epochs,
+            "train_split": None,
+        }
+        # a patience longer than the run: it trains every one of its epochs
+        net = self._new_net(*build, schedule, epochs + 1, stream)
+        if previous is not None:
+            self._load_previous(net, previous)
+        _train(net, data, build[2], build[3])
+        return net
 
     def _param_groups(self, task_weights, wide):
         """The optimiser's groups beside the network's: learned log-variances
@@ -496,6 +516,17 @@ class _EngineMixin:
             ):
                 if hasattr(self, name):
                     delattr(self, name)
+
+
+def _train(net, data, device, seed):
+    """Train ``net`` on ``data``; training draws from generators of its own:
+    shuffling (the iterator's) and dropout (the module's, seeded from ``seed``)."""
+    net.module_.generator = torch.Generator(device=device).manual_seed(seed + 2)
+    try:
+        net.partial_fit(data)
+    finally:
+        net.module_.generator = None
+    net.module_.eval()
 
 
 def _shrunk_on(net, valid, tasks):

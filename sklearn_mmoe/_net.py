@@ -256,6 +256,9 @@ class MultiTaskNet(NeuralNet):
     ``train_task_losses`` / ``valid_task_losses`` (one float per task; NaN for a task
     without a label in that part of the data).
 
+    ``lr_schedule`` spreads over ``max_epochs`` epochs, or over ``schedule_epochs``
+    when given (a refit trains the first epochs of a longer schedule at their rates).
+
     With ``ema_decay`` (a float), the net keeps an exponential moving average of
     the module's weights (:class:`WeightAverage`), updated after every optimiser
     step; validation scores the averaged weights, and training ends with them in the
@@ -263,12 +266,19 @@ class MultiTaskNet(NeuralNet):
     """
 
     def __init__(
-        self, *args, ema_decay=None, lr_schedule="constant", warmup=0.0, **kwargs
+        self,
+        *args,
+        ema_decay=None,
+        lr_schedule="constant",
+        warmup=0.0,
+        schedule_epochs=None,
+        **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.ema_decay = ema_decay
         self.lr_schedule = lr_schedule
         self.warmup = warmup
+        self.schedule_epochs = schedule_epochs
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """skorch's ``partial_fit``, except that a ``KeyboardInterrupt`` (a user's
@@ -367,8 +377,9 @@ class MultiTaskNet(NeuralNet):
         if iterator is None:
             return
         if training and self.schedule_ is None and self.lr_schedule != "constant":
+            epochs = self.schedule_epochs or self.max_epochs
             self.schedule_ = LearningRateSchedule(
-                self.lr_schedule, len(iterator) * self.max_epochs, self.warmup
+                self.lr_schedule, len(iterator) * epochs, self.warmup
             )
         if not training and self.average_ is not None:
             with self.average_.applied():  # validate the weights that will be kept

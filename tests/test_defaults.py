@@ -77,8 +77,11 @@ def test_fit_sets_the_learning_rate_of_every_step_from_the_schedule(schedule):
 
 
 def _full_budget(Est, n, **params):
-    """A default fit on ``n`` rows that runs its whole budget (no stalling stop)."""
+    """A default fit on ``n`` rows that runs its whole budget (no stalling stop),
+    the fit that chooses the epochs kept as it is (no refit: a refit's net trains
+    only the best epoch's number of them; see tests/test_refit.py)."""
     X, Y = _data(Est, n)
+    params = {"refit": False, **params}
     return Est(**SMALL, n_iter_no_change=10_000, **params).fit(X, Y)
 
 
