@@ -218,6 +218,7 @@ class _EngineMixin:
         }
         # a patience longer than the run: it trains every one of its epochs
         net = self._new_net(*build, schedule, epochs + 1, stream)
+        _monitor(net).refit_rows = len(data)
         if previous is not None:
             self._load_previous(net, previous)
         _train(net, data, build[2], build[3])

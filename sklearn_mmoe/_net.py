@@ -421,11 +421,19 @@ class EpochMonitor(Callback):
     validation rows) goes to a :class:`~sklearn_mmoe._progress.Progress`, which draws
     a bar or prints lines; the end of training says why it stopped and which epoch's
     weights were kept. ``rows`` (set on the callback before a ``partial_fit`` pass:
-    the rows of the call and the rows seen so far) makes the pass one line of them.
+    the rows of the call and the rows seen so far) makes the pass one line of them;
+    ``refit_rows`` (set for a refit) says the run trained again on that many rows.
     """
 
     def __init__(
-        self, n_iter_no_change, tol, restore_best, verbose, task_names=None, rows=None
+        self,
+        n_iter_no_change,
+        tol,
+        restore_best,
+        verbose,
+        task_names=None,
+        rows=None,
+        refit_rows=None,
     ):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -433,6 +441,7 @@ class EpochMonitor(Callback):
         self.verbose = verbose
         self.task_names = task_names
         self.rows = rows
+        self.refit_rows = refit_rows
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = math.inf
@@ -492,6 +501,11 @@ class EpochMonitor(Callback):
     def _summary(self, net):
         """Why training stopped and which epoch's weights were kept."""
         last = net.history[-1]["epoch"]
+        if self.refit_rows is not None:
+            return (
+                f"trained again on all {self.refit_rows:,} rows for the {last} "
+                "epochs the held-out rows chose (refit)."
+            )
         watched = "validation" if self._validated else "training"
         why = (
             f"the {watched} loss did not improve by more than tol={self.tol} for "

@@ -137,3 +137,11 @@ def test_warm_start_refit_continues_from_the_previous_weights():
     model.fit(X, Y)
     assert model.n_iter_ > first  # the selection fit's curves continue
     assert not np.array_equal(model.predict(X), before)
+
+
+def test_verbose_says_the_refit_trained_again_on_every_row(capsys):
+    X, Y = _regression()
+    MMoERegressor(**SELECTED, early_stopping=True, refit=True, verbose=2).fit(X, Y)
+    out = capsys.readouterr().out
+    assert "the best validation loss" in out  # the selection fit's summary
+    assert f"trained again on all {len(X)} rows for the" in out
