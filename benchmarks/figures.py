@@ -185,17 +185,22 @@ def _case(case, model, what="score"):
     return seconds(entry["fit_seconds"]) if what == "seconds" else score(entry["score"])
 
 
+def _task_mean(rows, task, **match):
+    """Task ``task`` (its column): the mean score over the ``rows`` whose fields
+    equal ``match`` (a case's seeds)."""
+    scores = [
+        r["task_scores"][int(task)]
+        for r in rows
+        if all(r[k] == v for k, v in match.items())
+    ]
+    return score(float(np.mean(scores)))
+
+
 @figure("suite.task", "defaults")
 def _task(case, model, task):
     """Task ``task`` (its column) of ``case``: ``model``'s score, the mean over
     seeds."""
-    _, results, _ = _suite()
-    scores = [
-        r["task_scores"][int(task)]
-        for r in results
-        if (r["case"], r["model"]) == (case, model)
-    ]
-    return score(float(np.mean(scores)))
+    return _task_mean(_suite()[1], task, case=case, model=model)
 
 
 @figure("suite.case_ratio", "defaults")
@@ -588,12 +593,7 @@ def _refit_task(case, task, model=REFIT):
     """Task ``task`` of ``case``: the refit's or the default's (``MMoE``) score,
     the mean over seeds."""
     _, results, refit, _ = _refit()
-    scores = [
-        r["task_scores"][int(task)]
-        for r in results + refit
-        if (r["case"], r["model"]) == (case, model)
-    ]
-    return score(float(np.mean(scores)))
+    return _task_mean(results + refit, task, case=case, model=model)
 
 
 @figure("refit.time_ratio", "refit")
@@ -629,12 +629,8 @@ def _refit_hgb_ratio(model="MMoE"):
 @figure("l2.score", "embedding_l2")
 def _l2_score(value, case, task):
     """Task ``task`` of ``case`` with ``embedding_l2=value``: the mean over seeds."""
-    scores = [
-        r["task_scores"][int(task)]
-        for r in record("embedding_l2")["results"]
-        if r["case"] == case and r["params"]["embedding_l2"] == float(value)
-    ]
-    return score(float(np.mean(scores)))
+    rows = record("embedding_l2")["results"]
+    return _task_mean(rows, task, case=case, params={"embedding_l2": float(value)})
 
 
 # -- recommendation: MovieLens-100K (benchmarks/recommendation.py)

@@ -221,7 +221,8 @@ class _EngineMixin:
         _monitor(net).refit_rows = len(data)
         if previous is not None:
             self._load_previous(net, previous)
-        _train(net, data, build[2], build[3])
+        _, _, device, seed, _ = build
+        _train(net, data, device, seed)
         return net
 
     def _param_groups(self, task_weights, wide):
