@@ -859,7 +859,7 @@ def run_one(case, name, seed, mmoe_params):
         # refused by default with a message that names this switch; the models one
         # per task train on each task's labelled rows
         mmoe_params = {"missing_labels": "ignore", **mmoe_params}
-    seconds, epochs, per_epoch, parts = [], [], [], []
+    seconds, epochs, per_epoch, parts, members = [], [], [], [], []
     for train, test in case.splits(X, Y, seed):
         model = make_model(name, case.kind, X, seed, mmoe_params, kinds)
         start = time.perf_counter()
@@ -873,6 +873,9 @@ def run_one(case, name, seed, mmoe_params):
             history = _history(model)
             epochs.append(len(history))
             per_epoch.append(float(np.mean([row["dur"] for row in history])))
+            fitted = _estimator(model)
+            if getattr(fitted, "n_cv_", 1) > 1:  # a cross-fitted ensemble's members
+                members.append(fitted.cv_validation_scores_.tolist())
         parts.append((test, predictions(model, case.kind, _rows(X, test))))
     test = np.concatenate([index for index, _ in parts])
     if case.kind == "regression":
@@ -894,14 +897,21 @@ def run_one(case, name, seed, mmoe_params):
             if epochs
             else {}
         ),
+        # each split's members' best validation scores (negated validation losses)
+        **({"member_validation_scores": members} if members else {}),
     }
 
 
 def _history(model):
     """The skorch history of the MMoE estimator inside this file's wrappers."""
+    return _estimator(model).net_.history
+
+
+def _estimator(model):
+    """The MMoE estimator inside this file's wrappers."""
     while not hasattr(model, "net_"):
         model = model.model
-    return model.net_.history
+    return model
 
 
 # -- the report

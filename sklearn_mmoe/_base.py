@@ -76,6 +76,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             StrOptions({"auto"}),
         ],
         "refit": ["boolean", StrOptions({"auto"})],
+        "n_cv": [Interval(Integral, 1, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "task_weights": ["array-like", StrOptions({"uncertainty"}), None],
@@ -133,6 +134,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         early_stopping="auto",
         validation_fraction="auto",
         refit=False,
+        n_cv=1,
         n_iter_no_change=20,
         tol=1e-4,
         task_weights=None,
@@ -179,6 +181,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.refit = refit
+        self.n_cv = n_cv
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.task_weights = task_weights
@@ -420,7 +423,8 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         keys = np.column_stack(
             [task.key(targets[:, t]) for t, task in enumerate(tasks)]
         )
-        rows, keys, present, weight = self._distinct_rows(
+        given = rows
+        rows, keys, present, weight, groups = self._distinct_rows(
             X, rows, keys, present, weight
         )
         targets = np.column_stack(
@@ -436,8 +440,17 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             [task.standardise(targets[:, t]) for t, task in enumerate(tasks)]
         )
         Z = np.where(present, Z, 0.0).astype(np.float32)
-        net, tasks = self._fit_net(
-            X, rows, torch.from_numpy(Z), present, weight, tasks, names, mode, stream
+        net, tasks, folds = self._fit_net(
+            X,
+            rows,
+            torch.from_numpy(Z),
+            present,
+            weight,
+            tasks,
+            names,
+            mode,
+            stream,
+            copies=(given, groups),
         )
         self._rows_seen = seen + len(Y)
         self.net_ = net
@@ -447,6 +460,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         weights = net.criterion_.weights().detach().cpu().numpy()
         self.task_weights_ = weights.astype(np.float64)
         self._set_task_attributes()
+        self._set_out_of_fold(X, folds)
         return self
 
     def _set_task_attributes(self):

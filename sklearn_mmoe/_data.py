@@ -261,3 +261,29 @@ class HoldOutSplit:
             )
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
         return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+
+
+def random_folds(n, n_folds, seed):
+    """A fold (0 to ``n_folds - 1``) for each of ``n`` rows: a seeded random
+    partition into folds whose sizes differ by at most one row."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
+    folds = np.empty(n, dtype=np.int64)
+    for k, part in enumerate(np.array_split(order, n_folds)):
+        folds[part] = k
+    return folds
+
+
+class FoldSplit:
+    """skorch ``train_split``: hold out the rows of fold ``fold`` (``folds``, one
+    fold per row of the dataset; see :func:`random_folds`) and train on the rest."""
+
+    def __init__(self, folds, fold):
+        self.folds = folds
+        self.fold = fold
+
+    def __call__(self, dataset, y=None, **fit_params):
+        held = self.folds == self.fold
+        return (
+            dataset.subset(np.flatnonzero(~held)),
+            dataset.subset(np.flatnonzero(held)),
+        )

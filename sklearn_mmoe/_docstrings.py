@@ -171,7 +171,24 @@ COMMON_PARAMETERS = (
         ``"auto"``: below 5,000 (distinct) training rows, where a fifth of the rows
         is held out (on the defaults suite's tables of that size it raised most
         tasks where the defaults trailed, at the cost of a longer fit: see the user
-        guide, "What the estimator does without being asked").
+        guide, "What the estimator does without being asked"). With ``n_cv``,
+        each member is trained again on every row for its own epochs.
+    n_cv : int, default=1
+        Members of a cross-fitted ensemble: from 2 on, the training rows (distinct
+        rows, after merging repeats) are split into ``n_cv`` folds at random, and
+        one network is trained per fold on the other folds, stopped early on its
+        own (``validation_fraction`` is then ``1 / n_cv``, and its output's
+        shrinkage chosen there); the model predicts with the members' mean class
+        probabilities, values or expected counts, and keeps each training row's
+        out-of-fold prediction (``oof_prediction_``). A fit costs about ``n_cv``
+        times one network's. pytabkit's ``n_cv``, AutoGluon's bagging. 1: a single
+        network. It needs early stopping: ``early_stopping=False`` with ``n_cv > 1``
+        is an error, and below 20 rows (where ``"auto"`` holds nothing out) one
+        network is trained. ``partial_fit`` on an unfitted estimator trains a single
+        network (a stream has no folds); after a cross-fitted ``fit``, each call
+        trains every member one pass over its rows (each member on its own loss, as
+        the members of ``ensemble_size``), the optimiser's state starting afresh
+        with the first call.
     n_iter_no_change : int, default=20
         Epochs without an improvement larger than ``tol`` before training stops.
     tol : float, default=1e-4
@@ -344,6 +361,22 @@ FITTED_ATTRIBUTES = """\
         model keeps.
     task_validation_curves_ : ndarray of shape (n_iter_, n_tasks)
         With ``early_stopping``: each task's validation loss after each epoch.
+    n_cv_ : int
+        Members the model predicts with: ``n_cv``, or 1 where a single network was
+        trained (``partial_fit``, fewer than 20 rows). With ``n_cv_ > 1``,
+        ``n_iter_``, ``loss_curve_`` and the validation record are the first
+        member's, and ``net_.module_`` holds the members.
+    cv_n_iter_ : ndarray of shape (n_cv_,)
+        With ``n_cv_ > 1``: the epochs each member trained before it stopped.
+    cv_validation_scores_ : ndarray of shape (n_cv_,)
+        With ``n_cv_ > 1``: each member's best validation score (its
+        ``best_validation_score_``) on its held-out fold: their spread is that of
+        the members.
+    oof_prediction_ : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        With ``n_cv_ > 1``: ``predict``'s output for each training row by the
+        member that did not train on it (by all members for a row no member
+        trained on: a zero sample weight, or no label): an honest training score,
+        and the inputs of a stacked model.
 """
 
 REFERENCES = """\

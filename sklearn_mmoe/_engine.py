@@ -17,11 +17,19 @@ from sklearn.utils import check_random_state
 from skorch.history import History
 
 from . import _checks
-from ._data import BatchIterator, HoldOutSplit, TensorData, as_tensor, n_validation
+from ._crossfit import CrossFitModule, network_class
+from ._data import (
+    BatchIterator,
+    FoldSplit,
+    HoldOutSplit,
+    TensorData,
+    as_tensor,
+    n_validation,
+    random_folds,
+)
 from ._funnels import FUNNELS
 from ._interactions import SPARSE_LR_SCALE, embedding_penalty, resolve_wide
 from ._memory import check_fits, network_on_meta, rows_per_chunk
-from ._module import MMoEModule
 from ._net import EpochMonitor, MultiTaskLoss, MultiTaskNet
 from ._numeric import fit_numeric, refresh_constant
 from ._rows import task_row_weights
@@ -111,13 +119,27 @@ class _EngineMixin:
     """Builds and trains the estimator's skorch net; reads the hyper-parameters and
     the inputs mixin's ``_embeddings``."""
 
-    def _fit_net(self, X, rows, Y, present, weight, tasks, names, mode, stream=None):
+    def _fit_net(
+        self,
+        X,
+        rows,
+        Y,
+        present,
+        weight,
+        tasks,
+        names,
+        mode,
+        stream=None,
+        copies=None,
+    ):
         """Build (or warm-start, or continue, as ``mode`` says) the skorch net for
         ``tasks`` (named ``names``) and train it on rows ``rows`` of ``X``, with
         encoded targets ``Y`` (a tensor), labels ``present`` and row weights
         ``weight``; return it with the tasks as they predict from it (each regression
         and count task's shrinkage towards its mean fitted on the validation rows,
-        when there are some)."""
+        when there are some) and, for a cross-fitted ensemble, what predicts its
+        rows out of fold (see :meth:`_fit_members`; ``copies``, the rows given and
+        the distinct row each was merged into), else None."""
         n_tasks = len(tasks)
         kinds = tuple(task.kind for task in tasks)
         n_numeric = X.shape[1] - len(self._embeddings())
@@ -139,7 +161,7 @@ class _EngineMixin:
             numeric = refresh_constant(self._numeric, X, rows, weight)
             net = self._continue_net(self.net_, data, device, seed, stream, numeric)
             self._numeric = numeric
-            return net, [task.unshrunk() for task in tasks]
+            return net, [task.unshrunk() for task in tasks], None
         previous = self.net_ if mode.start == "warm" else None
         early_stopping, batch_size, max_epochs = self._budget(len(rows))
         patience = self._patience(len(rows), early_stopping, max_epochs)
@@ -168,31 +190,142 @@ class _EngineMixin:
                 else None
             ),
         )
+        n_members = self._n_members(len(rows), early_stopping, mode)
+        self.n_cv_ = n_members
+        if n_members > 1:
+            return self._fit_members(
+                data, tasks, previous, build, schedule, patience, stream, copies, X
+            )
+        self._forget_members()
         net = self._new_net(*build, schedule, patience, stream)
         if previous is not None:
-            self._load_previous(net, previous)
+            self._load_previous(net, _member_of(previous, 0, 1))
         _train(net, data, device, seed)
 
         history = net.history
         self._record_history(history, previous is not None, early_stopping)
-        # An "auto" budget is a complete schedule, not a cap that cut training short.
-        if (
-            not mode.partial
-            and self.max_epochs != "auto"
-            and not _monitor(net).converged_
-        ):
+        if not mode.partial:
+            self._warn_unconverged(net, max_epochs)
+        if not early_stopping:
+            return net, [task.unshrunk() for task in tasks], None
+        _, valid = net.train_split(data)
+        tasks = _shrunk_on(net, valid, tasks)
+        if self._refits(len(rows)):
+            net = self._refit_net(
+                net, data, _member_of(previous, 0, 1), build, schedule, stream
+            )
+        return net, tasks, None
+
+    def _n_members(self, n_rows, early_stopping, mode):
+        """Networks the fit trains: ``n_cv``, or one for ``partial_fit`` and where
+        ``"auto"`` early stopping holds nothing out (fewer than 20 rows)."""
+        n_cv = self.n_cv
+        if n_cv == 1 or mode.partial:
+            return 1
+        if self.early_stopping is False:
+            raise ValueError(
+                f"n_cv={n_cv} stops each member early on its held-out fold, and "
+                "early_stopping=False holds nothing out: pass early_stopping=True "
+                "or 'auto', or n_cv=1."
+            )
+        if not early_stopping:
+            return 1
+        if n_cv > n_rows:
+            raise ValueError(
+                f"n_cv={n_cv} folds need at least {n_cv} training rows; got "
+                f"n_samples = {n_rows} (distinct rows: identical rows with the same "
+                "labels are merged). Lower n_cv."
+            )
+        return n_cv
+
+    def _fit_members(
+        self, data, tasks, previous, build, schedule, patience, stream, copies, X
+    ):
+        """A cross-fitted ensemble: member ``k`` (initialised, shuffled and dropped
+        out from a seed of its own) trains on every fold of ``data``'s rows but the
+        ``k``-th, stopped early on that one, which also fits its shrinkage; with
+        ``refit``, each member trains again on every row for its own epochs. The
+        members become one :class:`~sklearn_mmoe._crossfit.CrossFitModule` net;
+        returned with the tasks (unshrunk: the module shrinks each member's
+        outputs) and the out-of-fold predictor: the member that did not train on
+        each row of ``X`` (-1 for none) and the members early stopping kept."""
+        module_params, task_weights, device, seed, names = build
+        n_members = self.n_cv_
+        folds = random_folds(len(data), n_members, seed)
+        nets, selected, shrink, scores, epochs = [], [], [], [], []
+        for k in range(n_members):
+            member = (module_params, task_weights, device, _member_seed(seed, k), names)
+            split = {**schedule, "train_split": FoldSplit(folds, k)}
+            net = self._new_net(*member, split, patience, stream)
+            start = _member_of(previous, k, n_members)
+            if start is not None:
+                self._load_previous(net, start)
+            _train(net, data, device, member[3])
+            if k == 0:
+                self._record_history(net.history, previous is not None, True)
+            self._warn_unconverged(net, schedule["max_epochs"])
+            _, valid = net.train_split(data)
+            shrunk = _shrunk_on(net, valid, tasks)
+            shrink.append([getattr(task, "shrink", 1.0) for task in shrunk])
+            scores.append(-min(float(v) for v in net.history[:, "valid_loss"]))
+            epochs.append(len(net.history))
+            selected.append(net.module_)
+            if self._refits(len(data)):
+                net = self._refit_net(net, data, start, member, schedule, stream)
+            nets.append(net)
+        self.cv_n_iter_ = np.asarray(epochs, dtype=np.int64)
+        self.cv_validation_scores_ = np.asarray(scores, dtype=np.float64)
+        ensemble = self._ensemble_net(nets, shrink, build, schedule, patience)
+        given, groups = copies
+        of_rows = np.full(X.shape[0], -1, dtype=np.int64)
+        of_rows[given] = folds[groups]
+        # the out-of-fold predictions are those of the members early stopping kept
+        # (a refit member has trained on every row)
+        folded = (
+            CrossFitModule.of(selected, shrink)
+            if selected != [n.module_ for n in nets]
+            else ensemble.module_
+        )
+        return ensemble, [task.unshrunk() for task in tasks], (of_rows, folded)
+
+    def _ensemble_net(self, nets, shrink, build, schedule, patience):
+        """The net that predicts with the trained member ``nets`` together, each
+        output scaled by its ``shrink`` factors (members x tasks); its loss's
+        learned task weights are the members' mean, its history the first
+        member's."""
+        module_params, task_weights, device, seed, names = build
+        params = {**module_params, "n_members": len(nets)}
+        net = self._new_net(
+            params, task_weights, device, seed, names, schedule, patience, sized=False
+        )
+        with torch.no_grad():
+            for member, trained in zip(net.module_.members, nets):
+                member.load_state_dict(trained.module_.state_dict())
+            net.module_.shrink.copy_(torch.tensor(shrink, dtype=torch.float32))
+            net.criterion_.load_state_dict(nets[0].criterion_.state_dict())
+            learned = getattr(net.criterion_, "log_variances", None)
+            if learned is not None:
+                mean = torch.stack([n.criterion_.log_variances for n in nets]).mean(0)
+                learned.copy_(mean)
+        net.module_.eval()
+        net.history_ = nets[0].history
+        return net
+
+    def _forget_members(self):
+        """A single network's fit leaves no stale record of a cross-fitted one."""
+        for name in ("cv_n_iter_", "cv_validation_scores_"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def _warn_unconverged(self, net, max_epochs):
+        """Warn where an int ``max_epochs`` cut ``net``'s training short (an
+        ``"auto"`` budget is a complete schedule, not a cap)."""
+        if self.max_epochs != "auto" and not _monitor(net).converged_:
             warn(
                 f"{type(self).__name__} stopped after max_epochs={max_epochs} "
                 "epochs and the loss has not converged yet; raise max_epochs or tol.",
                 ConvergenceWarning,
             )
-        if not early_stopping:
-            return net, [task.unshrunk() for task in tasks]
-        _, valid = net.train_split(data)
-        tasks = _shrunk_on(net, valid, tasks)
-        if self._refits(len(rows)):
-            net = self._refit_net(net, data, previous, build, schedule, stream)
-        return net, tasks
 
     def _refits(self, n_rows):
         """Whether a fit that held rows out for early stopping trains again on every
@@ -234,9 +367,9 @@ class _EngineMixin:
         scales = {}
         if isinstance(task_weights, str):
             scales["log_variances"] = _LOG_VARIANCE_LR
-        if wide:
-            scales["interactions.*"] = SPARSE_LR_SCALE
-            scales["encoder.embedding_weight"] = SPARSE_LR_SCALE
+        if wide:  # a network's, or each member's of a cross-fitted ensemble
+            scales["*interactions.*"] = SPARSE_LR_SCALE
+            scales["*encoder.embedding_weight"] = SPARSE_LR_SCALE
         return [
             (
                 pattern,
@@ -259,14 +392,18 @@ class _EngineMixin:
         without funnels."""
         return getattr(self, "_funnel", ())
 
-    def _module_params(self, n_numeric, tasks, numeric=None):
+    def _module_params(self, n_numeric, tasks, numeric=None, n_members=1):
         """The network's settings (:class:`~sklearn_mmoe._module.MMoEModule`'s
         arguments) for ``n_numeric`` numeric input columns, the fitted categorical
         columns, ``tasks`` and the numeric encoding ``numeric``: the estimator's
-        hyper-parameters, checked, and what the fit derived from the data."""
+        hyper-parameters, checked, and what the fit derived from the data; with
+        ``n_members`` above 1, those of a cross-fitted ensemble of as many (see
+        :class:`~sklearn_mmoe._crossfit.CrossFitModule`)."""
         expert_type, expert_options = self._check_expert_type()
         embeddings = self._embeddings()
+        members = {} if n_members == 1 else {"n_members": int(n_members)}
         return dict(
+            **members,
             n_features=n_numeric,
             output_sizes=tuple(task.width for task in tasks),
             embeddings=embeddings,
@@ -312,7 +449,7 @@ class _EngineMixin:
         ``schedule`` holds its ``max_epochs``, ``batch_size``, ``lr_schedule`` and
         ``train_split``, ``patience`` and ``stream`` go to its monitor."""
         net = MultiTaskNet(
-            module=MMoEModule,
+            module=network_class(module_params),
             **{f"module__{k}": v for k, v in module_params.items()},
             criterion=MultiTaskLoss,
             criterion__kinds=module_params["kinds"],
@@ -417,12 +554,12 @@ class _EngineMixin:
         refreshed = numeric is not self._numeric
         try:
             if refreshed:
-                net.module_.encoder.refit_numeric(numeric)
+                _refit_numeric(net.module_, numeric)
             net.iterator_train__seed = seed + 1 + n_epochs
             net.partial_fit(data)
         except BaseException:
             if refreshed:
-                net.module_.encoder.refit_numeric(self._numeric)
+                _refit_numeric(net.module_, self._numeric)
             for part, state in zip(
                 (net.module_, net.criterion_, net.optimizer_), saved
             ):
@@ -438,6 +575,8 @@ class _EngineMixin:
     def _validation_fraction(self, n_rows):
         """``validation_fraction`` with ``"auto"`` resolved for ``n_rows`` (distinct)
         training rows."""
+        if self.n_cv > 1:  # a member's held-out fold
+            return 1.0 / self.n_cv
         if self.validation_fraction != "auto":
             return self.validation_fraction
         if n_rows < _SMALL_TABLE_ROWS:
@@ -475,14 +614,17 @@ class _EngineMixin:
 
     @staticmethod
     def _load_previous(net, previous):
+        """Start ``net`` from ``previous`` (a ``(module, criterion)`` pair: see
+        :func:`_member_of`)."""
+        module, criterion = previous
         try:
-            net.module_.load_state_dict(previous.module_.state_dict())
+            net.module_.load_state_dict(module.state_dict())
         except RuntimeError as exc:
             raise ValueError(
                 "warm_start=True continues the previous fit, which needs the same "
                 "features, tasks (and classes) and network shape as that fit."
             ) from exc
-        learned = getattr(previous.criterion_, "log_variances", None)
+        learned = getattr(criterion, "log_variances", None)
         if learned is not None and net.criterion_.uncertainty:
             with torch.no_grad():  # the learned task weights continue too
                 net.criterion_.log_variances.copy_(learned)
@@ -518,6 +660,40 @@ class _EngineMixin:
             ):
                 if hasattr(self, name):
                     delattr(self, name)
+
+
+def _refit_numeric(module, numeric):
+    """The numeric encoding of ``module`` (a network, or every member of a
+    cross-fitted ensemble) refreshed to ``numeric``."""
+    if isinstance(module, CrossFitModule):
+        module.refit_numeric(numeric)
+    else:
+        module.encoder.refit_numeric(numeric)
+
+
+def _member_seed(seed, k):
+    """Member ``k``'s seed (its initial weights, shuffling and dropout): the
+    fit's for the first, others of their own."""
+    return seed if k == 0 else int((seed + 104_729 * k) % np.iinfo(np.int32).max)
+
+
+def _member_of(previous, k, n_members):
+    """What member ``k`` of ``n_members`` of a warm fit starts from, as a
+    ``(module, criterion)`` pair: the previous fit's network, or its member ``k``
+    when it was a cross-fitted ensemble of as many; None without a previous fit."""
+    if previous is None:
+        return None
+    module = previous.module_
+    had = len(module.members) if isinstance(module, CrossFitModule) else 1
+    if had != n_members and had != 1:
+        raise ValueError(
+            f"warm_start=True continues each of the previous fit's {had} members "
+            f"(n_cv={had}); this fit has n_cv={n_members}. Fit with n_cv={had}, or "
+            "with warm_start=False."
+        )
+    if had > 1:
+        module = module.members[k]
+    return module, previous.criterion_
 
 
 def _train(net, data, device, seed):
@@ -571,7 +747,7 @@ def _check_size(module_params, batch_size, device):
     is allocated: it is built on the meta device first. An expert module of the
     user's own that cannot be built there is sized by its real build instead."""
     try:
-        sized = network_on_meta(MMoEModule, module_params)
+        sized = network_on_meta(network_class(module_params), module_params)
     except Exception as exc:
         if not isinstance(module_params["expert_type"], str):
             return

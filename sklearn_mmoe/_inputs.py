@@ -315,10 +315,13 @@ class _InputsMixin:
     @staticmethod
     def _distinct_rows(X, rows, targets, present, weight):
         """Merge rows that repeat ``(x, targets)`` into one weighted row each (see
-        :mod:`sklearn_mmoe._rows`); returns the same four, for the distinct rows."""
+        :mod:`sklearn_mmoe._rows`); returns the same four, for the distinct rows, and
+        the position among them of each of ``rows``' distinct row."""
         targets = np.ascontiguousarray(np.where(present, targets, 0))
-        keep, weight = collapse(X, rows, targets, present, weight)
-        return rows[keep], targets[keep], present[keep], weight
+        keep, weight, groups = collapse(
+            X, rows, targets, present, weight, return_groups=True
+        )
+        return rows[keep], targets[keep], present[keep], weight, groups
 
 
 def _is_dask_key(y, n_samples):

@@ -765,6 +765,13 @@ class MMoEModule(nn.Module):
         probabilities (as logits) or mean values."""
         if self.ensemble_size == 1:
             return out[:, 0]
+        return self.combine_members(out, ops)
+
+    def combine_members(self, out, ops):
+        """Outputs ``(B, K, T, W)`` of ``K`` members of this network's tasks as one
+        ``(B, T, W)``, each task's in its own units: the log of the mean class
+        probabilities (a softmax gives their mean), the mean value, or the log of
+        the mean expected count."""
         if len(self._groups) == 1:
             return self._groups[0][0].combine(out, ops)
         parts = [task.combine(out[:, :, index], ops) for task, index in self._groups]

@@ -32,6 +32,10 @@ FORMAT = "sklearn_mmoe"
 VERSION = 1
 # What a file's epoch history keeps of each epoch (the per-batch details are dropped).
 _HISTORY_SKIP = ("batches",)
+# What a file leaves out: the network (its tensors are saved apart) and the
+# out-of-fold predictions, one row per training row (a record of the fit, as large
+# as its table; a file holds what predicts).
+_NOT_SAVED = ("net_", "oof_prediction_", "oof_proba_")
 
 
 class _Writer:
@@ -236,7 +240,9 @@ def save(model, path):
     params = model.get_params(deep=False)
     if isinstance(params.get("random_state"), np.random.RandomState):
         params["random_state"] = None
-    fitted = {k: v for k, v in vars(model).items() if k not in params and k != "net_"}
+    fitted = {
+        k: v for k, v in vars(model).items() if k not in params and k not in _NOT_SAVED
+    }
     net = model.net_
     module_params = {
         k[len("module__") :]: v

@@ -40,22 +40,28 @@ class _PredictMixin:
             return module.forward_numpy(_dense(X)).outputs
         return self._torch_results(X, "outputs")
 
-    def _torch_results(self, X, name):
+    def _torch_results(self, X, name, run=None):
         """The network's result ``name`` for validated ``X``, from PyTorch in chunks
-        sized to its activations' memory, as one float32 array."""
+        sized to its activations' memory, as one float32 array; ``run``: the
+        function of a batch to call instead of the network."""
         module = self.net_.module_
         if module.training:
             module.eval()
         batches = BatchIterator(
             TensorData(as_tensor(X)), rows_per_chunk(module), device=self.net_.device
         )
+        run = module if run is None else run
         with torch.inference_mode():
-            parts = [getattr(module(Xb), name).cpu() for Xb, _, _ in batches]
+            parts = [getattr(run(Xb), name).cpu() for Xb, _, _ in batches]
         return torch.cat(parts).numpy()
 
     def _task_outputs(self, X, method):
         """``task.predict`` or ``task.proba`` of every task, one array each."""
-        raw = self._forward(X)
+        return self._outputs_of(self._forward(X), method)
+
+    def _outputs_of(self, raw, method):
+        """``task.predict`` or ``task.proba`` of every task for the network's
+        outputs ``raw`` (n_samples, n_tasks, width), one array each."""
         padding = self.net_.module_.padding.cpu().numpy()  # (T, W): -inf by design
         bad = ~(np.isfinite(raw) | padding)
         if bad.any():
@@ -74,7 +80,10 @@ class _PredictMixin:
     def _predict(self, X):
         """Every task's prediction: one column per task, in the tasks' common type
         (an object array when they differ); 1-D when ``y`` was 1-D at fit."""
-        columns = self._task_outputs(X, "predict")
+        return self._prediction_layout(self._task_outputs(X, "predict"))
+
+    def _prediction_layout(self, columns):
+        """``predict``'s array of the tasks' predictions ``columns``."""
         if self._y_1d:
             return columns[0]
         kinds = {c.dtype.kind for c in columns}
@@ -89,6 +98,32 @@ class _PredictMixin:
         list with one entry per task (None for a regression task)."""
         proba = self._task_outputs(X, "proba")
         return proba[0] if self.n_outputs_ == 1 else proba
+
+    def _set_out_of_fold(self, X, out_of_fold):
+        """Keep each training row's out-of-fold prediction (``oof_prediction_``,
+        and ``oof_proba_`` where a task has classes) of a cross-fitted ensemble:
+        ``out_of_fold`` is ``(folds, members)``, ``folds`` giving each row of ``X``
+        (validated) the one of ``members`` (a
+        :class:`~sklearn_mmoe._crossfit.CrossFitModule`) that did not train on it,
+        -1 where none did (the fitted model predicts it); None for a single
+        network, which keeps none."""
+        for name in ("oof_prediction_", "oof_proba_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if out_of_fold is None:
+            return
+        folds, members = out_of_fold
+        module = self.net_.module_
+        raw = np.empty((X.shape[0], *module.padding.shape), dtype=np.float32)
+        for k in range(-1, len(members.members)):
+            rows = np.flatnonzero(folds == k)
+            if rows.size:
+                run = module if k < 0 else members.member_run(k)
+                raw[rows] = self._torch_results(X[rows], "outputs", run)
+        self.oof_prediction_ = self._prediction_layout(self._outputs_of(raw, "predict"))
+        proba = self._outputs_of(raw, "proba")
+        if any(p is not None for p in proba):
+            self.oof_proba_ = proba[0] if self.n_outputs_ == 1 else proba
 
     def score(self, X, y, sample_weight=None):
         """The score of each task, averaged over tasks: accuracy for a

@@ -26,10 +26,10 @@ import torch
 from . import _checks
 from ._categorical import CategoricalEncoder, categorical_mask
 from ._classifier import MMoEClassifier
+from ._crossfit import network_class
 from ._experts import expert_type_of
 from ._funnels import funnel_edges
 from ._memory import network_on_meta
-from ._module import MMoEModule
 from ._multitask import MMoEMultiTask
 from ._numeric import check_numeric
 from ._regressor import MMoERegressor
@@ -67,6 +67,9 @@ FITTED = {
     "best_validation_score_": False,
     "task_validation_curves_": False,
     "_rows_seen": True,
+    "n_cv_": True,
+    "cv_n_iter_": False,
+    "cv_validation_scores_": False,
 }
 # What an epoch of the training history records (the validation's entries only in
 # a fit that held rows out), and whether each is one value or one per task.
@@ -102,7 +105,12 @@ def rebuild(state, tensors, reader):
     bounds = _Bounds(tensors)
     _set_fitted(model, reader.decode(state["fitted"]), bounds)
     n_numeric = int(model.n_features_in_ - model.is_categorical_.sum())
-    module_params = model._module_params(n_numeric, model._tasks, model._numeric)
+    held = [hasattr(model, n) for n in ("cv_n_iter_", "cv_validation_scores_")]
+    if held != [model.n_cv_ > 1] * 2:
+        raise ValueError("a cross-fitted ensemble's record (n_cv_ > 1) is incomplete")
+    module_params = model._module_params(
+        n_numeric, model._tasks, model._numeric, model.n_cv_
+    )
     given = reader.decode(state["module_params"])
     if not _checks.same(given, module_params):
         raise ValueError("the network's settings are not those its estimator gives")
@@ -311,6 +319,26 @@ def _rows_seen(value, model, bounds):
     return _checks.integer(value, "_rows_seen", 0)
 
 
+def _n_cv(value, model, bounds):
+    n_cv = _checks.integer(value, "n_cv_", 1, bounds.tensors)
+    if n_cv not in (1, model.n_cv):
+        raise ValueError(f"n_cv_ is {n_cv}: neither 1 nor n_cv={model.n_cv}")
+    return n_cv
+
+
+def _cv_n_iter(value, model, bounds):
+    shape = (getattr(model, "n_cv_", 1),)
+    epochs = _checks.array(value, "cv_n_iter_", "i", shape)
+    if epochs.min() < 1:
+        raise ValueError("cv_n_iter_ must count at least one epoch per member")
+    return epochs
+
+
+def _cv_scores(value, model, bounds):
+    shape = (getattr(model, "n_cv_", 1),)
+    return _checks.array(value, "cv_validation_scores_", "f", shape, finite=True)
+
+
 def _curve(value, name, n_iter, exact):
     """A list of finite numbers, ``n_iter`` of them (at most, unless ``exact``)."""
     if (
@@ -343,6 +371,9 @@ _CHECKS = {
     "best_validation_score_": _best_validation,
     "task_validation_curves_": _validation_curves,
     "_rows_seen": _rows_seen,
+    "n_cv_": _n_cv,
+    "cv_n_iter_": _cv_n_iter,
+    "cv_validation_scores_": _cv_scores,
 }
 
 
@@ -477,7 +508,9 @@ def _check_shapes(module_params, state):
     dtype = torch.get_default_dtype()
     torch.set_default_dtype(torch.float32)
     try:
-        expected = network_on_meta(MMoEModule, module_params).state_dict()
+        expected = network_on_meta(
+            network_class(module_params), module_params
+        ).state_dict()
     finally:
         torch.set_default_dtype(dtype)
     _checks.tensors_like(expected, state, "the network")

@@ -77,7 +77,7 @@ def _equal_X(X, a, b):
     return (bits(a) == bits(b)).all(axis=1)
 
 
-def collapse(X, rows, targets, present, weight):
+def collapse(X, rows, targets, present, weight, return_groups=False):
     """Merge identical rows and put them in an order that depends on content only.
 
     Parameters
@@ -92,6 +92,8 @@ def collapse(X, rows, targets, present, weight):
         Where a label is present.
     weight : ndarray of shape (n,), float64
         Positive weight of every row.
+    return_groups : bool, default=False
+        Whether to return, too, which distinct row each of ``rows`` was merged into.
 
     Returns
     -------
@@ -100,6 +102,9 @@ def collapse(X, rows, targets, present, weight):
         of a content hash.
     weight : ndarray of float64
         The summed weight of each distinct row's copies.
+    groups : ndarray of int64 of shape (n,)
+        With ``return_groups``: the position in ``positions`` of each row's
+        distinct row.
     """
     n = len(rows)
     r_targets = _multipliers(targets.shape[1], 1)
@@ -121,9 +126,12 @@ def collapse(X, rows, targets, present, weight):
             & (present[a] == present[b]).all(axis=1)
         )
         starts[same_hash[equal] + 1] = False
+    groups = np.empty(n, dtype=np.int64)
+    groups[order] = np.cumsum(starts) - 1
     starts = np.flatnonzero(starts)
     # Group members are bit-for-bit equal, so whichever of them is kept is the same row.
-    return order[starts], np.add.reduceat(weight[order], starts)
+    positions, merged = order[starts], np.add.reduceat(weight[order], starts)
+    return (positions, merged, groups) if return_groups else (positions, merged)
 
 
 def bounded_weights(weight):

@@ -29,13 +29,16 @@ ESTIMATORS = [
         balance_weight=0.1,
     ),
     # One gate, an ensemble inside the network, averaged weights scored by early
-    # stopping on held-out rows, the piecewise-linear numeric encoding.
+    # stopping on held-out rows, the piecewise-linear numeric encoding, two networks
+    # cross-fitted on folds, each trained again on every row.
     MMoERegressor(
         architecture="omoe",
         ensemble_size=2,
         ema_decay=0.9,
         early_stopping=True,
         numeric_encoding="piecewise",
+        n_cv=2,
+        refit=True,
     ),
     # No gates; constant learning rate, numbers passed through as given; task weights
     # learned (the checks' targets make its task a classification or a regression one).

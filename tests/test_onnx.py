@@ -86,6 +86,8 @@ def _many(X, n=10_000):
         {"architecture": "ple", "n_task_experts": 1, "n_levels": 2, "top_k": 2},
         {"gate_type": "attention", "gate_units": (4,), "expert_units": (8, 4)},
         {"ensemble_size": 3, "activation": "gelu"},
+        # a cross-fitted ensemble: one graph that combines its members
+        {"n_cv": 3, "numeric_encoding": "piecewise"},
         # Transformer experts: the tokenizer's gather, the pooled single block, on
         # batches large enough for onnxruntime to run in parallel threads
         {"expert_type": "transformer", "token_dim": 8, "n_heads": 2},
