@@ -66,7 +66,9 @@ class CrossFitModule(nn.Module):
         module = cls.__new__(cls)
         nn.Module.__init__(module)
         module.members = nn.ModuleList(members)
-        module.register_buffer("shrink", torch.tensor(shrink, dtype=torch.float32))
+        device = members[0].padding.device
+        shrink = torch.tensor(shrink, dtype=torch.float32, device=device)
+        module.register_buffer("shrink", shrink)
         return module.eval()
 
     # What every member shares, read from the first.
@@ -185,7 +187,8 @@ class CrossFitModule(nn.Module):
             if numpy:
                 scaled.append(out * np.where(padding, 1.0, factor))
             else:
-                scaled.append(out * torch.where(padding, 1.0, factor).to(out.dtype))
+                factor = factor.to(out.device, out.dtype)
+                scaled.append(out * torch.where(padding.to(out.device), 1.0, factor))
         if len(scaled) == 1:
             return scaled[0]
         stacked = np.stack(scaled, 1) if numpy else torch.stack(scaled, 1)

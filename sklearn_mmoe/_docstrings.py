@@ -375,8 +375,10 @@ FITTED_ATTRIBUTES = """\
     oof_prediction_ : ndarray of shape (n_samples,) or (n_samples, n_tasks)
         With ``n_cv_ > 1``: ``predict``'s output for each training row by the
         member that did not train on it (by all members for a row no member
-        trained on: a zero sample weight, or no label): an honest training score,
-        and the inputs of a stacked model. Not kept by :func:`sklearn_mmoe.save`.
+        trained on: a zero sample weight, or no label): a training score from
+        rows each prediction's network never trained on (its epochs and shrinkage
+        were chosen on them, so slightly optimistic, as pytabkit's), and the
+        inputs of a stacked model. Not kept by :func:`sklearn_mmoe.save`.
     oof_proba_ : ndarray or list of ndarray
         With ``n_cv_ > 1`` and a task with classes: the out-of-fold class
         probabilities, in ``predict_proba``'s layout. Not kept by

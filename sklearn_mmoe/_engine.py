@@ -158,6 +158,11 @@ class _EngineMixin:
             torch.from_numpy(rows),
         ).placed(device)
         if mode.continuing:
+            if isinstance(self.net_.module_, CrossFitModule):
+                # the members' shrinkage was chosen for the weights as they were
+                # (a single network's tasks drop theirs too: below)
+                with torch.no_grad():
+                    self.net_.module_.shrink.fill_(1.0)
             numeric = refresh_constant(self._numeric, X, rows, weight)
             net = self._continue_net(self.net_, data, device, seed, stream, numeric)
             self._numeric = numeric
@@ -205,7 +210,7 @@ class _EngineMixin:
         history = net.history
         self._record_history(history, previous is not None, early_stopping)
         if not mode.partial:
-            self._warn_unconverged(net, max_epochs)
+            self._warn_unconverged([_monitor(net).converged_], max_epochs)
         if not early_stopping:
             return net, [task.unshrunk() for task in tasks], None
         _, valid = net.train_split(data)
@@ -252,27 +257,29 @@ class _EngineMixin:
         module_params, task_weights, device, seed, names = build
         n_members = self.n_cv_
         folds = random_folds(len(data), n_members, seed)
-        nets, selected, shrink, scores, epochs = [], [], [], [], []
+        nets, selected, shrink, scores, epochs, converged = [], [], [], [], [], []
         for k in range(n_members):
             member = (module_params, task_weights, device, _member_seed(seed, k), names)
             split = {**schedule, "train_split": FoldSplit(folds, k)}
             net = self._new_net(*member, split, patience, stream)
+            _monitor(net).member = (k, n_members)
             start = _member_of(previous, k, n_members)
             if start is not None:
                 self._load_previous(net, start)
             _train(net, data, device, member[3])
             if k == 0:
                 self._record_history(net.history, previous is not None, True)
-            self._warn_unconverged(net, schedule["max_epochs"])
             _, valid = net.train_split(data)
             shrunk = _shrunk_on(net, valid, tasks)
             shrink.append([getattr(task, "shrink", 1.0) for task in shrunk])
             scores.append(-min(float(v) for v in net.history[:, "valid_loss"]))
             epochs.append(len(net.history))
             selected.append(net.module_)
+            converged.append(_monitor(net).converged_)
             if self._refits(len(data)):
                 net = self._refit_net(net, data, start, member, schedule, stream)
             nets.append(net)
+        self._warn_unconverged(converged, schedule["max_epochs"])
         self.cv_n_iter_ = np.asarray(epochs, dtype=np.int64)
         self.cv_validation_scores_ = np.asarray(scores, dtype=np.float64)
         ensemble = self._ensemble_net(nets, shrink, build, schedule, patience)
@@ -317,10 +324,11 @@ class _EngineMixin:
             if hasattr(self, name):
                 delattr(self, name)
 
-    def _warn_unconverged(self, net, max_epochs):
-        """Warn where an int ``max_epochs`` cut ``net``'s training short (an
-        ``"auto"`` budget is a complete schedule, not a cap)."""
-        if self.max_epochs != "auto" and not _monitor(net).converged_:
+    def _warn_unconverged(self, converged, max_epochs):
+        """Warn once where an int ``max_epochs`` cut training short: ``converged``,
+        whether each network (one, or the members of an ensemble) stopped on its
+        own (an ``"auto"`` budget is a complete schedule, not a cap)."""
+        if self.max_epochs != "auto" and not all(converged):
             warn(
                 f"{type(self).__name__} stopped after max_epochs={max_epochs} "
                 "epochs and the loss has not converged yet; raise max_epochs or tol.",
@@ -351,7 +359,8 @@ class _EngineMixin:
         }
         # a patience longer than the run: it trains every one of its epochs
         net = self._new_net(*build, schedule, epochs + 1, stream)
-        _monitor(net).refit_rows = len(data)
+        monitor = _monitor(net)
+        monitor.refit_rows, monitor.member = len(data), _monitor(selected).member
         if previous is not None:
             self._load_previous(net, previous)
         _, _, device, seed, _ = build

@@ -422,7 +422,9 @@ class EpochMonitor(Callback):
     a bar or prints lines; the end of training says why it stopped and which epoch's
     weights were kept. ``rows`` (set on the callback before a ``partial_fit`` pass:
     the rows of the call and the rows seen so far) makes the pass one line of them;
-    ``refit_rows`` (set for a refit) says the run trained again on that many rows.
+    ``refit_rows`` (set for a refit) says the run trained again on that many rows;
+    ``member`` (set for a member of a cross-fitted ensemble: its number and the
+    ensemble's size) says which member the run trained.
     """
 
     def __init__(
@@ -442,6 +444,7 @@ class EpochMonitor(Callback):
         self.task_names = task_names
         self.rows = rows
         self.refit_rows = refit_rows
+        self.member = None
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = math.inf
@@ -499,7 +502,15 @@ class EpochMonitor(Callback):
         return state
 
     def _summary(self, net):
-        """Why training stopped and which epoch's weights were kept."""
+        """Why training stopped and which epoch's weights were kept (and, for a
+        member of a cross-fitted ensemble, which one)."""
+        said = self._why(net)
+        if self.member is None:
+            return said
+        k, n = self.member
+        return f"member {k + 1} of {n} (fold {k + 1} held out): {said}"
+
+    def _why(self, net):
         last = net.history[-1]["epoch"]
         if self.refit_rows is not None:
             return (

@@ -198,7 +198,8 @@ class _PredictMixin:
             ``token_weight`` ``(encoded inputs, token_dim)`` and ``token_bias``,
             each expert's ``cls`` token, its blocks' projections and its ``head``.
             Experts of your own module: its parameters by their names (``.`` as
-            ``__``), stacked on the expert axis.
+            ``__``), stacked on the expert axis. A cross-fitted ensemble
+            (``n_cv_ > 1``) puts its members' axis before all of these.
 
         Examples
         --------

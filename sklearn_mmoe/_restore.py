@@ -123,6 +123,9 @@ def rebuild(state, tensors, reader):
         for name, tensor in part.items():
             if tensor.is_floating_point() and not torch.isfinite(tensor).all():
                 raise ValueError(f"the weight {prefix}{name} is not finite")
+    shrink = weights["module."].get("shrink")
+    if shrink is not None and not ((shrink >= 0) & (shrink <= 1)).all():
+        raise ValueError("the members' shrink factors must lie in [0, 1]")
     model.net_ = model._restored_net(
         module_params, weights["module."], weights["criterion."], history
     )
@@ -320,10 +323,9 @@ def _rows_seen(value, model, bounds):
 
 
 def _n_cv(value, model, bounds):
-    n_cv = _checks.integer(value, "n_cv_", 1, bounds.tensors)
-    if n_cv not in (1, model.n_cv):
-        raise ValueError(f"n_cv_ is {n_cv}: neither 1 nor n_cv={model.n_cv}")
-    return n_cv
+    # any count (a fit with n_cv, then partial_fit under another n_cv, continues
+    # its members): the network's settings and tensors must match it
+    return _checks.integer(value, "n_cv_", 1, bounds.tensors)
 
 
 def _cv_n_iter(value, model, bounds):
@@ -491,8 +493,9 @@ class _Bounds:
             "the padded bins": params["n_features"] * bins,
             "the tokens' inputs": model.n_features_in_ * (bins + 1 + widest),
         }
+        members = params.get("n_members", 1)  # each derives its own
         for name, value in derived.items():
-            self._within(name, value, self.budget, "values to derive")
+            self._within(name, value * members, self.budget, "values to derive")
 
     @staticmethod
     def _within(name, value, bound, unit):

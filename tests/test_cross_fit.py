@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from _helpers import AROUND_EXPERTS, BRIEF, MIXED_KINDS, TINY, mixed_frame
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor, load, save
 from sklearn_mmoe._crossfit import CrossFitModule
@@ -238,3 +239,34 @@ def test_a_saved_ensemble_loads_with_every_member(tmp_path, mixed_table):
     save(MMoERegressor(**FOLDED).fit(X[["age"]], Y["spend"]), path)
     single = load(path)
     assert single.n_cv_ == 1
+
+
+def test_verbose_names_each_member_and_its_fold(capsys):
+    X, Y = _regression(n=120)
+    MMoERegressor(**FOLDED, n_cv=2, verbose=1).fit(X, Y)
+    out = capsys.readouterr().out
+    assert "member 1 of 2 (fold 1 held out): stopped after epoch" in out
+    assert "member 2 of 2 (fold 2 held out)" in out
+
+
+def test_a_continued_ensemble_predicts_as_trained_and_saves_under_any_n_cv(tmp_path):
+    X, Y = _regression()
+    model = MMoERegressor(**FOLDED, n_cv=3).fit(X, Y)
+    assert (model.net_.module_.shrink < 1).any()  # the noise task is shrunk
+    model.set_params(n_cv=1).partial_fit(X, Y)
+    # shrinkage chosen for the weights before the pass is dropped, as a single
+    # network's tasks drop theirs
+    assert (model.net_.module_.shrink == 1).all()
+    assert model.n_cv_ == 3
+    save(model, tmp_path / "model.safetensors")
+    assert_array_equal(
+        load(tmp_path / "model.safetensors").predict(X), model.predict(X)
+    )
+
+
+def test_max_epochs_that_cut_the_members_short_warns_once():
+    X, Y = _regression()
+    params = {**FOLDED, "max_epochs": 2, "n_iter_no_change": 50}
+    with pytest.warns(ConvergenceWarning) as caught:
+        MMoERegressor(**params, n_cv=3).fit(X, Y)
+    assert len([w for w in caught if w.category is ConvergenceWarning]) == 1
