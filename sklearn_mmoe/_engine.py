@@ -260,7 +260,14 @@ class _EngineMixin:
         nets, selected, shrink, scores, epochs, converged = [], [], [], [], [], []
         for k in range(n_members):
             member = (module_params, task_weights, device, _member_seed(seed, k), names)
-            split = {**schedule, "train_split": FoldSplit(folds, k)}
+            # batches of the member's own training rows (the budget's size is
+            # that of a fold of average size: a member of one row more would take
+            # a batch of that one row in every epoch)
+            split = {
+                **schedule,
+                "train_split": FoldSplit(folds, k),
+                "batch_size": self._batch(int((folds != k).sum())),
+            }
             net = self._new_net(*member, split, patience, stream)
             _monitor(net).member = (k, n_members)
             start = _member_of(previous, k, n_members)
@@ -602,14 +609,19 @@ class _EngineMixin:
         if early:
             n_train -= n_validation(self._validation_fraction(n_rows), n_rows)
         n_train = max(n_train, 1)
-        batch = _AUTO_BATCH if self.batch_size == "auto" else self.batch_size
-        batch = min(batch, n_train)
+        batch = self._batch(n_train)
         epochs = self.max_epochs
         if epochs == "auto":
             steps = min(max(_STEPS_PER_ROW * n_train, _MIN_STEPS), _MAX_STEPS)
             per_epoch = -(-n_train // batch)
             epochs = max(-(-steps // per_epoch), _MIN_EPOCHS)
         return bool(early), int(batch), int(epochs)
+
+    def _batch(self, n_train):
+        """Rows per batch for ``n_train`` training rows: ``batch_size`` (``"auto"``
+        resolved), at most ``n_train``."""
+        batch = _AUTO_BATCH if self.batch_size == "auto" else self.batch_size
+        return int(min(batch, n_train))
 
     def _patience(self, n_rows, early_stopping, max_epochs):
         """Epochs without improvement before training stops: ``n_iter_no_change``,

@@ -3,7 +3,16 @@ stopped early on its own fold, predicting together in each task's units."""
 
 import numpy as np
 import pytest
-from _helpers import AROUND_EXPERTS, BRIEF, MIXED_KINDS, TINY, mixed_frame
+from _helpers import (
+    AROUND_EXPERTS,
+    BRIEF,
+    FUNNEL,
+    FUNNEL_KINDS,
+    MIXED_KINDS,
+    TINY,
+    mixed_frame,
+    recommender_funnel,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
@@ -270,3 +279,39 @@ def test_max_epochs_that_cut_the_members_short_warns_once():
     with pytest.warns(ConvergenceWarning) as caught:
         MMoERegressor(**params, n_cv=3).fit(X, Y)
     assert len([w for w in caught if w.category is ConvergenceWarning]) == 1
+
+
+@pytest.mark.parametrize("funnel", ["esmm", "aitm"])
+def test_a_funnel_with_ids_cross_fits_and_keeps_its_order(funnel):
+    X, Y = recommender_funnel()
+    model = MMoEMultiTask(
+        **BRIEF,
+        n_cv=2,
+        task_types=FUNNEL_KINDS,
+        task_parents=FUNNEL,
+        funnel=funnel,
+        random_state=0,
+    ).fit(X, Y)
+    assert model.net_.module_.members[0].interactions is not None  # ids: wide part
+    purchase, loved = (p[:, 1] for p in model.predict_proba(X)[:2])
+    if funnel == "esmm":  # the mean of products each below its parent's stays below
+        assert (loved <= purchase + 1e-6).all()
+    assert model.oof_proba_[1].shape == (len(X), 2)
+
+
+def test_each_member_trains_in_batches_of_its_own_rows(monkeypatch):
+    import sklearn_mmoe._engine as engine
+
+    seen, train = [], engine._train
+
+    def recording(net, data, device, seed):
+        rows, _ = net.train_split(data)
+        seen.append((net.batch_size, len(rows)))
+        train(net, data, device, seed)
+
+    monkeypatch.setattr(engine, "_train", recording)
+    X, Y = _regression(n=138)  # folds of 28 and 27 rows: members of 110 and 111
+    MMoERegressor(**{**FOLDED, "batch_size": "auto"}, n_cv=5).fit(X, Y)
+    assert sorted(n for _, n in seen) == [110, 110, 110, 111, 111]
+    # one batch per epoch each, never a batch of the one row left over
+    assert all(batch == n for batch, n in seen)
