@@ -738,6 +738,7 @@ def _cross_fit_spread(statistic="median"):
         _member_spread([r for r in rows if r["case"] == c and r["model"] == "MMoE-cv5"])
         for c in _cross_fit_cases()
     ]
+    spreads = [s for s in spreads if s is not None]  # tables too small to fold
     value = np.median(spreads) if statistic == "median" else max(spreads)
     return f"{float(value):.3f}"
 
