@@ -47,8 +47,10 @@ class CrossFitModule(nn.Module):
     >>> import torch
     >>> module = CrossFitModule(3, n_features=2, output_sizes=(1, 2),
     ...                         kinds=("regression", "classification"))
-    >>> module(torch.zeros(4, 2)).outputs.shape
+    >>> module.eval()(torch.zeros(4, 2)).outputs.shape  # combined: (B, T, W)
     torch.Size([4, 2, 2])
+    >>> module.train()(torch.zeros(4, 2)).outputs.shape  # each member's: (B, K, T, W)
+    torch.Size([4, 3, 2, 2])
     """
 
     def __init__(self, n_members, **module_params):

@@ -366,9 +366,9 @@ FITTED_ATTRIBUTES = """\
         trained (``partial_fit``, fewer than 20 rows). With ``n_cv_ > 1``,
         ``n_iter_``, ``loss_curve_`` and the validation record are the first
         member's, and ``net_.module_`` holds the members.
-    cv_n_iter_ : ndarray of shape (n_cv_,)
+    cv_n_iter_ : ndarray of shape (`n_cv_`,)
         With ``n_cv_ > 1``: the epochs each member trained before it stopped.
-    cv_validation_scores_ : ndarray of shape (n_cv_,)
+    cv_validation_scores_ : ndarray of shape (`n_cv_`,)
         With ``n_cv_ > 1``: each member's best validation score (its
         ``best_validation_score_``) on its held-out fold: their spread is that of
         the members.
