@@ -26,6 +26,23 @@ QUICK = dict(
     learning_rate=0.01,
     random_state=0,
 )
+# A small network that learns in a few epochs at a high rate: for tests of what
+# early stopping keeps, with max_epochs and n_iter_no_change of their own (a refit,
+# cross-fitted members).
+STOPPING = dict(**TINY, batch_size=32, learning_rate=0.01, random_state=0)
+
+
+def two_regression_tasks(n=300, seed=0, n_features=5, noise=0.1, second="product"):
+    """``X`` of ``n_features`` normal columns and two regression tasks: the first
+    column plus ``noise``, and the product of the next two (``"product"``) or pure
+    noise (``"noise"``, a task to shrink towards its mean)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    first = X[:, 0] + noise * rng.normal(size=n)
+    other = X[:, 1] * X[:, 2] if second == "product" else rng.normal(size=n)
+    return X, np.c_[first, other]
+
+
 # Narrow experts and towers at the default number of experts, every row training
 # (early_stopping="auto" holds out rows: tests/test_defaults.py), for tests of the
 # architectures and the displays.

@@ -9,9 +9,10 @@ from _helpers import (
     FUNNEL,
     FUNNEL_KINDS,
     MIXED_KINDS,
-    TINY,
+    STOPPING,
     mixed_frame,
     recommender_funnel,
+    two_regression_tasks,
 )
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
@@ -21,22 +22,13 @@ from sklearn_mmoe._crossfit import CrossFitModule
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-# a small network that learns in a few epochs, each member stopped on its own fold
-FOLDED = dict(
-    **TINY,
-    max_epochs=12,
-    batch_size=32,
-    learning_rate=0.01,
-    n_iter_no_change=3,
-    random_state=0,
-)
+# each member stopped on its own fold within 12 epochs
+FOLDED = dict(**STOPPING, max_epochs=12, n_iter_no_change=3)
 
 
 def _regression(n=240, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    Y = np.c_[X[:, 0] + 0.3 * rng.normal(size=n), rng.normal(size=n)]
-    return X, Y
+    """A learnable task and one of pure noise."""
+    return two_regression_tasks(n, seed, n_features=4, noise=0.3, second="noise")
 
 
 def _member_outputs(model, X, method):

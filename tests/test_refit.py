@@ -3,29 +3,16 @@ trains again on every row for that many epochs."""
 
 import numpy as np
 import pytest
-from _helpers import MIXED_KINDS, TINY, mixed_frame
+from _helpers import MIXED_KINDS, STOPPING, mixed_frame, two_regression_tasks
 from numpy.testing import assert_array_equal
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor, load, save
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-# a small network that learns in a few epochs; the selection fit keeps its best
-SELECTED = dict(
-    **TINY,
-    max_epochs=20,
-    batch_size=32,
-    learning_rate=0.01,
-    n_iter_no_change=4,
-    random_state=0,
-)
-
-
-def _regression(n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 5))
-    Y = np.c_[X[:, 0] + 0.1 * rng.normal(size=n), X[:, 1] * X[:, 2]]
-    return X, Y
+# the selection fit keeps its best epoch of 20
+SELECTED = dict(**STOPPING, max_epochs=20, n_iter_no_change=4)
+_regression = two_regression_tasks
 
 
 def test_refit_is_off_by_default():
