@@ -295,11 +295,8 @@ class _EngineMixin:
         of_rows[given] = folds[groups]
         # the out-of-fold predictions are those of the members early stopping kept
         # (a refit member has trained on every row)
-        folded = (
-            CrossFitModule.of(selected, shrink)
-            if selected != [n.module_ for n in nets]
-            else ensemble.module_
-        )
+        refitted = self._refits(len(data))
+        folded = CrossFitModule.of(selected, shrink) if refitted else ensemble.module_
         return ensemble, [task.unshrunk() for task in tasks], (of_rows, folded)
 
     def _ensemble_net(self, nets, shrink, build, schedule, patience):
