@@ -29,6 +29,7 @@ from ._experts import expert_type_of
 from ._funnels import FUNNELS, violation
 from ._gates import GATE_TYPES
 from ._interactions import Interactions, is_id_column
+from ._lookup import ramp_lookup
 from ._tasks import task_groups
 
 ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
@@ -182,10 +183,8 @@ class _TorchOps:
         return torch.cumsum(x, axis)
 
     @staticmethod
-    def bag(table, index, weight):  # sum over j of weight[b, j] * table[index[b, j]]
-        return F.embedding_bag(
-            index, table, per_sample_weights=weight.to(table.dtype), mode="sum"
-        )
+    def ramps(table, below, fraction):  # sum_j (1 - f) table[below] + f table[below + 1]
+        return ramp_lookup(table, below, fraction)
 
     @staticmethod
     def as_float(mask, like):
@@ -325,8 +324,10 @@ class _NumpyOps:
         return np.cumsum(x, axis)
 
     @staticmethod
-    def bag(table, index, weight):  # in the table's precision, returned as float64
-        rows = np.take(table, index, axis=0)  # (B, J, O)
+    def ramps(table, below, fraction):  # in the table's precision, as float64
+        index = np.concatenate([below, below + 1], 1)
+        weight = np.concatenate([1.0 - fraction, fraction], 1)
+        rows = np.take(table, index, axis=0)  # (B, 2 J, O)
         return np.matmul(weight[:, None, :].astype(table.dtype), rows)[:, 0].astype(
             np.float64
         )
@@ -728,16 +729,14 @@ class MMoEModule(nn.Module):
         n, K, P = x.shape[0], self.ensemble_size, self.encoder.code_width
         flat, fraction, rest = self.encoder.piecewise_parts(p, x, ops)
         below = flat + p["bin_column"]  # column j's sums start at row j (T + 1)
-        index = ops.cat([below, below + 1], 1)  # (B, 2 F)
-        weight = ops.cat([1.0 - fraction, fraction], 1)
         if K > 1:  # member k's rows of the table follow member k - 1's
             rest = (p["member_scale"][:, :, P:] * rest).reshape(K * n, -1)
-            index = (index + p["member_offset"]).reshape(K * n, -1)
-            weight = ops.expand0(weight[None], K).reshape(K * n, -1)
+            below = (below + p["member_offset"]).reshape(K * n, -1)
+            fraction = ops.expand0(fraction[None], K).reshape(K * n, -1)
         table = p.get("piecewise_table")
         if table is None:
             table = self._piecewise_table(p, ops)
-        rows = ops.bag(table, index, weight)
+        rows = ops.ramps(table, below, fraction)
         return rows + ops.linear(rest, p["input_weight"][P:], p["input_bias"])
 
     def _piecewise_table(self, p, ops):

@@ -22,11 +22,11 @@ beyond that), which estimates quantiles to well within their sampling noise.
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import type_of_target
 
 from . import _checks
+from ._binning import tree_thresholds
 from ._rows import missing_mask
 from ._tasks import TASKS
 from ._warn import warn
@@ -38,9 +38,6 @@ _MAX_ROWS = 100_000
 # least this many per numeric column (piecewise-linear encoding multiplies a column's
 # inputs by up to n_bins, which fewer rows overfit), and scales them robustly otherwise.
 _AUTO_ROWS_PER_COLUMN = 100
-# A column whose values span less than this is binned on a rescaled copy (see
-# _tree_thresholds).
-_TINY_RANGE = 1e-3
 
 
 def _subsample(n, seed):
@@ -57,10 +54,24 @@ def weighted_quantiles(values, weight, quantiles):
     weight reaches the quantile, so that a weight of ``k`` is the same as ``k`` copies.
     ``weight`` is one weight per row, or one per value (n, F): a value of weight 0,
     such as a missing one (NaN, sorted last), never answers; a column of no weight
-    gives NaN. Column by column, so that the sort's copies take one column's memory.
+    gives NaN. The columns whose values all weigh the same are answered together by a
+    partial sort; the others column by column, so that the sort's copies take one
+    column's memory.
     """
+    n = len(values)
     out = np.empty((len(quantiles), values.shape[1]))
-    for j in range(values.shape[1]):
+    if weight.ndim == 1:
+        even = np.full(values.shape[1], n > 0 and np.all(weight == weight[0]))
+    else:
+        even = np.all(weight == weight[:1], axis=0) if n else np.zeros(0, bool)
+    even &= (weight[0] > 0) if n else False
+    if even.any():  # the same positions as the cumulative weights' (i + 1) / n
+        position = np.searchsorted(np.arange(1, n + 1) / n, quantiles, side="left")
+        position = np.minimum(position, n - 1)
+        at = np.unique(position)
+        part = np.partition(values[:, even], at, axis=0)
+        out[:, even] = part[position]
+    for j in np.flatnonzero(~even):
         order = np.argsort(values[:, j], kind="stable")
         w = weight if weight.ndim == 1 else weight[:, j]
         cumulative = np.cumsum(w[order])
@@ -255,7 +266,7 @@ def bin_edges(X, strategy, n_bins, targets=None, weight=None):
     elif strategy == "uniform":
         cuts = np.linspace(low, high, n_bins + 1).T
     else:
-        thresholds = _tree_thresholds(X, targets, n_bins, weight)
+        thresholds = tree_thresholds(X, targets, n_bins, weight)
         cuts = [np.r_[lo, hi, t] for lo, hi, t in zip(low, high, thresholds)]
     edges = []
     for column_cuts in cuts:
@@ -319,36 +330,3 @@ def tree_targets(X, y, kinds=None, warn_constant=True):
             )
         return None
     return np.hstack(outputs)
-
-
-def _tree_thresholds(X, targets, n_bins, weight=None):
-    """For each feature, the thresholds of a tree with at most ``n_bins`` leaves
-    fitted on that feature alone (none when ``targets`` is None)."""
-    thresholds = []
-    for j, column in enumerate(X.T):
-        w, column_targets = weight, targets
-        if targets is not None and weight is not None and weight.ndim == 2:
-            w = weight[:, j]  # a weight per value
-            rows = w > 0  # a value of no weight (a missing one) places no edge
-            column, w, column_targets = column[rows], w[rows], targets[rows]
-        if targets is None or n_bins == 1 or not len(column):  # two leaves at least
-            thresholds.append(np.empty(0))
-        else:
-            tree = DecisionTreeRegressor(
-                max_leaf_nodes=n_bins,
-                # The root's impurity is the number of tasks (each of variance
-                # one); gains far below it are rounding in a pure node, not signal.
-                min_impurity_decrease=1e-9,
-                random_state=0,
-            )
-            # scikit-learn's trees never split values closer than 1e-7: a column
-            # of a tiny range (values about 1e-30) is binned on [0, 1] instead.
-            low, span = column.min(), column.max() - column.min()
-            tiny = 0 < span < _TINY_RANGE
-            if tiny:
-                column = (column - low) / span
-            tree.fit(column[:, None], column_targets, sample_weight=w)
-            splits = tree.tree_.feature >= 0  # internal nodes; leaves are -2
-            found = tree.tree_.threshold[splits]
-            thresholds.append(low + found * span if tiny else found)
-    return thresholds

@@ -142,3 +142,30 @@ def test_a_row_predicts_the_same_alone_and_in_a_batch():
         alone = model.predict_proba(X[i : i + 1])
         for task in range(2):
             np.testing.assert_allclose(alone[task][0], batch[task][i], rtol=1e-7)
+
+
+def test_the_lookups_own_backward_equals_autograd_through_the_bag():
+    """The table's gradient (values sorted by first row, two grouped bags) and the
+    fractions' equal autograd's through the plain embedding bag: rows shared by
+    many values, rows no value reads, a value on the last row of a column."""
+    from sklearn_mmoe._lookup import RampLookup, _bag
+
+    generator = torch.Generator().manual_seed(0)
+    n_columns, T, O = 5, 6, 3
+    table = torch.randn(n_columns * (T + 1), O, generator=generator, dtype=torch.float64)
+    below = torch.randint(0, 2, (64, n_columns), generator=generator)  # rows 0 to 2
+    below[0] = T - 1  # each column's last bin (rows 5, 6): rows 3, 4 unread
+    below = below + torch.arange(n_columns) * (T + 1)
+    fraction = torch.rand(64, n_columns, generator=generator, dtype=torch.float64)
+    fraction[1] = -2.0  # a ramp continued below the first bin
+    weight = torch.randn(64, O, generator=generator, dtype=torch.float64)
+    gradients = []
+    for lookup in (RampLookup.apply, _bag):
+        t = table.clone().requires_grad_()
+        f = fraction.clone().requires_grad_()
+        (lookup(t, below, f) * weight).sum().backward()
+        gradients.append((t.grad, f.grad))
+    (table_grad, fraction_grad), (expected_table, expected_fraction) = gradients
+    torch.testing.assert_close(table_grad, expected_table, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(fraction_grad, expected_fraction, rtol=1e-12, atol=1e-12)
+    assert torch.all(table_grad.reshape(n_columns, T + 1, O)[:, 3:5] == 0)

@@ -87,11 +87,17 @@ def test_constant_feature_warns_and_encodes_as_zero():
     assert np.all(np.isfinite(encoded))
 
 
+# 251 distinct values 0.04 apart: few enough that every midpoint is a candidate
+# threshold, so the tree is the exact one and its thresholds sit half a step (0.02)
+# below the value where the target changes.
+FEW_VALUES = np.linspace(0, 10, 251)[:, None]
+
+
 def test_tree_edges_sit_where_the_target_changes():
-    X = np.linspace(0, 10, 1001)[:, None]
+    X = FEW_VALUES
     y = np.digitize(X[:, 0], [3.0, 7.0])  # classes 0, 1, 2 with steps at 3 and 7
     encoder = PiecewiseLinearEncoder(n_bins=3, strategy="tree").fit(X, y)
-    assert_allclose(encoder.bin_edges_[0], [0.0, 3.0, 7.0, 10.0], atol=0.01)
+    assert_allclose(encoder.bin_edges_[0], [0.0, 2.98, 6.98, 10.0], atol=1e-12)
     # More bins than the target has steps: the tree stops at pure leaves.
     encoder = PiecewiseLinearEncoder(n_bins=32, strategy="tree").fit(X, y)
     assert encoder.n_bins_[0] == 3
@@ -138,13 +144,26 @@ def test_tree_reads_string_labels_and_missing_labels():
 
 def test_tree_splits_whole_numbers_as_classes_and_fractions_as_values():
     """Classes split where they purify (Gini); values where the variance falls."""
-    X = np.linspace(0, 10, 1001)[:, None]
-    steps = np.digitize(X[:, 0], [5.0, 9.5])  # 0 below 5, 1 up to 9.5, 2 above
+    X = FEW_VALUES
+    steps = np.digitize(X[:, 0], [5.0, 9.52])  # 0 below 5, 1 up to 9.52, 2 above
     classes = np.array([0, 1, 100])[steps]  # whole numbers: three classes
     values = classes * 1.01  # fractions: one continuous target, 101 is far off
     encoder = PiecewiseLinearEncoder(n_bins=2, strategy="tree")
-    assert_allclose(encoder.fit(X, classes).bin_edges_[0], [0, 5, 10], atol=0.01)
-    assert_allclose(encoder.fit(X, values).bin_edges_[0], [0, 9.5, 10], atol=0.01)
+    assert_allclose(encoder.fit(X, classes).bin_edges_[0], [0, 4.98, 10], atol=1e-12)
+    assert_allclose(encoder.fit(X, values).bin_edges_[0], [0, 9.5, 10], atol=1e-12)
+
+
+def test_tree_on_many_distinct_values_splits_between_their_quantiles():
+    """Past 255 distinct values a column's candidate thresholds are the midpoints
+    between 256 of its quantiles, as boosting bins it: the edge sits at the one of
+    those nearest the change, within a quantile's step (10 / 255) of it."""
+    X = np.linspace(0, 10, 10_001)[:, None]
+    y = X[:, 0] >= 3.0
+    edge = PiecewiseLinearEncoder(n_bins=2, strategy="tree").fit(X, y).bin_edges_[0][1]
+    quantiles = np.unique(X[np.round(np.linspace(0, 1, 256) * 10_000).astype(int), 0])
+    midpoints = 0.5 * (quantiles[1:] + quantiles[:-1])
+    assert edge in midpoints
+    assert abs(edge - 3.0) < 10 / 255
 
 
 @pytest.mark.parametrize(
