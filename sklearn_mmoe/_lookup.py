@@ -25,7 +25,8 @@ def ramp_lookup(table, below, fraction):
     >>> import torch
     >>> from sklearn_mmoe._lookup import ramp_lookup
     >>> table = torch.tensor([[0.0], [1.0], [3.0]], requires_grad=True)
-    >>> out = ramp_lookup(table, torch.tensor([[0], [1]]), torch.tensor([[0.5], [0.25]]))
+    >>> below, fraction = torch.tensor([[0], [1]]), torch.tensor([[0.5], [0.25]])
+    >>> out = ramp_lookup(table, below, fraction)
     >>> out.detach().ravel()
     tensor([0.5000, 1.5000])
     >>> out.sum().backward()

@@ -183,7 +183,7 @@ class _TorchOps:
         return torch.cumsum(x, axis)
 
     @staticmethod
-    def ramps(table, below, fraction):  # sum_j (1 - f) table[below] + f table[below + 1]
+    def ramps(table, below, fraction):  # sum_j (1 - f) table[below] + f table[below+1]
         return ramp_lookup(table, below, fraction)
 
     @staticmethod

@@ -99,9 +99,10 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
     its distinct values where it has at most 255 (the exact tree's thresholds),
     else between 256 of its quantiles (on at most 20,000 rows), and the tree sees
     at most 50,000 rows (a fixed subsample beyond), so that binning a wide table
-    costs about what boosting's binning does. The tasks enter it as follows: a continuous task as its standardised value, a classification task
-    (binary, multiclass, or non-numeric labels) as the one-hot indicators of its
-    classes, for which squared error is the Gini impurity. Which is which follows
+    costs about what boosting's binning does. A continuous task enters it as its
+    standardised value, a classification task (binary, multiclass, or non-numeric
+    labels) as the one-hot indicators of its classes, for which squared error is
+    the Gini impurity. Which is which follows
     :func:`~sklearn.utils.multiclass.type_of_target`: a numeric column of whole
     numbers (a rating, a count) counts as classes. Each task is scaled to a
     total variance of one, so every task has the same say in where the edges go. A

@@ -151,14 +151,16 @@ def test_the_lookups_own_backward_equals_autograd_through_the_bag():
     from sklearn_mmoe._lookup import RampLookup, _bag
 
     generator = torch.Generator().manual_seed(0)
-    n_columns, T, O = 5, 6, 3
-    table = torch.randn(n_columns * (T + 1), O, generator=generator, dtype=torch.float64)
+    n_columns, T, width = 5, 6, 3
+    table = torch.randn(
+        n_columns * (T + 1), width, generator=generator, dtype=torch.float64
+    )
     below = torch.randint(0, 2, (64, n_columns), generator=generator)  # rows 0 to 2
     below[0] = T - 1  # each column's last bin (rows 5, 6): rows 3, 4 unread
     below = below + torch.arange(n_columns) * (T + 1)
     fraction = torch.rand(64, n_columns, generator=generator, dtype=torch.float64)
     fraction[1] = -2.0  # a ramp continued below the first bin
-    weight = torch.randn(64, O, generator=generator, dtype=torch.float64)
+    weight = torch.randn(64, width, generator=generator, dtype=torch.float64)
     gradients = []
     for lookup in (RampLookup.apply, _bag):
         t = table.clone().requires_grad_()
@@ -168,4 +170,4 @@ def test_the_lookups_own_backward_equals_autograd_through_the_bag():
     (table_grad, fraction_grad), (expected_table, expected_fraction) = gradients
     torch.testing.assert_close(table_grad, expected_table, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(fraction_grad, expected_fraction, rtol=1e-12, atol=1e-12)
-    assert torch.all(table_grad.reshape(n_columns, T + 1, O)[:, 3:5] == 0)
+    assert torch.all(table_grad.reshape(n_columns, T + 1, width)[:, 3:5] == 0)
