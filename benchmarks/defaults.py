@@ -860,6 +860,7 @@ def run_one(case, name, seed, mmoe_params):
         # per task train on each task's labelled rows
         mmoe_params = {"missing_labels": "ignore", **mmoe_params}
     seconds, epochs, per_epoch, parts, members = [], [], [], [], []
+    encoding = None
     for train, test in case.splits(X, Y, seed):
         model = make_model(name, case.kind, X, seed, mmoe_params, kinds)
         start = time.perf_counter()
@@ -874,6 +875,8 @@ def run_one(case, name, seed, mmoe_params):
             epochs.append(len(history))
             per_epoch.append(float(np.mean([row["dur"] for row in history])))
             fitted = _estimator(model)
+            encoder = fitted.net_.module_.encoder
+            encoding = (encoder.numeric_kind, int(encoder.code_width))
             if getattr(fitted, "n_cv_", 1) > 1:  # a cross-fitted ensemble's members
                 members.append(fitted.cv_validation_scores_.tolist())
         parts.append((test, predictions(model, case.kind, _rows(X, test))))
@@ -895,6 +898,12 @@ def run_one(case, name, seed, mmoe_params):
                 "seconds_per_epoch": float(np.mean(per_epoch)),
             }
             if epochs
+            else {}
+        ),
+        # the numeric encoding the last split's fit used, and its code's width
+        **(
+            {"numeric_encoding": encoding[0], "code_width": encoding[1]}
+            if encoding
             else {}
         ),
         # each split's members' best validation scores (negated validation losses)

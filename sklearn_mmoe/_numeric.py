@@ -38,6 +38,11 @@ _MAX_ROWS = 100_000
 # least this many per numeric column (piecewise-linear encoding multiplies a column's
 # inputs by up to n_bins, which fewer rows overfit), and scales them robustly otherwise.
 _AUTO_ROWS_PER_COLUMN = 100
+# ... and when the code is at most this many inputs wide (the bins of all columns):
+# its epoch costs more the wider it is (benchmarks/numeric_cost.py: 1.4x robust
+# scaling's at 128 inputs, 1.6x at 256, 2.3x at 512, 8.8x at 4,096 on 2 cores),
+# and every table of the suite where it won is narrower (census: 194).
+_AUTO_CODE_WIDTH = 256
 
 
 def _subsample(n, seed):
@@ -91,9 +96,9 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     """
     if encoding is None or n_numeric == 0:
         return None
-    if encoding == "auto":
+    if encoding == "auto":  # "piecewise" unless it overfits or its code is too wide
         many = len(rows) >= _AUTO_ROWS_PER_COLUMN * n_numeric
-        encoding = "piecewise" if many else "robust"
+        encoding = "auto" if many else "robust"
     keep = _subsample(len(rows), seed)
     values = X[rows[keep]]
     values = values.toarray() if sp.issparse(values) else np.asarray(values)
@@ -106,7 +111,7 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     if indicators.size:  # a weight per value (n, F), only where something is missing
         missing = np.isnan(values)
         w = w[:, None] * ~missing
-    levels = [0.5, 0.25, 0.75] if encoding == "robust" else [0.5]
+    levels = [0.5] if encoding in ("standard", "piecewise") else [0.5, 0.25, 0.75]
     quantiles = np.nan_to_num(weighted_quantiles(values, w, levels))
     fill = quantiles[0]
     if indicators.size:
@@ -118,28 +123,43 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     constant = values.min(axis=0) == values.max(axis=0)
     described = {"fill": fill, "indicators": indicators, "constant": constant}
     if encoding == "standard":
-        per_value = w if w.ndim == 2 else w[:, None]  # np.average's own broadcast
-        total = np.maximum(per_value.sum(axis=0), np.finfo(float).tiny)
-        center = (per_value * values).sum(axis=0) / total
-        std = np.sqrt((per_value * (values - center) ** 2).sum(axis=0) / total)
-        factor = 1.0 / np.where(std > 0, std, _fallback_spread(center))
-        return {"kind": "standard", "center": center, "factor": factor, **described}
-    if encoding == "robust":
-        q1, q3 = quantiles[1], quantiles[2]
-        spread = q3 - q1
-        half_range = 0.5 * (values.max(axis=0) - values.min(axis=0))
-        spread = np.where(spread > 0, spread, half_range)
-        factor = 1.0 / np.where(spread > 0, spread, _fallback_spread(fill))
-        return {"kind": "robust", "center": fill, "factor": factor, **described}
+        return _standard(values, w, described)
+    if encoding in ("piecewise", "auto"):
+        edges = _tree_edges(values, w, targets, keep, n_bins)
+        width = sum(len(e) - 1 for e in edges)
+        if encoding == "piecewise" or width <= _AUTO_CODE_WIDTH:
+            return {"kind": "piecewise", "edges": edges, **described}
+    return _robust(values, quantiles, described)
+
+
+def _standard(values, w, described):
+    per_value = w if w.ndim == 2 else w[:, None]  # np.average's own broadcast
+    total = np.maximum(per_value.sum(axis=0), np.finfo(float).tiny)
+    center = (per_value * values).sum(axis=0) / total
+    std = np.sqrt((per_value * (values - center) ** 2).sum(axis=0) / total)
+    factor = 1.0 / np.where(std > 0, std, _fallback_spread(center))
+    return {"kind": "standard", "center": center, "factor": factor, **described}
+
+
+def _robust(values, quantiles, described):
+    fill, q1, q3 = quantiles
+    spread = q3 - q1
+    half_range = 0.5 * (values.max(axis=0) - values.min(axis=0))
+    spread = np.where(spread > 0, spread, half_range)
+    factor = 1.0 / np.where(spread > 0, spread, _fallback_spread(fill))
+    return {"kind": "robust", "center": fill, "factor": factor, **described}
+
+
+def _tree_edges(values, w, targets, keep, n_bins):
+    """Each column's bin edges, placed by a tree on the targets ``(Y, kinds)``."""
     Y, kinds = targets
     targets = tree_targets(values, Y[keep], kinds, warn_constant=False)
     edges = bin_edges(values, "tree", n_bins, targets, weight=w)
     # A constant column's one empty bin [b, b] gets a width, as its spread above.
-    edges = [
+    return [
         np.r_[e[0], e[0] + _fallback_spread(e[0])] if e[-1] == e[0] else e
         for e in edges
     ]
-    return {"kind": "piecewise", "edges": edges, **described}
 
 
 def refresh_constant(described, X, rows, weight):

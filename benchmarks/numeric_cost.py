@@ -1,0 +1,143 @@
+"""What the default numeric encoding costs: its binning, and its epoch by table width.
+
+Usage:
+    python benchmarks/numeric_cost.py [binning|width|all]
+
+- binning: seconds to place the piecewise-linear encoding's bins on 200,000 x 128
+  float32 (2 binary tasks), against HistGradientBoosting's own binning of the same
+  table and against the exact trees the bins were placed by before (one
+  DecisionTreeRegressor per column on 100,000 rows), in the same run.
+- width: seconds per epoch of a default MMoEClassifier (every parameter default but
+  ``numeric_encoding``) on 50,000 rows of 4 to 128 numeric columns, piecewise-linear
+  against robust scaling, in the same run: where the code's epoch costs what, which
+  ``numeric_encoding="auto"``'s rule on the number of numeric columns follows.
+
+Each figure is printed and kept in ``benchmarks/numeric_cost.json`` under its key
+(a run of one part replaces that part's figures only), with the command, the date and
+the machine.
+"""
+
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
+from sklearn.tree import DecisionTreeRegressor
+
+from sklearn_mmoe import MMoEClassifier
+from sklearn_mmoe._numeric import fit_numeric, tree_targets
+
+warnings.simplefilter("ignore")  # ConvergenceWarning from the deliberately short fits
+
+RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numeric_cost.json")
+N_ROWS, N_FEATURES = 200_000, 128
+WIDTHS = (4, 8, 16, 32, 64, 128)
+WIDTH_ROWS, WIDTH_EPOCHS = 50_000, 3
+MEASURED = {}
+
+
+def make_data(n_rows, n_features, seed=0):
+    """Standard normal columns; two binary tasks on the first four."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, n_features), dtype=np.float32)
+    Y = np.column_stack([X[:, 0] + X[:, 1] > 0, X[:, 2] * X[:, 3] > 0])
+    return X, Y.astype(np.int64)
+
+
+def best_of(fn, repeat=3):
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_binning():
+    X, Y = make_data(N_ROWS, N_FEATURES)
+    rows, weight = np.arange(N_ROWS), np.ones(N_ROWS)
+    kinds = ["classification"] * 2
+
+    def ours():
+        fit_numeric(X, rows, weight, N_FEATURES, "piecewise", targets=(Y, kinds))
+
+    def boosting():
+        _BinMapper(n_bins=256, subsample=200_000, random_state=0).fit_transform(X)
+
+    def exact_trees():  # the former placement: one exact tree per column
+        sample = np.random.default_rng(0).choice(N_ROWS, 100_000, replace=False)
+        values, targets = X[np.sort(sample)].astype(np.float64), Y[np.sort(sample)]
+        targets = tree_targets(values, targets, kinds)
+        for column in values.T:
+            tree = DecisionTreeRegressor(max_leaf_nodes=32, random_state=0)
+            tree.fit(column[:, None], targets)
+
+    seconds = {"ours": best_of(ours), "boosting": best_of(boosting)}
+    seconds["exact_trees"] = best_of(exact_trees, repeat=1)
+    for name, value in seconds.items():
+        print(f"binning 200,000 x 128, {name}: {value:.3f} s", flush=True)
+    print(
+        f"ours / boosting's binning: {seconds['ours'] / seconds['boosting']:.2f}; "
+        f"exact trees / ours: {seconds['exact_trees'] / seconds['ours']:.1f}",
+        flush=True,
+    )
+    MEASURED["binning"] = dict(what="binning 200,000 x 128 (s)", **seconds)
+
+
+def _epoch(X, Y, encoding):
+    """The fastest epoch (validation pass included) of a default fit."""
+    clf = MMoEClassifier(
+        numeric_encoding=encoding, max_epochs=WIDTH_EPOCHS, random_state=0
+    )
+    clf.fit(X, Y)
+    return min(row["dur"] for row in clf.net_.history)
+
+
+def bench_width():
+    rows = []
+    _epoch(*make_data(5_000, 8), "piecewise")  # warm-up
+    for width in WIDTHS:
+        X, Y = make_data(WIDTH_ROWS, width)
+        piecewise, robust = _epoch(X, Y, "piecewise"), _epoch(X, Y, "robust")
+        rows.append(dict(columns=width, piecewise=piecewise, robust=robust))
+        print(
+            f"{width:4d} numeric columns: piecewise {piecewise:.3f} s, robust "
+            f"{robust:.3f} s per epoch, ratio {piecewise / robust:.2f}",
+            flush=True,
+        )
+    MEASURED["width"] = dict(
+        what=f"seconds per default epoch, {WIDTH_ROWS:,} rows", rows=rows
+    )
+
+
+def main(argv):
+    which = argv[1] if len(argv) > 1 else "all"
+    parts = {"binning": bench_binning, "width": bench_width}
+    for name, run in parts.items():
+        if which in (name, "all"):
+            run()
+    record = {"figures": {}}
+    if os.path.exists(RECORD):
+        with open(RECORD) as f:
+            record = json.load(f)
+    stamp = dict(
+        command=f"python benchmarks/numeric_cost.py {which}",
+        measured=datetime.date.today().isoformat(),
+        machine=f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}",
+    )
+    for key, figure in MEASURED.items():
+        record["figures"][key] = {**figure, **stamp}
+    with open(RECORD, "w") as f:
+        json.dump(record, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
