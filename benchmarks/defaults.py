@@ -32,7 +32,8 @@ Usage::
         [--recorded JSON --reuse MLP HGB RealMLP] [--mmoe '{"learning_rate": 0.01}']
 
 ``--recorded`` takes the results of the models named by ``--reuse`` from earlier runs'
-records (same case, seed and model settings) instead of fitting them again;
+records (same case, seed and model settings) instead of fitting them again (a reused
+model is left out where no record holds it);
 ``--recorded-only`` fits nothing and summarises what the records hold.
 ``--mmoe`` fits the MMoE with the given parameters on top of the defaults (a candidate
 default under evaluation); the record says which were used.
@@ -1313,8 +1314,8 @@ def main():
                 key = (name, model, seed)
                 if key in recorded:
                     result = {**recorded[key], "recorded": True}
-                elif args.recorded_only:
-                    continue
+                elif args.recorded_only or model in args.reuse:
+                    continue  # a reused model is taken where recorded, never fitted
                 else:
                     result = run_one(case, model, seed, args.mmoe)
                 results.append(result)

@@ -241,8 +241,9 @@ def _amount(x, unit):
 
 @figure("core.fit", "bench_core")
 def _core_fit(which, side="ours"):
-    """Seconds per epoch of a fit (``pinned``, ``defaults``, ``dense``,
-    ``robust``), or of the hand-written loop beside it (``reference``)."""
+    """Seconds per epoch of a fit (``pinned``, ``defaults``, ``piecewise``,
+    ``dense``, ``robust``), or of the hand-written loop beside it
+    (``reference``)."""
     entry = _core(f"fit.{which}")
     return _amount(entry[side], "s")
 
@@ -283,11 +284,16 @@ _SPEED_ROWS = (
     ("fit.pinned", "fit, s per epoch", "a hand-written loop"),
     ("deepctr", "one-epoch fit, all costs", "DeepCTR-Torch's MMOE"),
     ("fit.defaults", "fit with the defaults, s per epoch", "the loop"),
+    ("fit.piecewise", "fit, piecewise-linear code, s per epoch", "the loop"),
     ("fit.robust", "fit, robust scaling, s per epoch", "the loop"),
+    ("fit.whole", "a whole default fit", "the loop, as many epochs"),
+    ("fit.hgb", "a whole default fit", "HistGradientBoosting"),
     ("predict.pinned", "predict_proba, 200,000 rows", "the forward pass"),
     ("predict.defaults", "... with the defaults", "the forward pass"),
+    ("predict.piecewise", "... piecewise-linear code", "the forward pass"),
     ("latency.pinned", "predict_proba, one row", "MLPClassifier"),
     ("latency.defaults", "... with the defaults", "MLPClassifier"),
+    ("latency.piecewise", "... piecewise-linear code", "MLPClassifier"),
     ("memory", "peak memory growth, 1,000,000 x 128", "the input"),
     ("checks", "check_estimator, both estimators", "the two MLPs"),
 )
@@ -304,6 +310,179 @@ def _speed_table():
         )
         rows.append([f"{what} ({against})", ours, reference, f"{entry['ratio']:.2f}"])
     return {"core_speed": rows}
+
+
+# -- the numeric encoding's cost (benchmarks/numeric_cost.py)
+# ---------------------------------------------------------------------------------
+
+
+@figure("numeric.binning", "numeric_cost")
+def _numeric_binning(which):
+    """Seconds to bin 200,000 x 128: ``ours``, ``boosting`` (HGB's binning) or
+    ``exact_trees`` (one exact tree per column, the former placement)."""
+    return _amount(record("numeric_cost")["figures"]["binning"][which], "s")
+
+
+@figure("numeric.binning_ratio", "numeric_cost")
+def _numeric_binning_ratio(which, against):
+    entry = record("numeric_cost")["figures"]["binning"]
+    return ratio(entry[which] / entry[against])
+
+
+def _width_rows():
+    return record("numeric_cost")["figures"]["width"]["rows"]
+
+
+@figure("numeric.width", "numeric_cost")
+def _numeric_width(columns):
+    """The piecewise-linear code's default epoch over robust scaling's, at
+    ``columns`` numeric columns (of 32 bins each)."""
+    row = next(r for r in _width_rows() if r["columns"] == int(columns))
+    return ratio(row["piecewise"] / row["robust"])
+
+
+def _width_table():
+    rows = [["numeric columns", "code width", "piecewise (s)", "robust (s)", "ratio"]]
+    for r in _width_rows():
+        rows.append(
+            [
+                str(r["columns"]),
+                f"{32 * r['columns']:,}",
+                f"{r['piecewise']:.3f}",
+                f"{r['robust']:.3f}",
+                ratio(r["piecewise"] / r["robust"]),
+            ]
+        )
+    return {"numeric_width": rows}
+
+
+def _numeric_suite_table():
+    rows = [["case", "rows", "encoding", "code width", "encoding's fit", "whole fit"]]
+    for r in record("numeric_cost")["figures"]["suite"]["rows"]:
+        rows.append(
+            [
+                r["case"],
+                f"{r['rows']:,}",
+                r["encoding"] or "none",
+                str(r["code_width"]) if r["encoding"] == "piecewise" else "",
+                _amount(r["encoding_seconds"], "s"),
+                _amount(r["fit_seconds"], "s"),
+            ]
+        )
+    return {"numeric_suite": rows}
+
+
+@figure("numeric.suite_max", "numeric_cost")
+def _numeric_suite_max():
+    """The most seconds any suite case spent fitting its numeric encoding."""
+    rows = record("numeric_cost")["figures"]["suite"]["rows"]
+    return _amount(max(r["encoding_seconds"] for r in rows), "s")
+
+
+@figure("numeric.suite_widest", "numeric_cost")
+def _numeric_suite_widest():
+    """The widest code "auto" chose on the suite."""
+    rows = record("numeric_cost")["figures"]["suite"]["rows"]
+    return str(max(r["code_width"] for r in rows if r["encoding"] == "piecewise"))
+
+
+# -- where the piecewise-linear code pays (benchmarks/numeric_rule.json)
+# ---------------------------------------------------------------------------------
+
+
+def _rule_by_case():
+    """Per case: each encoding's mean score (over tasks and seeds) and mean fit
+    seconds, and the encoding and code width "auto" picked."""
+    cases = {}
+    for r in record("numeric_rule")["results"]:
+        own = cases.setdefault(r["case"], {})
+        own.setdefault(r["model"], []).append(r)
+    out = {}
+    for case, models in cases.items():
+        default = models["MMoE"]
+        picked = default[0]["numeric_encoding"]
+        other = "MMoE-robust" if picked == "piecewise" else "MMoE-piecewise"
+        ways = {picked: default, other.split("-")[1]: models[other]}
+        out[case] = dict(
+            picked=picked,
+            width=default[0]["code_width"],
+            hgb=np.mean([r["fit_seconds"] for r in models["HGB"]]),
+            **{
+                way: dict(
+                    score=np.mean([np.mean(r["task_scores"]) for r in rs]),
+                    seconds=np.mean([r["fit_seconds"] for r in rs]),
+                )
+                for way, rs in ways.items()
+            },
+        )
+    return out
+
+
+def _per_second(entry):
+    """The piecewise code's score over robust scaling's per second it adds, or
+    that it adds none (early stopping ended it sooner)."""
+    extra = entry["piecewise"]["seconds"] - entry["robust"]["seconds"]
+    gain = entry["piecewise"]["score"] - entry["robust"]["score"]
+    return f"{gain / extra:+.4f}" if extra > 0 else "no added time"
+
+
+@figure("numeric_rule.gain", "numeric_rule")
+def _rule_gain(case):
+    """The piecewise code's score over robust scaling's on ``case``."""
+    entry = _rule_by_case()[case]
+    return f"{entry['piecewise']['score'] - entry['robust']['score']:+.4f}"
+
+
+@figure("numeric_rule.seconds", "numeric_rule")
+def _rule_seconds(case, way):
+    return seconds(_rule_by_case()[case][way]["seconds"])
+
+
+@figure("numeric_rule.mean_gain", "numeric_rule")
+def _rule_mean_gain(picked):
+    """The mean score of the piecewise code over robust scaling's on the cases where
+    "auto" picked ``picked``."""
+    entries = [e for e in _rule_by_case().values() if e["picked"] == picked]
+    gains = [e["piecewise"]["score"] - e["robust"]["score"] for e in entries]
+    return f"{np.mean(gains):+.4f}"
+
+
+@figure("numeric_rule.count", "numeric_rule")
+def _rule_count(picked):
+    return str(sum(e["picked"] == picked for e in _rule_by_case().values()))
+
+
+def _rule_table():
+    rows = [
+        [
+            "case",
+            "auto picks",
+            "code width",
+            "piecewise",
+            "robust",
+            "difference",
+            "s, piecewise",
+            "s, robust",
+            "score per added second",
+            "s, HGB",
+        ]
+    ]
+    for case, e in _rule_by_case().items():
+        rows.append(
+            [
+                case,
+                e["picked"],
+                str(e["width"]) if e["picked"] == "piecewise" else "> 512",
+                score(e["piecewise"]["score"]),
+                score(e["robust"]["score"]),
+                f"{e['piecewise']['score'] - e['robust']['score']:+.4f}",
+                f"{e['piecewise']['seconds']:.1f}",
+                f"{e['robust']['seconds']:.1f}",
+                _per_second(e),
+                f"{e['hgb']:.1f}",
+            ]
+        )
+    return {"numeric_rule": rows}
 
 
 # -- the scaling curves (benchmarks/scaling.py)
@@ -926,6 +1105,9 @@ TABLES = {
     "recommendation": _rec_table,
     "funnels": _funnel_table,
     "cross_fit": _cross_fit_table,
+    "numeric_width": _width_table,
+    "numeric_suite": _numeric_suite_table,
+    "numeric_rule": _rule_table,
 }
 
 

@@ -1,12 +1,16 @@
 """What the default numeric encoding costs: its binning, and its epoch by table width.
 
 Usage:
-    python benchmarks/numeric_cost.py [binning|width|all]
+    python benchmarks/numeric_cost.py [binning|suite|width|all]
 
 - binning: seconds to place the piecewise-linear encoding's bins on 200,000 x 128
   float32 (2 binary tasks), against HistGradientBoosting's own binning of the same
   table and against the exact trees the bins were placed by before (one
   DecisionTreeRegressor per column on 100,000 rows), in the same run.
+- suite: per case of the defaults suite (``benchmarks/defaults.py``), the first split
+  of seed 0, a default fit timed whole and its numeric encoding's fit (the binning,
+  where "auto" bins) timed inside it: what the binning costs on real tables, the
+  encoding "auto" picked and its code's width.
 - width: seconds per epoch of a default MMoEClassifier (every parameter default but
   ``numeric_encoding``) on 50,000 rows of 4 to 128 numeric columns, piecewise-linear
   against robust scaling, in the same run: where the code's epoch costs what, which
@@ -90,6 +94,55 @@ def bench_binning():
     MEASURED["binning"] = dict(what="binning 200,000 x 128 (s)", **seconds)
 
 
+def bench_suite():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import defaults
+
+    from sklearn_mmoe import _engine
+
+    spent = []
+    fit_numeric_of = _engine.fit_numeric
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        described = fit_numeric_of(*args, **kwargs)
+        spent.append(time.perf_counter() - start)
+        return described
+
+    _engine.fit_numeric = timed
+    rows = []
+    try:
+        for name, case in defaults.CASES.items():
+            X, Y = case.load()
+            kinds = case.task_kinds(Y)
+            params = {"missing_labels": "ignore"} if case.kind == "mixed" else {}
+            train, _ = case.splits(X, Y, 0)[0]
+            model = defaults.make_model("MMoE", case.kind, X, 0, params, kinds)
+            spent.clear()
+            start = time.perf_counter()
+            model.fit(defaults._rows(X, train), defaults._rows(Y, train))
+            fit = time.perf_counter() - start
+            encoder = defaults._estimator(model).net_.module_.encoder
+            row = dict(
+                case=name,
+                rows=len(train),
+                encoding=encoder.numeric_kind,
+                code_width=int(encoder.code_width),
+                encoding_seconds=sum(spent),
+                fit_seconds=fit,
+            )
+            rows.append(row)
+            print(
+                f"{name:<16} {row['rows']:>7,} rows, {row['encoding']} "
+                f"({row['code_width']} inputs): encoding {sum(spent):.3f} s of a "
+                f"{fit:.1f} s fit",
+                flush=True,
+            )
+    finally:
+        _engine.fit_numeric = fit_numeric_of
+    MEASURED["suite"] = dict(what="the numeric encoding's fit per case", rows=rows)
+
+
 def _epoch(X, Y, encoding):
     """The fastest epoch (validation pass included) of a default fit."""
     clf = MMoEClassifier(
@@ -118,7 +171,7 @@ def bench_width():
 
 def main(argv):
     which = argv[1] if len(argv) > 1 else "all"
-    parts = {"binning": bench_binning, "width": bench_width}
+    parts = {"binning": bench_binning, "suite": bench_suite, "width": bench_width}
     for name, run in parts.items():
         if which in (name, "all"):
             run()

@@ -57,15 +57,14 @@ def tree_thresholds(X, targets, n_bins, weight=None):
         return [np.empty(0) for _ in range(n_columns)]
     if weight is None:
         weight = np.ones(n)
-    if n > _TREE_ROWS:
-        rows = _sample(n, _TREE_ROWS)
-        X, targets, weight = X[rows], targets[rows], weight[rows]
+    rows = _sample(n, _TREE_ROWS) if n > _TREE_ROWS else slice(None)
+    targets, weight = targets[rows], weight[rows]
     per_value = weight.ndim == 2
     candidates = _candidates(X, weight if per_value else None)
 
-    def column(j):
+    def column(j):  # its rows gathered here: no copy of the whole table
         w = weight[:, j] if per_value else weight
-        values = np.ascontiguousarray(X[:, j], dtype=np.float64)
+        values = np.asarray(X[rows, j], dtype=np.float64)
         codes = np.searchsorted(candidates[j], values, side="left")
         sums, totals = _histogram(codes, w, targets, len(candidates[j]) + 1)
         return candidates[j][np.sort(_grow(sums, totals, n_bins))]
@@ -84,24 +83,22 @@ def _candidates(X, weight=None):
     distinct values where at most ``_MAX_CANDIDATES + 1``, else between its
     quantiles (values of weight 0 left out)."""
     n = len(X)
-    sample = X
-    if n > _CANDIDATE_ROWS:
-        rows = _sample(n, _CANDIDATE_ROWS)
-        sample = X[rows]
-        weight = None if weight is None else weight[rows]
-    sample = np.array(sample, dtype=np.float64)
-    if weight is not None:
-        sample[weight == 0] = np.nan  # sorted last, and never a candidate
-    ordered = np.sort(sample, axis=0)
-    present = np.sum(~np.isnan(ordered), axis=0)
+    rows = _sample(n, _CANDIDATE_ROWS) if n > _CANDIDATE_ROWS else np.arange(n)
     levels = np.linspace(0, 1, _MAX_CANDIDATES + 2)
     out = []
-    for j, m in enumerate(present):
-        values = ordered[:m, j]
-        distinct = values[np.r_[True, values[1:] != values[:-1]]] if m else values
-        if len(distinct) > _MAX_CANDIDATES + 1:
-            distinct = np.unique(values[np.round(levels * (m - 1)).astype(np.int64)])
-        out.append(0.5 * (distinct[:-1] + distinct[1:]))
+    for block in np.array_split(np.arange(X.shape[1]), -(-X.shape[1] // 32) or 1):
+        # the columns of a block sorted in one pass (a copy of 32 columns at most)
+        sample = np.array(X[np.ix_(rows, block)], dtype=np.float64)
+        if weight is not None:
+            sample[weight[np.ix_(rows, block)] == 0] = np.nan  # last; no candidate
+        ordered = np.sort(sample, axis=0)
+        for values, m in zip(ordered.T, np.sum(~np.isnan(ordered), axis=0)):
+            values = values[:m]
+            distinct = values[np.r_[True, values[1:] != values[:-1]]] if m else values
+            if len(distinct) > _MAX_CANDIDATES + 1:
+                at = np.round(levels * (m - 1)).astype(np.int64)
+                distinct = np.unique(values[at])
+            out.append(0.5 * (distinct[:-1] + distinct[1:]))
     return out
 
 

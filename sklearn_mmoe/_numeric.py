@@ -40,9 +40,15 @@ _MAX_ROWS = 100_000
 _AUTO_ROWS_PER_COLUMN = 100
 # ... and when the code is at most this many inputs wide (the bins of all columns):
 # its epoch costs more the wider it is (benchmarks/numeric_cost.py: 1.4x robust
-# scaling's at 128 inputs, 1.6x at 256, 2.3x at 512, 8.8x at 4,096 on 2 cores),
-# and every table of the suite where it won is narrower (census: 194).
-_AUTO_CODE_WIDTH = 256
+# scaling's at 128 inputs, 1.6x at 256, 2.3x at 512, 8.8x at 4,096 on 2 cores). On
+# the suite (benchmarks/numeric_rule.json) the code paid for its seconds up to 436
+# inputs (churn: +0.0074 for 1.4 times the time, as census and MovieLens pay), and
+# lost at 3,200 (the paper's synthetic tables: -0.014 at 9 times the time).
+_AUTO_CODE_WIDTH = 512
+
+
+# Columns partially sorted at once by weighted_quantiles (its copy: n x this many).
+_BLOCK_COLUMNS = 16
 
 
 def _subsample(n, seed):
@@ -74,8 +80,10 @@ def weighted_quantiles(values, weight, quantiles):
         position = np.searchsorted(np.arange(1, n + 1) / n, quantiles, side="left")
         position = np.minimum(position, n - 1)
         at = np.unique(position)
-        part = np.partition(values[:, even], at, axis=0)
-        out[:, even] = part[position]
+        columns = np.flatnonzero(even)
+        for block in np.array_split(columns, -(-len(columns) // _BLOCK_COLUMNS)):
+            # a few columns at a time: the partial sort's copy stays small
+            out[:, block] = np.partition(values[:, block], at, axis=0)[position]
     for j in np.flatnonzero(~even):
         order = np.argsort(values[:, j], kind="stable")
         w = weight if weight.ndim == 1 else weight[:, j]

@@ -78,7 +78,9 @@ def test_unseen_categories_map_to_one_reserved_embedding():
 
 def test_missing_values_are_their_own_category_not_an_unseen_one():
     X, Y = _frame()
-    clf = MMoEClassifier(**FAST).fit(X, Y)
+    # Trained to convergence: FAST's 25 epochs leave the missing plan's rows between
+    # 0.5 and 0.99 by the seed and the bins, a claim about luck, not about the code.
+    clf = MMoEClassifier(**{**FAST, "max_epochs": 60}).fit(X, Y)
     module = clf.net_.module_
     offset = sum(n * d for n, d in module.encoder.embeddings[:1])
     width = module.encoder.embeddings[1][1]
@@ -117,7 +119,9 @@ def test_integer_codes_in_a_numeric_array_can_be_categorical():
     codes = rng.randint(0, 12, size=800)
     X = np.column_stack([rng.normal(size=800), codes])
     y = np.isin(codes, [1, 4, 6, 7, 11]).astype(float) * 2.0 + X[:, 0]
-    reg = MMoERegressor(**FAST, categorical_features=[1]).fit(X, y)
+    # Trained to convergence (FAST's 25 epochs end between 0.93 and 0.98 by the seed).
+    params = {**FAST, "max_epochs": 60}
+    reg = MMoERegressor(**params, categorical_features=[1]).fit(X, y)
     assert reg.score(X, y) > 0.95
     assert reg.net_.module_.encoder.embeddings == ((14, auto_embedding_dim(14)),)
 

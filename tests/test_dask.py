@@ -32,7 +32,10 @@ def _lazy_two_tasks(n_rows, chunk, seed=0):
 
 def test_incremental_streams_dask_chunks_through_partial_fit():
     X, y = _lazy_two_tasks(6_000, 1_500)
-    inc = Incremental(MMoEClassifier(**SMALL, batch_size=128), random_state=0)
+    # One pass per chunk, four in all: a rate that learns the tasks in four passes
+    # (the default's ends between 0.83 and 0.95 by the seed of the data).
+    clf = MMoEClassifier(**SMALL, batch_size=128, learning_rate=0.01)
+    inc = Incremental(clf, random_state=0)
     with dask.config.set(scheduler="synchronous"):
         inc.fit(X, y, classes=[[0, 1], [0, 1]])
     model = inc.estimator_
