@@ -57,10 +57,10 @@ def tree_thresholds(X, targets, n_bins, weight=None):
         return [np.empty(0) for _ in range(n_columns)]
     if weight is None:
         weight = np.ones(n)
-    rows = _sample(n, _TREE_ROWS) if n > _TREE_ROWS else slice(None)
-    targets, weight = targets[rows], weight[rows]
     per_value = weight.ndim == 2
     candidates = _candidates(X, weight if per_value else None)
+    rows = _sample(n, _TREE_ROWS) if n > _TREE_ROWS else slice(None)
+    targets, weight = targets[rows], weight[rows]
 
     def column(j):  # its rows gathered here: no copy of the whole table
         w = weight[:, j] if per_value else weight

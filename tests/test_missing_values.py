@@ -133,3 +133,25 @@ def test_columns_of_values_about_1e_minus_40_are_encoded_and_learned(encoding):
     model = MMoERegressor(**FAST, numeric_encoding=encoding).fit(X * 1e-40, y)
     pred = model.predict(X * 1e-40)
     assert np.all(np.isfinite(pred)) and r2_score(y, pred) > 0.9
+
+
+def test_binning_a_sample_leaves_missing_values_out_of_the_edges(monkeypatch):
+    """Past the rows the candidates and the tree are placed on, each takes a fixed
+    sample of the rows, with their values' weights: a missing value (weight 0)
+    still places no edge, and the edges still follow the target."""
+    from sklearn_mmoe import _binning
+    from sklearn_mmoe._numeric import fit_numeric
+
+    monkeypatch.setattr(_binning, "_TREE_ROWS", 300)
+    monkeypatch.setattr(_binning, "_CANDIDATE_ROWS", 200)
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 10, size=(1_000, 2))
+    Y = (X[:, :1] > 4).astype(float)
+    X[rng.rand(1_000) < 0.3, 1] = np.nan
+    X[X[:, 0] > 9, 0] = np.nan  # the top of column 0 is missing: no edge up there
+    rows, weight = np.arange(1_000), np.ones(1_000)
+    described = fit_numeric(X, rows, weight, 2, "piecewise", (Y, ["classification"]))
+    edges = described["edges"][0]
+    assert np.any(np.abs(edges - 4) < 0.2)  # where the target changes
+    assert edges[-1] <= 9  # placed by present values only
+    assert described["indicators"].tolist() == [0, 1]
