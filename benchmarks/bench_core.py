@@ -624,23 +624,25 @@ def _median(call, n):
     return float(np.median(times))
 
 
-def write_record(which):
-    """Merge this run's figures into the record (a benchmark run alone replaces its
-    own keys; the others' stay), with the command, the date and the machine."""
+def write_record(which, path=RECORD, measured=None, script="bench_core.py"):
+    """Merge a run's figures (``measured``, by default this script's) into the
+    record at ``path`` (a benchmark run alone replaces its own keys; the others'
+    stay), with the command, the date and the machine."""
+    measured = MEASURED if measured is None else measured
     try:
-        with open(RECORD) as file:
+        with open(path) as file:
             record = json.load(file)
     except FileNotFoundError:
         record = {"figures": {}}
     stamp = dict(
-        command=f"python benchmarks/bench_core.py {which}",
+        command=f"python benchmarks/{script} {which}",
         measured=datetime.date.today().isoformat(),
         machine=f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"{torch.get_num_threads()} threads, torch {torch.__version__}",
     )
-    for key, figure in MEASURED.items():
+    for key, figure in measured.items():
         record["figures"][key] = {**figure, **stamp}
-    with open(RECORD, "w") as file:
+    with open(path, "w") as file:
         json.dump(record, file, indent=1)
         file.write("\n")
 

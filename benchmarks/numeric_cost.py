@@ -21,16 +21,13 @@ Each figure is printed and kept in ``benchmarks/numeric_cost.json`` under its ke
 the machine.
 """
 
-import datetime
-import json
 import os
-import platform
 import sys
 import time
 import warnings
 
 import numpy as np
-import torch
+from bench_core import write_record  # this folder: run as a script
 from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
 from sklearn.tree import DecisionTreeRegressor
 
@@ -175,21 +172,7 @@ def main(argv):
     for name, run in parts.items():
         if which in (name, "all"):
             run()
-    record = {"figures": {}}
-    if os.path.exists(RECORD):
-        with open(RECORD) as f:
-            record = json.load(f)
-    stamp = dict(
-        command=f"python benchmarks/numeric_cost.py {which}",
-        measured=datetime.date.today().isoformat(),
-        machine=f"{platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}",
-    )
-    for key, figure in MEASURED.items():
-        record["figures"][key] = {**figure, **stamp}
-    with open(RECORD, "w") as f:
-        json.dump(record, f, indent=1)
-        f.write("\n")
+    write_record(which, RECORD, MEASURED, "numeric_cost.py")
 
 
 if __name__ == "__main__":
