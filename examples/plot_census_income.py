@@ -50,9 +50,10 @@ X_train, X_test, Y_train, Y_test = train_test_split(
 # ``categorical_features="from_dtype"`` finds the category columns and embeds each with
 # a width set by its cardinality. The money columns are heavy-tailed and mostly zero,
 # which a standardised input serves badly; with 100 or more training rows per numeric
-# column, ``numeric_encoding="auto"`` encodes each numeric column piecewise-linearly
-# over bins that a tree places where the two targets change, so the network can treat
-# each range on its own, as gradient boosting's splits do. From 20 training rows on
+# column (and a code of at most 512 inputs, here about 200), ``numeric_encoding="auto"``
+# encodes each numeric column piecewise-linearly over bins that a tree places where the
+# two targets change, so the network can treat each range on its own, as gradient
+# boosting's splits do. From 20 training rows on
 # ``early_stopping="auto"`` holds out a validation split (10 % of 5,000 rows or more)
 # and keeps the best epoch.
 mmoe = MMoEClassifier(random_state=0)
