@@ -250,9 +250,9 @@ default="auto"
         on the targets, as :class:`~sklearn_mmoe.preprocessing.PiecewiseLinearEncoder`
         with ``strategy="tree"``. ``"auto"``: ``"piecewise"`` when there are at least
         100 training rows per numeric column and the code is at most 512 inputs wide
-        (the bins of all numeric columns: its training epoch costs more the wider it
-        is, about 2 times robust scaling's at 512 inputs and 9 times at 4,096),
-        ``"robust"`` otherwise. ``None``: the
+        (the bins of all numeric columns: its training epoch costs a larger multiple
+        of robust scaling's the wider it is, measured in the user guide's "What the
+        estimator does without being asked"), ``"robust"`` otherwise. ``None``: the
         numbers go in as given. Under every encoding a missing value (NaN) is taken
         natively, as :class:`~sklearn.ensemble.HistGradientBoostingClassifier` takes
         it: it reads as its column's training median, and each column that had missing
