@@ -21,10 +21,10 @@ it has more, its splits are among the quantiles', as boosting's are.
 """
 
 import heapq
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import torch
+
+from ._parallel import threaded_map
 
 # Candidate thresholds per column (HistGradientBoosting's 255 bins, less one).
 _MAX_CANDIDATES = 254
@@ -32,6 +32,8 @@ _MAX_CANDIDATES = 254
 # subsamples beyond): enough for a tree of a few dozen leaves on one column.
 _TREE_ROWS = 50_000
 _CANDIDATE_ROWS = 20_000
+# Columns copied and sorted at once (a copy of n rows x this many columns at most).
+_BLOCK_COLUMNS = 16
 # A split decreasing the squared error by less than this fraction of the total
 # weight (the root's squared error, the targets being standardised to a total
 # variance of one) is rounding in a pure leaf, not signal.
@@ -59,7 +61,7 @@ def tree_thresholds(X, targets, n_bins, weight=None):
         weight = np.ones(n)
     per_value = weight.ndim == 2
     candidates = _candidates(X, weight if per_value else None)
-    rows = _sample(n, _TREE_ROWS) if n > _TREE_ROWS else slice(None)
+    rows = subsample(n, _TREE_ROWS)
     targets, weight = targets[rows], weight[rows]
 
     def column(j):  # its rows gathered here: no copy of the whole table
@@ -69,25 +71,18 @@ def tree_thresholds(X, targets, n_bins, weight=None):
         sums, totals = _histogram(codes, w, targets, len(candidates[j]) + 1)
         return candidates[j][np.sort(_grow(sums, totals, n_bins))]
 
-    # NumPy's searches and sums run outside the GIL: the columns go in parallel,
-    # on as many threads as PyTorch's.
-    n_threads = min(torch.get_num_threads(), n_columns)
-    if n_threads == 1:
-        return [column(j) for j in range(n_columns)]
-    with ThreadPoolExecutor(n_threads) as pool:
-        return list(pool.map(column, range(n_columns)))
+    # NumPy's searches and sums run outside the GIL: the columns go in parallel.
+    return threaded_map(column, range(n_columns))
 
 
 def _candidates(X, weight=None):
     """Each column's candidate thresholds, increasing: midpoints between its
     distinct values where at most ``_MAX_CANDIDATES + 1``, else between its
     quantiles (values of weight 0 left out)."""
-    n = len(X)
-    rows = _sample(n, _CANDIDATE_ROWS) if n > _CANDIDATE_ROWS else np.arange(n)
+    rows = subsample(len(X), _CANDIDATE_ROWS)
     levels = np.linspace(0, 1, _MAX_CANDIDATES + 2)
     out = []
-    for block in np.array_split(np.arange(X.shape[1]), -(-X.shape[1] // 32) or 1):
-        # the columns of a block sorted in one pass (a copy of 32 columns at most)
+    for block in column_blocks(np.arange(X.shape[1])):  # each sorted in one pass
         sample = np.array(X[np.ix_(rows, block)], dtype=np.float64)
         if weight is not None:
             sample[weight[np.ix_(rows, block)] == 0] = np.nan  # last; no candidate
@@ -102,9 +97,18 @@ def _candidates(X, weight=None):
     return out
 
 
-def _sample(n, size):
-    """A fixed subsample of ``size`` of ``n`` positions, in order."""
-    return np.sort(np.random.default_rng(0).choice(n, size, replace=False))
+def subsample(n, size, seed=0):
+    """Positions of at most ``size`` of ``n`` rows, in order: all of them, or a fixed
+    sample (the same for the same ``seed``)."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def column_blocks(columns):
+    """``columns`` split into runs of at most ``_BLOCK_COLUMNS``, so that work that
+    copies a block of columns at a time copies a few columns, not the table."""
+    return np.array_split(columns, max(1, -(-len(columns) // _BLOCK_COLUMNS)))
 
 
 def _histogram(codes, weight, targets, n_codes):

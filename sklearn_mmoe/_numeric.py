@@ -26,7 +26,7 @@ from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import type_of_target
 
 from . import _checks
-from ._binning import tree_thresholds
+from ._binning import column_blocks, subsample, tree_thresholds
 from ._rows import missing_mask
 from ._tasks import TASKS
 from ._warn import warn
@@ -45,17 +45,6 @@ _AUTO_ROWS_PER_COLUMN = 100
 # inputs (churn: +0.0074 for 1.4 times the time, as census and MovieLens pay), and
 # lost at 3,200 (the paper's synthetic tables: -0.014 at 9 times the time).
 _AUTO_CODE_WIDTH = 512
-
-
-# Columns partially sorted at once by weighted_quantiles (its copy: n x this many).
-_BLOCK_COLUMNS = 16
-
-
-def _subsample(n, seed):
-    """Positions of at most ``_MAX_ROWS`` of ``n`` rows, in order."""
-    if n <= _MAX_ROWS:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, _MAX_ROWS, replace=False))
 
 
 def weighted_quantiles(values, weight, quantiles):
@@ -80,9 +69,7 @@ def weighted_quantiles(values, weight, quantiles):
         position = np.searchsorted(np.arange(1, n + 1) / n, quantiles, side="left")
         position = np.minimum(position, n - 1)
         at = np.unique(position)
-        columns = np.flatnonzero(even)
-        for block in np.array_split(columns, -(-len(columns) // _BLOCK_COLUMNS)):
-            # a few columns at a time: the partial sort's copy stays small
+        for block in column_blocks(np.flatnonzero(even)):  # a small copy each
             out[:, block] = np.partition(values[:, block], at, axis=0)[position]
     for j in np.flatnonzero(~even):
         order = np.argsort(values[:, j], kind="stable")
@@ -106,8 +93,10 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
         return None
     if encoding == "auto":  # "piecewise" unless it overfits or its code is too wide
         many = len(rows) >= _AUTO_ROWS_PER_COLUMN * n_numeric
-        encoding = "auto" if many else "robust"
-    keep = _subsample(len(rows), seed)
+        # every column has a bin at least: past _AUTO_CODE_WIDTH columns, no binning
+        narrow = n_numeric <= _AUTO_CODE_WIDTH
+        encoding = "auto" if many and narrow else "robust"
+    keep = subsample(len(rows), _MAX_ROWS, seed)
     values = X[rows[keep]]
     values = values.toarray() if sp.issparse(values) else np.asarray(values)
     values = values[:, :n_numeric].astype(np.float64)
@@ -188,7 +177,7 @@ def refresh_constant(described, X, rows, weight):
     if described is None or not np.any(described["constant"]):
         return described
     columns = np.flatnonzero(described["constant"])
-    keep = _subsample(len(rows), 0)
+    keep = subsample(len(rows), _MAX_ROWS)
     values = X[rows[keep]]
     values = values.toarray() if sp.issparse(values) else np.asarray(values)
     values = values[:, columns].astype(np.float64)

@@ -8,12 +8,12 @@ input rows. Each task's loss is weighted by the row's weight times whether its l
 present, normalised so that a task's weights average one over the training rows.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+
+from ._parallel import threaded_map
 
 # Row hashes are computed a chunk of rows at a time, whose uint64 copy (this many bytes)
 # stays in cache.
@@ -54,15 +54,8 @@ def _hash_X(X):
         chunk = np.ascontiguousarray(X[start : start + size])
         h[start : start + size] = chunk.view(np.uint32).astype(np.uint64) @ r
 
-    starts = range(0, X.shape[0], size)
     # NumPy's integer products run outside the GIL, so chunks hash in parallel.
-    n_threads = min(torch.get_num_threads(), len(starts))
-    if n_threads > 1:
-        with ThreadPoolExecutor(n_threads) as pool:
-            list(pool.map(hash_chunk, starts))
-    else:
-        for start in starts:
-            hash_chunk(start)
+    threaded_map(hash_chunk, range(0, X.shape[0], size))
     return h
 
 
