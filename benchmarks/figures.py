@@ -386,6 +386,99 @@ def _numeric_suite_widest():
     return str(max(r["code_width"] for r in rows if r["encoding"] == "piecewise"))
 
 
+# -- a default fit's seconds on the large tables (benchmarks/large_tables.py)
+# ---------------------------------------------------------------------------------
+
+
+def _large_rows(case):
+    return [
+        r
+        for r in record("large_tables")["figures"]["ratio"]["rows"]
+        if r["case"] == case
+    ]
+
+
+@figure("large.ratio", "large_tables")
+def _large_ratio(case):
+    """A default fit's seconds over boosting's on ``case``, the mean over seeds."""
+    return ratio(np.mean([r["ratio"] for r in _large_rows(case)]))
+
+
+@figure("large.step", "large_tables")
+def _large_step(case, part="step"):
+    """Milliseconds of a training step on ``case`` (``step``, ``forward``,
+    ``backward``, ``optimizer`` or ``first_layer``, the first layer's arithmetic
+    alone), the mean over seeds."""
+    return f"{np.mean([r[f'{part}_ms'] for r in _large_rows(case)]):.2f} ms"
+
+
+@figure("large.first_layer_share", "large_tables")
+def _large_first_layer_share(case):
+    """The first layer's arithmetic alone, as a percentage of a training step."""
+    rows = _large_rows(case)
+    share = np.mean([r["first_layer_ms"] / r["step_ms"] for r in rows])
+    return f"{100 * share:.0f} %"
+
+
+@figure("large.gflops", "large_tables")
+def _large_gflops(case):
+    """The rate of the first layer's arithmetic alone, GFLOP/s."""
+    return f"{np.mean([r['first_layer_gflops'] for r in _large_rows(case)]):.0f}"
+
+
+@figure("large.optimizer", "large_tables")
+def _large_optimizer(case, which):
+    """One AdamW update's milliseconds on ``case``: ``foreach`` or ``fused``."""
+    rows = record("large_tables")["figures"]["optimizer"]["rows"]
+    return f"{next(r for r in rows if r['case'] == case)[f'{which}_ms']:.2f} ms"
+
+
+def _large_table():
+    rows = [
+        [
+            "case",
+            "default fit",
+            "boosting",
+            "ratio",
+            "epochs x steps",
+            "step",
+            "forward",
+            "backward",
+            "optimiser",
+            "first layer alone",
+            "validation",
+            "fixed",
+        ]
+    ]
+    for case in dict.fromkeys(
+        r["case"] for r in record("large_tables")["figures"]["ratio"]["rows"]
+    ):
+        rs = _large_rows(case)
+
+        def mean(key, rs=rs):
+            return float(np.mean([r[key] for r in rs]))
+
+        first = rs[0]
+        rows.append(
+            [
+                case,
+                _amount(mean("seconds"), "s"),
+                _amount(mean("hgb_seconds"), "s"),
+                ratio(mean("ratio")),
+                f"{first['epochs']} x {first['steps'] // first['epochs']}",
+                f"{mean('step_ms'):.2f} ms",
+                f"{mean('forward_ms'):.2f} ms",
+                f"{mean('backward_ms'):.2f} ms",
+                f"{mean('optimizer_ms'):.2f} ms",
+                f"{mean('first_layer_ms'):.2f} ms "
+                f"({first['first_layer'][0]} x {first['first_layer'][1]})",
+                _amount(mean("validation"), "s"),
+                _amount(mean("fixed"), "s"),
+            ]
+        )
+    return {"large_tables": rows}
+
+
 # -- where the piecewise-linear code pays (benchmarks/numeric_rule.json)
 # ---------------------------------------------------------------------------------
 
@@ -1108,6 +1201,7 @@ TABLES = {
     "numeric_width": _width_table,
     "numeric_suite": _numeric_suite_table,
     "numeric_rule": _rule_table,
+    "large_tables": _large_table,
 }
 
 
