@@ -57,8 +57,8 @@ import numpy as np
 import torch
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
-from sklearn_mmoe._module import MMoEModule, _TorchOps
-from sklearn_mmoe._net import MultiTaskLoss
+from sklearn_mmoe._network.module import MMoEModule, _TorchOps
+from sklearn_mmoe._training.net import MultiTaskLoss
 
 warnings.simplefilter("ignore")  # ConvergenceWarning from the deliberately short fits
 
@@ -203,7 +203,7 @@ def bench_progress():
     # Identical fits differ by the machine's noise (several percent); what verbose adds
     # per epoch, timed directly: one Progress.epoch call with a history row of two
     # tasks, drawing a bar or writing a line.
-    from sklearn_mmoe._progress import Progress
+    from sklearn_mmoe._training.progress import Progress
 
     row = {
         "train_loss": 1.0,
@@ -304,9 +304,10 @@ def _lookup_floor(X, Y):
     """Seconds of the lookup's own work in one epoch of the piecewise-linear code,
     and nothing else: per training step, two table rows per numeric column gathered
     and weighed (forward) and the table's gradient (backward), on the table of a
-    fitted module; best of 3 epochs. Ours (:func:`sklearn_mmoe._lookup.ramp_lookup`)
+    fitted module; best of 3 epochs. Ours
+    (:func:`sklearn_mmoe._network.lookup.ramp_lookup`)
     and PyTorch's own backward of the same embedding bag."""
-    from sklearn_mmoe._lookup import _bag, ramp_lookup
+    from sklearn_mmoe._network.lookup import _bag, ramp_lookup
 
     clf = MMoEClassifier(
         **ARCH,
@@ -347,7 +348,7 @@ def _epoch_with(X, Y, dense=False, **params):
     the fit (the encoding's fit, the split: its fixed cost) and the numeric encoding
     used. ``dense``: the piecewise-linear code times the first layer as a dense
     product, never the lookup (the form before the lookup, for comparison)."""
-    from sklearn_mmoe import _module
+    from sklearn_mmoe._network import module as _module
 
     limits = _module._LOOKUP_ROWS, _module._LOOKUP_TRAINING_ROWS
     if dense:

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from bench_core import write_record  # this folder: run as a script
 
-from sklearn_mmoe._net import MultiTaskNet
+from sklearn_mmoe._training.net import MultiTaskNet
 
 warnings.simplefilter("ignore")  # ConvergenceWarning, none expected here
 

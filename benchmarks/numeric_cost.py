@@ -32,7 +32,7 @@ from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
 from sklearn.tree import DecisionTreeRegressor
 
 from sklearn_mmoe import MMoEClassifier
-from sklearn_mmoe._numeric import fit_numeric, tree_targets
+from sklearn_mmoe._inputs.numeric import fit_numeric, tree_targets
 
 warnings.simplefilter("ignore")  # ConvergenceWarning from the deliberately short fits
 
@@ -95,7 +95,7 @@ def bench_suite():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import defaults
 
-    from sklearn_mmoe import _engine
+    from sklearn_mmoe._training import engine as _engine
 
     spent = []
     fit_numeric_of = _engine.fit_numeric

@@ -5,7 +5,8 @@ constant prediction, and what it costs a learnable one.
 inputs, 300 training rows of which the defaults hold 60 out, 100 held-out rows), one
 ``MMoERegressor(random_state=0)`` per draw. Each fit's validation outputs and targets
 are recorded as the estimator chooses its factor, and every rule ``c - doubt * se**2
-/ c`` (see ``sklearn_mmoe._tasks.shrink_factor``) is then scored on the held-out rows:
+/ c`` (see ``sklearn_mmoe._tasks.kinds.shrink_factor``) is then scored on the held-out
+rows:
 the noise task's R2 minus the constant's (mean, worst draw, worst mean of 4 draws) and
 the learnable task's R2.
 
@@ -22,7 +23,8 @@ import warnings
 import numpy as np
 from sklearn.metrics import r2_score
 
-from sklearn_mmoe import MMoERegressor, _tasks
+from sklearn_mmoe import MMoERegressor
+from sklearn_mmoe._tasks import kinds as _tasks
 
 
 def _draw(n, seed):

@@ -5,13 +5,13 @@ in one model) fit several related targets at once, one task per column of ``y``,
 PyTorch MMoE trained through skorch.
 """
 
-from ._classifier import MMoEClassifier
-from ._joint import compare_joint_training
-from ._multitask import MMoEMultiTask
-from ._onnx import onnx_inputs, to_onnx
-from ._persist import load, save
-from ._regressor import MMoERegressor
-from ._scoring import task_scorer
+from ._estimators.classifier import MMoEClassifier
+from ._estimators.multitask import MMoEMultiTask
+from ._estimators.regressor import MMoERegressor
+from ._export.files import load, save
+from ._export.onnx import onnx_inputs, to_onnx
+from ._scoring.joint import compare_joint_training
+from ._scoring.scoring import task_scorer
 
 __version__ = "0.1.0"
 

@@ -11,8 +11,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._numeric import bin_edges, tree_targets
-from ._warn import warn
+from ._inputs.numeric import bin_edges, tree_targets
+from ._utils.warn import warn
 
 __all__ = ["PiecewiseLinearEncoder"]
 

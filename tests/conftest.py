@@ -63,7 +63,7 @@ def interrupt_after(monkeypatch):
     """``interrupt_after(n)``: the n-th training step from now raises
     KeyboardInterrupt, as a Ctrl-C arriving then would (undone at the test's end, or
     by ``monkeypatch.undo()``)."""
-    from sklearn_mmoe._net import MultiTaskNet
+    from sklearn_mmoe._training.net import MultiTaskNet
 
     def arm(n_steps):
         step = MultiTaskNet.train_step

@@ -11,8 +11,8 @@ from _helpers import TINY
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
-from sklearn_mmoe._data import TensorData
-from sklearn_mmoe._net import MultiTaskNet
+from sklearn_mmoe._inputs.tensors import TensorData
+from sklearn_mmoe._training.net import MultiTaskNet
 
 FAST = dict(
     **TINY,

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import OneHotEncoder
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
-from sklearn_mmoe._categorical import auto_embedding_dim
+from sklearn_mmoe._inputs.categorical import auto_embedding_dim
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = dict(

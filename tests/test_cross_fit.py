@@ -18,7 +18,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor, load, save
-from sklearn_mmoe._crossfit import CrossFitModule
+from sklearn_mmoe._network.crossfit import CrossFitModule
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -292,7 +292,7 @@ def test_a_funnel_with_ids_cross_fits_and_keeps_its_order(funnel):
 
 
 def test_each_member_trains_in_batches_of_its_own_rows(monkeypatch):
-    import sklearn_mmoe._engine as engine
+    import sklearn_mmoe._training.engine as engine
 
     seen, train = [], engine._train
 

@@ -6,7 +6,12 @@ import scipy.sparse as sp
 import torch
 
 from sklearn_mmoe import MMoEClassifier
-from sklearn_mmoe._data import BatchIterator, HoldOutSplit, TensorData, placement
+from sklearn_mmoe._inputs.tensors import (
+    BatchIterator,
+    HoldOutSplit,
+    TensorData,
+    placement,
+)
 
 
 def test_sparse_rows_match_scipy_including_duplicates_and_empty_rows():
@@ -124,7 +129,7 @@ def test_rows_go_to_a_gpu_when_they_fit_in_half_its_free_memory():
 def test_a_fit_from_resident_or_pinned_batches_equals_the_host_fit(
     monkeypatch, where, sparse
 ):
-    import sklearn_mmoe._data as data_module
+    import sklearn_mmoe._inputs.tensors as data_module
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(1_200, 5)).astype(np.float32)

@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from torch import nn
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor, save, to_onnx
-from sklearn_mmoe._module import MMoEModule
+from sklearn_mmoe._network.module import MMoEModule
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

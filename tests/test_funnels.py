@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
-from sklearn_mmoe._architectures import ARCHITECTURES
-from sklearn_mmoe._funnels import FUNNELS, funnel_edges, violation
-from sklearn_mmoe._module import MMoEModule
-from sklearn_mmoe._tasks import ClassificationTask, RegressionTask
+from sklearn_mmoe._network.architectures import ARCHITECTURES
+from sklearn_mmoe._network.module import MMoEModule
+from sklearn_mmoe._tasks.funnels import FUNNELS, funnel_edges, violation
+from sklearn_mmoe._tasks.kinds import ClassificationTask, RegressionTask
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -13,8 +13,9 @@ from _helpers import BRIEF, HASHED_USERS, users_frame
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from sklearn_mmoe import MMoERegressor, _categorical, load, onnx_inputs, save
-from sklearn_mmoe._hashing import bucket_of
+from sklearn_mmoe import MMoERegressor, load, onnx_inputs, save
+from sklearn_mmoe._inputs import categorical as _categorical
+from sklearn_mmoe._inputs.hashing import bucket_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 BUCKETS = HASHED_USERS["user"]
@@ -46,7 +47,7 @@ def test_a_hashed_column_learns_no_categories_and_has_its_buckets(hashed):
 def test_the_buckets_are_the_same_in_another_process():
     values = ["user1", "a film", "42", "é"]
     code = (
-        "import numpy as np; from sklearn_mmoe._hashing import bucket_of; "
+        "import numpy as np; from sklearn_mmoe._inputs.hashing import bucket_of; "
         f"print(bucket_of(np.array({values!r}, dtype=object), 1000).tolist())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

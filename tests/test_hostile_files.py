@@ -25,7 +25,7 @@ from sklearn_mmoe import (
     load,
     save,
 )
-from sklearn_mmoe._restore import FITTED
+from sklearn_mmoe._export.restore import FITTED
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -9,13 +9,13 @@ from _helpers import BRIEF, MIXED_KINDS, mixed_frame
 from sklearn.model_selection import train_test_split
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
-from sklearn_mmoe._interactions import (
+from sklearn_mmoe._network.interactions import (
     AUTO_EMBEDDING_L2,
     SPARSE_LR_SCALE,
     Interactions,
     resolve_wide,
 )
-from sklearn_mmoe._module import MMoEModule, _TorchOps
+from sklearn_mmoe._network.module import MMoEModule, _TorchOps
 from sklearn_mmoe.datasets import make_recommendation
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -139,8 +139,8 @@ def test_binning_a_sample_leaves_missing_values_out_of_the_edges(monkeypatch):
     """Past the rows the candidates and the tree are placed on, each takes a fixed
     sample of the rows, with their values' weights: a missing value (weight 0)
     still places no edge, and the edges still follow the target."""
-    from sklearn_mmoe import _binning
-    from sklearn_mmoe._numeric import fit_numeric
+    from sklearn_mmoe._inputs import binning as _binning
+    from sklearn_mmoe._inputs.numeric import fit_numeric
 
     monkeypatch.setattr(_binning, "_TREE_ROWS", 300)
     monkeypatch.setattr(_binning, "_CANDIDATE_ROWS", 200)

@@ -7,10 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sklearn_mmoe._architectures import ARCHITECTURES
-from sklearn_mmoe._experts import EXPERT_TYPES
-from sklearn_mmoe._gates import GATE_TYPES
-from sklearn_mmoe._module import MMoEModule, _TorchOps
+from sklearn_mmoe._network.architectures import ARCHITECTURES
+from sklearn_mmoe._network.experts import EXPERT_TYPES
+from sklearn_mmoe._network.gates import GATE_TYPES
+from sklearn_mmoe._network.module import MMoEModule, _TorchOps
 
 
 def _layer(x, w, b, member, activate):

@@ -8,8 +8,9 @@ import pytest
 import torch
 from _helpers import BRIEF
 
-from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, _module
-from sklearn_mmoe._predict import _dense
+from sklearn_mmoe import MMoEClassifier, MMoEMultiTask
+from sklearn_mmoe._estimators.predict import _dense
+from sklearn_mmoe._network import module as _module
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -148,7 +149,7 @@ def test_the_lookups_own_backward_equals_autograd_through_the_bag():
     """The table's gradient (values sorted by first row, two grouped bags) and the
     fractions' equal autograd's through the plain embedding bag: rows shared by
     many values, rows no value reads, a value on the last row of a column."""
-    from sklearn_mmoe._lookup import RampLookup, _bag
+    from sklearn_mmoe._network.lookup import RampLookup, _bag
 
     generator = torch.Generator().manual_seed(0)
     n_columns, T, width = 5, 6, 3

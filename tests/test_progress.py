@@ -98,7 +98,7 @@ def test_nothing_is_shown_at_verbose_0(monkeypatch):
 
 
 def test_a_jupyter_kernels_output_counts_as_interactive():
-    from sklearn_mmoe._progress import _interactive
+    from sklearn_mmoe._training.progress import _interactive
 
     kernel_stream = type(
         "OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"}

@@ -9,7 +9,7 @@ from sklearn.metrics import ndcg_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor, task_scorer
-from sklearn_mmoe._ranking import grouped_auc, grouped_ndcg
+from sklearn_mmoe._scoring.ranking import grouped_auc, grouped_ndcg
 
 
 @pytest.fixture(scope="module")

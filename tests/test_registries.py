@@ -7,12 +7,12 @@ import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
-from sklearn_mmoe._architectures import ARCHITECTURES, Architecture, Level
-from sklearn_mmoe._architectures import register as register_architecture
-from sklearn_mmoe._experts import EXPERT_TYPES, ExpertType
-from sklearn_mmoe._experts import register as register_expert_type
-from sklearn_mmoe._gates import GATE_TYPES, GateType
-from sklearn_mmoe._gates import register as register_gate_type
+from sklearn_mmoe._network.architectures import ARCHITECTURES, Architecture, Level
+from sklearn_mmoe._network.architectures import register as register_architecture
+from sklearn_mmoe._network.experts import EXPERT_TYPES, ExpertType
+from sklearn_mmoe._network.experts import register as register_expert_type
+from sklearn_mmoe._network.gates import GATE_TYPES, GateType
+from sklearn_mmoe._network.gates import register as register_gate_type
 
 # the fits below are short on purpose: they test what a registration reaches
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

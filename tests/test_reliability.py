@@ -282,7 +282,7 @@ def test_a_series_as_X_gets_scikit_learns_2d_error():
 def _validated_in_full(model, X):
     """What ``predict_proba`` returns when scikit-learn's validate_data checks ``X``
     (the path of everything _plain_rows does not take)."""
-    from sklearn_mmoe import _inputs
+    from sklearn_mmoe._inputs import validation as _inputs
 
     plain = _inputs._plain_rows
     _inputs._plain_rows = lambda model, X: None

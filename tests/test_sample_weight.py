@@ -7,8 +7,8 @@ import torch
 from _helpers import TINY
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
-from sklearn_mmoe._data import BatchIterator, TensorData
-from sklearn_mmoe._rows import collapse, task_row_weights
+from sklearn_mmoe._inputs.rows import collapse, task_row_weights
+from sklearn_mmoe._inputs.tensors import BatchIterator, TensorData
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = dict(

@@ -1,5 +1,5 @@
 """Every registered kind of task, through the interface the package reads it by
-(:class:`sklearn_mmoe._tasks.TaskKind`): a new kind is tested here by its
+(:class:`sklearn_mmoe._tasks.kinds.TaskKind`): a new kind is tested here by its
 registration and an entry of example labels below."""
 
 import numpy as np
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from sklearn_mmoe import MMoEMultiTask
-from sklearn_mmoe._module import _NumpyOps, _TorchOps
-from sklearn_mmoe._tasks import TASKS, TaskKind, register
+from sklearn_mmoe._network.module import _NumpyOps, _TorchOps
+from sklearn_mmoe._tasks.kinds import TASKS, TaskKind, register
 
 # Training labels of each registered kind (100 rows): a kind without an entry fails
 # test_every_registered_kind_has_example_labels.

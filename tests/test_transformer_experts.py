@@ -20,9 +20,9 @@ from sklearn_mmoe import (
     load,
     save,
 )
-from sklearn_mmoe._memory import rows_per_chunk
-from sklearn_mmoe._module import _TorchOps
-from sklearn_mmoe._predict import _dense
+from sklearn_mmoe._estimators.predict import _dense
+from sklearn_mmoe._network.memory import rows_per_chunk
+from sklearn_mmoe._network.module import _TorchOps
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -1,0 +1,547 @@
+"""The estimator base shared by every estimator: the parameter surface and its
+validation, and the one fit sequence (validate, describe and encode each task, merge
+repeated rows, standardise, then train through :mod:`sklearn_mmoe._training.engine`); an
+estimator says only which kind each of its tasks is (``_declared_task_types``) and how
+its predictions are laid out. Inference and scoring are
+:mod:`sklearn_mmoe._estimators.predict`'s."""
+
+import copy
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
+from torch import nn
+
+from .._inputs.numeric import NUMERIC_ENCODINGS
+from .._inputs.validation import _InputsMixin, check_task_names
+from .._network.architectures import ARCHITECTURES
+from .._network.experts import EXPERT_TYPES
+from .._network.gates import GATE_TYPES
+from .._network.module import ACTIVATIONS
+from .._tasks.funnels import FUNNELS, funnel_edges, funnel_targets
+from .._tasks.kinds import TASKS, declared_dtypes, infer_task_type, task_label
+from .._training.engine import FitMode, _EngineMixin
+from .predict import _PredictMixin
+
+
+class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
+    """Parameters, validation, the fit sequence and the skorch net, for every
+    estimator."""
+
+    _parameter_constraints: dict = {
+        "architecture": [StrOptions(ARCHITECTURES.keys())],  # a later registration too
+        "n_experts": [Interval(Integral, 1, None, closed="left")],
+        "expert_units": ["array-like"],
+        # a registered name, or a torch.nn.Module subclass (_check_expert_type)
+        "expert_type": [StrOptions(EXPERT_TYPES.keys()), type],
+        "expert_options": [dict, None],
+        # each expert type's own parameters (the Transformer's sizes)
+        **{
+            name: constraints
+            for expert in EXPERT_TYPES.values()
+            for name, (_, constraints, *_) in expert.parameters.items()
+        },
+        "gate_units": ["array-like"],
+        "gate_type": [StrOptions(GATE_TYPES.keys())],
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
+        "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "n_task_experts": [Interval(Integral, 0, None, closed="left")],
+        "n_levels": [Interval(Integral, 1, None, closed="left")],
+        "tower_units": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
+        "learning_rate_schedule": [StrOptions({"cosine", "constant"})],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
+        "validation_fraction": [
+            Interval(Real, 0, 1, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "refit": ["boolean", StrOptions({"auto"})],
+        "n_cv": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "task_weights": ["array-like", StrOptions({"uncertainty"}), None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "missing_labels": [StrOptions({"raise", "ignore"})],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "numeric_encoding": [StrOptions(set(NUMERIC_ENCODINGS)), None],
+        "embedding_dim": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "min_frequency": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+            None,
+        ],
+        "max_categories": [Interval(Integral, 1, None, closed="left"), None],
+        "hash_buckets": [dict, None],
+        "interactions": ["boolean", StrOptions({"auto"})],
+        "interaction_dim": [Interval(Integral, 1, None, closed="left")],
+        "embedding_l2": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        architecture="mmoe",
+        n_experts=8,
+        expert_units=(64,),
+        expert_type="mlp",
+        expert_options=None,
+        token_dim=32,
+        n_blocks=1,
+        n_heads=4,
+        attention_dropout=0.1,
+        gate_units=(),
+        gate_type="softmax",
+        top_k=None,
+        balance_weight=0.0,
+        n_task_experts=1,
+        n_levels=1,
+        tower_units=(32,),
+        activation="relu",
+        dropout=0.0,
+        ensemble_size=1,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        ema_decay=None,
+        learning_rate_schedule="cosine",
+        batch_size="auto",
+        max_epochs="auto",
+        early_stopping="auto",
+        validation_fraction="auto",
+        refit=False,
+        n_cv=1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        task_weights=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        missing_labels="raise",
+        categorical_features="from_dtype",
+        embedding_dim="auto",
+        numeric_encoding="auto",
+        min_frequency=None,
+        max_categories=None,
+        hash_buckets=None,
+        interactions="auto",
+        interaction_dim=32,
+        embedding_l2="auto",
+    ):
+        self.architecture = architecture
+        self.n_experts = n_experts
+        self.expert_units = expert_units
+        self.expert_type = expert_type
+        self.expert_options = expert_options
+        self.token_dim = token_dim
+        self.n_blocks = n_blocks
+        self.n_heads = n_heads
+        self.attention_dropout = attention_dropout
+        self.gate_units = gate_units
+        self.gate_type = gate_type
+        self.top_k = top_k
+        self.balance_weight = balance_weight
+        self.n_task_experts = n_task_experts
+        self.n_levels = n_levels
+        self.tower_units = tower_units
+        self.activation = activation
+        self.dropout = dropout
+        self.ensemble_size = ensemble_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.refit = refit
+        self.n_cv = n_cv
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.task_weights = task_weights
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.missing_labels = missing_labels
+        self.categorical_features = categorical_features
+        self.embedding_dim = embedding_dim
+        self.numeric_encoding = numeric_encoding
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
+        self.hash_buckets = hash_buckets
+        self.interactions = interactions
+        self.interaction_dim = interaction_dim
+        self.embedding_l2 = embedding_l2
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        # A numeric encoding fills missing values (NaN); raw inputs must be finite.
+        tags.input_tags.allow_nan = self.numeric_encoding is not None
+        tags.target_tags.multi_output = True
+        return tags
+
+    # -- hyper-parameters
+    # ---------------------------------------------------------------------
+
+    def _check_units(self, name, allow_empty):
+        units = getattr(self, name)
+        try:
+            units = tuple(units)
+            ok = all(
+                isinstance(u, Integral) and not isinstance(u, bool) and u >= 1
+                for u in units
+            )
+        except TypeError:
+            ok = False
+        if not ok or (not units and not allow_empty):
+            need = "a" if allow_empty else "a non-empty"
+            raise ValueError(
+                f"{name} must be {need} tuple of positive ints (hidden layer sizes); "
+                f"got {getattr(self, name)!r}."
+            )
+        return tuple(int(u) for u in units)
+
+    def _check_expert_type(self):
+        """``expert_type`` and ``expert_options`` as the network takes them."""
+        expert_type, options = self.expert_type, self.expert_options
+        if not isinstance(expert_type, str) and not issubclass(expert_type, nn.Module):
+            raise TypeError(
+                "expert_type must be one of "
+                f"{sorted(EXPERT_TYPES)} or a torch.nn.Module subclass; got the class "
+                f"{expert_type.__name__}."
+            )
+        if isinstance(expert_type, str):
+            if options:
+                raise ValueError(
+                    "expert_options are the arguments of a module class's "
+                    f"constructor; expert_type={expert_type!r} takes none (got "
+                    f"{sorted(options)})."
+                )
+            # a registered type is built with its own parameters' values
+            own = EXPERT_TYPES[expert_type].parameters
+            return expert_type, {name: getattr(self, name) for name in own}
+        return expert_type, (None if options is None else dict(options))
+
+    def _check_task_weights(self, n_tasks):
+        if self.task_weights is None:
+            return np.ones(n_tasks)
+        if isinstance(self.task_weights, str):
+            return self.task_weights  # "uncertainty": learned in training
+        try:
+            w = np.asarray(self.task_weights, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"task_weights must hold {n_tasks} numbers (one per task) or be "
+                f"'uncertainty'; got {self.task_weights!r}."
+            ) from exc
+        if (
+            w.shape != (n_tasks,)
+            or not np.all(np.isfinite(w))
+            or np.any(w < 0)
+            or not w.any()
+        ):
+            raise ValueError(
+                f"task_weights must hold {n_tasks} finite non-negative weights "
+                f"(one per task), not all zero; got {self.task_weights!r}."
+            )
+        return w
+
+    def _validate_params(self):
+        super()._validate_params()
+        # scikit-learn's Interval(Integral) takes a bool for an int; these do not.
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            integral = any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints
+            )
+            if integral and isinstance(value, (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an int, "
+                    f"not a bool; got {value!r}."
+                )
+
+    def _check_device(self):
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device={self.device!r} is not a valid torch device."
+            ) from exc
+        if device.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(
+                f"device={self.device!r}: the estimators train on 'cpu', 'cuda' "
+                f"(or 'cuda:<index>') or 'mps', not on {device.type!r} devices."
+            )
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but CUDA is not available."
+            )
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but MPS is not available."
+            )
+        return device
+
+    # -- training
+    # ------------------------------------------------------------------------
+
+    def _declared_task_types(self, n_tasks):
+        """The kind (a key of :data:`sklearn_mmoe._tasks.kinds.TASKS`) of each of
+        ``n_tasks`` tasks as the estimator's class and parameters fix it, or None
+        where each task's labels decide (``task_types="auto"``)."""
+        raise NotImplementedError
+
+    def _task_types(self, Y, where, declared):
+        """Each task's kind from the (present) labels ``Y`` of each task, where the
+        estimator does not fix it; ``where[t]`` names task ``t`` in errors and
+        ``declared[t]`` what the dtype ``y`` gave it declares (see
+        :func:`~sklearn_mmoe._tasks.kinds.declared_dtypes`), ``declared`` None for an
+        array."""
+        kinds = self._declared_task_types(len(Y))
+        if kinds is not None:
+            return kinds
+        declared = declared or [None] * len(Y)
+        return [infer_task_type(y, w, d) for y, w, d in zip(Y, where, declared)]
+
+    def _fit(self, X, y, sample_weight, partial=False, classes=None):
+        """The fit sequence of every estimator (and of ``partial_fit``, one pass):
+        validate, describe and encode each task, merge repeated rows, standardise,
+        train."""
+        # A fit that raises, or is interrupted, leaves the estimator as it was.
+        state = self.__dict__.copy()
+        try:
+            # Training needs autograd even where the caller switched it off.
+            with torch.inference_mode(False), torch.enable_grad():
+                return self._fit_sequence(X, y, sample_weight, partial, classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_sequence(self, X, y, sample_weight, partial, classes):
+        mode = FitMode(self, partial)  # fresh, warm or continuing: decided here only
+        continuing = mode.continuing
+        names = _given_task_names(y)
+        declared = declared_dtypes(y)
+        y_1d = getattr(self, "_y_1d", None)
+        X, rows, Y, present, weight = self._validate_fit_data(
+            X, y, sample_weight, reset=not continuing
+        )
+        # A partial_fit pass reports the rows of its call and the rows seen so far
+        # (since the last fit, whose rows count).
+        seen = getattr(self, "_rows_seen", 0) if continuing else 0
+        stream = (len(Y), seen + len(Y)) if mode.partial else None
+        n_tasks = Y.shape[1]
+        if mode.warm:
+            check_task_names(self.task_names_, y)
+        if continuing:
+            self._y_1d = y_1d  # the first call's layout
+            if n_tasks != self.n_outputs_:
+                raise ValueError(
+                    "partial_fit continues the tasks of the first call, which had "
+                    f"{self.n_outputs_} task(s); y has {n_tasks}."
+                )
+            names = [str(n) for n in self.task_names_]
+        elif names is None or len(names) != n_tasks:
+            names = [f"task{t}" for t in range(n_tasks)]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"y's columns name the tasks, and {repeated} names more than one of "
+                "them (as strings): give each task a distinct name."
+            )
+        where = [task_label(t, name, n_tasks) for t, name in enumerate(names)]
+        labels = [Y[present[:, t], t] for t in range(n_tasks)]
+        targets = np.zeros(Y.shape)
+        if continuing:  # copies: a call that fails leaves the fitted tasks as they were
+            tasks = [copy.copy(task) for task in self._tasks]
+            for t, task in enumerate(tasks):
+                targets[present[:, t], t] = task.encode(labels[t], where[t])
+        else:
+            kinds = self._task_types(labels, where, declared)
+            known = self._partial_classes(classes, kinds) if mode.partial else None
+            tasks = []
+            for t, kind in enumerate(kinds):
+                if known is not None and known[t] is not None:
+                    task = TASKS[kind].from_classes(known[t], where[t])
+                    targets[present[:, t], t] = task.encode(labels[t], where[t])
+                else:
+                    task, targets[present[:, t], t] = TASKS[kind].from_labels(
+                        labels[t], where[t]
+                    )
+                tasks.append(task)
+        edges = funnel_edges(getattr(self, "task_parents", None), names, tasks)
+        if continuing and edges != self.net_.module_.funnel_edges:
+            raise ValueError(
+                "partial_fit continues the funnel of the first call (task_parents "
+                f"{self.net_.module_.funnel_edges} as (parent, child) columns); the "
+                f"parameters now give {edges}."
+            )
+        targets, present = funnel_targets(edges, targets, present, rows, where)
+        self._funnel = edges  # read by the network's settings
+        warm = mode.warm
+        if mode.start == "warm":
+            previous = self._tasks
+            if len(previous) != n_tasks or not all(
+                a.same_layout(b) for a, b in zip(tasks, previous)
+            ):
+                raise ValueError(
+                    "warm_start=True needs the same tasks (their number, kinds and "
+                    f"classes) as the previous fit, which had {len(previous)} "
+                    f"task(s); y has {n_tasks}."
+                )
+            tasks = [copy.copy(task) for task in previous]  # and their scaling
+        # Repeated rows are merged on each task's bit-exact key of its target.
+        keys = np.column_stack(
+            [task.key(targets[:, t]) for t, task in enumerate(tasks)]
+        )
+        given = rows
+        rows, keys, present, weight, groups = self._distinct_rows(
+            X, rows, keys, present, weight
+        )
+        targets = np.column_stack(
+            [task.from_key(keys[:, t]) for t, task in enumerate(tasks)]
+        )
+        for t, task in enumerate(tasks):
+            task.fit_scale(targets[present[:, t], t], weight[present[:, t]], warm)
+        tasks = [
+            task.seen(targets[present[:, t], t], widen=warm)
+            for t, task in enumerate(tasks)
+        ]
+        Z = np.column_stack(
+            [task.standardise(targets[:, t]) for t, task in enumerate(tasks)]
+        )
+        Z = np.where(present, Z, 0.0).astype(np.float32)
+        net, tasks, folds = self._fit_net(
+            X,
+            rows,
+            torch.from_numpy(Z),
+            present,
+            weight,
+            tasks,
+            names,
+            mode,
+            stream,
+            copies=(given, groups),
+        )
+        self._rows_seen = seen + len(Y)
+        self.net_ = net
+        self._tasks = tasks
+        self.n_outputs_ = n_tasks
+        self.task_names_ = np.asarray(names, dtype=object)
+        weights = net.criterion_.weights().detach().cpu().numpy()
+        self.task_weights_ = weights.astype(np.float64)
+        self._set_task_attributes()
+        self._set_out_of_fold(X, folds)
+        return self
+
+    def _set_task_attributes(self):
+        """Set an estimator's own per-task fitted attributes (``classes_``, ...)."""
+
+    def _partial_classes(self, classes, kinds):
+        """The classes of each task for the first ``partial_fit`` call: one array
+        per task (None for a regression task, or to take them from the labels)."""
+        n_tasks = len(kinds)
+        if classes is None:
+            return [None] * n_tasks
+        if isinstance(classes, (str, bytes, dict)) or not hasattr(classes, "__len__"):
+            raise TypeError(
+                "classes must be an array of every label the task can have (one "
+                "task), or a list with one such array (None for a regression task) "
+                f"per task; got {classes!r} of type {type(classes).__name__}."
+            )
+        if n_tasks == 1 and not (
+            isinstance(classes, (list, tuple))
+            and len(classes)
+            and (classes[0] is None or np.ndim(classes[0]) == 1)
+        ):
+            classes = [classes]
+        classes = list(classes)
+        if len(classes) != n_tasks:
+            raise ValueError(
+                f"classes must hold one array of labels per task ({n_tasks}); got "
+                f"{len(classes)}."
+            )
+        for t, c in enumerate(classes):
+            if c is not None and (isinstance(c, (str, bytes)) or np.ndim(c) != 1):
+                raise TypeError(
+                    f"classes[{t}] must be a 1-D array of task {t}'s labels (or None "
+                    f"for a regression task); got {c!r}."
+                )
+        # A list keeps each label's own type (NumPy would turn [0, "a"] into strings).
+        return [
+            None
+            if c is None
+            else np.asarray(c, dtype=object if isinstance(c, (list, tuple)) else None)
+            for c in classes
+        ]
+
+
+def _given_task_names(y):
+    """The task names a DataFrame's columns (or a named Series) give, else None."""
+    if hasattr(y, "columns"):
+        return [str(c) for c in y.columns]
+    if hasattr(y, "name") and hasattr(y, "iloc") and y.name is not None:
+        return [str(y.name)]
+    return None
+
+
+# The parameters of the estimators whose tasks can form funnels (classification
+# tasks: MMoEClassifier, MMoEMultiTask), their defaults and constraints.
+FUNNEL_DEFAULTS = {"task_parents": None, "funnel": "esmm", "funnel_calibration": 0.6}
+FUNNEL_CONSTRAINTS = {
+    "task_parents": [dict, None],
+    "funnel": [StrOptions(FUNNELS.keys())],
+    "funnel_calibration": [Interval(Real, 0, None, closed="left")],
+}
+
+
+def init_with(**extra):
+    """An ``__init__`` for an estimator that adds keyword-only parameters (name:
+    default) to :class:`_BaseMMoE`'s, written once: it stores every argument, as
+    scikit-learn asks, and carries the whole signature (``__signature__``), which
+    ``get_params``, ``clone``, ``repr`` and the docs read."""
+    base = inspect.signature(_BaseMMoE.__init__)
+    self_, *common = base.parameters.values()
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in extra.items()
+    ]
+    signature = base.replace(parameters=[self_, *added, *common])
+
+    def __init__(self, **params):
+        bound = signature.bind(self, **params)  # an unknown name: TypeError
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__

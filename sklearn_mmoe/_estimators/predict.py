@@ -1,0 +1,266 @@
+"""Inference and scoring, shared by every estimator: the network's outputs in
+chunks, each task's prediction and probabilities through its description
+(:mod:`sklearn_mmoe._tasks.kinds`), the mean per-task score and the gate weights."""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted
+
+from .._inputs.rows import bounded_weights
+from .._inputs.tensors import BatchIterator, TensorData, as_tensor
+from .._inputs.validation import check_task_names, keep_column_types
+from .._network.memory import rows_per_chunk
+from .._tasks.kinds import task_label
+
+# Up to this many rows, inference runs in float64 NumPy: PyTorch's per-operation
+# dispatch costs more than the arithmetic there, and float64 gives every row the same
+# result whatever it is batched with (scikit-learn's check_methods_subset_invariance
+# compares batches of up to 20 rows with single rows), which float32 BLAS kernels,
+# taking other code paths for a handful of rows, do not.
+_NUMPY_ROWS = 32
+
+
+class _PredictMixin:
+    """Reads the fitted ``net_``, ``_tasks``, ``n_outputs_``, ``task_names_`` and
+    ``_y_1d``, and the inputs mixin's ``_validate_X`` and ``_present_labels``."""
+
+    def _forward(self, X):
+        """Raw network outputs for ``X``: array (n_samples, n_tasks, width).
+
+        float64 from NumPy for up to ``_NUMPY_ROWS`` rows (where their float64
+        activations fit in one chunk's memory), float32 from PyTorch in chunks of
+        :func:`~sklearn_mmoe._network.memory.rows_per_chunk` rows otherwise.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X)
+        module = self.net_.module_
+        small = min(_NUMPY_ROWS, rows_per_chunk(module) // 2)  # float64: twice
+        if X.shape[0] <= small and module.runs_numpy:
+            return module.forward_numpy(_dense(X)).outputs
+        return self._torch_results(X, "outputs")
+
+    def _torch_results(self, X, name, run=None):
+        """The network's result ``name`` for validated ``X``, from PyTorch in chunks
+        sized to its activations' memory, as one float32 array; ``run``: the
+        function of a batch to call instead of the network."""
+        module = self.net_.module_
+        if module.training:
+            module.eval()
+        batches = BatchIterator(
+            TensorData(as_tensor(X)), rows_per_chunk(module), device=self.net_.device
+        )
+        run = module if run is None else run
+        with torch.inference_mode():
+            parts = [getattr(run(Xb), name).cpu() for Xb, _, _ in batches]
+        return torch.cat(parts).numpy()
+
+    def _task_outputs(self, X, method):
+        """``task.predict`` or ``task.proba`` of every task, one array each."""
+        return self._outputs_of(self._forward(X), method)
+
+    def _outputs_of(self, raw, method):
+        """``task.predict`` or ``task.proba`` of every task for the network's
+        outputs ``raw`` (n_samples, n_tasks, width), one array each."""
+        padding = self.net_.module_.padding.cpu().numpy()  # (T, W): -inf by design
+        bad = ~(np.isfinite(raw) | padding)
+        if bad.any():
+            rows = np.flatnonzero(bad.any(axis=(1, 2)))
+            raise ValueError(
+                f"The network's outputs are not finite for {rows.size} row(s) (the "
+                f"first: row {rows[0]}): their inputs are too large for its float32 "
+                "arithmetic. Scale the inputs, or keep numeric_encoding='auto', which "
+                "bounds them."
+            )
+        outputs = [
+            getattr(task, method)(raw[:, t]) for t, task in enumerate(self._tasks)
+        ]
+        return outputs
+
+    def _predict(self, X):
+        """Every task's prediction: one column per task, in the tasks' common type
+        (an object array when they differ); 1-D when ``y`` was 1-D at fit."""
+        return self._prediction_layout(self._task_outputs(X, "predict"))
+
+    def _prediction_layout(self, columns):
+        """``predict``'s array of the tasks' predictions ``columns``."""
+        if self._y_1d:
+            return columns[0]
+        kinds = {c.dtype.kind for c in columns}
+        dtype = np.result_type(*columns) if len(kinds) == 1 else object
+        Y = np.empty((len(columns[0]), len(columns)), dtype=dtype)
+        for t, column in enumerate(columns):
+            Y[:, t] = column
+        return Y
+
+    def _proba(self, X):
+        """``predict_proba``'s layout: the task's array for a single task, else a
+        list with one entry per task (None for a regression task)."""
+        proba = self._task_outputs(X, "proba")
+        return proba[0] if self.n_outputs_ == 1 else proba
+
+    def _set_out_of_fold(self, X, out_of_fold):
+        """Keep each training row's out-of-fold prediction (``oof_prediction_``,
+        and ``oof_proba_`` where a task has classes) of a cross-fitted ensemble:
+        ``out_of_fold`` is ``(folds, members)``, ``folds`` giving each row of ``X``
+        (validated) the one of ``members`` (a
+        :class:`~sklearn_mmoe._network.crossfit.CrossFitModule`) that did not train on
+        it,
+        -1 where none did (the fitted model predicts it); None for a single
+        network, which keeps none."""
+        for name in ("oof_prediction_", "oof_proba_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if out_of_fold is None:
+            return
+        folds, members = out_of_fold
+        module = self.net_.module_
+        raw = np.empty((X.shape[0], *module.padding.shape), dtype=np.float32)
+        for k in range(-1, len(members.members)):
+            rows = np.flatnonzero(folds == k)
+            if rows.size:
+                run = module if k < 0 else members.member_run(k)
+                raw[rows] = self._torch_results(X[rows], "outputs", run)
+        self.oof_prediction_ = self._prediction_layout(self._outputs_of(raw, "predict"))
+        proba = self._outputs_of(raw, "proba")
+        if any(p is not None for p in proba):
+            self.oof_proba_ = proba[0] if self.n_outputs_ == 1 else proba
+
+    def score(self, X, y, sample_weight=None):
+        """The score of each task, averaged over tasks: accuracy for a
+        classification task, :math:`R^2` for a regression task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True labels or targets of every task, laid out as at fit (1-D only for a
+            single task); with ``missing_labels="ignore"``, NaN or None marks a
+            missing label, left out of its task's score.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean over tasks of each task's (weighted) score on the rows that have its
+            label.
+        """
+        check_is_fitted(self, "net_")
+        check_task_names(self.task_names_, y)
+        Y_pred = self.predict(X)
+        n, n_tasks = len(Y_pred), self.n_outputs_
+        y = check_array(
+            keep_column_types(y),
+            ensure_2d=False,
+            dtype=None,
+            ensure_all_finite="allow-nan",
+            input_name="y",
+        )
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if Y.shape != (n, n_tasks) or (y.ndim == 1 and n_tasks > 1):
+            raise ValueError(
+                f"y has shape {y.shape}; {type(self).__name__} was fitted on "
+                f"{n_tasks} task(s), so y must have shape ({n}, {n_tasks})"
+                + (f" or ({n},)." if n_tasks == 1 else ".")
+            )
+        Y_pred = Y_pred.reshape(n, n_tasks)
+        w = bounded_weights(_check_sample_weight(sample_weight, Y_pred))
+        present = self._present_labels(Y)
+        scores = []
+        for t, task in enumerate(self._tasks):
+            p = present[:, t]
+            if not p.any():
+                where = task_label(t, self.task_names_[t], n_tasks) or "y: "
+                raise ValueError(
+                    f"{where}no sample has a label, so the task's score is undefined."
+                )
+            scores.append(task.score(Y[p, t], Y_pred[p, t], w[p]))
+        return float(np.mean(scores))
+
+    def expert_weights(self, level=0):
+        """The experts' learned weights, by name.
+
+        Parameters
+        ----------
+        level : int, default=0
+            Which level's experts: 0, the first (the only one but for ``"ple"``,
+            which has ``n_levels``).
+
+        Returns
+        -------
+        weights : dict of str to ndarray
+            Each weight as a float32 copy, the expert axis first where each expert
+            has its own. Feed-forward experts (``expert_type="mlp"``): ``weight0``,
+            ``bias0``, ``weight1``, ... of shapes ``(n_experts, n_in, n_out)`` and
+            ``(n_experts, 1, n_out)``, ``n_in`` of layer 0 on the first level being
+            the encoded input's width. Transformer experts: the shared tokenizer's
+            ``token_weight`` ``(encoded inputs, token_dim)`` and ``token_bias``,
+            each expert's ``cls`` token, its blocks' projections and its ``head``.
+            Experts of your own module: its parameters by their names (``.`` as
+            ``__``), stacked on the expert axis. A cross-fitted ensemble
+            (``n_cv_ > 1``) puts its members' axis before all of these.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_mmoe import MMoERegressor
+        >>> X = np.random.RandomState(0).normal(size=(60, 3))
+        >>> model = MMoERegressor(n_experts=4, max_epochs=2, random_state=0)
+        >>> model = model.fit(X, X[:, :2])
+        >>> {name: w.shape for name, w in model.expert_weights().items()}
+        {'weight0': (4, 3, 64), 'bias0': (4, 1, 64)}
+        """
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        n_levels = len(module.levels)
+        if (
+            isinstance(level, bool)
+            or not isinstance(level, (int, np.integer))
+            or not (0 <= level < n_levels)
+        ):
+            raise ValueError(
+                f"level must be an int in [0, {n_levels}): this network has "
+                f"{n_levels} level(s) of experts; got {level!r}."
+            )
+        return {
+            name: w.detach().cpu().numpy().copy()
+            for name, w in module.expert_weights(int(level)).items()
+        }
+
+    def gate_weights(self, X):
+        """The weight each task's gate gives each expert, for every sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_tasks, n_experts)
+            Non-negative mixing weights that sum to one over the last axis (with
+            ``top_k``, all but ``top_k`` of them are zero). ``"omoe"`` repeats its
+            single gate for every task; ``"shared_bottom"`` has no gates and returns
+            ones of shape (n_samples, n_tasks, 1). For ``"ple"``, the gates of the last
+            level, over the experts each task sees there: the ``n_experts`` shared
+            experts first, then the task's own ``n_task_experts``. The task axis is
+            kept when ``y`` was 1-D.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X)
+        module = self.net_.module_
+        if not module.runs_numpy:
+            return self._torch_results(X, "gate_weights").astype(np.float64)
+        chunk = max(1, rows_per_chunk(module) // 2)  # float64: twice float32's
+        chunks = [
+            module.forward_numpy(_dense(X[i : i + chunk])).gate_weights
+            for i in range(0, X.shape[0], chunk)
+        ]
+        return np.concatenate(chunks)
+
+
+def _dense(X):
+    """A dense view of ``X`` (a small chunk, when sparse)."""
+    return X.toarray() if sp.issparse(X) else X

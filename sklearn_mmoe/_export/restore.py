@@ -1,0 +1,519 @@
+"""Rebuilding a fitted estimator from a model file's contents, trusting none of them.
+
+:func:`sklearn_mmoe.load` parses the file's header as JSON and reads its tensors as
+raw numbers; :func:`rebuild` makes an estimator of them only through these checks,
+in this order:
+
+1. the estimator's class is one of the package's three, by name;
+2. its parameters are exactly that class's, and pass the class's own validation:
+   ``_parameter_constraints`` and the checks ``fit`` makes before it reads data;
+3. fitted attributes come from one declared list (:data:`FITTED`, plus each class's
+   per-task attributes, derived from the tasks and compared with the file's), each
+   checked for its type, shape and range; nothing else in the file is ever set;
+4. the class fits the state: the tasks' kinds are those the class and its
+   parameters give (a classifier's file named a regressor is refused);
+5. the network's settings are derived from the parameters and the fitted state (the
+   file's copy must agree), and every size the network would have is bounded by the
+   file's own tensors (:class:`_Bounds`) before anything is built; it is then built
+   on the meta device, which allocates nothing, and its tensors' names, shapes and
+   dtypes compared with the file's; only then is it built and its weights loaded;
+6. every weight is finite, and the loss's fixed buffers are those its settings give.
+"""
+
+import numpy as np
+import torch
+
+from .._estimators.classifier import MMoEClassifier
+from .._estimators.multitask import MMoEMultiTask
+from .._estimators.regressor import MMoERegressor
+from .._inputs.categorical import CategoricalEncoder, categorical_mask
+from .._inputs.numeric import check_numeric
+from .._network.crossfit import network_class
+from .._network.experts import expert_type_of
+from .._network.memory import network_on_meta
+from .._tasks.funnels import funnel_edges
+from .._tasks.kinds import TASKS
+from .._utils import checks as _checks
+
+ESTIMATORS = {
+    cls.__name__: cls for cls in (MMoEClassifier, MMoERegressor, MMoEMultiTask)
+}
+# What a file may describe as an object, by name: how each is rebuilt and checked.
+OBJECTS = {
+    **{cls.__name__: cls.from_state for cls in TASKS.values()},
+    "CategoricalEncoder": CategoricalEncoder.from_state,
+}
+# The fitted attributes a file may hold, in the order they are checked: whether a
+# file must hold it (feature names exist only for a DataFrame's fit, the validation
+# record only for fits that held rows out). Each class's per-task attributes
+# (classes_, task_types_) are derived from _tasks and compared with the file's.
+FITTED = {
+    "n_features_in_": True,
+    "feature_names_in_": False,
+    "is_categorical_": True,
+    "_allow_nan": True,
+    "_encoder": True,
+    "_numeric": True,
+    "_tasks": True,
+    "n_outputs_": True,
+    "_y_1d": True,
+    "task_names_": True,
+    "_funnel": True,
+    "task_weights_": True,
+    "n_iter_": True,
+    "loss_curve_": True,
+    "task_loss_curves_": True,
+    "validation_scores_": False,
+    "best_validation_score_": False,
+    "task_validation_curves_": False,
+    "_rows_seen": True,
+    "n_cv_": True,
+    "cv_n_iter_": False,
+    "cv_validation_scores_": False,
+}
+# What an epoch of the training history records (the validation's entries only in
+# a fit that held rows out), and whether each is one value or one per task.
+_HISTORY = {
+    "epoch": "int",
+    "train_loss": "number",
+    "valid_loss": "number",
+    "dur": "number",
+    "train_task_losses": "tasks",
+    "valid_task_losses": "tasks",
+    "task_weights": "tasks",
+}
+# The values the arrays a network derives from its settings may hold, beside 4 per
+# value of the file's tensors (see _Bounds): 8 MB of float64 each.
+_FLOOR = 2**20
+
+
+def rebuild(state, tensors, reader):
+    """The estimator of a model file: its decoded header ``state``, its ``tensors``
+    by name, and ``reader``, which decodes the header's values (see
+    ``sklearn_mmoe._export.files``)."""
+    _checks.keys(
+        state, "the file", ("estimator", "params", "fitted", "module_params", "history")
+    )
+    cls = (
+        ESTIMATORS.get(state["estimator"])
+        if isinstance(state["estimator"], str)
+        else None
+    )
+    if cls is None:
+        raise ValueError(f"unknown estimator {state['estimator']!r:.60}")
+    model = _model(cls, reader.decode(state["params"]))
+    bounds = _Bounds(tensors)
+    _set_fitted(model, reader.decode(state["fitted"]), bounds)
+    n_numeric = int(model.n_features_in_ - model.is_categorical_.sum())
+    held = [hasattr(model, n) for n in ("cv_n_iter_", "cv_validation_scores_")]
+    if held != [model.n_cv_ > 1] * 2:
+        raise ValueError("a cross-fitted ensemble's record (n_cv_ > 1) is incomplete")
+    module_params = model._module_params(
+        n_numeric, model._tasks, model._numeric, model.n_cv_
+    )
+    given = reader.decode(state["module_params"])
+    if not _checks.same(given, module_params):
+        raise ValueError("the network's settings are not those its estimator gives")
+    history = _history(reader.decode(state["history"]), model)
+    reader.check_all_used()
+    weights = _split(tensors, reader.tensors)
+    bounds.check(model, module_params)
+    _check_shapes(module_params, weights["module."])
+    for prefix, part in weights.items():
+        for name, tensor in part.items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise ValueError(f"the weight {prefix}{name} is not finite")
+    shrink = weights["module."].get("shrink")
+    if shrink is not None and not ((shrink >= 0) & (shrink <= 1)).all():
+        raise ValueError("the members' shrink factors must lie in [0, 1]")
+    model.net_ = model._restored_net(
+        module_params, weights["module."], weights["criterion."], history
+    )
+    learned = model.net_.criterion_.weights().detach().cpu().numpy()
+    if not _checks.same(learned.astype(np.float64), model.task_weights_):
+        raise ValueError("task_weights_ are not those of the saved loss")
+    return model
+
+
+def _model(cls, params):
+    """An estimator of ``cls`` with the file's ``params``, validated as ``fit``
+    validates them before it reads data."""
+    _checks.keys(params, "the parameters", cls().get_params(deep=False))
+    model = cls(**params)
+    model._validate_params()
+    for name, empty in (("expert_units", False), ("gate_units", True)):
+        model._check_units(name, allow_empty=empty)
+    model._check_units("tower_units", allow_empty=True)
+    if not isinstance(model.expert_type, str):
+        raise ValueError("expert_type must name a registered expert type")
+    expert_type_of(*model._check_expert_type())  # its own sizes (token_dim, n_heads)
+    if not isinstance(model.random_state, (int, type(None))):
+        raise ValueError("random_state must be None or an int")
+    try:
+        device = torch.device(model.device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={model.device!r:.60} is not a torch device") from exc
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={model.device!r:.60} is not a device to train on")
+    return model
+
+
+def _set_fitted(model, fitted, bounds):
+    """Set the declared fitted attributes of ``model`` from ``fitted``, each
+    checked; anything else in ``fitted`` is refused."""
+    if not isinstance(fitted, dict):
+        raise ValueError("the fitted attributes must be a mapping")
+    derived = _derived_names(model)
+    unknown = sorted(set(fitted) - set(FITTED) - derived)
+    if unknown:
+        raise ValueError(f"attributes the estimator does not have: {unknown[:5]}")
+    needed = {n for n, required in FITTED.items() if required} | derived
+    missing = sorted(needed - set(fitted))
+    if missing:
+        raise ValueError(f"the fitted attributes lack {missing}")
+    for name in FITTED:
+        if name in fitted:
+            setattr(model, name, _CHECKS[name](fitted[name], model, bounds))
+    _check_validation_record(model)
+    model._set_task_attributes()
+    for name in derived & set(fitted):
+        if not _checks.same(fitted[name], getattr(model, name)):
+            raise ValueError(f"{name} is not what the tasks give")
+
+
+def _derived_names(model):
+    """The per-task attributes ``model``'s class sets from its tasks."""
+    probe = type(model).__new__(type(model))
+    probe._tasks = []
+    before = set(vars(probe))
+    probe._set_task_attributes()
+    return set(vars(probe)) - before
+
+
+# -- each fitted attribute's check: (value, the model so far, bounds) -> value
+# ---------------------------------------------------------------------------------
+
+
+def _n_features(value, model, bounds):
+    return _checks.integer(value, "n_features_in_", 1, bounds.elements)
+
+
+def _feature_names(value, model, bounds):
+    names = _checks.strings(value, "feature_names_in_", model.n_features_in_)
+    if len(set(names.tolist())) != len(names):
+        raise ValueError("feature_names_in_ must be distinct")
+    return names
+
+
+def _is_categorical(value, model, bounds):
+    mask = _checks.array(value, "is_categorical_", "b", (model.n_features_in_,))
+    spec = model.categorical_features
+    if spec is not None and not isinstance(spec, str):  # the columns it names
+        names = getattr(model, "feature_names_in_", None)
+        given = categorical_mask(None, spec, model.n_features_in_, names)
+        if not np.array_equal(given, mask):
+            raise ValueError("is_categorical_ is not what categorical_features names")
+    elif spec is None and mask.any():
+        raise ValueError("is_categorical_ marks columns; categorical_features is None")
+    return mask
+
+
+def _allow_nan(value, model, bounds):
+    if _checks.boolean(value, "_allow_nan") != (model.numeric_encoding is not None):
+        raise ValueError("_allow_nan does not follow numeric_encoding")
+    return value
+
+
+def _encoder(value, model, bounds):
+    if not model.is_categorical_.any():
+        if value is not None:
+            raise ValueError("a categorical encoder, but no categorical column")
+        return None
+    if not isinstance(value, CategoricalEncoder):
+        raise ValueError("the categorical columns need their encoder")
+    names = getattr(model, "feature_names_in_", None)
+    if (
+        not np.array_equal(value.mask, model.is_categorical_)
+        or value.allow_nan != model._allow_nan
+        or not _checks.same(value.feature_names, names)
+    ):
+        raise ValueError("the categorical encoder is not the model's columns'")
+    return value
+
+
+def _numeric(value, model, bounds):
+    n_numeric = int(model.n_features_in_ - model.is_categorical_.sum())
+    return check_numeric(value, n_numeric, model.numeric_encoding)
+
+
+def _tasks(value, model, bounds):
+    if not isinstance(value, list) or not 1 <= len(value) <= bounds.elements:
+        raise ValueError("_tasks must be a list of one task or more")
+    kinds = [getattr(task, "kind", None) for task in value]
+    if not all(type(task) is TASKS.get(kind) for task, kind in zip(value, kinds)):
+        raise ValueError("_tasks must hold tasks")
+    declared = model._declared_task_types(len(value))
+    if declared is not None and declared != kinds:
+        raise ValueError(
+            f"a {type(model).__name__} with these parameters has tasks of kinds "
+            f"{declared}; the file's are {kinds}"
+        )
+    model._check_task_weights(len(value))
+    return value
+
+
+def _n_outputs(value, model, bounds):
+    return _checks.integer(value, "n_outputs_", len(model._tasks), len(model._tasks))
+
+
+def _y_1d(value, model, bounds):
+    if _checks.boolean(value, "_y_1d") and model.n_outputs_ != 1:
+        raise ValueError("_y_1d with more than one task")
+    return bool(value)
+
+
+def _task_names(value, model, bounds):
+    return _checks.strings(value, "task_names_", model.n_outputs_)
+
+
+def _funnel(value, model, bounds):
+    """The funnel's edges, which the parameters give the file's tasks."""
+    parents = getattr(model, "task_parents", None)
+    edges = funnel_edges(parents, model.task_names_, model._tasks)
+    if not _checks.same(value, edges):
+        raise ValueError("_funnel is not the funnel task_parents gives")
+    return edges
+
+
+def _task_weights(value, model, bounds):
+    w = _checks.array(value, "task_weights_", "f", (model.n_outputs_,), True)
+    if np.any(w < 0):
+        raise ValueError("task_weights_ must not be negative")
+    return w
+
+
+def _n_iter(value, model, bounds):
+    return _checks.integer(value, "n_iter_", 1)
+
+
+def _loss_curve(value, model, bounds):
+    return _curve(value, "loss_curve_", model.n_iter_, exact=True)
+
+
+def _task_curves(value, model, bounds):
+    shape = (model.n_iter_, model.n_outputs_)
+    return _checks.array(value, "task_loss_curves_", "f", shape)
+
+
+def _validation_scores(value, model, bounds):
+    return _curve(value, "validation_scores_", model.n_iter_, exact=False)
+
+
+def _best_validation(value, model, bounds):
+    return _checks.number(value, "best_validation_score_")
+
+
+def _validation_curves(value, model, bounds):
+    shape = (None, model.n_outputs_)
+    return _checks.array(value, "task_validation_curves_", "f", shape)
+
+
+def _rows_seen(value, model, bounds):
+    return _checks.integer(value, "_rows_seen", 0)
+
+
+def _n_cv(value, model, bounds):
+    # any count (a fit with n_cv, then partial_fit under another n_cv, continues
+    # its members): the network's settings and tensors must match it
+    return _checks.integer(value, "n_cv_", 1, bounds.tensors)
+
+
+def _cv_n_iter(value, model, bounds):
+    shape = (getattr(model, "n_cv_", 1),)
+    epochs = _checks.array(value, "cv_n_iter_", "i", shape)
+    if epochs.min() < 1:
+        raise ValueError("cv_n_iter_ must count at least one epoch per member")
+    return epochs
+
+
+def _cv_scores(value, model, bounds):
+    shape = (getattr(model, "n_cv_", 1),)
+    return _checks.array(value, "cv_validation_scores_", "f", shape, finite=True)
+
+
+def _curve(value, name, n_iter, exact):
+    """A list of finite numbers, ``n_iter`` of them (at most, unless ``exact``)."""
+    if (
+        not isinstance(value, list)
+        or len(value) > n_iter
+        or exact
+        and len(value) != n_iter
+    ):
+        raise ValueError(f"{name} must be a list of {n_iter} numbers")
+    return [_checks.number(v, name) for v in value]
+
+
+_CHECKS = {
+    "n_features_in_": _n_features,
+    "feature_names_in_": _feature_names,
+    "is_categorical_": _is_categorical,
+    "_allow_nan": _allow_nan,
+    "_encoder": _encoder,
+    "_numeric": _numeric,
+    "_tasks": _tasks,
+    "n_outputs_": _n_outputs,
+    "_y_1d": _y_1d,
+    "task_names_": _task_names,
+    "_funnel": _funnel,
+    "task_weights_": _task_weights,
+    "n_iter_": _n_iter,
+    "loss_curve_": _loss_curve,
+    "task_loss_curves_": _task_curves,
+    "validation_scores_": _validation_scores,
+    "best_validation_score_": _best_validation,
+    "task_validation_curves_": _validation_curves,
+    "_rows_seen": _rows_seen,
+    "n_cv_": _n_cv,
+    "cv_n_iter_": _cv_n_iter,
+    "cv_validation_scores_": _cv_scores,
+}
+
+
+def _check_validation_record(model):
+    """The validation record is whole or absent, and consistent."""
+    names = ("validation_scores_", "best_validation_score_", "task_validation_curves_")
+    held = [hasattr(model, name) for name in names]
+    if any(held) and not all(held):
+        raise ValueError(f"the validation record must hold all of {list(names)}")
+    if all(held):
+        scores = model.validation_scores_
+        if not scores or model.best_validation_score_ != max(scores):
+            raise ValueError("best_validation_score_ is not the best score")
+        if len(model.task_validation_curves_) > len(scores):
+            raise ValueError("task_validation_curves_ is longer than its scores")
+
+
+def _history(rows, model):
+    """The net's epoch history: at most ``n_iter_`` epochs of declared entries."""
+    if not isinstance(rows, list) or len(rows) > model.n_iter_:
+        raise ValueError("the history must be a list of at most n_iter_ epochs")
+    valid = ("valid_loss", "valid_task_losses")
+    for row in rows:
+        held = valid if isinstance(row, dict) and valid[0] in row else ()
+        _checks.keys(
+            row, "an epoch of the history", set(_HISTORY) - set(valid) | set(held)
+        )
+        for name, value in row.items():
+            kind = _HISTORY[name]
+            if kind == "int":
+                _checks.integer(value, f"the history's {name}", 1)
+            elif kind == "number":
+                _checks.number(value, f"the history's {name}", finite=False)
+            elif not isinstance(value, list) or len(value) != model.n_outputs_:
+                raise ValueError(f"the history's {name} must hold one number per task")
+            else:
+                for v in value:
+                    _checks.number(v, f"the history's {name}", finite=False)
+    return rows
+
+
+def _split(tensors, arrays):
+    """The network's and the loss's tensors, by their names within each; any other
+    tensor that no part of the header names is refused."""
+    weights = {
+        prefix: {
+            k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
+        }
+        for prefix in ("module.", "criterion.")
+    }
+    named = set(arrays) | {p + k for p, part in weights.items() for k in part}
+    other = sorted(set(tensors) - named)
+    if other:
+        raise ValueError(f"tensors no part of the model names: {other[:5]}")
+    module = weights["module."]
+    # files saved before the encoder was its own module: its table at the top
+    if "embedding_weight" in module and "encoder.embedding_weight" not in module:
+        module["encoder.embedding_weight"] = module.pop("embedding_weight")
+    return weights
+
+
+class _Bounds:
+    """What a file's tensors allow the network built from it to be.
+
+    Every width and count a network has (experts, units, tokens, features, tasks)
+    implies at least that many of its weights, and every level, block and layer at
+    least one tensor of them, so none may exceed the file's; the few arrays the
+    network derives from its settings beyond its weights (PLE's masks of which
+    expert a gate sees, the padded bins of the piecewise code, the Transformer's
+    table of each token's inputs) hold at most ``budget`` values: 4 per value of
+    the file's tensors, and ``_FLOOR``. A small file can therefore never make
+    ``load`` allocate much.
+    """
+
+    def __init__(self, tensors):
+        module = [t for k, t in tensors.items() if k.startswith("module.")]
+        self.tensors = len(module)
+        self.elements = sum(t.numel() for t in module)
+        self.budget = 4 * sum(t.numel() for t in tensors.values()) + _FLOOR
+
+    def check(self, model, params):
+        expert_units, gate_units, tower_units = (
+            params["expert_units"],
+            params["gate_units"],
+            params["tower_units"],
+        )
+        counts = {
+            "n_levels": params["n_levels"],
+            "n_blocks": model.n_blocks,
+            "layers of expert_units": len(expert_units),
+            "layers of gate_units": len(gate_units),
+            "layers of tower_units": len(tower_units),
+        }
+        widths = {
+            "n_experts": params["n_experts"],
+            "n_task_experts": params["n_task_experts"],
+            "ensemble_size": params["ensemble_size"],
+            "token_dim": model.token_dim,
+            "n_heads": model.n_heads,
+            "a unit": max((*expert_units, *gate_units, *tower_units, 1)),
+            "a task's outputs": max(params["output_sizes"]),
+        }
+        for name, value in counts.items():
+            self._within(name, value, self.tensors, "tensors")
+        for name, value in widths.items():
+            self._within(name, value, self.elements, "values")
+        n_tasks = len(params["output_sizes"])
+        n_experts = params["n_experts"] + n_tasks * params["n_task_experts"]
+        masks = params["n_levels"] * (n_tasks + 1) * n_experts
+        numeric = params["numeric"]
+        bins = max((len(e) for e in (numeric or {}).get("edges", ())), default=1)
+        widest = max((d for _, d in params["embeddings"]), default=1)
+        derived = {
+            "the gates' masks": masks,
+            "the padded bins": params["n_features"] * bins,
+            "the tokens' inputs": model.n_features_in_ * (bins + 1 + widest),
+        }
+        members = params.get("n_members", 1)  # each derives its own
+        for name, value in derived.items():
+            self._within(name, value * members, self.budget, "values to derive")
+
+    @staticmethod
+    def _within(name, value, bound, unit):
+        if value > bound:
+            raise ValueError(
+                f"{name} ({value}) is more than the file's {bound} {unit} allow"
+            )
+
+
+def _check_shapes(module_params, state):
+    """The network of ``module_params``, built on the meta device (no memory),
+    has exactly the file's tensors: names, shapes and dtypes."""
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        expected = network_on_meta(
+            network_class(module_params), module_params
+        ).state_dict()
+    finally:
+        torch.set_default_dtype(dtype)
+    _checks.tensors_like(expected, state, "the network")

@@ -1,0 +1,336 @@
+"""What fit and predict accept: ``X`` (categorical columns encoded), ``y`` (missing
+labels), sample weights, and the distinct weighted rows the network trains on."""
+
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    validate_data,
+)
+
+from .categorical import CategoricalEncoder, auto_embedding_dim, categorical_mask
+from .hashing import bucket_counts
+from .rows import bounded_weights, collapse, missing_mask
+from .tensors import canonical
+
+# The most rows _plain_rows checks itself: where scikit-learn's validation costs more
+# than predicting (beyond, its overhead is lost in the work).
+_PLAIN_ROWS = 1024
+
+
+def keep_column_types(y):
+    """A DataFrame ``y`` whose columns differ in dtype, or a list of rows whose values
+    differ in type, as an object array, so that each task keeps its labels' type
+    (pandas would turn bools next to floats into floats, NumPy strings next to
+    numbers into strings); anything else as it is."""
+    dtypes = getattr(y, "dtypes", None)
+    if getattr(y, "ndim", 1) == 2 and dtypes is not None and len(set(dtypes)) > 1:
+        if hasattr(y, "compute"):  # a dask DataFrame (Incremental's score): in memory
+            y = y.compute()
+        return y.astype(object).to_numpy()
+    if isinstance(y, (list, tuple)) and len(y):
+        try:
+            rows = np.asarray(y, dtype=object)
+        except ValueError:  # ragged: check_array says so
+            return y
+        if rows.ndim == 2 and {_label_kind(v) for v in rows.ravel()} - {None} in (
+            {"str", "bool", "number"},
+            {"str", "number"},
+            {"str", "bool"},
+            {"bool", "number"},
+        ):
+            return rows
+    return y
+
+
+def check_task_names(fitted, y):
+    """Refuse a DataFrame ``y`` whose columns are not the fitted tasks ``fitted``
+    (``task_names_``) in their order, in scikit-learn's words for feature names: a
+    later ``partial_fit`` or ``score`` would train or score the wrong task. A model
+    fitted without names (tasks ``task0``, ``task1``, ...) or a ``y`` without
+    columns is not checked."""
+    if not hasattr(y, "columns"):
+        return
+    fitted = [str(name) for name in fitted]
+    if fitted == [f"task{t}" for t in range(len(fitted))]:
+        return
+    given = [str(name) for name in y.columns]
+    if given == fitted:
+        return
+    message = (
+        "The task names (the columns of y) should match those passed during fit.\n"
+    )
+    unseen = [name for name in given if name not in fitted]
+    missing = [name for name in fitted if name not in given]
+    if unseen:
+        message += "Task names unseen at fit time:\n" + "".join(
+            f"- {name}\n" for name in unseen
+        )
+    if missing:
+        message += "Task names seen at fit time, yet now missing:\n" + "".join(
+            f"- {name}\n" for name in missing
+        )
+    if not unseen and not missing:
+        message += "Task names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
+
+
+def _label_kind(value):
+    """What NumPy makes of a label in a list: a string, a bool or a number (None for
+    a missing one)."""
+    if isinstance(value, (str, bytes)):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return "number"
+
+
+def _plain_rows(model, X):
+    """``X`` as float32 when it is a plain float array of the fitted width that passes
+    every check of ``validate_data`` (finite, or NaN where the numeric encoding fills
+    it), else None (then ``validate_data`` decides, with its own errors).
+
+    scikit-learn's validation costs more than the network on a few rows (about 50 us
+    of a single row's ``predict_proba``); this is its answer for the clean case.
+    """
+    if (
+        type(X) is not np.ndarray
+        or X.ndim != 2
+        or X.dtype not in (np.float32, np.float64)
+        or not 0 < X.shape[0] <= _PLAIN_ROWS
+        or X.shape[1] != getattr(model, "n_features_in_", -1)
+        or hasattr(model, "feature_names_in_")
+    ):
+        return None
+    with np.errstate(over="ignore"):  # beyond float32: inf, refused below
+        X = X.astype(np.float32, copy=False)  # as validate_data: float32, else a copy
+    if model._finite_X() is True:
+        clean = np.isfinite(X).all()
+    else:
+        clean = not np.isinf(X).any()
+    return X if clean else None
+
+
+class _InputsMixin:
+    """Input validation of the estimators; reads ``categorical_features``,
+    ``embedding_dim`` and ``missing_labels``."""
+
+    def _validate_X(self, X):
+        """``X`` at predict time: float32, dense or CSR, categorical columns encoded."""
+        encoder = getattr(self, "_encoder", None)
+        if encoder is None:
+            plain = _plain_rows(self, X)
+            if plain is not None:
+                return plain
+            return validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=np.float32,
+                reset=False,
+                ensure_all_finite=self._finite_X(),
+            )
+        if sp.issparse(X):
+            raise TypeError(
+                "This model has categorical features, which need dense X (an array "
+                "or a DataFrame); got a sparse matrix."
+            )
+        if not hasattr(X, "iloc"):  # lists, 1-D rows: scikit-learn's own errors
+            X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+        elif X.ndim != 2:  # a Series (one row?): scikit-learn's words for it
+            raise ValueError(
+                f"Expected a 2-dimensional container but got {type(X)} instead. Pass "
+                "a DataFrame containing a single row (i.e. single sample) or a single "
+                "column (i.e. single feature) instead."
+            )
+        _check_feature_names(self, X, reset=False)
+        _check_n_features(self, X, reset=False)
+        return encoder.transform(X)
+
+    def _validate_fit_X(self, X):
+        """``X`` at fit time; learns which columns are categorical and their categories.
+
+        Without categorical columns, ``X`` is validated as float32 (dense or CSR) and no
+        encoder is kept, so that inference takes the plain path.
+        """
+        self._encoder = None
+        # A numeric encoding fills missing numeric values (see _numeric.py); raw
+        # inputs (numeric_encoding=None) must be finite.
+        self._allow_nan = self.numeric_encoding is not None
+        if (
+            self.categorical_features is None
+            or getattr(X, "ndim", 2) != 2  # a Series, a 1-D array: rejected there
+            or (isinstance(self.categorical_features, str) and not hasattr(X, "dtypes"))
+        ):
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=np.float32,
+                ensure_all_finite=self._finite_X(),
+            )
+            self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
+            return X
+        _check_feature_names(self, X, reset=True)
+        _check_n_features(self, X, reset=True)
+        if not hasattr(X, "iloc") and not hasattr(X, "shape"):
+            X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+        mask = categorical_mask(
+            X,
+            self.categorical_features,
+            self.n_features_in_,
+            getattr(self, "feature_names_in_", None),
+        )
+        self.is_categorical_ = mask
+        if not mask.any():
+            return validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=np.float32,
+                reset=False,
+                ensure_all_finite=self._finite_X(),
+            )
+        if sp.issparse(X):
+            raise TypeError(
+                "Categorical features need dense X (an array or a DataFrame); got a "
+                "sparse matrix."
+            )
+        names = getattr(self, "feature_names_in_", None)
+        buckets = bucket_counts(self.hash_buckets, mask, names)
+        encoder = CategoricalEncoder(mask, names, self._allow_nan, buckets)
+        X = encoder.fit(X, self.min_frequency, self.max_categories).transform(X)
+        self._encoder = encoder
+        return X
+
+    def _finite_X(self):
+        """``ensure_all_finite`` for ``X``: NaN is allowed (a missing numeric value)
+        when the fitted model encodes its numeric columns, infinity never."""
+        return "allow-nan" if getattr(self, "_allow_nan", False) else True
+
+    def _embeddings(self):
+        """``(n_codes, width)`` of each categorical column's embedding table."""
+        if self._encoder is None:
+            return ()
+        return tuple(
+            (
+                n,
+                auto_embedding_dim(n)
+                if self.embedding_dim == "auto"
+                else int(self.embedding_dim),
+            )
+            for n in self._encoder.n_codes
+        )
+
+    def _validate_fit_data(self, X, y, sample_weight, reset=True):
+        """Validate ``X``, ``y`` and ``sample_weight`` and keep the rows that train.
+
+        Returns ``X`` (float32, dense or CSR, all rows), ``rows`` (the rows of ``X``
+        with a positive weight and at least one label), and for those rows ``Y``
+        (2-D, as given), ``present`` (where ``Y`` has a
+        label) and ``weight`` (float64).
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None."
+            )
+        # reset=False (a later partial_fit call): X as the fitted model reads it.
+        X = self._validate_fit_X(X) if reset else self._validate_X(X)
+        X = canonical(X)  # row hashes need summed duplicates
+        if _is_dask_key(y, X.shape[0]):
+            raise ValueError(
+                f"y is the tuple {y!r}, not labels: dask-ml's Incremental passes a "
+                "block's key instead of the block when y is a 2-D dask array. Give a "
+                "multi-task y as a dask DataFrame instead: "
+                "dask.dataframe.from_dask_array(Y, columns=[...])."
+            )
+        y = check_array(
+            keep_column_types(y),
+            accept_sparse="csr",
+            ensure_all_finite="allow-nan",
+            ensure_2d=False,
+            dtype=None,
+            input_name="y",
+            estimator=self,
+        )
+        if sp.issparse(y):
+            y = y.toarray()
+        check_consistent_length(X, y)
+        if y.ndim > 2:
+            raise ValueError(
+                f"y must be 1-D or 2-D (n_samples, n_tasks); got {y.ndim} dims."
+            )
+        self._y_1d = y.ndim == 1
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        missing = ~self._present_labels(Y)
+        weight = np.ones(X.shape[0])
+        if sample_weight is not None:
+            weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            weight = bounded_weights(weight)
+            if not weight.any():
+                raise ValueError(
+                    "sample_weight is zero for every sample; at least one sample "
+                    "needs a positive weight."
+                )
+            if np.all(weight == weight[0]):  # uniform: the same fit as no weights
+                weight = np.ones(X.shape[0])
+        rows = np.flatnonzero((weight > 0) & ~missing.all(axis=1))
+        if rows.size == 0:
+            raise ValueError(
+                "No sample has a label for any task (with a positive sample_weight)."
+            )
+        present = ~missing[rows]
+        unlabelled = np.flatnonzero(~present.any(axis=0)).tolist()
+        if unlabelled:
+            raise ValueError(
+                f"Task(s) {unlabelled} have no label on any sample with a positive "
+                "sample_weight; every task needs labels to train."
+            )
+        return X, rows, Y[rows], present, weight[rows]
+
+    def _present_labels(self, Y):
+        """Where the 2-D ``Y`` (to fit or score) has labels; a missing one is an error
+        unless ``missing_labels="ignore"``."""
+        missing = missing_mask(Y)
+        if missing.any() and self.missing_labels == "raise":
+            tasks = np.flatnonzero(missing.any(axis=0)).tolist()
+            raise ValueError(
+                f"y has missing labels (NaN or None) in task(s) {tasks}. Pass "
+                "missing_labels='ignore' to leave them out of their task's loss and "
+                "score."
+            )
+        return ~missing
+
+    @staticmethod
+    def _distinct_rows(X, rows, targets, present, weight):
+        """Merge rows that repeat ``(x, targets)`` into one weighted row each (see
+        :mod:`sklearn_mmoe._inputs.rows`); returns the same four, for the distinct
+        rows, and
+        the position among them of each of ``rows``' distinct row."""
+        targets = np.ascontiguousarray(np.where(present, targets, 0))
+        keep, weight, groups = collapse(
+            X, rows, targets, present, weight, return_groups=True
+        )
+        return rows[keep], targets[keep], present[keep], weight, groups
+
+
+def _is_dask_key(y, n_samples):
+    """Whether ``y`` is a dask block's key, ``(name, i, ...)``, rather than labels."""
+    return (
+        isinstance(y, tuple)
+        and len(y) >= 2
+        and len(y) != n_samples
+        and isinstance(y[0], str)
+        and all(isinstance(i, Integral) for i in y[1:])
+    )

@@ -1,0 +1,997 @@
+"""The multi-task network of the Mixture-of-Experts family, in PyTorch.
+
+This module imports no scikit-learn: it holds the network alone (the input's
+numeric encoding and embeddings are
+:class:`~sklearn_mmoe._network.encoders.InputEncoder`'s).
+The forward pass is written once, against a handful of array operations
+(``_TorchOps`` / ``_NumpyOps``): PyTorch runs it for training and for large inputs,
+NumPy in float64 for small inputs, where PyTorch's per-operation dispatch costs more
+than the arithmetic.
+
+Everything that reads the input (the first layer of every expert and every gate) is
+one matrix product (for a piecewise-linear code, where faster, a lookup of two rows
+of a table of running sums per column: see ``_lookup_first_layer``); every later
+layer of a group of parallel networks (experts, gates, towers) is one batched product
+over weights stacked as ``(n_members, in, out)``; all gates of a level are mixed by
+one batched product.
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.special import erf, expit, log_softmax, logsumexp
+from torch import nn
+
+from .._tasks.funnels import FUNNELS, violation
+from .._tasks.kinds import task_groups
+from .architectures import ARCHITECTURES
+from .encoders import InputEncoder
+from .experts import expert_type_of
+from .gates import GATE_TYPES
+from .interactions import Interactions, is_id_column
+from .lookup import ramp_lookup
+
+ACTIVATIONS = ("relu", "tanh", "logistic", "gelu", "silu", "identity")
+# Where the piecewise-linear code's lookup beats the dense product in PyTorch (see
+# _lookup_pays), on 2 CPU cores: without a gradient from 256 rows (8.1 against 8.8
+# ms for 128 columns, 1.0 against 1.3 for 16; below, dense wins: 6.3 against 2.7 at 64
+# rows); in training from 512 rows of 2,048 inputs (128 columns of 32 bins: 35
+# against 68 ms at 1,024 rows, 24 against 28 at 512, 18 against 16 at 256; 32
+# columns: level at 1,024 rows).
+_LOOKUP_ROWS = 256
+_LOOKUP_TRAINING_ROWS = 512
+_LOOKUP_TRAINING_WIDTH = 2048
+
+# torch.nn.functional.layer_norm's default
+_LN_EPS = 1e-5
+
+_TORCH_ACTIVATIONS = {
+    "relu": F.relu,
+    "tanh": torch.tanh,
+    "logistic": torch.sigmoid,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "identity": lambda h: h,
+}
+_NUMPY_ACTIVATIONS = {
+    "relu": lambda h: np.maximum(h, 0.0),
+    "tanh": np.tanh,
+    "logistic": expit,
+    "gelu": lambda h: 0.5 * h * (1.0 + erf(h * (1.0 / math.sqrt(2.0)))),
+    "silu": lambda h: h * expit(h),
+    "identity": lambda h: h,
+}
+
+
+class _TorchOps:
+    """The array operations of the forward pass, on torch tensors (autograd, any
+    device, dropout while training)."""
+
+    def __init__(self, activation, dropout, generator=None):
+        self.act = _TORCH_ACTIVATIONS[activation]
+        self.rate = dropout
+        self.generator = generator
+
+    @staticmethod
+    def linear(x, w, b):  # (B, I) @ (I, O) + (O,)
+        return torch.addmm(b, x, w)
+
+    @staticmethod
+    def blinear(x, w, b):  # (M, B, I) @ (M, I, O) + (M, 1, O)
+        return torch.baddbmm(b, x, w)
+
+    def dropout(self, x, rate=None):  # at ``rate``, or the network's dropout rate
+        rate = self.rate if rate is None else rate
+        if rate == 0:
+            return x
+        if self.generator is None:
+            return F.dropout(x, rate, True)
+        # The fit's own generator: no draw from the process-wide one, so that fits in
+        # threads stay reproducible.
+        keep = torch.rand(
+            x.shape, generator=self.generator, device=x.device, dtype=x.dtype
+        )
+        return x * (keep >= rate) * (1.0 / (1.0 - rate))
+
+    @staticmethod
+    def matmul(a, b):  # batched over the leading axes
+        return torch.matmul(a, b)
+
+    @staticmethod
+    def contiguous(x):  # laid out in memory as indexed (a batched product's speed)
+        return x.contiguous()
+
+    @staticmethod
+    def layer_norm(x, weight, bias):  # over the last axis, then scaled and shifted
+        return F.layer_norm(x, x.shape[-1:]) * weight + bias
+
+    @staticmethod
+    def broadcast(x, shape):
+        return x.expand(shape)
+
+    @staticmethod
+    def softmax(x):
+        return x.softmax(-1)
+
+    @staticmethod
+    def log_softmax(x):
+        return x.log_softmax(-1)
+
+    @staticmethod
+    def log1mexp(x):  # log(1 - exp(x)) for x < 0, accurate at both ends
+        return torch.where(
+            x > -math.log(2.0), torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x))
+        )
+
+    @staticmethod
+    def masked_fill(x, mask, value):
+        return x.masked_fill(mask, value)
+
+    @staticmethod
+    def keep_top_k(x, k):  # -inf everywhere but the k largest of the last axis
+        keep = torch.zeros_like(x, dtype=torch.bool)
+        keep.scatter_(-1, x.topk(k, -1).indices, True)
+        return x.masked_fill(~keep, -math.inf)
+
+    @staticmethod
+    def expand0(x, n):
+        return x.expand(n, *x.shape[1:])
+
+    @staticmethod
+    def cat(xs, axis=0):
+        return torch.cat(xs, axis)
+
+    @staticmethod
+    def embed(numeric, x, weight, column, stride, offset):
+        codes = x.index_select(1, column).long()  # (B, D): each slot's column's code
+        return torch.cat([numeric, weight[codes * stride + offset]], 1)
+
+    @staticmethod
+    def smooth_clip(x, bound):  # about x for |x| << bound, tending to +-bound
+        return x * torch.rsqrt(1.0 + (x * (1.0 / bound)).square())
+
+    @staticmethod
+    def clip(x, low, high):
+        return torch.clamp(x, low, high)
+
+    @staticmethod
+    def take_columns(x, index):
+        return x.index_select(1, index)
+
+    @staticmethod
+    def fill_missing(x, fill):  # NaN -> fill, and where x was NaN
+        missing = torch.isnan(x)
+        return torch.where(missing, fill, x), missing
+
+    @staticmethod
+    def bin_of(x, interior, last):  # (B, F): each value's bin, at most last[j]
+        bins = torch.searchsorted(interior, x.T.contiguous(), right=True).T
+        return torch.minimum(bins, last)
+
+    @staticmethod
+    def pad_front(x):  # a zero slice before the first along axis -2
+        return F.pad(x, (0, 0, 1, 0))
+
+    @staticmethod
+    def scatter_rows(values, index, n):  # (K, P, O) -> (K, n, O), rows ``index`` set
+        zeros = values.new_zeros(values.shape[0], n, values.shape[2])
+        return zeros.index_copy(1, index, values)
+
+    @staticmethod
+    def cumsum(x, axis):
+        return torch.cumsum(x, axis)
+
+    @staticmethod
+    def ramps(table, below, fraction):  # sum_j (1 - f) table[below] + f table[below+1]
+        return ramp_lookup(table, below, fraction)
+
+    @staticmethod
+    def as_float(mask, like):
+        return mask.to(like.dtype)
+
+    @staticmethod
+    def as_index(x):  # codes carried as floats, as int64 indices
+        return x.long()
+
+    @staticmethod
+    def take_rows(table, index):  # (R, O)[(...)] -> (..., O)
+        return F.embedding(index, table)
+
+    @staticmethod
+    def log_mean_exp(x, axis):  # log of the mean of exp(x) over ``axis``
+        return torch.logsumexp(x, axis) - math.log(x.shape[axis])
+
+    @classmethod
+    def mean_probability(cls, logits, axis):  # log of the mean softmax over ``axis``
+        return cls.log_mean_exp(F.log_softmax(logits, -1), axis)
+
+
+class _NumpyOps:
+    """The same operations on NumPy arrays, for inference."""
+
+    def __init__(self, activation):
+        self.act = _NUMPY_ACTIVATIONS[activation]
+
+    @staticmethod
+    def linear(x, w, b):
+        out = x @ w
+        out += b
+        return out
+
+    @staticmethod
+    def blinear(x, w, b):
+        out = np.matmul(x, w)
+        out += b
+        return out
+
+    @staticmethod
+    def dropout(x, rate=None):
+        return x
+
+    @staticmethod
+    def matmul(a, b):
+        return np.matmul(a, b)
+
+    @staticmethod
+    def contiguous(x):
+        return np.ascontiguousarray(x)
+
+    @staticmethod
+    def layer_norm(x, weight, bias):
+        centred = x - x.mean(-1, keepdims=True)
+        scale = 1.0 / np.sqrt(np.square(centred).mean(-1, keepdims=True) + _LN_EPS)
+        return centred * scale * weight + bias
+
+    @staticmethod
+    def broadcast(x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def softmax(x):
+        e = np.exp(x - x.max(-1, keepdims=True))
+        e /= e.sum(-1, keepdims=True)
+        return e
+
+    @staticmethod
+    def log_softmax(x):
+        return log_softmax(x, -1)
+
+    @staticmethod
+    def log1mexp(x):
+        with np.errstate(divide="ignore", invalid="ignore"):  # the other branch's
+            return np.where(
+                x > -math.log(2.0), np.log(-np.expm1(x)), np.log1p(-np.exp(x))
+            )
+
+    @staticmethod
+    def masked_fill(x, mask, value):
+        return np.where(mask, value, x)
+
+    @staticmethod
+    def keep_top_k(x, k):
+        keep = np.zeros(x.shape, dtype=bool)
+        top = np.argpartition(x, -k, axis=-1)[..., -k:]
+        np.put_along_axis(keep, top, True, axis=-1)
+        return np.where(keep, x, -np.inf)
+
+    @staticmethod
+    def expand0(x, n):
+        return np.broadcast_to(x, (n, *x.shape[1:]))
+
+    @staticmethod
+    def cat(xs, axis=0):
+        return np.concatenate(xs, axis)
+
+    @staticmethod
+    def embed(numeric, x, weight, column, stride, offset):
+        codes = x[:, column].astype(np.int64)
+        return np.concatenate([numeric, weight[codes * stride + offset]], 1)
+
+    @staticmethod
+    def smooth_clip(x, bound):
+        return x / np.sqrt(1.0 + np.square(x * (1.0 / bound)))
+
+    @staticmethod
+    def clip(x, low, high):
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def take_columns(x, index):
+        return x[:, index]
+
+    @staticmethod
+    def fill_missing(x, fill):
+        missing = np.isnan(x)
+        return np.where(missing, fill, x), missing
+
+    @staticmethod
+    def bin_of(x, interior, last):
+        return np.minimum((interior <= x[:, :, None]).sum(-1), last)
+
+    @staticmethod
+    def pad_front(x):
+        return np.pad(x, [(0, 0)] * (x.ndim - 2) + [(1, 0), (0, 0)])
+
+    @staticmethod
+    def scatter_rows(values, index, n):
+        out = np.zeros((values.shape[0], n, values.shape[2]), values.dtype)
+        out[:, index] = values
+        return out
+
+    @staticmethod
+    def cumsum(x, axis):
+        return np.cumsum(x, axis)
+
+    @staticmethod
+    def ramps(table, below, fraction):  # in the table's precision, as float64
+        index = np.concatenate([below, below + 1], 1)
+        weight = np.concatenate([1.0 - fraction, fraction], 1)
+        rows = np.take(table, index, axis=0)  # (B, 2 J, O)
+        return np.matmul(weight[:, None, :].astype(table.dtype), rows)[:, 0].astype(
+            np.float64
+        )
+
+    @staticmethod
+    def as_float(mask, like):
+        return mask.astype(like.dtype)
+
+    @staticmethod
+    def as_index(x):
+        return x.astype(np.int64)
+
+    @staticmethod
+    def take_rows(table, index):
+        return table[index]
+
+    @staticmethod
+    def log_mean_exp(x, axis):
+        with np.errstate(invalid="ignore", divide="ignore"):  # padded: all -inf
+            return logsumexp(x, axis) - math.log(x.shape[axis])
+
+    @classmethod
+    def mean_probability(cls, logits, axis):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return cls.log_mean_exp(log_softmax(logits, -1), axis)
+
+
+class MMoEModule(nn.Module):
+    """Multi-task network: Shared-Bottom, OMoE, MMoE or PLE, with task towers.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of numeric input columns.
+    output_sizes : tuple of int
+        Number of outputs of each task's tower: 1 for a regression task, the number of
+        classes for a classification task. Towers are padded to the largest size; padded
+        logits are set to ``-inf`` so that a softmax gives them zero probability.
+    architecture : str
+        A key of :data:`~sklearn_mmoe._network.architectures.ARCHITECTURES` (``"mmoe"``,
+        ``"omoe"``, ``"shared_bottom"``, ``"ple"``), whose plan lays out the levels of
+        experts and gates.
+    n_experts : int
+        Number of (shared) experts; ignored by ``"shared_bottom"``.
+    expert_units : tuple of int
+        Hidden sizes of each expert (of the shared bottom); at least one layer.
+    gate_units : tuple of int
+        Hidden sizes of each gate network; ``()`` is the paper's linear gate.
+    tower_units : tuple of int
+        Hidden sizes of each task tower.
+    activation : str
+        Hidden-layer activation, one of ``ACTIVATIONS``.
+    dropout : float
+        Dropout rate after hidden layers of the experts and towers.
+    gate_type : str
+        A key of :data:`~sklearn_mmoe._network.gates.GATE_TYPES` (``"softmax"``,
+        ``"attention"``): what each gate network outputs and how it scores the
+        experts.
+    top_k : int or None
+        Mix only the ``top_k`` highest-scoring experts of each gate per sample,
+        renormalised over those.
+    n_task_experts : int
+        Experts per task and level, for ``"ple"``.
+    n_levels : int
+        Extraction levels, for ``"ple"``.
+    embeddings : tuple of (int, int)
+        ``(n_codes, width)`` of each categorical input column. The input then holds
+        ``n_features`` numeric columns followed by one column of integer codes per
+        categorical column; each code's learned vector replaces it, so the network reads
+        ``n_features + sum(widths)`` values. Codes 0 and 1 (an unseen category, a
+        missing value) start at zero: a code never seen in training stays a zero vector.
+    ensemble_size : int
+        Members of an efficient ensemble inside the network (TabM-mini, Gorishniy et
+        al., 2025): member ``k`` scales the network's input by its own vector of
+        weights (initialised to random signs) and has its own task towers; everything
+        between (embeddings, experts, gates) is shared, and each batch runs through
+        it once per member. ``1`` is the plain network.
+    kinds : tuple of {"classification", "regression", "count"}, default=None
+        Each task's kind, which says how its members' outputs are combined outside
+        training (see :mod:`sklearn_mmoe._tasks.kinds`): the log of their mean class
+        probabilities (so that a softmax gives the mean probability), or their mean
+        value. ``None``: every task is a classification task.
+    numeric : dict, default=None
+        The numeric columns' encoding, as fitted by
+        :func:`~sklearn_mmoe._inputs.numeric.fit_numeric` (None: the numbers as given).
+    expert_type : str or type, default="mlp"
+        A key of :data:`~sklearn_mmoe._network.experts.EXPERT_TYPES`, or a
+        ``torch.nn.Module`` subclass built as ``cls(n_inputs, expert_units[-1],
+        **expert_options)`` once per expert (see
+        :class:`~sklearn_mmoe._network.experts.ModuleExperts`).
+    expert_options : dict, default=None
+        A registered expert type's own parameters (its ``parameters``, such as the
+        Transformer's ``token_dim``), or the keyword arguments of a module class's
+        constructor.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        output_sizes,
+        architecture="mmoe",
+        n_experts=8,
+        expert_units=(64,),
+        gate_units=(),
+        tower_units=(32,),
+        activation="relu",
+        dropout=0.0,
+        gate_type="softmax",
+        top_k=None,
+        n_task_experts=1,
+        n_levels=1,
+        embeddings=(),
+        ensemble_size=1,
+        kinds=None,
+        numeric=None,
+        expert_type="mlp",
+        expert_options=None,
+        interactions=False,
+        interaction_dim=16,
+        funnel_edges=(),
+        funnel="esmm",
+    ):
+        super().__init__()
+        self.ensemble_size = K = int(ensemble_size)
+        self.output_sizes = tuple(int(k) for k in output_sizes)
+        self.n_tasks = T = len(self.output_sizes)
+        self.kinds = ("classification",) * T if kinds is None else tuple(kinds)
+        self._groups = task_groups(self.kinds)
+        if len(self._groups) > 1:  # task order of the kinds' outputs put side by side
+            self._inverse = np.argsort(np.concatenate([i for _, i in self._groups]))
+        self.architecture = architecture
+        self.activation = activation
+        self.dropout = dropout
+        self.gate_type = gate_type
+        self._gate = GATE_TYPES[gate_type]
+        self.expert_type = expert_type
+        self._expert = expert_type_of(expert_type, expert_options)
+        expert_units, gate_units = tuple(expert_units), tuple(gate_units)
+        self._units = expert_units, tuple(tower_units)
+        width = expert_units[-1]  # of every expert's output
+        self._n_shared, self._n_task_experts = n_experts, n_task_experts
+        self.levels = ARCHITECTURES[architecture].levels(
+            T, n_experts, n_task_experts, n_levels
+        )
+        for level in self.levels:
+            if level.hidden_mask is not None:
+                level.hidden = f"level{level.index}_hidden"
+                mask = torch.from_numpy(level.hidden_mask)
+                self.register_buffer(level.hidden, mask, persistent=False)
+        if top_k is not None and self.levels[0].n_gates:
+            seen = min(self.visible_experts(t).size for t in range(T))
+            if not 1 <= top_k <= seen:
+                raise ValueError(
+                    f"top_k={top_k} must be between 1 and {seen}, the number of "
+                    "experts each gate mixes."
+                )
+        else:
+            top_k = None
+        self.top_k = top_k
+        self._scale = 1.0 / math.sqrt(width)
+
+        first = self.levels[0]
+        # The first layer of every expert and every gate of the first level side by
+        # side: one (F, E*H1 + G*U1) product reads the input for all of them.
+        gate_first = (
+            gate_units[0]
+            if gate_units
+            else self._gate.output_width(width, first.n_experts)
+        )
+        self._split = self._expert.first_layer_width(first.n_experts, expert_units)
+        width_in = self._split + first.n_gates * gate_first
+        self.encoder = encoder = InputEncoder(n_features, numeric, embeddings)
+        n_in = encoder.width
+        # The piecewise-linear code's product with the first layer as a lookup (see
+        # _lookup_first_layer): True, False (the code and the dense product) or
+        # "auto", where it is the faster (see _lookup_pays).
+        self.piecewise_lookup = "auto" if encoder.numeric_kind == "piecewise" else False
+        self.input_weight = _uniform((n_in, width_in), n_in)
+        self.input_bias = _uniform((width_in,), n_in)
+        with torch.no_grad():  # drawn all the same: the other weights do not move
+            # the encoded inputs of columns constant where the encoding was fitted
+            constant = torch.from_numpy(encoder.constant_inputs)
+            self.input_weight[constant.to(self.input_weight.device)] = 0.0
+        if K > 1:  # random signs keep the members apart from the first step
+            signs = torch.randint(0, 2, (K, 1, n_in)).float() * 2.0 - 1.0
+            self.member_scale = nn.Parameter(signs)
+            if encoder.numeric_kind == "piecewise":  # the rows of one member's table
+                n_columns, n_bins = encoder.bin_interior.shape
+                n_sums = n_columns * (n_bins + 1)
+                offset = torch.arange(K).reshape(K, 1, 1) * n_sums
+                self.register_buffer("member_offset", offset, persistent=False)
+        for level in self.levels:
+            n_inputs = width if level.index else n_in
+            self._expert.build(self, level, n_inputs, expert_units)
+            if not level.n_gates:
+                continue
+            gate_sizes = (*gate_units, self._gate.output_width(width, level.n_experts))
+            if level.index:
+                gate_sizes = (width, *gate_sizes)
+            elif not gate_units:
+                gate_sizes = ()  # the input product gives the logits (queries)
+            level.gate_layers = self._stack(
+                f"level{level.index}_gate", level.n_gates, gate_sizes
+            )
+            if self._gate.has_key:
+                level.key = f"level{level.index}_key"
+                self.register_parameter(level.key, _uniform((width, width), width))
+        # The wide part beside the experts: each categorical code's bias and the
+        # pairwise products of the columns' factors, added to every task's outputs.
+        self.interactions = None
+        if interactions and encoder.embeddings:
+            n_codes = [n for n, _ in encoder.embeddings]
+            W = max(self.output_sizes)
+            slots = [  # a task's output the products feed: its value, or its
+                t * W + (k == 2)  # second class's logit; none for many classes
+                for t, k in enumerate(self.output_sizes)
+                if k <= 2
+            ]
+            paired = [c for c, n in enumerate(n_codes) if is_id_column(n)]
+            self.interactions = Interactions(
+                n_codes, T * W, slots, paired, interaction_dim
+            )
+        # Towers ordered task by task, each task's members in a row: (T * K, ...).
+        self.tower_layers = self._stack(
+            "tower", T * K, (width, *tower_units, max(self.output_sizes))
+        )
+        padded = np.zeros((T, max(self.output_sizes)), dtype=bool)
+        for t, k in enumerate(self.output_sizes):
+            padded[t, k:] = True
+        # (T, W): True where a tower's output slot is padding; buffers are never saved.
+        self.register_buffer("padding", torch.from_numpy(padded), persistent=False)
+        self._has_padding = bool(padded.any())
+        # A funnel's children trained from their parents (see _funnels.py).
+        self.funnel_edges = tuple((int(a), int(b)) for a, b in funnel_edges)
+        self.funnel = funnel
+        self._funnel = FUNNELS[funnel] if self.funnel_edges else None
+        if self._funnel is not None:
+            self._funnel.build(self, self.funnel_edges, (width, *tower_units)[-1])
+        self._numpy_cache = None
+        # Dropout's random draws while training; set by the estimator for each fit.
+        self.generator = None
+        self.register_load_state_dict_pre_hook(_encoder_keys)
+
+    # -- construction
+    # -------------------------------------------------------------------------
+
+    def _stack(self, prefix, n_members, sizes):
+        """Register weights of ``n_members`` parallel MLPs ``sizes[0] -> sizes[1] ->
+        ...``, each member drawn independently; return their names per layer."""
+        names = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            w, b = f"{prefix}_weight{i}", f"{prefix}_bias{i}"
+            self.register_parameter(w, _uniform((n_members, n_in, n_out), n_in))
+            self.register_parameter(b, _uniform((n_members, 1, n_out), n_in))
+            names.append((w, b))
+        return tuple(names)
+
+    def floats_per_row(self):
+        """About how many float activations one row's forward pass holds at once:
+        the encoded input, the input product, every level's experts and gates, the
+        towers, for every ensemble member (what sizes a batch's memory and an
+        inference chunk's rows). Computed once: the network's sizes are fixed."""
+        if getattr(self, "_floats_per_row", None) is None:
+            self._floats_per_row = self._count_floats_per_row()
+        return self._floats_per_row
+
+    def _count_floats_per_row(self):
+        expert_units, tower_units = self._units
+        width = expert_units[-1]
+        n = self.encoder.width + self.input_weight.shape[1]
+        for level in self.levels:
+            n += self._expert.floats_per_row(level, expert_units)
+            n += level.n_gates * (2 * level.n_experts + width)
+        n += self.n_tasks * (sum(tower_units) + max(self.output_sizes))
+        n += 6 * len(self.funnel_edges) * (width, *tower_units)[-1]  # AITM's
+        return int(n * self.ensemble_size)
+
+    @property
+    def runs_numpy(self):
+        """Whether ``forward_numpy`` can run this network (experts of a module class
+        of the user's own run in PyTorch only)."""
+        return self._expert.numpy
+
+    def expert_labels(self):
+        """Labels of the experts each task's last gate mixes, in the order of
+        :meth:`gate_weights` (the architecture's own)."""
+        n_visible = self.visible_experts(0).size
+        return ARCHITECTURES[self.architecture].expert_labels(
+            n_visible, self._n_shared, self._n_task_experts
+        )
+
+    def expert_weights(self, level=0):
+        """The learned weights of the experts of ``level`` (0: the first), by name,
+        as their expert type lays them out (see
+        :meth:`~sklearn_mmoe._network.experts.ExpertType.weights`)."""
+        return self._expert.weights(self, self.levels[level])
+
+    def visible_experts(self, task):
+        """Indices of the experts that ``task``'s gate of the last level mixes."""
+        level = self.levels[-1]
+        if level.hidden is None:
+            return np.arange(level.n_experts)
+        hidden = self._buffers[level.hidden][min(task, level.n_gates - 1)]
+        return np.flatnonzero(~hidden.cpu().numpy())
+
+    # -- the forward pass, written once for both backends
+    # ------------------------------------------------------------------------
+
+    def _run(self, p, x, ops):
+        """Every member's task outputs ``(B, K, T, W)`` and each level's gate weights
+        ``(K * B, G, E)``, the members' rows one after another."""
+        n, first, K = x.shape[0], self.levels[0], self.ensemble_size
+        reads_input = not self._split  # the experts read the encoded input
+        if not reads_input and self._lookup_pays(n, ops):
+            z, inputs = self._lookup_first_layer(p, x, ops), None
+        else:
+            z, inputs = self._dense_first_layer(p, x, ops)
+        n = K * n
+        experts_in = inputs if reads_input else z[:, : self._split]
+        h = self._expert.run(self, p, ops, first, experts_in)  # (E, B, H)
+        g = None
+        if first.n_gates:
+            g = z[:, self._split :].reshape(n, first.n_gates, -1)  # (B, G, U1)
+            if first.gate_layers:
+                g = ops.act(g).swapaxes(0, 1)
+                g = self._mlp(p, ops, first.gate_layers, g, False, False)
+                g = g.swapaxes(0, 1)
+        gates = []
+        streams = self._mix(p, ops, first, h, g, gates)
+        for level in self.levels[1:]:
+            h = ops.cat(
+                [ops.expand0(streams[s : s + 1], c) for s, c in level.expert_stream]
+            )
+            h = self._expert.run(self, p, ops, level, h)
+            g = self._mlp(
+                p, ops, level.gate_layers, streams[: level.gate_stream], False, False
+            )
+            streams = self._mix(p, ops, level, h, g.swapaxes(0, 1), gates)
+        if streams.shape[0] != self.n_tasks:  # one network or one gate for all tasks
+            streams = ops.expand0(streams, self.n_tasks)
+        T, H = self.n_tasks, streams.shape[-1]
+        streams = streams.reshape(T * K, n // K, H)  # (T, K * B, H) -> (T * K, B, H)
+        hidden = self._mlp(p, ops, self.tower_layers[:-1], streams, True, True)
+        if self._funnel is not None:  # children read their parents' towers
+            hidden = hidden.reshape(T, n, -1)  # (T * K, B, H) -> (T, K * B, H)
+            hidden = self._funnel.transfer(p, ops, hidden, self.funnel_edges)
+            hidden = hidden.reshape(T * K, n // K, -1)
+        out = self._mlp(p, ops, self.tower_layers[-1:], hidden, False, False)
+        out = out.reshape(T, K, n // K, -1).swapaxes(0, 2)  # (B, K, T, W)
+        if self.interactions is not None:  # the wide part, the same for every member
+            wide = self.interactions.output(p, self.encoder.codes(p, x, ops), ops)
+            out = out + wide.reshape(n // K, 1, T, -1)
+        if self._has_padding:
+            out = ops.masked_fill(out, p["padding"], -math.inf)
+        if self._funnel is not None:
+            out = self._funnel.outputs(out, self.funnel_edges, ops)
+        return out, gates
+
+    def _lookup_pays(self, n, ops):
+        """Whether ``_lookup_first_layer`` runs for a batch of ``n`` rows:
+        ``piecewise_lookup`` True or False decides; ``"auto"`` takes it where it
+        is the faster (measured on 2 CPU cores): always in NumPy, whose table is
+        kept with the weights; in PyTorch, from _LOOKUP_ROWS rows without a
+        gradient (the table is built once per call), and in training (where the
+        table and its gradient are built every step) from _LOOKUP_TRAINING_ROWS
+        rows of a code of at least _LOOKUP_TRAINING_WIDTH inputs."""
+        lookup = getattr(self, "piecewise_lookup", False)
+        if lookup != "auto":
+            return bool(lookup)
+        if isinstance(ops, _NumpyOps):
+            return True
+        if torch.is_grad_enabled() and self.input_weight.requires_grad:
+            return (
+                n >= _LOOKUP_TRAINING_ROWS
+                and self.encoder.code_width >= _LOOKUP_TRAINING_WIDTH
+            )
+        return n >= _LOOKUP_ROWS
+
+    def _dense_first_layer(self, p, x, ops):
+        """The input product ``(K * B, first width)`` and the encoded input it
+        multiplies, ``(K * B, n_in)``, of a batch ``(B, n_inputs)``."""
+        n, K = x.shape[0], self.ensemble_size
+        x = self.encoder.encode(p, x, ops)
+        if K > 1:  # (K, 1, F) * (B, F): every member's scaled copy of the batch
+            x = (p["member_scale"] * x).reshape(K * n, -1)
+        return ops.linear(x, p["input_weight"], p["input_bias"]), x
+
+    def _lookup_first_layer(self, p, x, ops):
+        """``_dense_first_layer`` for a piecewise-linear code, as a lookup.
+
+        A column's code is a run of ones (the bins below its value), one fraction
+        ``f`` (the bin ``i`` it falls in; below 0 under the first bin, above 1 over
+        the last) and zeros, so its product with the first layer is the sum ``S_i``
+        of that layer's rows of the bins below, plus ``f`` times the row of bin
+        ``i``: ``(1 - f) S_i + f S_{i+1}``. Two rows of a table of the running sums
+        (``_piecewise_table``) per column, gathered and weighed in one embedding
+        bag, instead of a dense product over every bin.
+        """
+        n, K, P = x.shape[0], self.ensemble_size, self.encoder.code_width
+        flat, fraction, rest = self.encoder.piecewise_parts(p, x, ops)
+        below = flat + p["bin_column"]  # column j's sums start at row j (T + 1)
+        if K > 1:  # member k's rows of the table follow member k - 1's
+            rest = (p["member_scale"][:, :, P:] * rest).reshape(K * n, -1)
+            below = (below + p["member_offset"]).reshape(K * n, -1)
+            fraction = ops.expand0(fraction[None], K).reshape(K * n, -1)
+        table = p.get("piecewise_table")
+        if table is None:
+            table = self._piecewise_table(p, ops)
+        rows = ops.ramps(table, below, fraction)
+        return rows + ops.linear(rest, p["input_weight"][P:], p["input_bias"])
+
+    def _piecewise_table(self, p, ops):
+        """The lookup table of ``_lookup_first_layer``, per member: for each column,
+        the running sums ``S_0 = 0, S_1, ..., S_T`` of the first layer's rows of its
+        bins; ``(K * n_numeric * (T + 1), first width)``."""
+        K, P = self.ensemble_size, self.encoder.code_width
+        rows = p["input_weight"][:P]
+        if K > 1:
+            rows = p["member_scale"][:, 0, :P, None] * rows  # (K, P, O)
+        else:
+            rows = rows[None]
+        n_columns, T = p["bin_interior"].shape
+        if (
+            self.encoder.all_bins
+        ):  # every column has T bins: the layout is the padded one
+            own = rows.reshape(K, n_columns * T, -1)
+        else:
+            own = ops.scatter_rows(rows, p["bin_index"], n_columns * T)  # (K, F T, O)
+        sums = ops.pad_front(ops.cumsum(own.reshape(K, n_columns, T, -1), 2))
+        return sums.reshape(K * n_columns * (T + 1), -1)
+
+    def _combine(self, out, ops):
+        """The members' outputs ``(B, K, T, W)`` as one ``(B, T, W)``: their mean
+        probabilities (as logits) or mean values."""
+        if self.ensemble_size == 1:
+            return out[:, 0]
+        return self.combine_members(out, ops)
+
+    def combine_members(self, out, ops):
+        """Outputs ``(B, K, T, W)`` of ``K`` members of this network's tasks as one
+        ``(B, T, W)``, each task's in its own units: the log of the mean class
+        probabilities (a softmax gives their mean), the mean value, or the log of
+        the mean expected count."""
+        if len(self._groups) == 1:
+            return self._groups[0][0].combine(out, ops)
+        parts = [task.combine(out[:, :, index], ops) for task, index in self._groups]
+        return ops.cat(parts, 1)[:, self._inverse]
+
+    @staticmethod
+    def _mlp(p, ops, layers, x, activate_last, dropout):  # x: (M, B, in)
+        last = len(layers) - 1
+        for i, (w, b) in enumerate(layers):
+            x = ops.blinear(x, p[w], p[b])
+            if i < last or activate_last:
+                x = ops.act(x)
+                if dropout:
+                    x = ops.dropout(x)
+        return x
+
+    def _mix(self, p, ops, level, h, g, gates):
+        """Each gate's mixture of the experts' outputs ``h`` (E, B, H): (G, B, H)."""
+        if not level.n_gates:
+            return h  # the shared bottom
+        h = h.swapaxes(0, 1)  # (B, E, H)
+        key = None if level.key is None else p[level.key]
+        logits = self._gate.scores(g, h, key, self._scale)  # (B, G, E)
+        if level.hidden is not None:
+            logits = ops.masked_fill(logits, p[level.hidden], -math.inf)
+        if self.top_k is not None:
+            logits = ops.keep_top_k(logits, self.top_k)
+        weights = ops.softmax(logits)
+        gates.append(weights)
+        return (weights @ h).swapaxes(0, 1)
+
+    def _task_gates(self, weights):
+        """The last level's weights ``(B, G, E)`` as each task's weights over the
+        experts it sees, ``(B, T, n_visible)``."""
+        level = self.levels[-1]
+        if self.ensemble_size > 1:  # the members' mean weights
+            weights = weights.reshape(self.ensemble_size, -1, *weights.shape[1:])
+            weights = weights.mean(0)
+        if level.hidden is not None:
+            seen = np.stack([self.visible_experts(t) for t in range(self.n_tasks)])
+            return weights[:, np.arange(self.n_tasks)[:, None], seen]
+        if level.n_gates != self.n_tasks:
+            return weights[:, [0] * self.n_tasks]  # one gate for all tasks
+        return weights
+
+    # -- PyTorch
+    # -----------------------------------------------------------------------------
+
+    def _tensors(self):  # the network's, its encoder's and wide part's, by name
+        parts = [self, self.encoder]
+        if self.interactions is not None:
+            parts.append(self.interactions)
+        return {
+            name: tensor
+            for part in parts
+            for name, tensor in {**part._parameters, **part._buffers}.items()
+        }
+
+    def forward(self, x):
+        """The network on ``x`` (B, n_inputs): a :class:`NetworkOutput`, whose
+        ``outputs`` are the logits (or regression outputs) of every task, (B, T, W),
+        or, while training with ``ensemble_size > 1``, every member's: (B, K, T, W).
+        """
+        ops = _TorchOps(
+            self.activation,
+            self.dropout if self.training else 0.0,
+            getattr(self, "generator", None),
+        )
+        return self._result(self._tensors(), x, ops, self.training)
+
+    def _result(self, p, x, ops, training):
+        out, gates = self._run(p, x, ops)
+        if not (training and self.ensemble_size > 1):
+            out = self._combine(out, ops)
+        return NetworkOutput(out, self, p, gates, x)
+
+    @staticmethod
+    def _imbalance(p, level, weights):
+        """The squared coefficient of variation of each gate's total weight per
+        expert it sees, over the batch, averaged over the level's gates; written
+        for NumPy arrays and tensors alike."""
+        importance = weights.sum(0)  # (G, E)
+        if level.hidden is None:
+            mean = importance.mean(-1)[..., None]
+            var = ((importance - mean) ** 2).mean(-1)[..., None]
+        else:
+            seen = ~p[level.hidden]
+            count = seen.sum(-1)[..., None]
+            mean = importance.sum(-1)[..., None] / count
+            var = (((importance - mean) ** 2) * seen).sum(-1)[..., None] / count
+        return (var / mean**2).mean()
+
+    def gate_weights(self, x):
+        """Each task's mixing weights over the experts it sees, (B, T, n_visible)."""
+        ops = _TorchOps(self.activation, 0.0)
+        return self._result(self._tensors(), x, ops, False).gate_weights
+
+    # -- NumPy inference
+    # ---------------------------------------------------------------------
+
+    def _arrays(self):
+        """The weights as float64 arrays, converted once per change of the weights."""
+        tensors = self._tensors()
+        key = tuple((t.data_ptr(), t._version) for t in tensors.values())
+        if self._numpy_cache is None or self._numpy_cache[0] != key:
+            arrays = {name: t.detach().cpu().numpy() for name, t in tensors.items()}
+            arrays = {  # float weights in float64; masks and indices as they are
+                name: a.astype(np.float64) if a.dtype.kind == "f" else a
+                for name, a in arrays.items()
+            }
+            ops = _NumpyOps(self.activation)
+            if self._lookup_pays(1, ops):
+                # float32, as the weights it sums: a gather of half the bytes (a
+                # single row's predict_proba is bound by reading the table)
+                table = self._piecewise_table(arrays, ops).astype(np.float32)
+                arrays["piecewise_table"] = table
+            self._numpy_cache = (key, arrays)
+        return self._numpy_cache[1]
+
+    def forward_numpy(self, x):
+        """``forward`` in float64 NumPy, for inference: a :class:`NetworkOutput` of
+        arrays."""
+        x = np.asarray(x, dtype=np.float64)
+        return self._result(self._arrays(), x, _NumpyOps(self.activation), False)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_numpy_cache"] = None
+        state["generator"] = None  # a fit's dropout generator is not kept
+        return state
+
+
+class NetworkOutput:
+    """What the network computes for a batch of ``n`` rows, in every mode and on
+    both backends (tensors from ``forward``, float64 arrays from ``forward_numpy``).
+
+    Attributes
+    ----------
+    outputs : tensor or ndarray of shape (n, T, W)
+        Every task's logits (classification) or values, the towers padded to the
+        widest with ``-inf``; while training with ``ensemble_size > 1``, every
+        member's, (n, K, T, W).
+    gate_weights : tensor or ndarray of shape (n, T, n_visible)
+        Each task's last-level mixing weights over the experts it sees (the members'
+        mean); ones of shape (n, T, 1) for a network without gates. Computed when
+        read.
+    balance : scalar tensor or float
+        The load-balancing term: the squared coefficient of variation of each gate's
+        total weight per expert over the batch, averaged over gates and levels (0
+        for a perfectly even use of the experts, and without gates). Computed when
+        read.
+    """
+
+    __slots__ = ("outputs", "_module", "_p", "_gates", "_n", "_x")
+
+    def __init__(self, outputs, module, p, gates, x):
+        self.outputs = outputs
+        self._module, self._p, self._gates = module, p, gates
+        self._n, self._x = x.shape[0], x
+
+    @property
+    def gate_weights(self):
+        module = self._module
+        if not module.levels[-1].n_gates:
+            shape = (self._n, module.n_tasks, 1)
+            if isinstance(self.outputs, np.ndarray):
+                return np.ones(shape)
+            return self.outputs.new_ones(shape)
+        return module._task_gates(self._gates[-1])
+
+    @property
+    def penalty(self):
+        """The mean over the rows of the squared norms of the embedding, bias and
+        factor rows each row reads (0 without categorical columns): a code is
+        shrunk each time a batch reads it. On tensors, for training."""
+        module, p = self._module, self._p
+        if not module.encoder.embeddings:
+            return self.outputs.new_zeros(())
+        per_row = module.encoder.penalty(p, self._x)
+        if module.interactions is not None:
+            codes = module.encoder.codes(p, self._x, _TorchOps)
+            per_row = per_row + module.interactions.penalty(p, codes)
+        return per_row.mean()
+
+    @property
+    def funnel_violation(self):
+        """The funnel calibrator's term (see
+        :func:`sklearn_mmoe._tasks.funnels.violation`):
+        how far, on average, children's probabilities exceed their parents'; 0
+        without a calibrated funnel. On tensors, for training."""
+        module, out = self._module, self.outputs
+        if module._funnel is None or not module._funnel.calibrated:
+            return out.new_zeros(())
+        members = out if out.ndim == 4 else out[:, None]  # (B, K, T, W)
+        return violation(members, module.funnel_edges)
+
+    @property
+    def balance(self):
+        levels = self._module.levels
+        terms = [
+            self._module._imbalance(self._p, level, w)
+            for level, w in zip(levels, self._gates)
+        ]
+        if not terms:
+            if isinstance(self.outputs, np.ndarray):
+                return 0.0
+            return self.outputs.new_zeros(())
+        return sum(terms) / len(terms)
+
+
+def _uniform(shape, fan_in):
+    # nn.Linear's default range; each member is drawn independently, so that the
+    # experts start (and stay) different from each other.
+    bound = 1.0 / math.sqrt(fan_in)
+    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+
+
+def _encoder_keys(module, state, prefix, *_):
+    """Read a state of the layout before the encoder was its own module (the
+    embeddings' table at the network's top level), as files saved then have it."""
+    old, new = prefix + "embedding_weight", prefix + "encoder.embedding_weight"
+    if old in state and new not in state:
+        state[new] = state.pop(old)
