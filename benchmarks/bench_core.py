@@ -57,8 +57,9 @@ import numpy as np
 import torch
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
-from sklearn_mmoe._network.module import MMoEModule, _TorchOps
-from sklearn_mmoe._training.net import MultiTaskLoss
+from sklearn_mmoe._network.module import MMoEModule
+from sklearn_mmoe._network.ops import _TorchOps
+from sklearn_mmoe._training.loss import MultiTaskLoss
 
 warnings.simplefilter("ignore")  # ConvergenceWarning from the deliberately short fits
 

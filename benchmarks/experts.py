@@ -55,7 +55,7 @@ from torch.func import functional_call
 
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe._network import experts as _experts
-from sklearn_mmoe._network.module import _TorchOps
+from sklearn_mmoe._network.ops import _TorchOps
 from sklearn_mmoe.datasets import load_census_income
 
 warnings.simplefilter("ignore")  # ConvergenceWarning from the short fits

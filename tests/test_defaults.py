@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._inputs.numeric import fit_numeric, weighted_quantiles
-from sklearn_mmoe._training.net import LearningRateSchedule
+from sklearn_mmoe._training.schedule import LearningRateSchedule
 
 SMALL = dict(**TINY, random_state=0)
 # Tests of what a default fit learns use the default network: the tiny one above can sit

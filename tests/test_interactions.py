@@ -15,7 +15,8 @@ from sklearn_mmoe._network.interactions import (
     Interactions,
     resolve_wide,
 )
-from sklearn_mmoe._network.module import MMoEModule, _TorchOps
+from sklearn_mmoe._network.module import MMoEModule
+from sklearn_mmoe._network.ops import _TorchOps
 from sklearn_mmoe.datasets import make_recommendation
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

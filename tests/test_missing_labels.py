@@ -6,7 +6,7 @@ import torch
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor, task_scorer
-from sklearn_mmoe._training.net import MultiTaskLoss
+from sklearn_mmoe._training.loss import MultiTaskLoss
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = dict(

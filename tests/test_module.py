@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from sklearn_mmoe._network.architectures import ARCHITECTURES
 from sklearn_mmoe._network.experts import EXPERT_TYPES
 from sklearn_mmoe._network.gates import GATE_TYPES
-from sklearn_mmoe._network.module import MMoEModule, _TorchOps
+from sklearn_mmoe._network.module import MMoEModule
+from sklearn_mmoe._network.ops import _TorchOps
 
 
 def _layer(x, w, b, member, activate):

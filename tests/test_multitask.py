@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor, task_scorer
-from sklearn_mmoe._training.net import MultiTaskLoss
+from sklearn_mmoe._training.loss import MultiTaskLoss
 from sklearn_mmoe.datasets import load_census_income
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

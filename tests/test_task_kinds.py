@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sklearn_mmoe import MMoEMultiTask
-from sklearn_mmoe._network.module import _NumpyOps, _TorchOps
+from sklearn_mmoe._network.ops import _NumpyOps, _TorchOps
 from sklearn_mmoe._tasks.kinds import TASKS, TaskKind, register
 
 # Training labels of each registered kind (100 rows): a kind without an entry fails

@@ -22,7 +22,7 @@ from sklearn_mmoe import (
 )
 from sklearn_mmoe._estimators.predict import _dense
 from sklearn_mmoe._network.memory import rows_per_chunk
-from sklearn_mmoe._network.module import _TorchOps
+from sklearn_mmoe._network.ops import _TorchOps
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

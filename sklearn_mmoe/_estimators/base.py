@@ -24,7 +24,7 @@ from .._inputs.validation import _InputsMixin, check_task_names
 from .._network.architectures import ARCHITECTURES
 from .._network.experts import EXPERT_TYPES
 from .._network.gates import GATE_TYPES
-from .._network.module import ACTIVATIONS
+from .._network.ops import ACTIVATIONS
 from .._tasks.funnels import FUNNELS, funnel_edges, funnel_targets
 from .._tasks.kinds import TASKS, declared_dtypes, infer_task_type, task_label
 from .._training.engine import FitMode, _EngineMixin

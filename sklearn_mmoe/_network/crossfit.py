@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .module import MMoEModule, _NumpyOps, _TorchOps
+from .module import MMoEModule
+from .ops import _NumpyOps, _TorchOps
 
 
 def network_class(module_params):

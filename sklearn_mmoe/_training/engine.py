@@ -33,7 +33,9 @@ from .._network.memory import check_fits, network_on_meta, rows_per_chunk
 from .._tasks.funnels import FUNNELS
 from .._utils import checks as _checks
 from .._utils.warn import warn
-from .net import EpochMonitor, MultiTaskLoss, MultiTaskNet
+from .loss import MultiTaskLoss
+from .monitor import EpochMonitor
+from .net import MultiTaskNet
 
 # The "auto" training budget, chosen on the suite of benchmarks/defaults.py: batches of
 # _AUTO_BATCH rows, _STEPS_PER_ROW optimiser steps per training row within
