@@ -9,7 +9,8 @@ import torch
 from sklearn.metrics import r2_score
 
 from sklearn_mmoe import MMoEMultiTask, MMoERegressor
-from sklearn_mmoe._tasks.kinds import CountTask, RegressionTask, shrink_factor
+from sklearn_mmoe._tasks.kinds import CountTask, RegressionTask
+from sklearn_mmoe._tasks.shrinkage import shrink_factor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

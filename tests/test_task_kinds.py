@@ -9,7 +9,7 @@ import torch
 
 from sklearn_mmoe import MMoEMultiTask
 from sklearn_mmoe._network.ops import _NumpyOps, _TorchOps
-from sklearn_mmoe._tasks.kinds import TASKS, TaskKind, register
+from sklearn_mmoe._tasks.registry import TASKS, TaskKind, register
 
 # Training labels of each registered kind (100 rows): a kind without an entry fails
 # test_every_registered_kind_has_example_labels.

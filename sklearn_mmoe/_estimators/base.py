@@ -26,7 +26,9 @@ from .._network.experts import EXPERT_TYPES
 from .._network.gates import GATE_TYPES
 from .._network.ops import ACTIVATIONS
 from .._tasks.funnels import FUNNELS, funnel_edges, funnel_targets
-from .._tasks.kinds import TASKS, declared_dtypes, infer_task_type, task_label
+from .._tasks.inference import declared_dtypes, infer_task_type
+from .._tasks.kinds import task_label
+from .._tasks.registry import TASKS
 from .._training.engine import FitMode, _EngineMixin
 from .predict import _PredictMixin
 

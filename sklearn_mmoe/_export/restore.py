@@ -32,7 +32,7 @@ from .._network.crossfit import network_class
 from .._network.experts import expert_type_of
 from .._network.memory import network_on_meta
 from .._tasks.funnels import funnel_edges
-from .._tasks.kinds import TASKS
+from .._tasks.registry import TASKS
 from .._utils import checks as _checks
 
 ESTIMATORS = {

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import type_of_target
 
-from .._tasks.kinds import TASKS
+from .._tasks.registry import TASKS
 from .._utils import checks as _checks
 from .._utils.warn import warn
 from .binning import column_blocks, subsample, tree_thresholds

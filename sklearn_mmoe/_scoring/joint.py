@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.model_selection import check_cv
 
-from .._tasks.kinds import natural_dtype
+from .._tasks.inference import natural_dtype
 from .._training.progress import FitCount
 from .scoring import _final_step
 

@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.metrics import get_scorer, get_scorer_names, roc_auc_score
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from .._tasks.kinds import natural_dtype
+from .._tasks.inference import natural_dtype
 from .ranking import grouped_auc, grouped_ndcg
 
 _RESPONSE_METHODS = ("predict", "predict_proba")

@@ -22,80 +22,23 @@ read the kind through these classes and :func:`task_groups`, never by comparing 
 
 import copy
 import math
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import r2_score
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 
 from .._utils import checks as _checks
-from .._utils.warn import warn
+from .inference import natural_dtype
+from .registry import TASKS, register
+from .shrinkage import shrink_factor
 
-# "auto" reads whole numbers with negative values as classes up to this many distinct
-# values, and more of them as a quantity (see infer_task_type).
-_MANY_CLASSES = 20
-# ... and non-negative whole numbers as classes up to this many distinct values, as a
-# count beyond (a count of 0 to 6 read as seven classes cost an unseen table an R2 of
-# -0.65; three values are more often class codes such as iris' 0, 1, 2).
-_FEW_CLASSES = 3
 # The log of the largest expected count predicted (float64's largest is exp(709.78)).
 _LOG_MAX = 709.0
 # Targets above this magnitude are scaled down before their squares are summed.
 _HUGE = 1e100
-# The shrinkage factors a regression or count task's output is first tried at on the
-# validation rows (see shrink_factor): 0 (the training mean) to 1 (the network as
-# trained) in steps of 1/40; Newton's method refines the best of them.
-_SHRINK_GRID = np.linspace(0.0, 1.0, 41)
-_NEWTON_STEPS = 30
-
-
-def shrink_factor(loss, out, y, w, doubt=0.0):
-    """The factor (in [0, 1]) that a regression or count task's outputs ``out`` (n, W)
-    are shrunk by, chosen on the validation rows (targets ``y``, weights ``w``), or
-    None where the rows say nothing (no weight, or outputs that do not move the loss).
-    Where Newton's method overflows, the grid's best factor is kept.
-
-    ``c`` minimises ``sum(w * loss(c * out, y))``: the best factor of a grid, refined
-    by Newton's method (each task's loss is convex in ``c``), with the derivatives
-    taken by autograd through the task's own loss. Its standard error is the sandwich
-    ``sqrt(sum((w * g)**2)) / sum(w * h)``, ``g`` and ``h`` being each row's first and
-    second derivatives at ``c``. The factor kept is ``c - doubt * se**2 / c`` within
-    ``[0, 1]`` (0 for ``c <= 0``): with ``doubt`` 0, ``c`` itself; with a positive
-    ``doubt``, the positive-part James-Stein rule, which keeps a factor only where
-    ``c`` stands ``sqrt(doubt)`` standard errors clear of 0.
-    """
-    out, y, w = out.detach().double(), y.detach().double(), w.detach().double()
-    if not w.sum() > 0:
-        return None
-    grid = torch.as_tensor(_SHRINK_GRID, dtype=out.dtype, device=out.device)
-    losses = loss(grid[:, None, None] * out, y) @ w
-    # the largest factor among the best: shrink no further than the data asks
-    c = best = float(grid[len(grid) - 1 - int(torch.argmin(losses.flip(0)))])
-    with torch.enable_grad():
-        for _ in range(_NEWTON_STEPS):
-            rows = torch.full_like(y, c, requires_grad=True)
-            per_row = loss(rows[:, None] * out, y)
-            (g,) = torch.autograd.grad(per_row.sum(), rows, create_graph=True)
-            (h,) = torch.autograd.grad(g.sum(), rows)
-            g = g.detach()
-            slope, curve = float(w @ g), float(w @ h)
-            if curve == 0:  # outputs that do not move the loss
-                return None
-            if not (curve > 0 and math.isfinite(slope)):  # overflow: the grid's
-                return best
-            step = slope / curve
-            c -= step
-            if abs(step) < 1e-9:
-                break
-    se = float((w * g).square().sum().sqrt()) / curve
-    if not math.isfinite(c - doubt * se**2 / max(c, 1e-300)):
-        return best
-    if not c > 0:
-        return 0.0
-    return min(max(c - doubt * se**2 / c, 0.0), 1.0)
 
 
 def task_label(task, name, n_tasks):
@@ -610,102 +553,6 @@ def weighted_moments(values, weight):
     return float(mean * size), float(spread * size)
 
 
-class TaskKind(Protocol):
-    """What every kind of task provides: the interface :data:`TASKS` registers.
-
-    A new kind is a class with these members, registered with :func:`register`,
-    and an entry of labels in ``tests/test_task_kinds.py``, whose tests run over
-    every registered kind.
-    """
-
-    kind: str  # the name task_types uses
-    has_proba: bool  # whether predict_proba gives class probabilities
-    state_names: tuple  # the attributes that describe a fitted task (from_state's)
-    uncertainty_factor: float  # c in the learned task weights' c * exp(-s) * loss
-
-    # width: int, outputs of the task's tower (an attribute or a property)
-
-    @classmethod
-    def from_labels(cls, labels, where=""):
-        """The task described by its training labels, and their encoded targets."""
-
-    @classmethod
-    def from_classes(cls, classes, where=""):
-        """The task of partial_fit's ``classes`` (or an error naming them)."""
-
-    @classmethod
-    def from_state(cls, state, where=""):
-        """The task of a model file's attributes, checked (a ValueError if not)."""
-
-    def encode(self, labels, where=""):
-        """Later labels as targets, with the first call's description."""
-
-    def same_layout(self, other):
-        """Whether a warm start from ``other`` continues this task."""
-
-    @staticmethod
-    def key(values):
-        """The targets as int64 keys repeated rows are merged on."""
-
-    @staticmethod
-    def from_key(keys):
-        """The targets back from their keys, exactly."""
-
-    @staticmethod
-    def tree_block(labels):
-        """What the numeric encoding's binning tree fits for this task."""
-
-    def fit_scale(self, values, weight, warm=False):
-        """Learn the target scaling from the training targets (``warm``: keep the
-        one learned before where it says something)."""
-
-    def standardise(self, values):
-        """Targets as the network trains on them."""
-
-    @staticmethod
-    def loss(out, y):
-        """Per-row loss of tower outputs ``out`` (..., W) against targets ``y``."""
-
-    @staticmethod
-    def combine(out, ops):
-        """Ensemble members' outputs (B, K, T, W) as one (B, T, W)."""
-
-    def proba(self, raw):
-        """Class probabilities from combined outputs, or None."""
-
-    def predict(self, raw):
-        """Predictions from combined outputs (n, W)."""
-
-    def serve(self, raw):
-        """``predict`` (or ``proba``) on a torch tensor, for the ONNX graph."""
-
-    def fit_shrink(self, out, y, w):
-        """The task as it predicts after training, given validation outputs."""
-
-    def unshrunk(self):
-        """The task predicting the network's outputs as they are."""
-
-    def seen(self, values, widen=False):
-        """The task knowing the range of its training targets."""
-
-    def score(self, y_true, y_pred, sample_weight):
-        """The task's score (what ``score`` averages)."""
-
-
-def register(task):
-    """Add the kind ``task`` (a class with the members of :class:`TaskKind`) to
-    :data:`TASKS`; refuse one that lacks a member."""
-    members = [m for m in dir(TaskKind) if not m.startswith("_")]
-    members += list(TaskKind.__annotations__) + ["width"]
-    missing = sorted(m for m in set(members) if not hasattr(task, m))
-    if missing:
-        raise TypeError(f"{task.__name__} lacks the task members {missing}.")
-    TASKS[task.kind] = task
-    return task
-
-
-# Every kind of task, by the name task_types uses.
-TASKS = {}
 for _task in (ClassificationTask, RegressionTask, CountTask):
     register(_task)
 # The kinds task_types accepts, in the registry's order.
@@ -723,91 +570,3 @@ def task_groups(kinds):
         if index.size:
             groups.append((task, None if index.size == len(kinds) else index))
     return groups
-
-
-def infer_task_type(labels, where="", declared=None):
-    """A task's kind under ``task_types="auto"``, from its (present) ``labels`` and
-    the dtype a DataFrame or Series declared for it (``declared``: ``"category"``,
-    ``"float"`` or None for anything else, see :func:`declared_dtypes`).
-
-    The rule, in order:
-
-    1. a pandas ``category`` column, bools and strings: ``"classification"``;
-    2. numbers that are not all whole (scikit-learn's ``type_of_target`` says
-       continuous): ``"regression"``;
-    3. whole numbers (ints, or floats such as an int column with missing labels) of
-       two distinct values: ``"classification"`` (a binary label);
-    4. a DataFrame's float column of more whole values: ``"regression"`` (its dtype
-       says a quantity);
-    5. other whole numbers are ambiguous (classes coded as numbers, or a count), so
-       they are read with a warning that names the choice and how to make another:
-       non-negative ones of more than ``_FEW_CLASSES`` distinct values as a
-       ``"count"`` (Poisson loss: a number of events, visits, children, a 1-5 score;
-       its prediction is an expected value and its score :math:`R^2`), of three
-       values as classes (scikit-learn's own data sets code classes 0, 1, 2); signed
-       ones as classes up to ``_MANY_CLASSES`` distinct values, as a quantity
-       (``"regression"``) beyond.
-    """
-    labels = natural_dtype(np.asarray(labels), where)
-    if declared == "category" or labels.dtype.kind not in "iuf":
-        return "classification"
-    if labels.dtype.kind == "f" and type_of_target(labels) == "continuous":
-        return "regression"
-    values = np.unique(labels)
-    if values.size <= 2:
-        return "classification"
-    if declared == "float":
-        return "regression"
-    if values[0] >= 0 and values.size > _FEW_CLASSES:
-        kind, reading = "count", "a count (Poisson loss, predicting expected counts)"
-    elif values[0] >= 0 or values.size <= _MANY_CLASSES:
-        kind, reading = "classification", f"{values.size} classes"
-    else:
-        kind, reading = "regression", "a quantity (squared error)"
-    warn(
-        f"{where}task_types='auto' reads its {values.size} distinct whole numbers "
-        f"({values[0]:g} to {values[-1]:g}) as {reading}: whole numbers may be "
-        "classes, counts or quantities. Name its kind in task_types "
-        f"({', '.join(map(repr, TASK_TYPES))}) to choose another and to silence "
-        "this warning.",
-        UserWarning,
-    )
-    return kind
-
-
-def declared_dtypes(y):
-    """What a DataFrame's columns (or a Series) declare of each task by their dtype:
-    ``"category"`` for a pandas category, ``"float"`` for a float column, ``None``
-    for any other; ``None`` for anything that is not a pandas object (an array
-    declares nothing per column)."""
-    if hasattr(y, "columns"):
-        dtypes = list(y.dtypes)
-    elif hasattr(y, "iloc") and hasattr(y, "dtype"):
-        dtypes = [y.dtype]
-    else:
-        return None
-    return [
-        "category"
-        if isinstance(d, pd.CategoricalDtype)
-        else "float"
-        if pd.api.types.is_float_dtype(d)
-        else None
-        for d in dtypes
-    ]
-
-
-def natural_dtype(labels, where):
-    """An object column (a task of a mixed-type ``y``) as bool, int or float."""
-    if labels.dtype != object:
-        return labels
-    kind = pd.api.types.infer_dtype(labels, skipna=False)
-    if kind in ("boolean", "integer", "floating"):
-        return labels.astype(
-            {"boolean": bool, "integer": np.int64, "floating": float}[kind]
-        )
-    if kind not in ("string", "bytes", "empty"):
-        raise TypeError(
-            f"{where}labels must be all strings, all numbers or all bools; got a mix "
-            f"({kind}) such as {labels[:3].tolist()!r}."
-        )
-    return labels

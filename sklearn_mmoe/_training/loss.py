@@ -5,7 +5,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._tasks.kinds import TASKS, task_groups
+from .._tasks.kinds import task_groups
+from .._tasks.registry import TASKS
 
 
 class MultiTaskLoss(nn.Module):

@@ -1,0 +1,155 @@
+"""Experts of a user's own ``torch.nn.Module`` class: one instance per expert, their
+states stacked and run together with ``torch.func.vmap``."""
+
+import copy
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from .base import ExpertType
+
+
+class ModuleExperts(ExpertType):
+    """Experts of a ``torch.nn.Module`` subclass of the user's own.
+
+    Each expert is built as ``cls(n_inputs, n_outputs, **options)`` (``n_outputs``
+    is the last of ``expert_units``); their parameters and buffers are stacked along
+    an expert axis (``torch.func.stack_module_state``) and kept as the network's own,
+    and all experts run as one computation: ``torch.func.vmap`` over that axis of
+    ``functional_call`` on one copy of the module. A module that cannot run so (it
+    branches on a tensor's value, reads one into Python with ``.item()``, or writes
+    into its input in place, which breaks the backward pass), or that returns
+    another shape than ``(n_rows, n_outputs)`` or no floats, is refused when the
+    network is built, with the reason; a float64 output is read as float32, and a
+    parameter the module freezes (``requires_grad=False``) stays frozen. Buffers
+    are stacked too, so batch normalisation's running statistics are each
+    expert's own.
+    It runs in PyTorch only (no NumPy inference path); its own randomness (dropout)
+    draws from torch's global generator, seeded from the fit's own generator on each
+    training step (each expert its own draws), so that ``random_state`` makes a fit
+    reproducible.
+    """
+
+    numpy = False
+
+    def __init__(self, cls, options=None):
+        self.cls = cls
+        self.options = dict(options or {})
+        self.name = cls.__name__
+
+    def build(self, module, level, n_inputs, units):
+        width = units[-1]
+        experts = [self._one(n_inputs, width) for _ in range(level.n_experts)]
+        params, buffers = stack_module_state(experts)
+        prefix = f"level{level.index}_expert_"
+        names, buffer_names = {}, {}
+        for name, value in params.items():
+            names[name] = prefix + name.replace(".", "__")
+            # a parameter the module froze (requires_grad=False) stays frozen
+            frozen = nn.Parameter(value.detach(), requires_grad=value.requires_grad)
+            module.register_parameter(names[name], frozen)
+        for name, value in buffers.items():
+            buffer_names[name] = prefix + "buffer_" + name.replace(".", "__")
+            module.register_buffer(buffer_names[name], value.detach().clone())
+        # the module's structure, without weights: functional_call fills them in
+        base = copy.deepcopy(experts[0]).to("meta")
+        level.expert_module = (base, names, buffer_names)
+        if not any(value.is_meta for value in params.values()):  # sizing only
+            self._probe(module, level, n_inputs, width)
+
+    def _one(self, n_inputs, width):
+        call = f"{self.name}({n_inputs}, {width}, **expert_options)"
+        try:
+            expert = self.cls(n_inputs, width, **self.options)
+        except TypeError as error:
+            raise TypeError(
+                f"expert_type={self.name} is built as {call} (n_inputs, n_outputs = "
+                f"expert_units[-1], then expert_options); that call failed: {error}"
+            ) from error
+        if not isinstance(expert, nn.Module):
+            raise TypeError(
+                f"expert_type={self.name}: {call} returned a "
+                f"{type(expert).__name__}, not a torch.nn.Module."
+            )
+        return expert
+
+    def _probe(self, module, level, n_inputs, width):
+        """Run the experts once on two rows, in training mode with a backward pass
+        and in inference mode: a module that cannot be batched over experts, that
+        writes into its input in place, that returns another shape or no floats,
+        is refused here, at fit, rather than deep inside training."""
+        # copies of the weights: the probe must not move running statistics (batch
+        # normalisation's) off their initial values, nor leave gradients behind
+        p = {
+            name: value.detach().clone().requires_grad_(value.requires_grad)
+            for name, value in {**module._parameters, **module._buffers}.items()
+        }
+        x = torch.zeros(2, n_inputs, requires_grad=True)
+        for training in (True, False):
+            mode = "training" if training else "inference"
+            try:
+                with torch.set_grad_enabled(training):
+                    rows = x.expand(level.n_experts, 2, n_inputs) if level.index else x
+                    # a product that keeps the input for its backward pass, as the
+                    # gates' does in the network: an expert that writes into its
+                    # input breaks it
+                    kept = (rows * rows).sum()
+                    out = self._vmapped(p, level, rows, training)
+                    if training and isinstance(out, torch.Tensor):
+                        (kept + out.float().sum()).backward()
+            except Exception as error:  # torch raises many kinds here
+                raise ValueError(
+                    f"expert_type={self.name} cannot run batched over the experts "
+                    f"with torch.func.vmap ({mode} mode, with its backward pass): "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+            expected = (level.n_experts, 2, width)
+            if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
+                got = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else out
+                raise ValueError(
+                    f"expert_type={self.name} returned {got} for a batch of 2 rows "
+                    f"of {n_inputs} inputs; an expert must return (n_rows, "
+                    f"{width}): n_outputs is expert_units[-1]."
+                )
+            if not out.is_floating_point():
+                raise ValueError(
+                    f"expert_type={self.name} returned {out.dtype} values; an expert "
+                    "must return floats (float64 and float16 are cast to float32)."
+                )
+
+    @staticmethod
+    def state(p, level, training):
+        """The module's structure (in ``training`` mode) and the level's stacked
+        parameters and buffers under the module's own names, from ``p``."""
+        base, names, buffer_names = level.expert_module
+        params = {name: p[attr] for name, attr in names.items()}
+        buffers = {name: p[attr] for name, attr in buffer_names.items()}
+        return base.train(training), params, buffers
+
+    def _vmapped(self, p, level, x, training):
+        base, params, buffers = self.state(p, level, training)
+
+        def one(params, buffers, rows):
+            return functional_call(base, (params, buffers), (rows,))
+
+        in_rows = 0 if level.index else None
+        run = vmap(one, in_dims=(0, 0, in_rows), randomness="different")
+        out = run(params, buffers, x)
+        # an expert of another float precision is read in the network's
+        if isinstance(out, torch.Tensor) and out.is_floating_point():
+            return out.to(x.dtype)
+        return out
+
+    def run(self, module, p, ops, level, x):
+        generator = getattr(ops, "generator", None)
+        if not module.training or generator is None:
+            return self._vmapped(p, level, x, module.training)
+        # The module's own randomness draws from torch's global generator: seeded
+        # here from the fit's generator, inside fork_rng, so that a fit is
+        # reproducible and the caller's random state untouched.
+        seed = torch.randint(2**62, (), generator=generator, device=generator.device)
+        devices = [x.device.index or 0] if x.is_cuda else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(int(seed))
+            return self._vmapped(p, level, x, True)
