@@ -350,58 +350,105 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
 
     def _fit_sequence(self, X, y, sample_weight, partial, classes):
         mode = FitMode(self, partial)  # fresh, warm or continuing: decided here only
-        continuing = mode.continuing
-        names = _given_task_names(y)
-        declared = declared_dtypes(y)
+        given_names, declared = _given_task_names(y), declared_dtypes(y)
         y_1d = getattr(self, "_y_1d", None)
         X, rows, Y, present, weight = self._validate_fit_data(
-            X, y, sample_weight, reset=not continuing
+            X, y, sample_weight, reset=not mode.continuing
         )
         # A partial_fit pass reports the rows of its call and the rows seen so far
         # (since the last fit, whose rows count).
-        seen = getattr(self, "_rows_seen", 0) if continuing else 0
+        seen = getattr(self, "_rows_seen", 0) if mode.continuing else 0
         stream = (len(Y), seen + len(Y)) if mode.partial else None
-        n_tasks = Y.shape[1]
         if mode.warm:
             check_task_names(self.task_names_, y)
-        if continuing:
+        if mode.continuing:
             self._y_1d = y_1d  # the first call's layout
+        names = self._task_names(given_names, Y.shape[1], mode)
+        where = [task_label(t, name, len(names)) for t, name in enumerate(names)]
+        tasks, targets = self._described_tasks(
+            Y, present, where, declared, classes, mode
+        )
+        targets, present = self._funnel_targets(
+            names, where, tasks, targets, present, rows, mode
+        )
+        if mode.start == "warm":
+            tasks = self._warm_tasks(tasks)
+        given = rows
+        rows, present, weight, groups, tasks, Z = self._training_targets(
+            X, rows, tasks, targets, present, weight, mode.warm
+        )
+        net, tasks, folds = self._fit_net(
+            X,
+            rows,
+            torch.from_numpy(Z),
+            present,
+            weight,
+            tasks,
+            names,
+            mode,
+            stream,
+            copies=(given, groups),
+        )
+        self._rows_seen = seen + len(Y)
+        self._keep_fit(net, tasks, names)
+        self._set_out_of_fold(X, folds)
+        return self
+
+    def _task_names(self, given, n_tasks, mode):
+        """The tasks' names: the first call's for a ``partial_fit`` that continues
+        (whose tasks must be as many), else ``y``'s columns' (``given``) or
+        ``task0``, ``task1``, ...; each distinct."""
+        if mode.continuing:
             if n_tasks != self.n_outputs_:
                 raise ValueError(
                     "partial_fit continues the tasks of the first call, which had "
                     f"{self.n_outputs_} task(s); y has {n_tasks}."
                 )
             names = [str(n) for n in self.task_names_]
-        elif names is None or len(names) != n_tasks:
+        elif given is None or len(given) != n_tasks:
             names = [f"task{t}" for t in range(n_tasks)]
+        else:
+            names = given
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(
                 f"y's columns name the tasks, and {repeated} names more than one of "
                 "them (as strings): give each task a distinct name."
             )
-        where = [task_label(t, name, n_tasks) for t, name in enumerate(names)]
+        return names
+
+    def _described_tasks(self, Y, present, where, declared, classes, mode):
+        """Each task's description (its kind, classes or scaling: copies of the
+        fitted ones for a ``partial_fit`` that continues, so that a call that fails
+        leaves them as they were) and the labels ``Y`` encoded as its targets."""
+        n_tasks = Y.shape[1]
         labels = [Y[present[:, t], t] for t in range(n_tasks)]
         targets = np.zeros(Y.shape)
-        if continuing:  # copies: a call that fails leaves the fitted tasks as they were
+        if mode.continuing:
             tasks = [copy.copy(task) for task in self._tasks]
             for t, task in enumerate(tasks):
                 targets[present[:, t], t] = task.encode(labels[t], where[t])
-        else:
-            kinds = self._task_types(labels, where, declared)
-            known = self._partial_classes(classes, kinds) if mode.partial else None
-            tasks = []
-            for t, kind in enumerate(kinds):
-                if known is not None and known[t] is not None:
-                    task = TASKS[kind].from_classes(known[t], where[t])
-                    targets[present[:, t], t] = task.encode(labels[t], where[t])
-                else:
-                    task, targets[present[:, t], t] = TASKS[kind].from_labels(
-                        labels[t], where[t]
-                    )
-                tasks.append(task)
+            return tasks, targets
+        kinds = self._task_types(labels, where, declared)
+        known = self._partial_classes(classes, kinds) if mode.partial else None
+        tasks = []
+        for t, kind in enumerate(kinds):
+            if known is not None and known[t] is not None:
+                task = TASKS[kind].from_classes(known[t], where[t])
+                targets[present[:, t], t] = task.encode(labels[t], where[t])
+            else:
+                task, targets[present[:, t], t] = TASKS[kind].from_labels(
+                    labels[t], where[t]
+                )
+            tasks.append(task)
+        return tasks, targets
+
+    def _funnel_targets(self, names, where, tasks, targets, present, rows, mode):
+        """The funnel ``task_parents`` draws over the tasks (the first call's, for a
+        ``partial_fit`` that continues), kept for the network's settings, and the
+        targets and labels it trains on."""
         edges = funnel_edges(getattr(self, "task_parents", None), names, tasks)
-        if continuing and edges != self.net_.module_.funnel_edges:
+        if mode.continuing and edges != self.net_.module_.funnel_edges:
             raise ValueError(
                 "partial_fit continues the funnel of the first call (task_parents "
                 f"{self.net_.module_.funnel_edges} as (parent, child) columns); the "
@@ -409,23 +456,29 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             )
         targets, present = funnel_targets(edges, targets, present, rows, where)
         self._funnel = edges  # read by the network's settings
-        warm = mode.warm
-        if mode.start == "warm":
-            previous = self._tasks
-            if len(previous) != n_tasks or not all(
-                a.same_layout(b) for a, b in zip(tasks, previous)
-            ):
-                raise ValueError(
-                    "warm_start=True needs the same tasks (their number, kinds and "
-                    f"classes) as the previous fit, which had {len(previous)} "
-                    f"task(s); y has {n_tasks}."
-                )
-            tasks = [copy.copy(task) for task in previous]  # and their scaling
-        # Repeated rows are merged on each task's bit-exact key of its target.
+        return targets, present
+
+    def _warm_tasks(self, tasks):
+        """The previous fit's tasks (and their scaling), which a warm start
+        continues: the same number, kinds and classes as ``tasks``."""
+        previous = self._tasks
+        if len(previous) != len(tasks) or not all(
+            a.same_layout(b) for a, b in zip(tasks, previous)
+        ):
+            raise ValueError(
+                "warm_start=True needs the same tasks (their number, kinds and "
+                f"classes) as the previous fit, which had {len(previous)} "
+                f"task(s); y has {len(tasks)}."
+            )
+        return [copy.copy(task) for task in previous]
+
+    def _training_targets(self, X, rows, tasks, targets, present, weight, warm):
+        """Repeated rows merged (on each task's bit-exact key of its target), each
+        task's scaling fitted on its labelled rows, and the standardised targets
+        ``Z`` the network trains on (0 where a label is missing)."""
         keys = np.column_stack(
             [task.key(targets[:, t]) for t, task in enumerate(tasks)]
         )
-        given = rows
         rows, keys, present, weight, groups = self._distinct_rows(
             X, rows, keys, present, weight
         )
@@ -442,28 +495,18 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
             [task.standardise(targets[:, t]) for t, task in enumerate(tasks)]
         )
         Z = np.where(present, Z, 0.0).astype(np.float32)
-        net, tasks, folds = self._fit_net(
-            X,
-            rows,
-            torch.from_numpy(Z),
-            present,
-            weight,
-            tasks,
-            names,
-            mode,
-            stream,
-            copies=(given, groups),
-        )
-        self._rows_seen = seen + len(Y)
+        return rows, present, weight, groups, tasks, Z
+
+    def _keep_fit(self, net, tasks, names):
+        """Keep what a fit learned: the net, the tasks as they predict, their names
+        and the loss's task weights."""
         self.net_ = net
         self._tasks = tasks
-        self.n_outputs_ = n_tasks
+        self.n_outputs_ = len(tasks)
         self.task_names_ = np.asarray(names, dtype=object)
         weights = net.criterion_.weights().detach().cpu().numpy()
         self.task_weights_ = weights.astype(np.float64)
         self._set_task_attributes()
-        self._set_out_of_fold(X, folds)
-        return self
 
     def _set_task_attributes(self):
         """Set an estimator's own per-task fitted attributes (``classes_``, ...)."""

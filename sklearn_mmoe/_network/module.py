@@ -139,47 +139,78 @@ class MMoEModule(nn.Module):
         funnel="esmm",
     ):
         super().__init__()
-        self.ensemble_size = K = int(ensemble_size)
+        self._plan_tasks(output_sizes, kinds, ensemble_size)
+        self._plan_variants(architecture, gate_type, expert_type, expert_options)
+        self.activation, self.dropout = activation, dropout
+        expert_units, gate_units = tuple(expert_units), tuple(gate_units)
+        self._units = expert_units, tuple(tower_units)
+        self._n_shared, self._n_task_experts = n_experts, n_task_experts
+        self._plan_levels(n_experts, n_task_experts, n_levels)
+        self.top_k = self._checked_top_k(top_k)
+        self._scale = 1.0 / math.sqrt(expert_units[-1])
+        self._build_first_layer(n_features, numeric, embeddings, gate_units)
+        self._build_levels(gate_units)
+        self._build_wide(interactions, interaction_dim)
+        self._build_towers()
+        self._build_funnel(funnel_edges, funnel)
+        self._numpy_cache = None
+        # Dropout's random draws while training; set by the estimator for each fit.
+        self.generator = None
+        self.register_load_state_dict_pre_hook(_encoder_keys)
+
+    # -- construction, step by step (in this order: each step draws its weights
+    # from torch's generator after the steps before it)
+    # -------------------------------------------------------------------------
+
+    def _plan_tasks(self, output_sizes, kinds, ensemble_size):
+        """The tasks' tower widths and kinds, and the ensemble's members."""
+        self.ensemble_size = int(ensemble_size)
         self.output_sizes = tuple(int(k) for k in output_sizes)
         self.n_tasks = T = len(self.output_sizes)
         self.kinds = ("classification",) * T if kinds is None else tuple(kinds)
         self._groups = task_groups(self.kinds)
         if len(self._groups) > 1:  # task order of the kinds' outputs put side by side
             self._inverse = np.argsort(np.concatenate([i for _, i in self._groups]))
+
+    def _plan_variants(self, architecture, gate_type, expert_type, expert_options):
+        """The architecture, gate type and expert type, from their registries."""
         self.architecture = architecture
-        self.activation = activation
-        self.dropout = dropout
         self.gate_type = gate_type
         self._gate = GATE_TYPES[gate_type]
         self.expert_type = expert_type
         self._expert = expert_type_of(expert_type, expert_options)
-        expert_units, gate_units = tuple(expert_units), tuple(gate_units)
-        self._units = expert_units, tuple(tower_units)
-        width = expert_units[-1]  # of every expert's output
-        self._n_shared, self._n_task_experts = n_experts, n_task_experts
-        self.levels = ARCHITECTURES[architecture].levels(
-            T, n_experts, n_task_experts, n_levels
+
+    def _plan_levels(self, n_experts, n_task_experts, n_levels):
+        """The architecture's levels, each gate's mask of the experts it does not
+        see registered as a buffer."""
+        self.levels = ARCHITECTURES[self.architecture].levels(
+            self.n_tasks, n_experts, n_task_experts, n_levels
         )
         for level in self.levels:
             if level.hidden_mask is not None:
                 level.hidden = f"level{level.index}_hidden"
                 mask = torch.from_numpy(level.hidden_mask)
                 self.register_buffer(level.hidden, mask, persistent=False)
-        if top_k is not None and self.levels[0].n_gates:
-            seen = min(self.visible_experts(t).size for t in range(T))
-            if not 1 <= top_k <= seen:
-                raise ValueError(
-                    f"top_k={top_k} must be between 1 and {seen}, the number of "
-                    "experts each gate mixes."
-                )
-        else:
-            top_k = None
-        self.top_k = top_k
-        self._scale = 1.0 / math.sqrt(width)
 
-        first = self.levels[0]
-        # The first layer of every expert and every gate of the first level side by
-        # side: one (F, E*H1 + G*U1) product reads the input for all of them.
+    def _checked_top_k(self, top_k):
+        """``top_k``, checked against the experts each gate mixes; None without
+        gates."""
+        if top_k is None or not self.levels[0].n_gates:
+            return None
+        seen = min(self.visible_experts(t).size for t in range(self.n_tasks))
+        if not 1 <= top_k <= seen:
+            raise ValueError(
+                f"top_k={top_k} must be between 1 and {seen}, the number of "
+                "experts each gate mixes."
+            )
+        return top_k
+
+    def _build_first_layer(self, n_features, numeric, embeddings, gate_units):
+        """The input encoder and the first layer of every expert and every gate of
+        the first level side by side: one (F, E*H1 + G*U1) product reads the input
+        for all of them."""
+        expert_units = self._units[0]
+        first, width = self.levels[0], expert_units[-1]
         gate_first = (
             gate_units[0]
             if gate_units
@@ -199,6 +230,7 @@ class MMoEModule(nn.Module):
             # the encoded inputs of columns constant where the encoding was fitted
             constant = torch.from_numpy(encoder.constant_inputs)
             self.input_weight[constant.to(self.input_weight.device)] = 0.0
+        K = self.ensemble_size
         if K > 1:  # random signs keep the members apart from the first step
             signs = torch.randint(0, 2, (K, 1, n_in)).float() * 2.0 - 1.0
             self.member_scale = nn.Parameter(signs)
@@ -207,8 +239,13 @@ class MMoEModule(nn.Module):
                 n_sums = n_columns * (n_bins + 1)
                 offset = torch.arange(K).reshape(K, 1, 1) * n_sums
                 self.register_buffer("member_offset", offset, persistent=False)
+
+    def _build_levels(self, gate_units):
+        """Every level's experts (built by their type) and gates (and keys)."""
+        expert_units = self._units[0]
+        width = expert_units[-1]
         for level in self.levels:
-            n_inputs = width if level.index else n_in
+            n_inputs = width if level.index else self.encoder.width
             self._expert.build(self, level, n_inputs, expert_units)
             if not level.n_gates:
                 continue
@@ -223,44 +260,52 @@ class MMoEModule(nn.Module):
             if self._gate.has_key:
                 level.key = f"level{level.index}_key"
                 self.register_parameter(level.key, _uniform((width, width), width))
-        # The wide part beside the experts: each categorical code's bias and the
-        # pairwise products of the columns' factors, added to every task's outputs.
+
+    def _build_wide(self, interactions, interaction_dim):
+        """The wide part beside the experts: each categorical code's bias and the
+        pairwise products of the columns' factors, added to every task's outputs
+        (None without it, or without categorical columns)."""
         self.interactions = None
-        if interactions and encoder.embeddings:
-            n_codes = [n for n, _ in encoder.embeddings]
-            W = max(self.output_sizes)
-            slots = [  # a task's output the products feed: its value, or its
-                t * W + (k == 2)  # second class's logit; none for many classes
-                for t, k in enumerate(self.output_sizes)
-                if k <= 2
-            ]
-            paired = [c for c, n in enumerate(n_codes) if is_id_column(n)]
-            self.interactions = Interactions(
-                n_codes, T * W, slots, paired, interaction_dim
-            )
-        # Towers ordered task by task, each task's members in a row: (T * K, ...).
-        self.tower_layers = self._stack(
-            "tower", T * K, (width, *tower_units, max(self.output_sizes))
+        if not (interactions and self.encoder.embeddings):
+            return
+        n_codes = [n for n, _ in self.encoder.embeddings]
+        W = max(self.output_sizes)
+        slots = [  # a task's output the products feed: its value, or its
+            t * W + (k == 2)  # second class's logit; none for many classes
+            for t, k in enumerate(self.output_sizes)
+            if k <= 2
+        ]
+        paired = [c for c, n in enumerate(n_codes) if is_id_column(n)]
+        self.interactions = Interactions(
+            n_codes, self.n_tasks * W, slots, paired, interaction_dim
         )
-        padded = np.zeros((T, max(self.output_sizes)), dtype=bool)
+
+    def _build_towers(self):
+        """The towers, ordered task by task, each task's members in a row: (T * K,
+        ...); and the mask of the output slots that pad a narrower tower."""
+        expert_units, tower_units = self._units
+        T, widest = self.n_tasks, max(self.output_sizes)
+        self.tower_layers = self._stack(
+            "tower", T * self.ensemble_size, (expert_units[-1], *tower_units, widest)
+        )
+        padded = np.zeros((T, widest), dtype=bool)
         for t, k in enumerate(self.output_sizes):
             padded[t, k:] = True
         # (T, W): True where a tower's output slot is padding; buffers are never saved.
         self.register_buffer("padding", torch.from_numpy(padded), persistent=False)
         self._has_padding = bool(padded.any())
-        # A funnel's children trained from their parents (see _funnels.py).
+
+    def _build_funnel(self, funnel_edges, funnel):
+        """A funnel's children trained from their parents (see
+        :mod:`sklearn_mmoe._tasks.funnels`)."""
         self.funnel_edges = tuple((int(a), int(b)) for a, b in funnel_edges)
         self.funnel = funnel
         self._funnel = FUNNELS[funnel] if self.funnel_edges else None
         if self._funnel is not None:
-            self._funnel.build(self, self.funnel_edges, (width, *tower_units)[-1])
-        self._numpy_cache = None
-        # Dropout's random draws while training; set by the estimator for each fit.
-        self.generator = None
-        self.register_load_state_dict_pre_hook(_encoder_keys)
-
-    # -- construction
-    # -------------------------------------------------------------------------
+            expert_units, tower_units = self._units
+            self._funnel.build(
+                self, self.funnel_edges, (expert_units[-1], *tower_units)[-1]
+            )
 
     def _stack(self, prefix, n_members, sizes):
         """Register weights of ``n_members`` parallel MLPs ``sizes[0] -> sizes[1] ->

@@ -142,50 +142,27 @@ class _EngineMixin:
         when there are some) and, for a cross-fitted ensemble, what predicts its
         rows out of fold (see :meth:`_fit_members`; ``copies``, the rows given and
         the distinct row each was merged into), else None."""
-        n_tasks = len(tasks)
-        kinds = tuple(task.kind for task in tasks)
         n_numeric = X.shape[1] - len(self._embeddings())
         module_params = self._module_params(n_numeric, tasks)
-        task_weights = self._check_task_weights(n_tasks)
+        task_weights = self._check_task_weights(len(tasks))
         device = self._check_device()
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        W = task_row_weights(weight, present)
-        # Rows resident on the device when they fit there, else pinned batches.
-        data = TensorData(
-            as_tensor(X),
-            Y,
-            None if W is None else torch.from_numpy(W),
-            torch.from_numpy(rows),
-        ).placed(device)
+        data = _training_data(X, rows, Y, present, weight, device)
         if mode.continuing:
-            if isinstance(self.net_.module_, CrossFitModule):
-                # the members' shrinkage was chosen for the weights as they were
-                # (a single network's tasks drop theirs too: below)
-                with torch.no_grad():
-                    self.net_.module_.shrink.fill_(1.0)
-            numeric = refresh_constant(self._numeric, X, rows, weight)
-            net = self._continue_net(self.net_, data, device, seed, stream, numeric)
-            self._numeric = numeric
-            return net, [task.unshrunk() for task in tasks], None
+            return self._continue_fit(
+                data, X, rows, weight, tasks, device, seed, stream
+            )
         previous = self.net_ if mode.start == "warm" else None
         early_stopping, batch_size, max_epochs = self._budget(len(rows))
         patience = self._patience(len(rows), early_stopping, max_epochs)
         if mode.partial:  # one pass at a constant rate, every row trains
             early_stopping, max_epochs = False, 1
-        if previous is None:
-            targets = None
-            if self.numeric_encoding in ("auto", "piecewise"):
-                labels = np.where(present, Y.numpy().astype(np.float64), np.nan)
-                targets = (labels, list(kinds))
-            self._numeric = fit_numeric(
-                X, rows, weight, n_numeric, self.numeric_encoding, targets, seed
-            )
-        else:  # a column constant in the previous fit may vary now
-            self._numeric = refresh_constant(self._numeric, X, rows, weight)
+        self._numeric = self._fitted_numeric(
+            X, rows, Y, present, weight, n_numeric, tasks, seed, previous
+        )
         module_params["numeric"] = self._numeric
-
         build = (module_params, task_weights, device, seed, names)
         schedule = dict(
             max_epochs=max_epochs,
@@ -204,23 +181,63 @@ class _EngineMixin:
                 data, tasks, previous, build, schedule, patience, stream, copies, X
             )
         self._forget_members()
+        return self._fit_single(
+            data, tasks, previous, build, (schedule, patience, stream), mode, len(rows)
+        )
+
+    def _continue_fit(self, data, X, rows, weight, tasks, device, seed, stream):
+        """``partial_fit`` after a fit: the fitted network (each member of an
+        ensemble) trained one more pass on ``data``, the numeric encoding's constant
+        columns refreshed; the tasks predict the network's outputs unshrunk."""
+        if isinstance(self.net_.module_, CrossFitModule):
+            # the members' shrinkage was chosen for the weights as they were
+            # (a single network's tasks drop theirs too: below)
+            with torch.no_grad():
+                self.net_.module_.shrink.fill_(1.0)
+        numeric = refresh_constant(self._numeric, X, rows, weight)
+        net = self._continue_net(self.net_, data, device, seed, stream, numeric)
+        self._numeric = numeric
+        return net, [task.unshrunk() for task in tasks], None
+
+    def _fitted_numeric(
+        self, X, rows, Y, present, weight, n_numeric, tasks, seed, previous
+    ):
+        """The numeric columns' encoding: fitted (the binning reads the tasks'
+        labels), or a warm start's previous one, a column constant then refreshed
+        where it varies now."""
+        if previous is not None:
+            return refresh_constant(self._numeric, X, rows, weight)
+        targets = None
+        if self.numeric_encoding in ("auto", "piecewise"):
+            labels = np.where(present, Y.numpy().astype(np.float64), np.nan)
+            targets = (labels, [task.kind for task in tasks])
+        return fit_numeric(
+            X, rows, weight, n_numeric, self.numeric_encoding, targets, seed
+        )
+
+    def _fit_single(self, data, tasks, previous, build, training, mode, n_rows):
+        """One network trained on ``data`` (``n_rows`` distinct rows; from
+        ``previous``'s weights for a warm start); with early stopping, each task's
+        shrinkage chosen on the held-out rows, and for ``refit``, the network
+        trained again on every row. ``training``: the schedule, the patience and the
+        stream's rows (see :meth:`_new_net`)."""
+        schedule, patience, stream = training
+        _, _, device, seed, _ = build
+        early_stopping = schedule["train_split"] is not None
         net = self._new_net(*build, schedule, patience, stream)
         if previous is not None:
             self._load_previous(net, _member_of(previous, 0, 1))
         _train(net, data, device, seed)
-
-        history = net.history
-        self._record_history(history, previous is not None, early_stopping)
+        self._record_history(net.history, previous is not None, early_stopping)
         if not mode.partial:
-            self._warn_unconverged([_monitor(net).converged_], max_epochs)
+            self._warn_unconverged([_monitor(net).converged_], schedule["max_epochs"])
         if not early_stopping:
             return net, [task.unshrunk() for task in tasks], None
         _, valid = net.train_split(data)
         tasks = _shrunk_on(net, valid, tasks)
-        if self._refits(len(rows)):
-            net = self._refit_net(
-                net, data, _member_of(previous, 0, 1), build, schedule, stream
-            )
+        if self._refits(n_rows):
+            start = _member_of(previous, 0, 1)
+            net = self._refit_net(net, data, start, build, schedule, stream)
         return net, tasks, None
 
     def _n_members(self, n_rows, early_stopping, mode):
@@ -681,6 +698,19 @@ class _EngineMixin:
             ):
                 if hasattr(self, name):
                     delattr(self, name)
+
+
+def _training_data(X, rows, Y, present, weight, device):
+    """The rows a fit trains on, as tensors (on ``device`` when they fit there, else
+    pinned batches): the inputs, the encoded targets ``Y``, each task's row weights
+    (labels ``present`` times ``weight``) and which row of ``X`` each is."""
+    W = task_row_weights(weight, present)
+    return TensorData(
+        as_tensor(X),
+        Y,
+        None if W is None else torch.from_numpy(W),
+        torch.from_numpy(rows),
+    ).placed(device)
 
 
 def _refit_numeric(module, numeric):
