@@ -246,6 +246,27 @@ class _InputsMixin:
         # reset=False (a later partial_fit call): X as the fitted model reads it.
         X = self._validate_fit_X(X) if reset else self._validate_X(X)
         X = canonical(X)  # row hashes need summed duplicates
+        Y = self._validate_y(y, X)
+        missing = ~self._present_labels(Y)
+        weight = _fit_weights(sample_weight, X)
+        rows = np.flatnonzero((weight > 0) & ~missing.all(axis=1))
+        if rows.size == 0:
+            raise ValueError(
+                "No sample has a label for any task (with a positive sample_weight)."
+            )
+        present = ~missing[rows]
+        unlabelled = np.flatnonzero(~present.any(axis=0)).tolist()
+        if unlabelled:
+            raise ValueError(
+                f"Task(s) {unlabelled} have no label on any sample with a positive "
+                "sample_weight; every task needs labels to train."
+            )
+        return X, rows, Y[rows], present, weight[rows]
+
+    def _validate_y(self, y, X):
+        """``y`` checked against ``X`` (one row each, 1-D or 2-D, labels of any
+        type, NaN or None where missing) and made 2-D; whether it was 1-D is kept
+        (``_y_1d``: what ``predict`` returns)."""
         if _is_dask_key(y, X.shape[0]):
             raise ValueError(
                 f"y is the tuple {y!r}, not labels: dask-ml's Incremental passes a "
@@ -270,34 +291,7 @@ class _InputsMixin:
                 f"y must be 1-D or 2-D (n_samples, n_tasks); got {y.ndim} dims."
             )
         self._y_1d = y.ndim == 1
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        missing = ~self._present_labels(Y)
-        weight = np.ones(X.shape[0])
-        if sample_weight is not None:
-            weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            weight = bounded_weights(weight)
-            if not weight.any():
-                raise ValueError(
-                    "sample_weight is zero for every sample; at least one sample "
-                    "needs a positive weight."
-                )
-            if np.all(weight == weight[0]):  # uniform: the same fit as no weights
-                weight = np.ones(X.shape[0])
-        rows = np.flatnonzero((weight > 0) & ~missing.all(axis=1))
-        if rows.size == 0:
-            raise ValueError(
-                "No sample has a label for any task (with a positive sample_weight)."
-            )
-        present = ~missing[rows]
-        unlabelled = np.flatnonzero(~present.any(axis=0)).tolist()
-        if unlabelled:
-            raise ValueError(
-                f"Task(s) {unlabelled} have no label on any sample with a positive "
-                "sample_weight; every task needs labels to train."
-            )
-        return X, rows, Y[rows], present, weight[rows]
+        return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def _present_labels(self, Y):
         """Where the 2-D ``Y`` (to fit or score) has labels; a missing one is an error
@@ -323,6 +317,27 @@ class _InputsMixin:
             X, rows, targets, present, weight, return_groups=True
         )
         return rows[keep], targets[keep], present[keep], weight, groups
+
+
+def _fit_weights(sample_weight, X):
+    """Each row's weight in a fit (float64): ``sample_weight`` checked (finite, not
+    negative, not all zero, bounded), or ones where it is absent or uniform (the
+    same fit)."""
+    weight = np.ones(X.shape[0])
+    if sample_weight is None:
+        return weight
+    weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    weight = bounded_weights(weight)
+    if not weight.any():
+        raise ValueError(
+            "sample_weight is zero for every sample; at least one sample "
+            "needs a positive weight."
+        )
+    if np.all(weight == weight[0]):  # uniform: the same fit as no weights
+        return np.ones(X.shape[0])
+    return weight
 
 
 def _is_dask_key(y, n_samples):

@@ -125,61 +125,9 @@ class InputEncoder(nn.Module):
         # (the network starts their first-layer weights at zero).
         constant = np.asarray(numeric.get("constant", np.zeros(n_numeric, bool)))
         if self.numeric_kind != "piecewise":
-            buffers["numeric_center"] = numeric["center"]
-            factor = np.asarray(numeric["factor"], dtype=np.float64)
-            # float32 holds factors up to about 3e38; a column of values about 1e-40
-            # needs more: its factor is applied in two steps, 2**64 then the rest.
-            self.boosted = bool(np.any(factor > _BOOST))
-            if self.boosted:
-                buffers["numeric_boost"] = np.where(factor > _BOOST, factor / _BOOST, 1)
-                factor = np.minimum(factor, _BOOST)
-            buffers["numeric_factor"] = factor
-            width = n_numeric
-            self.constant_inputs = np.flatnonzero(constant)
+            width = self._plan_scaling(n_numeric, numeric, constant, buffers)
         else:
-            # Each column's bins padded to the most bins of any column; the padding
-            # is cut out again by bin_index. A column whose bins have width 0 (a
-            # constant column, in a model saved before constant columns got a
-            # width) reads 0.
-            edges = [np.asarray(e, dtype=np.float64) for e in numeric["edges"]]
-            n_bins = [len(e) - 1 for e in edges]
-            T = max(n_bins)
-            low = np.zeros((n_numeric, T))
-            span = np.full((n_numeric, T), np.inf)
-            floor = np.zeros((n_numeric, T))
-            ceiling = np.ones((n_numeric, T))
-            for j, e in enumerate(edges):
-                k = n_bins[j]
-                if e[-1] > e[0]:
-                    low[j, :k], span[j, :k] = e[:-1], np.diff(e)
-                # The first ramp continues below b_0 and the last above b_T, for up
-                # to _CLIP_BOUND bins' widths: beyond, an outlier reads as an edge.
-                floor[j, 0] = -_CLIP_BOUND
-                ceiling[j, k - 1] = 1.0 + _CLIP_BOUND
-            index = np.concatenate([j * T + np.arange(k) for j, k in enumerate(n_bins)])
-            buffers.update(
-                bin_low=low, bin_width=span, bin_floor=floor, bin_ceiling=ceiling
-            )
-            buffers["bin_index"] = index
-            # For the lookup form (see MMoEModule._lookup_first_layer): each
-            # column's inner edges b_1 .. b_{k-1}, padded with +inf (all of a
-            # constant column's), the last bin of each column and where each
-            # column's bins start.
-            interior = np.full((n_numeric, T), np.inf)
-            for j, k in enumerate(n_bins):
-                if np.isfinite(span[j, 0]):
-                    interior[j, : k - 1] = low[j, 1:k]
-            buffers["bin_interior"] = interior
-            buffers["bin_last"] = np.asarray(n_bins, dtype=np.int64) - 1
-            buffers["bin_start"] = np.arange(n_numeric, dtype=np.int64) * T
-            buffers["bin_column"] = np.arange(n_numeric, dtype=np.int64)
-            self.all_bins = all(k == T for k in n_bins)
-            width = self.code_width = int(sum(n_bins))
-            first = np.concatenate([[0], np.cumsum(n_bins)[:-1]])
-            self.constant_inputs = np.concatenate(
-                [first[j] + np.arange(n_bins[j]) for j in np.flatnonzero(constant)]
-                or [np.zeros(0, np.int64)]
-            )
+            width = self._plan_bins(n_numeric, numeric, constant, buffers)
         width += self.n_indicators
         for name, values in buffers.items():
             values = np.asarray(values)
@@ -188,6 +136,70 @@ class InputEncoder(nn.Module):
             )
             self.register_buffer(name, tensor, persistent=False)
         return width
+
+    def _plan_scaling(self, n_numeric, numeric, constant, buffers):
+        """Buffers of standard or robust scaling (``buffers``, filled); returns the
+        width: one input per numeric column."""
+        buffers["numeric_center"] = numeric["center"]
+        factor = np.asarray(numeric["factor"], dtype=np.float64)
+        # float32 holds factors up to about 3e38; a column of values about 1e-40
+        # needs more: its factor is applied in two steps, 2**64 then the rest.
+        self.boosted = bool(np.any(factor > _BOOST))
+        if self.boosted:
+            buffers["numeric_boost"] = np.where(factor > _BOOST, factor / _BOOST, 1)
+            factor = np.minimum(factor, _BOOST)
+        buffers["numeric_factor"] = factor
+        self.constant_inputs = np.flatnonzero(constant)
+        return n_numeric
+
+    def _plan_bins(self, n_numeric, numeric, constant, buffers):
+        """Buffers of the piecewise-linear code (``buffers``, filled): each column's
+        bins, the ramps' bounds and the lookup form's layout; returns the code's
+        width."""
+        # Each column's bins padded to the most bins of any column; the padding
+        # is cut out again by bin_index. A column whose bins have width 0 (a
+        # constant column, in a model saved before constant columns got a
+        # width) reads 0.
+        edges = [np.asarray(e, dtype=np.float64) for e in numeric["edges"]]
+        n_bins = [len(e) - 1 for e in edges]
+        T = max(n_bins)
+        low = np.zeros((n_numeric, T))
+        span = np.full((n_numeric, T), np.inf)
+        floor = np.zeros((n_numeric, T))
+        ceiling = np.ones((n_numeric, T))
+        for j, e in enumerate(edges):
+            k = n_bins[j]
+            if e[-1] > e[0]:
+                low[j, :k], span[j, :k] = e[:-1], np.diff(e)
+            # The first ramp continues below b_0 and the last above b_T, for up
+            # to _CLIP_BOUND bins' widths: beyond, an outlier reads as an edge.
+            floor[j, 0] = -_CLIP_BOUND
+            ceiling[j, k - 1] = 1.0 + _CLIP_BOUND
+        index = np.concatenate([j * T + np.arange(k) for j, k in enumerate(n_bins)])
+        buffers.update(
+            bin_low=low, bin_width=span, bin_floor=floor, bin_ceiling=ceiling
+        )
+        buffers["bin_index"] = index
+        # For the lookup form (see MMoEModule._lookup_first_layer): each
+        # column's inner edges b_1 .. b_{k-1}, padded with +inf (all of a
+        # constant column's), the last bin of each column and where each
+        # column's bins start.
+        interior = np.full((n_numeric, T), np.inf)
+        for j, k in enumerate(n_bins):
+            if np.isfinite(span[j, 0]):
+                interior[j, : k - 1] = low[j, 1:k]
+        buffers["bin_interior"] = interior
+        buffers["bin_last"] = np.asarray(n_bins, dtype=np.int64) - 1
+        buffers["bin_start"] = np.arange(n_numeric, dtype=np.int64) * T
+        buffers["bin_column"] = np.arange(n_numeric, dtype=np.int64)
+        self.all_bins = all(k == T for k in n_bins)
+        self.code_width = int(sum(n_bins))
+        first = np.concatenate([[0], np.cumsum(n_bins)[:-1]])
+        self.constant_inputs = np.concatenate(
+            [first[j] + np.arange(n_bins[j]) for j in np.flatnonzero(constant)]
+            or [np.zeros(0, np.int64)]
+        )
+        return self.code_width
 
     def _plan_embeddings(self, n_numeric, embeddings):
         """One flat table holds every column's embeddings, row after row; a code's

@@ -114,6 +114,13 @@ def compare_joint_training(estimator, X, y, *, cv=5, verbose=0):
             rows.append(_fold(estimator, final, X, Y, train, test, news))
     finally:
         news.close()
+    return _summary(rows, names)
+
+
+def _summary(rows, names):
+    """The per-task table of the folds' scores ``rows`` (per fold, per task: joint,
+    separate, metric): the means, their difference, its standard error over the
+    folds and the verdict (a difference beyond two standard errors)."""
     joint = np.array([[s[0] for s in fold] for fold in rows])
     separate = np.array([[s[1] for s in fold] for fold in rows])
     difference = joint - separate

@@ -484,31 +484,11 @@ class _EngineMixin:
             module=network_class(module_params),
             **{f"module__{k}": v for k, v in module_params.items()},
             criterion=MultiTaskLoss,
-            criterion__kinds=module_params["kinds"],
-            criterion__task_weights=task_weights,
-            criterion__balance_weight=float(self.balance_weight),
-            criterion__penalty_weight=embedding_penalty(
-                module_params["interactions"], self.embedding_l2
-            ),
-            criterion__calibration_weight=self._calibration_weight(module_params),
-            optimizer=torch.optim.AdamW,
-            lr=self.learning_rate,
-            optimizer__weight_decay=self.weight_decay,
-            # One fused kernel per update, on the CPU as on CUDA: foreach loops over
-            # the parameters there, several operations per parameter and step
-            # (bench_core.py's "optimizer" part times both).
-            optimizer__fused=True,
-            optimizer__param_groups=self._param_groups(
-                task_weights, module_params["interactions"]
-            ),
+            **self._criterion_params(module_params, task_weights),
+            **self._optimizer_params(module_params, task_weights),
             ema_decay=None if self.ema_decay is None else float(self.ema_decay),
             warmup=_WARMUP,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__seed=seed + 1,
-            iterator_train__device=str(device),
-            iterator_valid=BatchIterator,
-            iterator_valid__device=str(device),
+            **_iterator_params(seed, device),
             **schedule,
             callbacks=[
                 (
@@ -525,22 +505,36 @@ class _EngineMixin:
             ],
             device=str(device),
         )
-        cuda = [device.index or 0] if device.type == "cuda" else []
-        # Initialisation draws from the process-wide torch generator (torch.nn's way),
-        # so it runs seeded inside fork_rng, which leaves the caller's random state as
-        # it was, and under a lock, so that fits in other threads cannot draw from it
-        # meanwhile; float32 whatever the caller set as torch's default dtype.
-        with _INITIALISING, torch.random.fork_rng(devices=cuda):
-            dtype = torch.get_default_dtype()
-            torch.set_default_dtype(torch.float32)
-            try:
-                if sized:  # what the network will take, before it takes it
-                    _check_size(module_params, schedule["batch_size"], device)
-                torch.manual_seed(seed)
-                net.initialize()
-            finally:
-                torch.set_default_dtype(dtype)
+        _initialise(net, module_params, schedule["batch_size"], device, seed, sized)
         return net
+
+    def _criterion_params(self, module_params, task_weights):
+        """The loss's settings, as the net's ``criterion__`` parameters."""
+        params = dict(
+            kinds=module_params["kinds"],
+            task_weights=task_weights,
+            balance_weight=float(self.balance_weight),
+            penalty_weight=embedding_penalty(
+                module_params["interactions"], self.embedding_l2
+            ),
+            calibration_weight=self._calibration_weight(module_params),
+        )
+        return {f"criterion__{k}": v for k, v in params.items()}
+
+    def _optimizer_params(self, module_params, task_weights):
+        """AdamW and its settings, as the net's ``optimizer`` parameters."""
+        return dict(
+            optimizer=torch.optim.AdamW,
+            lr=self.learning_rate,
+            optimizer__weight_decay=self.weight_decay,
+            # One fused kernel per update, on the CPU as on CUDA: foreach loops over
+            # the parameters there, several operations per parameter and step
+            # (benchmarks/large_tables.py's "optimizer" part times both).
+            optimizer__fused=True,
+            optimizer__param_groups=self._param_groups(
+                task_weights, module_params["interactions"]
+            ),
+        )
 
     def _restored_net(self, module_params, module_state, criterion_state, history):
         """The net of a model read from a file (:func:`sklearn_mmoe.load`): built
@@ -698,6 +692,39 @@ class _EngineMixin:
             ):
                 if hasattr(self, name):
                     delattr(self, name)
+
+
+def _iterator_params(seed, device):
+    """The net's batch iterators: shuffled training batches drawn from a generator
+    of their own (seeded from ``seed``), validation batches in order."""
+    return dict(
+        iterator_train=BatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__seed=seed + 1,
+        iterator_train__device=str(device),
+        iterator_valid=BatchIterator,
+        iterator_valid__device=str(device),
+    )
+
+
+def _initialise(net, module_params, batch_size, device, seed, sized):
+    """Initialise ``net``'s network, seeded by ``seed``, once ``sized`` has checked
+    that it fits in ``device``'s memory to train in batches of ``batch_size``."""
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    # Initialisation draws from the process-wide torch generator (torch.nn's way),
+    # so it runs seeded inside fork_rng, which leaves the caller's random state as
+    # it was, and under a lock, so that fits in other threads cannot draw from it
+    # meanwhile; float32 whatever the caller set as torch's default dtype.
+    with _INITIALISING, torch.random.fork_rng(devices=cuda):
+        dtype = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float32)
+        try:
+            if sized:  # what the network will take, before it takes it
+                _check_size(module_params, batch_size, device)
+            torch.manual_seed(seed)
+            net.initialize()
+        finally:
+            torch.set_default_dtype(dtype)
 
 
 def _training_data(X, rows, Y, present, weight, device):
