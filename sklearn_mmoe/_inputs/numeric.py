@@ -39,11 +39,10 @@ _MAX_ROWS = 100_000
 # inputs by up to n_bins, which fewer rows overfit), and scales them robustly otherwise.
 _AUTO_ROWS_PER_COLUMN = 100
 # ... and when the code is at most this many inputs wide (the bins of all columns):
-# its epoch costs more the wider it is (benchmarks/numeric_cost.py: 1.4x robust
-# scaling's at 128 inputs, 1.6x at 256, 2.3x at 512, 8.8x at 4,096 on 2 cores). On
-# the suite (benchmarks/numeric_rule.json) the code paid for its seconds up to 436
-# inputs (churn: +0.0074 for 1.4 times the time, as census and MovieLens pay), and
-# lost at 3,200 (the paper's synthetic tables: -0.014 at 9 times the time).
+# its epoch costs more the wider it is (benchmarks/numeric_cost.py width), and on the
+# suite (benchmarks/numeric_rule.json) the code paid for its seconds on every case up
+# to this width and lost beyond it (the per-case table: the documentation's "What the
+# estimator does without being asked").
 _AUTO_CODE_WIDTH = 512
 
 

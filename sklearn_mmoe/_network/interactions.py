@@ -50,8 +50,8 @@ def is_id_column(n_codes):
 
 
 # embedding_l2="auto" where the wide part is on: chosen on the defaults suite's four
-# recommender cases against 0.02 and 0.1 (benchmarks/embedding_l2.json: 0.02 scored
-# better on the ids alone only, 0.1 worse everywhere).
+# recommender cases against a smaller and a larger weight
+# (benchmarks/embedding_l2.json).
 AUTO_EMBEDDING_L2 = 0.05
 # The learning rate of the codes' rows (embeddings, biases, factors) over the
 # network's, where the wide part is on.

@@ -33,11 +33,10 @@ from .ops import _NumpyOps, _TorchOps
 from .output import NetworkOutput
 
 # Where the piecewise-linear code's lookup beats the dense product in PyTorch (see
-# _lookup_pays), on 2 CPU cores: without a gradient from 256 rows (8.1 against 8.8
-# ms for 128 columns, 1.0 against 1.3 for 16; below, dense wins: 6.3 against 2.7 at 64
-# rows); in training from 512 rows of 2,048 inputs (128 columns of 32 bins: 35
-# against 68 ms at 1,024 rows, 24 against 28 at 512, 18 against 16 at 256; 32
-# columns: level at 1,024 rows).
+# _lookup_pays), timed on 2 CPU cores: without a gradient from _LOOKUP_ROWS rows; in
+# training, where the table and its gradient are built every step, only from
+# _LOOKUP_TRAINING_ROWS rows of a code of _LOOKUP_TRAINING_WIDTH inputs (the timings:
+# benchmarks/README.md, "Constants").
 _LOOKUP_ROWS = 256
 _LOOKUP_TRAINING_ROWS = 512
 _LOOKUP_TRAINING_WIDTH = 2048

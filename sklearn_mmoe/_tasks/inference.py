@@ -14,8 +14,8 @@ _MANY_CLASSES = 20
 
 
 # ... and non-negative whole numbers as classes up to this many distinct values, as a
-# count beyond (a count of 0 to 6 read as seven classes cost an unseen table an R2 of
-# -0.65; three values are more often class codes such as iris' 0, 1, 2).
+# count beyond: a small count read as classes cost an unseen table far more than
+# class codes such as iris' 0, 1, 2 read as a count (benchmarks/README.md, "Constants").
 _FEW_CLASSES = 3
 
 

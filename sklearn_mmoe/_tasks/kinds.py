@@ -253,12 +253,10 @@ class RegressionTask:
     # The shrinkage kept is the best factor c less shrink_doubt * se**2 / c (se, its
     # standard error; see shrink_factor), kept only where c stands sqrt(2) standard
     # errors clear of 0. The validation rows also chose the best epoch, which leans c
-    # towards them: a pure-noise task's c lay up to 3 standard errors from 0 over 64
-    # draws (tests/test_never_harm.py's set-up), and the best factor itself cost it up
-    # to 0.14 R2 below a constant (worst mean of 4 draws 0.039); with 2, 0.078
-    # (0.020), for 0.001 R2 of its learnable neighbour's. On the suite's 38 regression
-    # and count tasks, 0.0015 R2 per task (birthwt's weight -0.031, affairs' rating
-    # -0.019, weak targets of small tables); with 4, more (meats -0.005).
+    # towards them: a pure-noise task's best factor alone left it below a constant
+    # prediction (tests/test_never_harm.py's set-up); this doubt halves that loss for
+    # little of a learnable task's score, and a larger one costs the suite's weak
+    # targets more (benchmarks/README.md, "Constants").
     shrink_doubt = 2.0
     # The range of the training targets, which predictions are clipped to (see seen).
     low, high = -np.inf, np.inf

@@ -38,13 +38,13 @@ from .monitor import EpochMonitor
 from .net import MultiTaskNet
 
 # The "auto" training budget, chosen on the suite of benchmarks/defaults.py: batches of
-# _AUTO_BATCH rows, _STEPS_PER_ROW optimiser steps per training row within
-# [_MIN_STEPS, _MAX_STEPS], and at least _MIN_EPOCHS epochs. Tiny tables are memorised
-# within a hundred steps or so (more overfit them, and would slow scikit-learn's checks,
-# which fit about 160 times on up to 200 rows); from 1,000 rows on, 2,000 steps. The
-# floor of epochs binds from 25,600 training rows on (100 batches per epoch): census at
-# 60,000 rows scored the same income and college AUC in 10 epochs as in 20 (+0.0004 on
-# average over 2 groups x 3 seeds) in 0.6x the time.
+# _AUTO_BATCH rows, _STEPS_PER_ROW optimiser steps per training row within [_MIN_STEPS,
+# _MAX_STEPS], and at least _MIN_EPOCHS epochs. Tiny tables are memorised within a
+# hundred steps or so (more overfit them, and would slow scikit-learn's checks, which
+# fit about 160 times on up to 200 rows); from 1,000 rows on, 2,000 steps. The floor of
+# epochs binds from 25,600 training rows on (100 batches per epoch), where census at
+# 60,000 rows scored the same in 10 epochs as in 20, in less time (benchmarks/README.md,
+# "Constants").
 _AUTO_BATCH = 256
 _STEPS_PER_ROW = 2
 _MIN_STEPS = 100
@@ -54,17 +54,16 @@ _MIN_EPOCHS = 10
 # rows on, and keeps the best epoch's weights: a small noisy table trained to the end of
 # its budget ended far below a constant prediction. Below _EARLY_STOPPING_ROWS an "auto"
 # budget waits 1 / _PATIENCE_SHARE of its epochs for a better one (an epoch is one or
-# two steps there, so n_iter_no_change epochs would stop it within its warm-up: meats
-# 0.88 -> 0.40 R2; a quarter stopped one seed of meats early, the whole budget made
-# scikit-learn's checks 4.5x MLP's time, a third 2.7x); from there on it stops after
-# n_iter_no_change epochs without improvement.
+# two steps there, so n_iter_no_change epochs would stop it within its warm-up; a
+# shorter share stopped small tables early, a longer one slowed scikit-learn's checks:
+# benchmarks/README.md, "Constants"); from there on it stops after n_iter_no_change
+# epochs without improvement.
 _EARLY_STOPPING_MIN_ROWS = 20
 # validation_fraction="auto" holds out 20 % of fewer than _SMALL_TABLE_ROWS (distinct)
 # training rows, 10 % from there on. The shrinkage of each output and the best epoch are
-# chosen on these rows: 10 % of 900 rows chose a pure-noise task's shrinkage so noisily
-# that it ended 0.036 R2 below a constant on average (-0.006 with 20 %), while the
-# suite's tables below 5,000 rows scored the same either way (mean +0.001 over 47
-# tasks). RealMLP and TabM hold out 20 % at every size.
+# chosen on these rows: a tenth of a small table chose a pure-noise task's shrinkage too
+# noisily, while the suite's small tables scored the same either way
+# (benchmarks/README.md, "Constants"). RealMLP and TabM hold out a fifth at every size.
 _SMALL_TABLE_ROWS = 5_000
 _SMALL_TABLE_FRACTION, _LARGE_TABLE_FRACTION = 0.2, 0.1
 _PATIENCE_SHARE = 3
