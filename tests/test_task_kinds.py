@@ -11,6 +11,8 @@ from sklearn_mmoe import MMoEMultiTask
 from sklearn_mmoe._network.ops import _NumpyOps, _TorchOps
 from sklearn_mmoe._tasks.registry import TASKS, TaskKind, register
 
+NUMPY = _NumpyOps("relu")
+
 # Training labels of each registered kind (100 rows): a kind without an entry fails
 # test_every_registered_kind_has_example_labels.
 EXAMPLES = {
@@ -83,13 +85,17 @@ def test_the_loss_is_finite_per_row_and_lowest_at_the_targets(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_predict_serve_and_proba_agree(kind):
+def test_one_output_serves_predict_proba_and_the_onnx_graph(kind):
+    """A kind's output, written once over the ops pair, is the same in NumPy (what
+    predict and predict_proba read) and in PyTorch (what the ONNX graph returns)."""
     task, _, _ = _fitted(kind)
     raw = _outputs(task)
-    predicted = task.predict(raw)
-    served = task.serve(torch.as_tensor(raw)).numpy()
-    proba = task.proba(raw)
-    assert len(predicted) == 100
+    numpy_ops = _NumpyOps("relu")
+    predicted = task.predict(raw, numpy_ops)
+    served = task.output(torch.as_tensor(raw), _TorchOps("relu", 0.0)).numpy()
+    proba = task.proba(raw, numpy_ops)
+    assert len(predicted) == 100 and served.dtype == np.float64
+    np.testing.assert_allclose(served, task.output(raw, numpy_ops), rtol=1e-12)
     if task.has_proba:
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)
         np.testing.assert_allclose(served, proba, rtol=1e-12)
@@ -111,11 +117,15 @@ def test_identical_ensemble_members_combine_to_one_member(kind):
         combined = np.asarray(combined if wrap else combined.numpy(), np.float64)
         if task.has_proba:  # the mean of identical probabilities
             np.testing.assert_allclose(
-                task.proba(combined[:, 0]), task.proba(one[:, 0, 0]), rtol=1e-5
+                task.proba(combined[:, 0], NUMPY),
+                task.proba(one[:, 0, 0], NUMPY),
+                rtol=1e-5,
             )
         else:
             np.testing.assert_allclose(
-                task.predict(combined[:, 0]), task.predict(one[:, 0, 0]), rtol=1e-5
+                task.predict(combined[:, 0], NUMPY),
+                task.predict(one[:, 0, 0], NUMPY),
+                rtol=1e-5,
             )
 
 

@@ -11,6 +11,7 @@ from .._inputs.rows import bounded_weights
 from .._inputs.tensors import BatchIterator, TensorData, as_tensor
 from .._inputs.validation import check_task_names, keep_column_types
 from .._network.memory import rows_per_chunk
+from .._network.ops import _NumpyOps
 from .._tasks.kinds import task_label
 
 # Up to this many rows, inference runs in float64 NumPy: PyTorch's per-operation
@@ -72,8 +73,9 @@ class _PredictMixin:
                 "arithmetic. Scale the inputs, or keep numeric_encoding='auto', which "
                 "bounds them."
             )
+        ops = _NumpyOps("identity")  # the tasks' outputs apply no activation
         outputs = [
-            getattr(task, method)(raw[:, t]) for t, task in enumerate(self._tasks)
+            getattr(task, method)(raw[:, t], ops) for t, task in enumerate(self._tasks)
         ]
         return outputs
 

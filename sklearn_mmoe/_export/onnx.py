@@ -2,12 +2,12 @@
 
 The graph holds everything ``predict`` runs after reading ``X``: the numeric encoding
 (missing values, scaling or piecewise-linear bins), the categorical embeddings, the
-network, the ensemble's combination and each task's prediction through its description
-(:meth:`sklearn_mmoe._tasks.kinds.RegressionTask.serve` and its kind's siblings). What
-stays
-outside is the one step that needs Python objects: turning a DataFrame's categories
-into integer codes, done by :func:`onnx_inputs` (and described in the graph's metadata
-for a server in another language).
+network, the ensemble's combination and each task's output, the same function of the
+network's outputs that ``predict`` runs, in PyTorch
+(:meth:`sklearn_mmoe._tasks.kinds.RegressionTask.output` and its kind's siblings). What
+stays outside is the one step that needs Python objects: turning a DataFrame's
+categories into integer codes, done by :func:`onnx_inputs` (and described in the
+graph's metadata for a server in another language).
 """
 
 import copy
@@ -24,6 +24,7 @@ from torch import nn
 
 from .._inputs.categorical import FIRST
 from .._inputs.hashing import HASH
+from .._network.ops import _TorchOps
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -52,7 +53,8 @@ class _Serving(nn.Module):
         else:
             x = first.to(torch.float32)
         raw = self.module(x).outputs  # (n, n_tasks, width)
-        return tuple(task.serve(raw[:, t]) for t, task in enumerate(self.tasks))
+        ops = _TorchOps("identity", 0.0)  # the tasks' outputs apply no activation
+        return tuple(task.output(raw[:, t], ops) for t, task in enumerate(self.tasks))
 
 
 def _layout(model):

@@ -172,6 +172,29 @@ class _TorchOps:
     def log_mean_exp(x, axis):  # log of the mean of exp(x) over ``axis``
         return torch.logsumexp(x, axis) - math.log(x.shape[axis])
 
+    # -- what a task's output needs (see sklearn_mmoe._tasks.kinds: ``output``)
+
+    @staticmethod
+    def float64(x):
+        return x.double()
+
+    @staticmethod
+    def exp(x):
+        return torch.exp(x)
+
+    @staticmethod
+    def minimum(x, bound):  # x capped at the number ``bound``
+        return x.clamp(max=bound)
+
+    @staticmethod
+    def bounded(x, low, high):  # within [low, high], an infinite bound none (ONNX)
+        if math.isfinite(low) or math.isfinite(high):
+            x = x.clamp(
+                low if math.isfinite(low) else None,
+                high if math.isfinite(high) else None,
+            )
+        return x
+
     @classmethod
     def mean_probability(cls, logits, axis):  # log of the mean softmax over ``axis``
         return cls.log_mean_exp(F.log_softmax(logits, -1), axis)
@@ -318,6 +341,24 @@ class _NumpyOps:
     def log_mean_exp(x, axis):
         with np.errstate(invalid="ignore", divide="ignore"):  # padded: all -inf
             return logsumexp(x, axis) - math.log(x.shape[axis])
+
+    # -- what a task's output needs (see sklearn_mmoe._tasks.kinds: ``output``)
+
+    @staticmethod
+    def float64(x):
+        return x.astype(np.float64)
+
+    @staticmethod
+    def exp(x):
+        return np.exp(x)
+
+    @staticmethod
+    def minimum(x, bound):
+        return np.minimum(x, bound)
+
+    @staticmethod
+    def bounded(x, low, high):
+        return np.clip(x, low, high)
 
     @classmethod
     def mean_probability(cls, logits, axis):

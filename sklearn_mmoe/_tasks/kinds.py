@@ -197,21 +197,19 @@ class ClassificationTask:
         class probabilities, so that a softmax gives the mean probability."""
         return ops.mean_probability(out, 1)
 
-    def proba(self, raw):
-        """Class probabilities (n, n_classes) from the combined logits (n, W)."""
-        logits = raw[:, : self.width].astype(np.float64)
-        logits = logits - logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
+    def output(self, raw, ops):
+        """The task's output from the combined logits ``raw`` (n, W), written once
+        for NumPy (``predict_proba``) and PyTorch (the ONNX graph): the class
+        probabilities (n, n_classes), float64."""
+        return ops.softmax(ops.float64(raw[:, : self.width]))
 
-    def predict(self, raw):
+    def proba(self, raw, ops):
+        """Class probabilities (n, n_classes): :meth:`output`."""
+        return self.output(raw, ops)
+
+    def predict(self, raw, ops):
         """The most probable label of each row, in the labels' own type."""
-        return self.classes[self.proba(raw).argmax(axis=1)]
-
-    def serve(self, raw):
-        """``proba`` on a torch tensor of outputs (n, W), float64: what an exported
-        graph (:func:`sklearn_mmoe.to_onnx`) returns for the task."""
-        return torch.softmax(raw[:, : self.width].double(), -1)
+        return self.classes[self.output(raw, ops).argmax(axis=1)]
 
     def fit_shrink(self, out, y, w):
         """The task as it predicts after training: unchanged (shrinking logits
@@ -358,7 +356,7 @@ class RegressionTask:
         """The ensemble members' outputs (B, K, T, W) as one: their mean value."""
         return out.mean(1)
 
-    def proba(self, raw):
+    def proba(self, raw, ops):
         return None
 
     def fit_shrink(self, out, y, w):
@@ -411,17 +409,17 @@ class RegressionTask:
         whole.shrink = 1.0
         return whole
 
-    def predict(self, raw):
-        """The output, shrunk, mapped back to the target's scale and clipped to the
-        training targets' range, float64."""
-        value = raw[:, 0].astype(np.float64) * (self.shrink * self.scale) + self.mean
-        return np.clip(value, self.low, self.high)
+    def output(self, raw, ops):
+        """The task's output from the combined outputs ``raw`` (n, W), written once
+        for NumPy (``predict``) and PyTorch (the ONNX graph): the value, shrunk,
+        mapped back to the target's scale and clipped to the training targets'
+        range, float64."""
+        value = ops.float64(raw[:, 0]) * (self.shrink * self.scale) + self.mean
+        return ops.bounded(value, self.low, self.high)
 
-    def serve(self, raw):
-        """``predict`` on a torch tensor of outputs (n, W), float64: what an exported
-        graph (:func:`sklearn_mmoe.to_onnx`) returns for the task."""
-        value = raw[:, 0].double() * (self.shrink * self.scale) + self.mean
-        return _clamp(value, self.low, self.high)
+    def predict(self, raw, ops):
+        """The predicted value: :meth:`output`."""
+        return self.output(raw, ops)
 
     def score(self, y_true, y_pred, sample_weight):
         """The coefficient of determination :math:`R^2`."""
@@ -512,30 +510,15 @@ class CountTask(RegressionTask):
         expected count."""
         return ops.log_mean_exp(out, 1)
 
-    def predict(self, raw):
+    def output(self, raw, ops):
         """The expected count, its log-rate shrunk towards the training mean's,
         clipped to the training targets' range, float64 (finite: at most the
-        largest float64)."""
+        largest float64); 0 where no training count was positive."""
         if self.mean <= 0:
-            return np.zeros(len(raw))
-        log_count = raw[:, 0].astype(np.float64) * self.shrink + np.log(self.mean)
-        return np.clip(np.exp(np.minimum(log_count, _LOG_MAX)), self.low, self.high)
-
-    def serve(self, raw):
-        """``predict`` on a torch tensor of outputs (n, W), float64."""
-        if self.mean <= 0:
-            return raw[:, 0].double() * 0.0
-        log_count = raw[:, 0].double() * self.shrink + math.log(self.mean)
-        return _clamp(torch.exp(log_count.clamp(max=_LOG_MAX)), self.low, self.high)
-
-
-def _clamp(value, low, high):
-    """``value`` within ``[low, high]``, either bound infinite for none."""
-    if math.isfinite(low) or math.isfinite(high):
-        value = value.clamp(
-            low if math.isfinite(low) else None, high if math.isfinite(high) else None
-        )
-    return value
+            return ops.float64(raw[:, 0]) * 0.0
+        log_count = ops.float64(raw[:, 0]) * self.shrink + math.log(self.mean)
+        count = ops.exp(ops.minimum(log_count, _LOG_MAX))
+        return ops.bounded(count, self.low, self.high)
 
 
 def weighted_moments(values, weight):

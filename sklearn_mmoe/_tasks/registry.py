@@ -64,14 +64,16 @@ class TaskKind(Protocol):
     def combine(out, ops):
         """Ensemble members' outputs (B, K, T, W) as one (B, T, W)."""
 
-    def proba(self, raw):
+    def output(self, raw, ops):
+        """The task's output from combined outputs (n, W) (class probabilities,
+        a value, a count), written once over ``ops`` (NumPy for prediction,
+        PyTorch for the ONNX graph)."""
+
+    def proba(self, raw, ops):
         """Class probabilities from combined outputs, or None."""
 
-    def predict(self, raw):
+    def predict(self, raw, ops):
         """Predictions from combined outputs (n, W)."""
-
-    def serve(self, raw):
-        """``predict`` (or ``proba``) on a torch tensor, for the ONNX graph."""
 
     def fit_shrink(self, out, y, w):
         """The task as it predicts after training, given validation outputs."""
