@@ -22,7 +22,7 @@ from sklearn_mmoe import (
 )
 from sklearn_mmoe._estimators.predict import _dense
 from sklearn_mmoe._network.memory import rows_per_chunk
-from sklearn_mmoe._network.ops import _TorchOps
+from sklearn_mmoe._network.ops import _NumpyOps, _TorchOps
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -199,7 +199,7 @@ def test_a_wide_transformer_predicts_in_chunks_its_attention_fits_in():
     assert rows * module.floats_per_row() * 4 <= 256 * 2**20
     with torch.inference_mode():
         whole = module(torch.from_numpy(X.astype(np.float32))).outputs[:, 0, 0]
-    expected = reg._tasks[0].predict(whole[:, None].numpy())
+    expected = reg._tasks[0].predict(whole[:, None].numpy(), _NumpyOps("identity"))
     np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-5, atol=1e-6)
 
 
