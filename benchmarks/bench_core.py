@@ -306,8 +306,8 @@ def _lookup_floor(X, Y):
     and nothing else: per training step, two table rows per numeric column gathered
     and weighed (forward) and the table's gradient (backward), on the table of a
     fitted module; best of 3 epochs. Ours
-    (:func:`sklearn_mmoe._network.lookup.ramp_lookup`)
-    and PyTorch's own backward of the same embedding bag."""
+    (:func:`sklearn_mmoe._network.lookup.ramp_lookup`) and PyTorch's own backward of
+    the same embedding bag."""
     from sklearn_mmoe._network.lookup import _bag, ramp_lookup
 
     clf = MMoEClassifier(

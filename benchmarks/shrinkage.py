@@ -5,10 +5,9 @@ constant prediction, and what it costs a learnable one.
 inputs, 300 training rows of which the defaults hold 60 out, 100 held-out rows), one
 ``MMoERegressor(random_state=0)`` per draw. Each fit's validation outputs and targets
 are recorded as the estimator chooses its factor, and every rule ``c - doubt * se**2
-/ c`` (see ``sklearn_mmoe._tasks.kinds.shrink_factor``) is then scored on the held-out
-rows:
-the noise task's R2 minus the constant's (mean, worst draw, worst mean of 4 draws) and
-the learnable task's R2.
+/ c`` (see ``sklearn_mmoe._tasks.shrinkage.shrink_factor``) is then scored on the
+held-out rows: the noise task's R2 minus the constant's (mean, worst draw, worst mean
+of 4 draws) and the learnable task's R2.
 
 Usage::
 

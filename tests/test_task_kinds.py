@@ -1,5 +1,5 @@
 """Every registered kind of task, through the interface the package reads it by
-(:class:`sklearn_mmoe._tasks.kinds.TaskKind`): a new kind is tested here by its
+(:class:`sklearn_mmoe._tasks.registry.TaskKind`): a new kind is tested here by its
 registration and an entry of example labels below."""
 
 import numpy as np

@@ -316,7 +316,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
     # ------------------------------------------------------------------------
 
     def _declared_task_types(self, n_tasks):
-        """The kind (a key of :data:`sklearn_mmoe._tasks.kinds.TASKS`) of each of
+        """The kind (a key of :data:`sklearn_mmoe._tasks.registry.TASKS`) of each of
         ``n_tasks`` tasks as the estimator's class and parameters fix it, or None
         where each task's labels decide (``task_types="auto"``)."""
         raise NotImplementedError

@@ -106,8 +106,8 @@ class _PredictMixin:
         and ``oof_proba_`` where a task has classes) of a cross-fitted ensemble:
         ``out_of_fold`` is ``(folds, members)``, ``folds`` giving each row of ``X``
         (validated) the one of ``members`` (a
-        :class:`~sklearn_mmoe._network.crossfit.CrossFitModule`) that did not train on
-        it,
+        :class:`~sklearn_mmoe._network.crossfit.CrossFitModule`) that did not train
+        on it,
         -1 where none did (the fitted model predicts it); None for a single
         network, which keeps none."""
         for name in ("oof_prediction_", "oof_proba_"):

@@ -310,8 +310,7 @@ class _InputsMixin:
     def _distinct_rows(X, rows, targets, present, weight):
         """Merge rows that repeat ``(x, targets)`` into one weighted row each (see
         :mod:`sklearn_mmoe._inputs.rows`); returns the same four, for the distinct
-        rows, and
-        the position among them of each of ``rows``' distinct row."""
+        rows, and the position among them of each of ``rows``' distinct row."""
         targets = np.ascontiguousarray(np.where(present, targets, 0))
         keep, weight, groups = collapse(
             X, rows, targets, present, weight, return_groups=True

@@ -4,12 +4,10 @@ labels.
 
 An architecture is a plan, plain data with no weights: :class:`Level` objects that
 :class:`~sklearn_mmoe._network.module.MMoEModule` turns into stacked weights and one
-forward
-pass for all of them. The estimators' accepted values of ``architecture``, their
-validation and their documentation come from :data:`ARCHITECTURES`; a new
-architecture is a subclass of :class:`Architecture` passed to :func:`register`, plus
-its tests (``tests/test_module.py`` checks every registered one against a reference
-forward pass).
+forward pass for all of them. The estimators' accepted values of ``architecture``, their
+validation and their documentation come from :data:`ARCHITECTURES`; a new architecture
+is a subclass of :class:`Architecture` passed to :func:`register`, plus its tests
+(``tests/test_module.py`` checks every registered one against a reference forward pass).
 """
 
 import numpy as np

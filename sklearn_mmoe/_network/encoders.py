@@ -3,12 +3,11 @@ encoding (standard or robust scaling, or the piecewise-linear code), the
 missing-value indicators and the categorical columns' learned embeddings.
 
 :class:`InputEncoder` turns a raw batch ``(B, n_numeric + n_categorical)`` (numbers,
-then one column of integer codes per categorical column) into the encoded input
-``(B, width)`` that the network's first layer reads, written once against the array
-operations of :mod:`sklearn_mmoe._network.module` (``ops``) so that it runs in PyTorch
-and in
-NumPy alike. Its tensors are all it owns: the fixed encodings' buffers and the
-embeddings' table. It also says which input column each encoded value comes from
+then one column of integer codes per categorical column) into the encoded input ``(B,
+width)`` that the network's first layer reads, written once against the array operations
+of :mod:`sklearn_mmoe._network.module` (``ops``) so that it runs in PyTorch and in NumPy
+alike. Its tensors are all it owns: the fixed encodings' buffers and the embeddings'
+table. It also says which input column each encoded value comes from
 (:meth:`InputEncoder.columns`), for experts that read the columns as tokens.
 """
 

@@ -91,9 +91,8 @@ class Interactions(nn.Module):
     Parameters
     ----------
     n_codes : sequence of int
-        Codes of each categorical column (its tables' rows, in the encoder's
-        per-code layout: see
-        :meth:`~sklearn_mmoe._network.encoders.InputEncoder.codes`).
+        Codes of each categorical column (its tables' rows, in the encoder's per-code
+        layout: see :meth:`~sklearn_mmoe._network.encoders.InputEncoder.codes`).
     n_outputs : int
         The outputs every code's bias feeds: every task's outputs side by side,
         ``n_tasks * width``.

@@ -1,12 +1,10 @@
 """The multi-task network of the Mixture-of-Experts family, in PyTorch.
 
-This module imports no scikit-learn: it holds the network alone (the input's
-numeric encoding and embeddings are
-:class:`~sklearn_mmoe._network.encoders.InputEncoder`'s).
-The forward pass is written once, against a handful of array operations
-(``_TorchOps`` / ``_NumpyOps``): PyTorch runs it for training and for large inputs,
-NumPy in float64 for small inputs, where PyTorch's per-operation dispatch costs more
-than the arithmetic.
+This module imports no scikit-learn: it holds the network alone (the input's numeric
+encoding and embeddings are :class:`~sklearn_mmoe._network.encoders.InputEncoder`'s).
+The forward pass is written once, against a handful of array operations (``_TorchOps`` /
+``_NumpyOps``): PyTorch runs it for training and for large inputs, NumPy in float64 for
+small inputs, where PyTorch's per-operation dispatch costs more than the arithmetic.
 
 Everything that reads the input (the first layer of every expert and every gate) is
 one matrix product (for a piecewise-linear code, where faster, a lookup of two rows

@@ -14,10 +14,9 @@ A task's kind decides four things, and each is written here once:
   or :math:`R^2`).
 
 The estimators, the loss (:class:`sklearn_mmoe._training.net.MultiTaskLoss`) and the
-network
-(:class:`sklearn_mmoe._network.module.MMoEModule`, which averages ensemble members per
-kind)
-read the kind through these classes and :func:`task_groups`, never by comparing names.
+network (:class:`sklearn_mmoe._network.module.MMoEModule`, which averages ensemble
+members per kind) read the kind through these classes and :func:`task_groups`, never by
+comparing names.
 """
 
 import copy

@@ -23,12 +23,11 @@ class EpochMonitor(Callback):
     stops once ``n_iter_no_change`` epochs in a row failed to lower the watched loss by
     more than ``tol``. With ``verbose``, each epoch's news (its number out of the
     budget, the objective and each task's loss by ``task_names`` on the training and
-    validation rows) goes to a :class:`~sklearn_mmoe._training.progress.Progress`,
-    which draws
-    a bar or prints lines; the end of training says why it stopped and which epoch's
-    weights were kept. ``rows`` (set on the callback before a ``partial_fit`` pass:
-    the rows of the call and the rows seen so far) makes the pass one line of them;
-    ``refit_rows`` (set for a refit) says the run trained again on that many rows;
+    validation rows) goes to a :class:`~sklearn_mmoe._training.progress.Progress`, which
+    draws a bar or prints lines; the end of training says why it stopped and which
+    epoch's weights were kept. ``rows`` (set on the callback before a ``partial_fit``
+    pass: the rows of the call and the rows seen so far) makes the pass one line of
+    them; ``refit_rows`` (set for a refit) says the run trained again on that many rows;
     ``member`` (set for a member of a cross-fitted ensemble: its number and the
     ensemble's size) says which member the run trained.
     """

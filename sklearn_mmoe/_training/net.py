@@ -28,14 +28,13 @@ class MultiTaskNet(NeuralNet):
     """A ``NeuralNet`` whose steps return per-task losses; epochs record only sums.
 
     Batches are ``(X, Y, W)`` from :class:`sklearn_mmoe._inputs.tensors.BatchIterator`,
-    ``W``
-    the per-task row weights or None. History keeps, per epoch, ``train_loss`` (the
-    training objective: the weighted sum over tasks of each task's weighted mean loss,
-    plus the load-balancing term when it is weighted), ``valid_loss`` (the weighted sum
-    over tasks, with the fixed weights: see :meth:`MultiTaskLoss.objective`),
-    ``task_weights`` (each task's weight in the objective after the epoch) and
-    ``train_task_losses`` / ``valid_task_losses`` (one float per task; NaN for a task
-    without a label in that part of the data).
+    ``W`` the per-task row weights or None. History keeps, per epoch, ``train_loss``
+    (the training objective: the weighted sum over tasks of each task's weighted mean
+    loss, plus the load-balancing term when it is weighted), ``valid_loss`` (the
+    weighted sum over tasks, with the fixed weights: see
+    :meth:`MultiTaskLoss.objective`), ``task_weights`` (each task's weight in the
+    objective after the epoch) and ``train_task_losses`` / ``valid_task_losses`` (one
+    float per task; NaN for a task without a label in that part of the data).
 
     ``lr_schedule`` spreads over ``max_epochs`` epochs, or over ``schedule_epochs``
     when given (a refit trains the first epochs of a longer schedule at their rates).
