@@ -42,7 +42,6 @@ Usage::
 
 import argparse
 import json
-import sys
 import time
 import warnings
 from contextlib import contextmanager
@@ -216,8 +215,7 @@ def compare_one(defaults, case, seed, experts):
 
 
 def bench_compare(cases, seeds, out):
-    sys.path.insert(0, str(HERE))
-    import defaults
+    import defaults  # this folder: run as a script
 
     torch.set_num_threads(2)
     records = []

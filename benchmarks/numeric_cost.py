@@ -92,8 +92,7 @@ def bench_binning():
 
 
 def bench_suite():
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import defaults
+    import defaults  # this folder: run as a script
 
     from sklearn_mmoe._training import engine as _engine
 
