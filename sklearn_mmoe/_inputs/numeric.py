@@ -95,10 +95,7 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
         # every column has a bin at least: past _AUTO_CODE_WIDTH columns, no binning
         narrow = n_numeric <= _AUTO_CODE_WIDTH
         encoding = "auto" if many and narrow else "robust"
-    keep = subsample(len(rows), _MAX_ROWS, seed)
-    values = X[rows[keep]]
-    values = values.toarray() if sp.issparse(values) else np.asarray(values)
-    values = values[:, :n_numeric].astype(np.float64)
+    keep, values = _sample(X, rows, slice(n_numeric), seed)
     # Missing values (NaN) take no part in the statistics: each value weighs its row's
     # weight, a missing one nothing. They are filled with the column's median (0 for
     # a column with no value) and flagged by an indicator input of their own.
@@ -126,6 +123,16 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
         if encoding == "piecewise" or width <= _AUTO_CODE_WIDTH:
             return {"kind": "piecewise", "edges": edges, **described}
     return _robust(values, quantiles, described)
+
+
+def _sample(X, rows, columns, seed=0):
+    """The statistics' rows: positions in ``rows`` of at most ``_MAX_ROWS`` of them
+    (a fixed subsample) and their values of ``columns`` (a slice or indices), dense
+    float64."""
+    keep = subsample(len(rows), _MAX_ROWS, seed)
+    values = X[rows[keep]]
+    values = values.toarray() if sp.issparse(values) else np.asarray(values)
+    return keep, values[:, columns].astype(np.float64)
 
 
 def _standard(values, w, described):
@@ -176,10 +183,7 @@ def refresh_constant(described, X, rows, weight):
     if described is None or not np.any(described["constant"]):
         return described
     columns = np.flatnonzero(described["constant"])
-    keep = subsample(len(rows), _MAX_ROWS)
-    values = X[rows[keep]]
-    values = values.toarray() if sp.issparse(values) else np.asarray(values)
-    values = values[:, columns].astype(np.float64)
+    keep, values = _sample(X, rows, columns)
     moved = np.any(~np.isnan(values) & (values != described["fill"][columns]), axis=0)
     if not moved.any():
         return described
