@@ -181,7 +181,7 @@ class _EngineMixin:
             )
         self._forget_members()
         return self._fit_single(
-            data, tasks, previous, build, (schedule, patience, stream), mode, len(rows)
+            data, tasks, previous, build, schedule, patience, stream, mode, len(rows)
         )
 
     def _continue_fit(self, data, X, rows, weight, tasks, device, seed, stream):
@@ -214,13 +214,14 @@ class _EngineMixin:
             X, rows, weight, n_numeric, self.numeric_encoding, targets, seed
         )
 
-    def _fit_single(self, data, tasks, previous, build, training, mode, n_rows):
+    def _fit_single(
+        self, data, tasks, previous, build, schedule, patience, stream, mode, n_rows
+    ):
         """One network trained on ``data`` (``n_rows`` distinct rows; from
-        ``previous``'s weights for a warm start); with early stopping, each task's
-        shrinkage chosen on the held-out rows, and for ``refit``, the network
-        trained again on every row. ``training``: the schedule, the patience and the
-        stream's rows (see :meth:`_new_net`)."""
-        schedule, patience, stream = training
+        ``previous``'s weights for a warm start; ``schedule``, ``patience`` and
+        ``stream`` as :meth:`_new_net` takes them); with early stopping, each
+        task's shrinkage chosen on the held-out rows, and for ``refit``, the network
+        trained again on every row."""
         _, _, device, seed, _ = build
         early_stopping = schedule["train_split"] is not None
         net = self._new_net(*build, schedule, patience, stream)
