@@ -1,6 +1,7 @@
-"""The expert types, one registration each, and experts of a user's own module class:
-what the experts of a level are, how their weights are laid out (stacked, an expert
-axis first) and how all of them run as one batched computation.
+"""What every expert type provides (:class:`ExpertType`) and the registry of types
+(:data:`EXPERT_TYPES`): what the experts of a level are, how their weights are laid out
+(stacked, an expert axis first) and how all of them run as one batched computation.
+The types themselves are the files beside this one.
 
 A level's experts read either the network's input (the first level) or the mixtures
 of the level below (PLE's later levels), and return ``(E, B, H)``: every expert's
