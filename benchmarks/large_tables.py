@@ -97,35 +97,22 @@ def first_layer_seconds(n_rows, n_in, n_out, n_grad_in, repeat=200):
     return float(np.median(times)), flops
 
 
-def fitted(case, seed):
-    """A default fit of ``case``'s first split for ``seed``, timed: the model, its
-    seconds, the clock's step figures, the split's test scores."""
+def timed_fit(case, seed, name, **params):
+    """Model ``name`` of the suite (``params``: the MMoE's, beside the suite's own)
+    fitted on ``case``'s first split for ``seed``: the model, its seconds and the
+    split's test scores."""
     X, Y = case.load()
     kinds = case.task_kinds(Y)
-    params = {"missing_labels": "ignore"} if case.kind == "mixed" else {}
+    if name == "MMoE" and case.kind == "mixed":
+        params = {"missing_labels": "ignore", **params}
     train, test = case.splits(X, Y, seed)[0]
-    model = defaults.make_model("MMoE", case.kind, X, seed, params, kinds)
-    with step_clock() as spent:
-        start = time.perf_counter()
-        model.fit(defaults._rows(X, train), defaults._rows(Y, train))
-        seconds = time.perf_counter() - start
-    pred = defaults.predictions(model, case.kind, defaults._rows(X, test))
-    scores = defaults.task_scores(case.kind, defaults._rows(Y, test), pred, kinds)
-    return model, seconds, dict(spent), scores
-
-
-def boosting(case, seed):
-    """HistGradientBoosting of the suite on the same split: seconds and scores."""
-    X, Y = case.load()
-    kinds = case.task_kinds(Y)
-    train, test = case.splits(X, Y, seed)[0]
-    model = defaults.make_model("HGB", case.kind, X, seed, {}, kinds)
+    model = defaults.make_model(name, case.kind, X, seed, params, kinds)
     start = time.perf_counter()
     model.fit(defaults._rows(X, train), defaults._rows(Y, train))
     seconds = time.perf_counter() - start
     pred = defaults.predictions(model, case.kind, defaults._rows(X, test))
     scores = defaults.task_scores(case.kind, defaults._rows(Y, test), pred, kinds)
-    return seconds, scores
+    return model, seconds, scores
 
 
 def bench_ratio():
@@ -133,8 +120,9 @@ def bench_ratio():
     for name in CASES:
         case = defaults.CASES[name]
         for seed in SEEDS:
-            model, seconds, spent, scores = fitted(case, seed)
-            hgb_seconds, hgb_scores = boosting(case, seed)
+            with step_clock() as spent:
+                model, seconds, scores = timed_fit(case, seed, "MMoE")
+            _, hgb_seconds, hgb_scores = timed_fit(case, seed, "HGB")
             est = defaults._estimator(model)
             history = est.net_.history
             epochs = float(sum(row["dur"] for row in history))
@@ -201,15 +189,7 @@ def update_seconds(params, repeat=200, **kind):
 def bench_optimizer():
     rows = []
     for name in CASES:
-        case = defaults.CASES[name]
-        X, Y = case.load()
-        kinds = case.task_kinds(Y)
-        params = {"missing_labels": "ignore"} if case.kind == "mixed" else {}
-        train, _ = case.splits(X, Y, 0)[0]
-        model = defaults.make_model(
-            "MMoE", case.kind, X, 0, {**params, "max_epochs": 1}, kinds
-        )
-        model.fit(defaults._rows(X, train), defaults._rows(Y, train))
+        model, _, _ = timed_fit(defaults.CASES[name], 0, "MMoE", max_epochs=1)
         learned = [
             p
             for p in defaults._estimator(model).net_.module_.parameters()
