@@ -123,6 +123,18 @@ class _InputsMixin:
     """Input validation of the estimators; reads ``categorical_features``,
     ``embedding_dim`` and ``missing_labels``."""
 
+    def _validate_numeric_X(self, X, reset):
+        """``X`` of numbers only, as scikit-learn validates it (``reset``: at fit):
+        float32, dense or CSR, NaN allowed where the numeric encoding fills it."""
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=np.float32,
+            reset=reset,
+            ensure_all_finite=self._finite_X(),
+        )
+
     def _validate_X(self, X):
         """``X`` at predict time: float32, dense or CSR, categorical columns encoded."""
         encoder = getattr(self, "_encoder", None)
@@ -130,14 +142,7 @@ class _InputsMixin:
             plain = _plain_rows(self, X)
             if plain is not None:
                 return plain
-            return validate_data(
-                self,
-                X,
-                accept_sparse="csr",
-                dtype=np.float32,
-                reset=False,
-                ensure_all_finite=self._finite_X(),
-            )
+            return self._validate_numeric_X(X, reset=False)
         if sp.issparse(X):
             raise TypeError(
                 "This model has categorical features, which need dense X (an array "
@@ -170,13 +175,7 @@ class _InputsMixin:
             or getattr(X, "ndim", 2) != 2  # a Series, a 1-D array: rejected there
             or (isinstance(self.categorical_features, str) and not hasattr(X, "dtypes"))
         ):
-            X = validate_data(
-                self,
-                X,
-                accept_sparse="csr",
-                dtype=np.float32,
-                ensure_all_finite=self._finite_X(),
-            )
+            X = self._validate_numeric_X(X, reset=True)
             self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
             return X
         _check_feature_names(self, X, reset=True)
@@ -191,14 +190,7 @@ class _InputsMixin:
         )
         self.is_categorical_ = mask
         if not mask.any():
-            return validate_data(
-                self,
-                X,
-                accept_sparse="csr",
-                dtype=np.float32,
-                reset=False,
-                ensure_all_finite=self._finite_X(),
-            )
+            return self._validate_numeric_X(X, reset=False)
         if sp.issparse(X):
             raise TypeError(
                 "Categorical features need dense X (an array or a DataFrame); got a "
