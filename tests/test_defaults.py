@@ -11,7 +11,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
-from sklearn_mmoe._inputs.numeric import fit_numeric, weighted_quantiles
+from sklearn_mmoe._inputs.numeric import fit_numeric, numeric_plan, weighted_quantiles
+from sklearn_mmoe._training.config import budget, validation_fraction
 from sklearn_mmoe._training.schedule import LearningRateSchedule
 
 SMALL = dict(**TINY, random_state=0)
@@ -76,6 +77,13 @@ def test_fit_sets_the_learning_rate_of_every_step_from_the_schedule(schedule):
 # ------------------------------------------------------------------------------
 
 
+def _budget(est, n_rows):
+    """Early stopping, batch size and epochs the "auto" budget gives ``est`` for
+    ``n_rows`` distinct rows."""
+    early, _, batch, epochs = budget(est.get_params(), n_rows)
+    return early, batch, epochs
+
+
 def _full_budget(Est, n, **params):
     """A default fit on ``n`` rows that runs its whole budget (no stalling stop),
     the fit that chooses the epochs kept as it is (no refit: a refit's net trains
@@ -105,22 +113,22 @@ def test_auto_budget_grows_with_rows(n, n_train, batch, epochs):
 def test_auto_budget_caps_steps_and_keeps_a_few_epochs():
     """Many rows: about the step cap, and never fewer than the least epochs."""
     est = MMoERegressor(**SMALL)
-    early, batch, epochs = est._budget(1_000_000)
+    early, batch, epochs = _budget(est, 1_000_000)
     n_train = 1_000_000 - 100_000  # early stopping holds out validation_fraction
     assert early and batch == 256
     assert epochs == 10 and epochs * math.ceil(n_train / batch) >= 2000
     # 60,000 rows, 54,000 train: 211 steps an epoch, 2,000 steps in 10 epochs
-    assert est._budget(60_000) == (True, 256, 10)
+    assert _budget(est, 60_000) == (True, 256, 10)
     # 25,600 rows, 23,040 train: 90 steps an epoch, 2,000 steps in 23 epochs
-    assert est._budget(25_600) == (True, 256, 23)
-    early, batch, epochs = est._budget(5_000)  # 4,500 rows train, 18 steps an epoch
+    assert _budget(est, 25_600) == (True, 256, 23)
+    early, batch, epochs = _budget(est, 5_000)  # 4,500 rows train, 18 steps an epoch
     assert early and (batch, epochs) == (256, 112)
     # below 5,000 rows a fifth is held out
-    assert est._budget(1_000) == (True, 256, 400)  # 800 rows train: 1,600 steps
-    assert est._budget(1_001) == (True, 256, 401)  # 801 rows train: 1,602 steps
-    assert est._budget(19) == (False, 19, 100)  # nothing held out below 20 rows
+    assert _budget(est, 1_000) == (True, 256, 400)  # 800 rows train: 1,600 steps
+    assert _budget(est, 1_001) == (True, 256, 401)  # 801 rows train: 1,602 steps
+    assert _budget(est, 19) == (False, 19, 100)  # nothing held out below 20 rows
     no_hold_out = MMoERegressor(**SMALL, early_stopping=False)
-    assert no_hold_out._budget(1_000) == (False, 256, 500)  # 2,000 steps, 4 an epoch
+    assert _budget(no_hold_out, 1_000) == (False, 256, 500)  # 2,000 steps, 4 an epoch
 
 
 def test_validation_fraction_auto_holds_out_a_fifth_below_5000_rows():
@@ -128,9 +136,18 @@ def test_validation_fraction_auto_holds_out_a_fifth_below_5000_rows():
     pure-noise task ended 0.036 R2 below a constant at 900 rows)."""
     est = MMoERegressor(**SMALL)
     assert est.validation_fraction == "auto"
-    assert est._validation_fraction(20) == est._validation_fraction(4_999) == 0.2
-    assert est._validation_fraction(5_000) == est._validation_fraction(10**6) == 0.1
-    assert est.set_params(validation_fraction=0.3)._validation_fraction(100) == 0.3
+    assert (
+        validation_fraction(est.get_params(), 20)
+        == validation_fraction(est.get_params(), 4_999)
+        == 0.2
+    )
+    assert (
+        validation_fraction(est.get_params(), 5_000)
+        == validation_fraction(est.get_params(), 10**6)
+        == 0.1
+    )
+    est.set_params(validation_fraction=0.3)
+    assert validation_fraction(est.get_params(), 100) == 0.3
 
 
 def test_explicit_budget_is_taken_as_given():
@@ -156,13 +173,13 @@ def test_below_1000_rows_auto_waits_a_third_of_the_budget_for_a_better_epoch(Est
     a better validation loss before it stops, and keeps the best epoch; from 1,000
     rows on it stops after n_iter_no_change epochs."""
     small = Est(**SMALL, n_iter_no_change=2).fit(*_data(Est, 300))
-    _, _, budget = small._budget(300)
-    patience = -(-budget // 3)
+    _, _, epochs = _budget(small, 300)
+    patience = -(-epochs // 3)
     assert len(small.validation_scores_) == small.n_iter_ > patience
     best = int(np.argmax(small.validation_scores_)) + 1
-    assert small.n_iter_ == budget or small.n_iter_ - best >= patience
+    assert small.n_iter_ == epochs or small.n_iter_ - best >= patience
     large = Est(**SMALL, n_iter_no_change=2).fit(*_data(Est, 1_200))
-    assert large.n_iter_ < large._budget(1_200)[2]
+    assert large.n_iter_ < _budget(large, 1_200)[2]
 
 
 # -- the numeric encoding
@@ -199,18 +216,22 @@ def test_robust_encoding_centres_on_the_median_and_scales_by_the_iqr():
     assert numeric["constant"].tolist() == [False, False, True]
 
 
+def _auto(X, rows, weight, n_numeric, Y):
+    """The encoding numeric_encoding="auto" fits to the first ``n_numeric`` columns
+    of ``X``'s rows ``rows``, for a regression target ``Y``."""
+    encoding, max_width = numeric_plan("auto", len(rows), n_numeric)
+    targets = (Y, ["regression"])
+    return fit_numeric(
+        X, rows, weight, n_numeric, encoding, targets, max_width=max_width
+    )
+
+
 def test_auto_encoding_bins_when_there_are_many_rows_per_column():
     X = np.random.RandomState(0).normal(size=(1_000, 4))
     Y = X[:, :1]
     rows, weight = np.arange(1_000), np.ones(1_000)
-    assert (
-        fit_numeric(X, rows[:399], weight, 4, "auto", (Y, ["regression"]))["kind"]
-        == "robust"
-    )
-    assert (
-        fit_numeric(X, rows[:400], weight, 4, "auto", (Y, ["regression"]))["kind"]
-        == "piecewise"
-    )
+    assert _auto(X, rows[:399], weight, 4, Y)["kind"] == "robust"
+    assert _auto(X, rows[:400], weight, 4, Y)["kind"] == "piecewise"
 
 
 def test_auto_encoding_scales_robustly_where_the_code_would_be_wide():
@@ -222,10 +243,8 @@ def test_auto_encoding_scales_robustly_where_the_code_would_be_wide():
     rows, weight = np.arange(6_000), np.ones(6_000)
     wide = fit_numeric(X, rows, weight, 20, "piecewise", (Y, ["regression"]))
     assert sum(len(e) - 1 for e in wide["edges"]) > 512
-    assert fit_numeric(X, rows, weight, 20, "auto", (Y, ["regression"]))["kind"] == (
-        "robust"
-    )
-    narrow = fit_numeric(X, rows, weight, 12, "auto", (Y, ["regression"]))
+    assert _auto(X, rows, weight, 20, Y)["kind"] == "robust"
+    narrow = _auto(X, rows, weight, 12, Y)
     assert narrow["kind"] == "piecewise"
     assert 256 < sum(len(e) - 1 for e in narrow["edges"]) <= 512
 

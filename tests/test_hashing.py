@@ -112,7 +112,7 @@ def _with_encoder_changed(model, tmp_path, change):
         (lambda s: s.update(buckets=[-1, 0]), "hash buckets"),
         (lambda s: s.update(buckets=[True, 0]), "hash buckets"),
         (lambda s: s.update(buckets=[2**24, 0]), "hash buckets"),
-        (lambda s: s.update(buckets=[0, 0]), "network.s settings"),
+        (lambda s: s.update(buckets=[0, 0]), "fit_config_.embeddings is not what"),
     ],
 )
 def test_a_file_whose_buckets_a_fit_cannot_give_is_refused(

@@ -25,6 +25,7 @@ from sklearn_mmoe import (
     load,
     save,
 )
+from sklearn_mmoe._export.files import VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -187,8 +188,9 @@ def test_a_missing_or_extra_tensor_is_refused(change, tmp_path, mixed_table):
 
 def test_a_file_of_a_later_format_version_is_refused(tmp_path, mixed_table):
     path, tensors, metadata = _saved(tmp_path, mixed_table)
-    save_file(tensors, str(path), metadata={**metadata, "version": "2"})
-    with pytest.raises(ValueError, match="format version 2 by a later sklearn_mmoe"):
+    later = str(VERSION + 1)
+    save_file(tensors, str(path), metadata={**metadata, "version": later})
+    with pytest.raises(ValueError, match=f"version {later} by a later sklearn_mmoe"):
         load(path)
 
 

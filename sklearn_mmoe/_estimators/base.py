@@ -12,12 +12,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
     StrOptions,
 )
-from torch import nn
 
 from .._inputs.numeric import NUMERIC_ENCODINGS
 from .._inputs.validation import _InputsMixin, check_task_names
@@ -29,11 +29,14 @@ from .._tasks.funnels import FUNNELS, funnel_edges, funnel_targets
 from .._tasks.inference import declared_dtypes, infer_task_type
 from .._tasks.kinds import task_label
 from .._tasks.registry import TASKS
-from .._training.engine import FitMode, _EngineMixin
+from .._training.config import resolve
+from .._training.engine import FitMode, Trainer
+from .._utils.warn import warn
 from .predict import _PredictMixin
+from .record import record_history, record_members
 
 
-class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
+class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
     """Parameters, validation, the fit sequence and the skorch net, for every
     estimator."""
 
@@ -41,7 +44,7 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         "architecture": [StrOptions(ARCHITECTURES.keys())],  # a later registration too
         "n_experts": [Interval(Integral, 1, None, closed="left")],
         "expert_units": ["array-like"],
-        # a registered name, or a torch.nn.Module subclass (_check_expert_type)
+        # a registered name, or a torch.nn.Module subclass (check_expert_type)
         "expert_type": [StrOptions(EXPERT_TYPES.keys()), type],
         "expert_options": [dict, None],
         # each expert type's own parameters (the Transformer's sizes)
@@ -213,69 +216,6 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
     # -- hyper-parameters
     # ---------------------------------------------------------------------
 
-    def _check_units(self, name, allow_empty):
-        units = getattr(self, name)
-        try:
-            units = tuple(units)
-            ok = all(
-                isinstance(u, Integral) and not isinstance(u, bool) and u >= 1
-                for u in units
-            )
-        except TypeError:
-            ok = False
-        if not ok or (not units and not allow_empty):
-            need = "a" if allow_empty else "a non-empty"
-            raise ValueError(
-                f"{name} must be {need} tuple of positive ints (hidden layer sizes); "
-                f"got {getattr(self, name)!r}."
-            )
-        return tuple(int(u) for u in units)
-
-    def _check_expert_type(self):
-        """``expert_type`` and ``expert_options`` as the network takes them."""
-        expert_type, options = self.expert_type, self.expert_options
-        if not isinstance(expert_type, str) and not issubclass(expert_type, nn.Module):
-            raise TypeError(
-                "expert_type must be one of "
-                f"{sorted(EXPERT_TYPES)} or a torch.nn.Module subclass; got the class "
-                f"{expert_type.__name__}."
-            )
-        if isinstance(expert_type, str):
-            if options:
-                raise ValueError(
-                    "expert_options are the arguments of a module class's "
-                    f"constructor; expert_type={expert_type!r} takes none (got "
-                    f"{sorted(options)})."
-                )
-            # a registered type is built with its own parameters' values
-            own = EXPERT_TYPES[expert_type].parameters
-            return expert_type, {name: getattr(self, name) for name in own}
-        return expert_type, (None if options is None else dict(options))
-
-    def _check_task_weights(self, n_tasks):
-        if self.task_weights is None:
-            return np.ones(n_tasks)
-        if isinstance(self.task_weights, str):
-            return self.task_weights  # "uncertainty": learned in training
-        try:
-            w = np.asarray(self.task_weights, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"task_weights must hold {n_tasks} numbers (one per task) or be "
-                f"'uncertainty'; got {self.task_weights!r}."
-            ) from exc
-        if (
-            w.shape != (n_tasks,)
-            or not np.all(np.isfinite(w))
-            or np.any(w < 0)
-            or not w.any()
-        ):
-            raise ValueError(
-                f"task_weights must hold {n_tasks} finite non-negative weights "
-                f"(one per task), not all zero; got {self.task_weights!r}."
-            )
-        return w
-
     def _validate_params(self):
         super()._validate_params()
         # scikit-learn's Interval(Integral) takes a bool for an int; these do not.
@@ -289,28 +229,6 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
                     f"The {name!r} parameter of {type(self).__name__} must be an int, "
                     f"not a bool; got {value!r}."
                 )
-
-    def _check_device(self):
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(
-                f"device={self.device!r} is not a valid torch device."
-            ) from exc
-        if device.type not in ("cpu", "cuda", "mps"):
-            raise ValueError(
-                f"device={self.device!r}: the estimators train on 'cpu', 'cuda' "
-                f"(or 'cuda:<index>') or 'mps', not on {device.type!r} devices."
-            )
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} was requested but CUDA is not available."
-            )
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(
-                f"device={self.device!r} was requested but MPS is not available."
-            )
-        return device
 
     # -- training
     # ------------------------------------------------------------------------
@@ -377,22 +295,43 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         rows, present, weight, groups, tasks, Z = self._training_targets(
             X, rows, tasks, targets, present, weight, mode.warm
         )
-        net, tasks, folds = self._fit_net(
-            X,
-            rows,
-            torch.from_numpy(Z),
-            present,
-            weight,
-            tasks,
-            names,
-            mode,
-            stream,
-            copies=(given, groups),
-        )
+        config = self._fit_config(X, len(rows), len(tasks), mode)
+        trainer = Trainer(config, names)
+        Z = torch.from_numpy(Z)
+        if mode.continuing:
+            trained = trainer.continue_fit(
+                self.net_, self._numeric, X, rows, Z, present, weight, tasks, stream
+            )
+        else:
+            previous = (self.net_, self._numeric) if mode.start == "warm" else None
+            trained = trainer.fit(
+                X,
+                rows,
+                Z,
+                present,
+                weight,
+                tasks,
+                self._funnel,
+                previous,
+                copies=(given, groups),
+                stream=stream,
+            )
         self._rows_seen = seen + len(Y)
-        self._keep_fit(net, tasks, names)
-        self._set_out_of_fold(X, folds)
+        self._keep_fit(config, trained, names, mode)
+        self._set_out_of_fold(X, trained.out_of_fold)
         return self
+
+    def _fit_config(self, X, n_rows, n_tasks, mode):
+        """The fit's configuration (:class:`~sklearn_mmoe._training.config.FitConfig`),
+        every ``"auto"`` resolved for ``n_rows`` distinct training rows of ``X``;
+        a ``partial_fit`` call that continues keeps the fitted network's and
+        trains one pass of its own rows."""
+        params = self.get_params(deep=False)
+        n_codes = () if self._encoder is None else tuple(self._encoder.n_codes)
+        n_numeric = X.shape[1] - len(n_codes)
+        if mode.continuing:
+            return self.fit_config_.continued(params, n_rows)
+        return resolve(params, n_rows, n_numeric, n_codes, n_tasks, mode.partial)
 
     def _task_names(self, given, n_tasks, mode):
         """The tasks' names: the first call's for a ``partial_fit`` that continues
@@ -497,16 +436,31 @@ class _BaseMMoE(_EngineMixin, _PredictMixin, _InputsMixin, BaseEstimator):
         Z = np.where(present, Z, 0.0).astype(np.float32)
         return rows, present, weight, groups, tasks, Z
 
-    def _keep_fit(self, net, tasks, names):
-        """Keep what a fit learned: the net, the tasks as they predict, their names
-        and the loss's task weights."""
-        self.net_ = net
-        self._tasks = tasks
-        self.n_outputs_ = len(tasks)
+    def _keep_fit(self, config, trained, names, mode):
+        """Keep what a fit learned (``trained``, with ``config``): the net, the
+        tasks as they predict, their names, the loss's task weights, the numeric
+        encoding and the training record."""
+        self.fit_config_ = config
+        self.net_ = trained.net
+        self._numeric = trained.numeric
+        self._tasks = trained.tasks
+        self.n_outputs_ = len(trained.tasks)
         self.task_names_ = np.asarray(names, dtype=object)
-        weights = net.criterion_.weights().detach().cpu().numpy()
+        weights = trained.net.criterion_.weights().detach().cpu().numpy()
         self.task_weights_ = weights.astype(np.float64)
         self._set_task_attributes()
+        warm = mode.start == "warm"
+        record_history(self, trained.history, warm, trained.validated)
+        if mode.continuing:
+            return
+        self.n_cv_ = config.n_cv
+        record_members(self, trained.members)
+        if config.capped and not mode.partial and not all(trained.converged):
+            warn(
+                f"{type(self).__name__} stopped after max_epochs={config.max_epochs} "
+                "epochs and the loss has not converged yet; raise max_epochs or tol.",
+                ConvergenceWarning,
+            )
 
     def _set_task_attributes(self):
         """Set an estimator's own per-task fitted attributes (``classes_``, ...)."""

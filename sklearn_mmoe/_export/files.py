@@ -28,8 +28,9 @@ from sklearn.utils.validation import check_is_fitted
 from .restore import ESTIMATORS, OBJECTS, rebuild
 
 FORMAT = "sklearn_mmoe"
-# The version of the layout below; a file of a later version is refused.
-VERSION = 1
+# The version of the layout below; a file of a later version is refused. Version 2
+# keeps the fit's configuration (fit_config_), which version 1 files lack.
+VERSION = 2
 # What a file's epoch history keeps of each epoch (the per-batch details are dropped).
 _HISTORY_SKIP = ("batches",)
 # What a file leaves out: the network (its tensors are saved apart) and the
@@ -383,7 +384,7 @@ def load(path):
     arrays = {k: v for k, v in tensors.items() if k.startswith("array.")}
     try:
         state = json.loads(metadata.get("state", ""))
-        return rebuild(state, tensors, _Reader(arrays))
+        return rebuild(state, tensors, _Reader(arrays), int(version))
     except (
         KeyError,
         TypeError,

@@ -33,6 +33,13 @@ from .._network.experts import expert_type_of
 from .._network.memory import network_on_meta
 from .._tasks.funnels import funnel_edges
 from .._tasks.registry import TASKS
+from .._training.config import (
+    FitConfig,
+    check_task_weights,
+    network_settings,
+    resolve,
+)
+from .._training.engine import restored_net
 from .._utils import checks as _checks
 
 ESTIMATORS = {
@@ -42,6 +49,7 @@ ESTIMATORS = {
 OBJECTS = {
     **{cls.__name__: cls.from_state for cls in TASKS.values()},
     "CategoricalEncoder": CategoricalEncoder.from_state,
+    "FitConfig": FitConfig.from_state,
 }
 # The fitted attributes a file may hold, in the order they are checked: whether a
 # file must hold it (feature names exist only for a DataFrame's fit, the validation
@@ -70,7 +78,11 @@ FITTED = {
     "n_cv_": True,
     "cv_n_iter_": False,
     "cv_validation_scores_": False,
+    "fit_config_": True,
 }
+# The fitted attributes that files of earlier format versions lack: the first
+# version that holds each.
+SINCE = {"fit_config_": 2}
 # What an epoch of the training history records (the validation's entries only in
 # a fit that held rows out), and whether each is one value or one per task.
 _HISTORY = {
@@ -87,10 +99,10 @@ _HISTORY = {
 _FLOOR = 2**20
 
 
-def rebuild(state, tensors, reader):
-    """The estimator of a model file: its decoded header ``state``, its ``tensors``
-    by name, and ``reader``, which decodes the header's values (see
-    ``sklearn_mmoe._export.files``)."""
+def rebuild(state, tensors, reader, version):
+    """The estimator of a model file of format ``version``: its decoded header
+    ``state``, its ``tensors`` by name, and ``reader``, which decodes the header's
+    values (see ``sklearn_mmoe._export.files``)."""
     _checks.keys(
         state, "the file", ("estimator", "params", "fitted", "module_params", "history")
     )
@@ -103,13 +115,15 @@ def rebuild(state, tensors, reader):
         raise ValueError(f"unknown estimator {state['estimator']!r:.60}")
     model = _model(cls, reader.decode(state["params"]))
     bounds = _Bounds(tensors)
-    _set_fitted(model, reader.decode(state["fitted"]), bounds)
-    n_numeric = int(model.n_features_in_ - model.is_categorical_.sum())
+    _set_fitted(model, reader.decode(state["fitted"]), bounds, version)
     held = [hasattr(model, n) for n in ("cv_n_iter_", "cv_validation_scores_")]
     if held != [model.n_cv_ > 1] * 2:
         raise ValueError("a cross-fitted ensemble's record (n_cv_ > 1) is incomplete")
-    module_params = model._module_params(
-        n_numeric, model._tasks, model._numeric, model.n_cv_
+    if not hasattr(model, "fit_config_"):  # a file from before it was kept
+        model.fit_config_ = _network_config(model)
+    config = model.fit_config_
+    module_params = config.module_params(
+        model._tasks, model._numeric, model._funnel, config.n_cv
     )
     given = reader.decode(state["module_params"])
     if not _checks.same(given, module_params):
@@ -126,8 +140,13 @@ def rebuild(state, tensors, reader):
     shrink = weights["module."].get("shrink")
     if shrink is not None and not ((shrink >= 0) & (shrink <= 1)).all():
         raise ValueError("the members' shrink factors must lie in [0, 1]")
-    model.net_ = model._restored_net(
-        module_params, weights["module."], weights["criterion."], history
+    model.net_ = restored_net(
+        config,
+        module_params,
+        model.task_names_,
+        weights["module."],
+        weights["criterion."],
+        history,
     )
     learned = model.net_.criterion_.weights().detach().cpu().numpy()
     if not _checks.same(learned.astype(np.float64), model.task_weights_):
@@ -141,12 +160,10 @@ def _model(cls, params):
     _checks.keys(params, "the parameters", cls().get_params(deep=False))
     model = cls(**params)
     model._validate_params()
-    for name, empty in (("expert_units", False), ("gate_units", True)):
-        model._check_units(name, allow_empty=empty)
-    model._check_units("tower_units", allow_empty=True)
     if not isinstance(model.expert_type, str):
         raise ValueError("expert_type must name a registered expert type")
-    expert_type_of(*model._check_expert_type())  # its own sizes (token_dim, n_heads)
+    network = network_settings(params)  # the units, checked
+    expert_type_of(network["expert_type"], network["expert_options"])  # its sizes
     if not isinstance(model.random_state, (int, type(None))):
         raise ValueError("random_state must be None or an int")
     try:
@@ -158,16 +175,20 @@ def _model(cls, params):
     return model
 
 
-def _set_fitted(model, fitted, bounds):
-    """Set the declared fitted attributes of ``model`` from ``fitted``, each
-    checked; anything else in ``fitted`` is refused."""
+def _set_fitted(model, fitted, bounds, version):
+    """Set the declared fitted attributes of ``model`` from ``fitted`` (of a file
+    of format ``version``), each checked; anything else in ``fitted`` is
+    refused."""
     if not isinstance(fitted, dict):
         raise ValueError("the fitted attributes must be a mapping")
     derived = _derived_names(model)
     unknown = sorted(set(fitted) - set(FITTED) - derived)
     if unknown:
         raise ValueError(f"attributes the estimator does not have: {unknown[:5]}")
-    needed = {n for n, required in FITTED.items() if required} | derived
+    needed = {
+        n for n, required in FITTED.items() if required and SINCE.get(n, 1) <= version
+    }
+    needed |= derived
     missing = sorted(needed - set(fitted))
     if missing:
         raise ValueError(f"the fitted attributes lack {missing}")
@@ -258,7 +279,7 @@ def _tasks(value, model, bounds):
             f"a {type(model).__name__} with these parameters has tasks of kinds "
             f"{declared}; the file's are {kinds}"
         )
-    model._check_task_weights(len(value))
+    check_task_weights(model.task_weights, len(value))
     return value
 
 
@@ -336,6 +357,50 @@ def _cv_n_iter(value, model, bounds):
     return epochs
 
 
+def _fit_config(value, model, bounds):
+    """The fit's configuration: what the parameters and the fitted inputs give,
+    and what the fit decided from its rows (kept as it was), each of its type."""
+    if type(value) is not FitConfig:
+        raise ValueError("fit_config_ must be a FitConfig")
+    given = _network_config(model)
+    for name in given.state_names:
+        if name not in FitConfig.TRAINING and not _checks.same(
+            getattr(value, name), getattr(given, name)
+        ):
+            raise ValueError(f"fit_config_.{name} is not what the parameters give")
+    for name in ("n_rows", "batch_size", "max_epochs", "patience"):
+        _checks.integer(getattr(value, name), f"fit_config_.{name}", 1)
+    _checks.integer(value.seed, "fit_config_.seed", 0)
+    for name in ("early_stopping", "refit"):
+        _checks.boolean(getattr(value, name), f"fit_config_.{name}")
+    if not isinstance(value.device, str) or value.device.split(":")[0] not in (
+        "cpu",
+        "cuda",
+        "mps",
+    ):
+        raise ValueError("fit_config_.device is not a device to train on")
+    if value.validation_fraction is not None:
+        _checks.number(value.validation_fraction, "validation_fraction", 0, 1)
+    if value.learning_rate_schedule not in ("constant", model.learning_rate_schedule):
+        raise ValueError("fit_config_.learning_rate_schedule is not the parameter's")
+    if value.numeric_max_width is not None:
+        _checks.integer(value.numeric_max_width, "fit_config_.numeric_max_width", 1)
+    return value
+
+
+def _network_config(model):
+    """The configuration the parameters and the fitted state give (without what
+    the fit decided from its rows, which a file written before the configuration
+    was kept does not hold): the network's settings, the loss's and the
+    optimiser's."""
+    n_codes = () if model._encoder is None else tuple(model._encoder.n_codes)
+    n_numeric = int(model.n_features_in_ - model.is_categorical_.sum())
+    params = model.get_params(deep=False)
+    config = resolve(params, None, n_numeric, n_codes, len(model._tasks))
+    kind = None if model._numeric is None else model._numeric["kind"]
+    return config.replace(n_cv=model.n_cv_, numeric_encoding=kind)
+
+
 def _cv_scores(value, model, bounds):
     shape = (getattr(model, "n_cv_", 1),)
     return _checks.array(value, "cv_validation_scores_", "f", shape, finite=True)
@@ -374,6 +439,7 @@ _CHECKS = {
     "task_validation_curves_": _validation_curves,
     "_rows_seen": _rows_seen,
     "n_cv_": _n_cv,
+    "fit_config_": _fit_config,
     "cv_n_iter_": _cv_n_iter,
     "cv_validation_scores_": _cv_scores,
 }

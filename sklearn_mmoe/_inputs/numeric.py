@@ -81,20 +81,53 @@ def weighted_quantiles(values, weight, quantiles):
     return out
 
 
-def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bins=32):
+def numeric_plan(encoding, n_rows, n_numeric):
+    """``numeric_encoding`` with ``"auto"`` resolved for ``n_rows`` training rows and
+    ``n_numeric`` numeric columns, as :func:`fit_numeric` takes it: the encoding and
+    the widest piecewise code it takes (None: any), beyond which it scales robustly.
+
+    ``"auto"`` bins the columns (piecewise) unless that overfits (fewer than
+    ``_AUTO_ROWS_PER_COLUMN`` rows per column) or its code is too wide (more than
+    ``_AUTO_CODE_WIDTH`` inputs), and scales them robustly otherwise.
+
+    Examples
+    --------
+    >>> from sklearn_mmoe._inputs.numeric import numeric_plan
+    >>> numeric_plan("auto", 60_000, 6), numeric_plan("auto", 300, 6)
+    (('piecewise', 512), ('robust', None))
+    """
+    if encoding != "auto" or n_numeric == 0:
+        return encoding, None
+    many = n_rows >= _AUTO_ROWS_PER_COLUMN * n_numeric
+    # every column has a bin at least: past _AUTO_CODE_WIDTH columns, no binning
+    narrow = n_numeric <= _AUTO_CODE_WIDTH
+    if many and narrow:
+        return "piecewise", _AUTO_CODE_WIDTH
+    return "robust", None
+
+
+def fit_numeric(
+    X,
+    rows,
+    weight,
+    n_numeric,
+    encoding,
+    targets=None,
+    seed=0,
+    n_bins=32,
+    max_width=None,
+):
     """The module's ``numeric`` description for the first ``n_numeric`` columns of
     ``X`` (rows ``rows``, with weights ``weight``), or None for no encoding.
 
+    ``encoding``: ``"robust"``, ``"standard"``, ``"piecewise"`` or None (see
+    :func:`numeric_plan` for ``"auto"``); ``max_width``: for ``"piecewise"``, the
+    widest code taken (None: any), a wider one falling back to ``"robust"``.
     ``targets``: for ``"piecewise"``, ``(Y, kinds)``: the training rows' targets
     (NaN where missing) and each task's kind, which place the bins.
     """
     if encoding is None or n_numeric == 0:
         return None
-    if encoding == "auto":  # "piecewise" unless it overfits or its code is too wide
-        many = len(rows) >= _AUTO_ROWS_PER_COLUMN * n_numeric
-        # every column has a bin at least: past _AUTO_CODE_WIDTH columns, no binning
-        narrow = n_numeric <= _AUTO_CODE_WIDTH
-        encoding = "auto" if many and narrow else "robust"
     keep, values = _sample(X, rows, slice(n_numeric), seed)
     # Missing values (NaN) take no part in the statistics: each value weighs its row's
     # weight, a missing one nothing. They are filled with the column's median (0 for
@@ -104,7 +137,9 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     if indicators.size:  # a weight per value (n, F), only where something is missing
         missing = np.isnan(values)
         w = w[:, None] * ~missing
-    levels = [0.5] if encoding in ("standard", "piecewise") else [0.5, 0.25, 0.75]
+    # a piecewise code that may fall back to robust scaling needs its quartiles too
+    exact = encoding == "standard" or (encoding == "piecewise" and max_width is None)
+    levels = [0.5] if exact else [0.5, 0.25, 0.75]
     quantiles = np.nan_to_num(weighted_quantiles(values, w, levels))
     fill = quantiles[0]
     if indicators.size:
@@ -117,10 +152,10 @@ def fit_numeric(X, rows, weight, n_numeric, encoding, targets=None, seed=0, n_bi
     described = {"fill": fill, "indicators": indicators, "constant": constant}
     if encoding == "standard":
         return _standard(values, w, described)
-    if encoding in ("piecewise", "auto"):
+    if encoding == "piecewise":
         edges = _tree_edges(values, w, targets, keep, n_bins)
         width = sum(len(e) - 1 for e in edges)
-        if encoding == "piecewise" or width <= _AUTO_CODE_WIDTH:
+        if max_width is None or width <= max_width:
             return {"kind": "piecewise", "edges": edges, **described}
     return _robust(values, quantiles, described)
 

@@ -14,7 +14,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .categorical import CategoricalEncoder, auto_embedding_dim, categorical_mask
+from .categorical import CategoricalEncoder, categorical_mask
 from .hashing import bucket_counts
 from .rows import bounded_weights, collapse, missing_mask
 from .tensors import canonical
@@ -207,20 +207,6 @@ class _InputsMixin:
         """``ensure_all_finite`` for ``X``: NaN is allowed (a missing numeric value)
         when the fitted model encodes its numeric columns, infinity never."""
         return "allow-nan" if getattr(self, "_allow_nan", False) else True
-
-    def _embeddings(self):
-        """``(n_codes, width)`` of each categorical column's embedding table."""
-        if self._encoder is None:
-            return ()
-        return tuple(
-            (
-                n,
-                auto_embedding_dim(n)
-                if self.embedding_dim == "auto"
-                else int(self.embedding_dim),
-            )
-            for n in self._encoder.n_codes
-        )
 
     def _validate_fit_data(self, X, y, sample_weight, reset=True):
         """Validate ``X``, ``y`` and ``sample_weight`` and keep the rows that train.

@@ -1,0 +1,540 @@
+"""What a fit trains with, decided once: :class:`FitConfig`, every ``"auto"`` value
+resolved from the data at the start of ``fit`` (:func:`resolve`), then handed down to
+the training and the network, which read it and decide nothing again. A fitted
+estimator shows it as ``fit_config_``, and a model file keeps it.
+
+The rules behind each ``"auto"`` value live here, beside the constants they read:
+the training budget, the validation split, refitting, the cross-fitted ensemble's
+size, the numeric encoding, the embeddings' widths and the wide part.
+"""
+
+import dataclasses
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from torch import nn
+
+from .._inputs.categorical import auto_embedding_dim
+from .._inputs.numeric import numeric_plan
+from .._inputs.tensors import n_validation
+from .._network.experts import EXPERT_TYPES
+from .._network.interactions import resolve_wide
+from .._tasks.funnels import FUNNELS
+
+# The "auto" training budget, chosen on the suite of benchmarks/defaults.py: batches of
+# _AUTO_BATCH rows, _STEPS_PER_ROW optimiser steps per training row within [_MIN_STEPS,
+# _MAX_STEPS], and at least _MIN_EPOCHS epochs. Tiny tables are memorised within a
+# hundred steps or so (more overfit them, and would slow scikit-learn's checks, which
+# fit about 160 times on up to 200 rows); from 1,000 rows on, 2,000 steps. The floor of
+# epochs binds from 25,600 training rows on (100 batches per epoch), where census at
+# 60,000 rows scored the same in 10 epochs as in 20, in less time (benchmarks/README.md,
+# "Constants").
+_AUTO_BATCH = 256
+_STEPS_PER_ROW = 2
+_MIN_STEPS = 100
+_MAX_STEPS = 2000
+_MIN_EPOCHS = 10
+# early_stopping="auto" holds out a validation split from this many (distinct) training
+# rows on, and keeps the best epoch's weights: a small noisy table trained to the end of
+# its budget ended far below a constant prediction. Below _EARLY_STOPPING_ROWS an "auto"
+# budget waits 1 / _PATIENCE_SHARE of its epochs for a better one (an epoch is one or
+# two steps there, so n_iter_no_change epochs would stop it within its warm-up; a
+# shorter share stopped small tables early, a longer one slowed scikit-learn's checks:
+# benchmarks/README.md, "Constants"); from there on it stops after n_iter_no_change
+# epochs without improvement.
+_EARLY_STOPPING_MIN_ROWS = 20
+_PATIENCE_SHARE = 3
+_EARLY_STOPPING_ROWS = 1_000
+# validation_fraction="auto" holds out 20 % of fewer than _SMALL_TABLE_ROWS (distinct)
+# training rows, 10 % from there on. The shrinkage of each output and the best epoch are
+# chosen on these rows: a tenth of a small table chose a pure-noise task's shrinkage too
+# noisily, while the suite's small tables scored the same either way
+# (benchmarks/README.md, "Constants"). RealMLP and TabM hold out a fifth at every size.
+_SMALL_TABLE_ROWS = 5_000
+_SMALL_TABLE_FRACTION, _LARGE_TABLE_FRACTION = 0.2, 0.1
+# refit="auto" trains again on every row below this many (distinct) rows.
+_REFIT_ROWS = 5_000
+
+# What a fit decides from its rows, beyond what the parameters and the fitted inputs
+# give: a model file keeps these as they were (see FitConfig.TRAINING).
+_TRAINING = (
+    "n_rows",
+    "seed",
+    "device",
+    "early_stopping",
+    "validation_fraction",
+    "batch_size",
+    "max_epochs",
+    "patience",
+    "refit",
+    "numeric_encoding",
+    "numeric_max_width",
+    "learning_rate_schedule",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """Every value a fit trains with, each ``"auto"`` resolved (read-only).
+
+    A fitted estimator's ``fit_config_``: what ``"auto"`` chose for its data. The
+    training budget's values are None for a model loaded from a file written before
+    the configuration was kept (they do not change what it predicts).
+
+    Attributes
+    ----------
+    n_rows : int or None
+        The distinct rows the fit trained on (repeated rows merged).
+    seed : int or None
+        The seed of the fit's weights, shuffling, dropout and validation split,
+        drawn from ``random_state``.
+    device : str
+        Where the network trains.
+    n_numeric : int
+        Numeric input columns.
+    embeddings : tuple of (int, int)
+        Each categorical column's codes and embedding width (``embedding_dim``).
+    numeric_encoding : {"piecewise", "robust", "standard"} or None
+        The numeric columns' encoding (``"auto"``: piecewise-linear bins where the
+        table has enough rows per numeric column, else robust scaling).
+    numeric_max_width : int or None
+        For ``"auto"``: the widest piecewise code taken; a wider one falls back to
+        robust scaling.
+    interactions : bool
+        Whether the wide part (codes' biases and pairwise products) is on.
+    embedding_l2 : float
+        The codes' penalty weight.
+    task_weights : tuple of float or "uncertainty"
+        Each task's weight in the loss, or learned.
+    n_cv : int
+        Networks trained: 1, or the members of a cross-fitted ensemble.
+    early_stopping : bool
+        Whether rows are held out to stop early and shrink the outputs.
+    validation_fraction : float or None
+        The held-out share (None without early stopping).
+    batch_size, max_epochs, patience : int
+        Rows per batch, epochs, and epochs without improvement before stopping.
+    max_batch_size : int
+        ``batch_size`` as given (``"auto"``: 256): a batch holds at most the rows
+        that train.
+    refit : bool
+        Whether a fit that held rows out trains again on every row.
+    capped : bool
+        Whether ``max_epochs`` was given (a cap, warned about when reached).
+
+    The network's other settings (``architecture``, ``n_experts``, the units, the
+    gates, ``dropout``, ...) and the optimiser's (``learning_rate``,
+    ``weight_decay``, ``ema_decay``, the schedule) are the parameters' values,
+    checked.
+    """
+
+    n_rows: int | None
+    seed: int | None
+    device: str
+    n_numeric: int
+    embeddings: tuple
+    numeric_encoding: str | None
+    numeric_max_width: int | None
+    architecture: str
+    n_experts: int
+    expert_units: tuple
+    expert_type: object
+    expert_options: dict | None
+    gate_units: tuple
+    gate_type: str
+    top_k: int | None
+    n_task_experts: int
+    n_levels: int
+    tower_units: tuple
+    activation: str
+    dropout: float
+    ensemble_size: int
+    interactions: bool
+    interaction_dim: int
+    task_weights: object
+    balance_weight: float
+    embedding_l2: float
+    funnel: str
+    funnel_calibration: float
+    learning_rate: float
+    weight_decay: float
+    ema_decay: float | None
+    learning_rate_schedule: str
+    n_cv: int
+    early_stopping: bool | None
+    validation_fraction: float | None
+    batch_size: int | None
+    max_batch_size: int
+    max_epochs: int | None
+    patience: int | None
+    tol: float
+    refit: bool | None
+    capped: bool
+    verbose: int
+
+    # What a fit decides from its rows (a file keeps them as they were).
+    TRAINING = _TRAINING
+
+    def module_params(self, tasks, numeric, funnel_edges, n_members=1):
+        """The network's settings (:class:`~sklearn_mmoe._network.module.MMoEModule`'s
+        arguments) for ``tasks``, the fitted numeric encoding ``numeric`` and the
+        funnel's ``(parent, child)`` pairs ``funnel_edges``; with ``n_members``
+        above 1, those of a cross-fitted ensemble of as many (see
+        :class:`~sklearn_mmoe._network.crossfit.CrossFitModule`)."""
+        members = {} if n_members == 1 else {"n_members": int(n_members)}
+        return dict(
+            **members,
+            n_features=self.n_numeric,
+            output_sizes=tuple(task.width for task in tasks),
+            embeddings=self.embeddings,
+            architecture=self.architecture,
+            n_experts=self.n_experts,
+            expert_units=self.expert_units,
+            expert_type=self.expert_type,
+            expert_options=self.expert_options,
+            gate_units=self.gate_units,
+            tower_units=self.tower_units,
+            activation=self.activation,
+            dropout=self.dropout,
+            gate_type=self.gate_type,
+            top_k=self.top_k,
+            n_task_experts=self.n_task_experts,
+            n_levels=self.n_levels,
+            ensemble_size=self.ensemble_size,
+            kinds=tuple(task.kind for task in tasks),
+            numeric=numeric,
+            interactions=self.interactions,
+            interaction_dim=self.interaction_dim,
+            funnel_edges=funnel_edges,
+            funnel=self.funnel,
+        )
+
+    def calibration_weight(self, funnel_edges):
+        """The funnel calibrator's weight in the objective: ``funnel_calibration``
+        for a funnel that has one (see :mod:`sklearn_mmoe._tasks.funnels`), else 0."""
+        if not funnel_edges or not FUNNELS[self.funnel].calibrated:
+            return 0.0
+        return float(self.funnel_calibration)
+
+    def batch_for(self, n_train):
+        """Rows per batch for ``n_train`` training rows (a cross-fitted member's, a
+        ``partial_fit`` call's): ``max_batch_size``, at most ``n_train``."""
+        return int(min(self.max_batch_size, n_train))
+
+    def continued(self, params, n_rows):
+        """The configuration of a ``partial_fit`` call that continues this fit:
+        its network and optimiser, one pass at a constant rate over the call's
+        ``n_rows`` rows, batches of ``batch_size`` (the parameters' now) of them,
+        and a seed of the call's own."""
+        random_state = check_random_state(params["random_state"])
+        cap = _AUTO_BATCH if params["batch_size"] == "auto" else params["batch_size"]
+        return self.replace(
+            n_rows=n_rows,
+            seed=int(random_state.randint(np.iinfo(np.int32).max)),
+            batch_size=int(min(cap, n_rows)),
+            max_batch_size=cap,
+            early_stopping=False,
+            validation_fraction=None,
+            max_epochs=1,
+            learning_rate_schedule="constant",
+        )
+
+    def replace(self, **changes):
+        """A copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+    def to_state(self):
+        """The configuration as plain data (what a model file keeps)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    state_names = property(lambda self: [f.name for f in dataclasses.fields(self)])
+
+    @classmethod
+    def from_state(cls, state, where):
+        """The configuration of a model file's ``state``, each name as the class
+        has it (its values are compared with what the parameters give by
+        :mod:`sklearn_mmoe._export.restore`)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(state, dict) or set(state) != names:
+            raise ValueError(f"{where} must name each of {sorted(names)}")
+        return cls(**state)
+
+
+def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
+    """The :class:`FitConfig` of a fit with the estimator's parameters ``params``
+    (``get_params(deep=False)``) on ``n_rows`` distinct training rows (None: the
+    network's part alone, for a model file), ``n_numeric`` numeric columns,
+    categorical columns of ``n_codes`` codes each and ``n_tasks`` tasks;
+    ``partial``: a first ``partial_fit`` call (one pass at a constant rate, every
+    row trains)."""
+    network = network_settings(params)
+    wide, penalty = resolve_wide(
+        params["interactions"], params["embedding_l2"], n_codes
+    )
+    dims = [
+        auto_embedding_dim(n)
+        if params["embedding_dim"] == "auto"
+        else int(params["embedding_dim"])
+        for n in n_codes
+    ]
+    seed = None
+    if n_rows is not None:
+        random_state = check_random_state(params["random_state"])
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+    config = FitConfig(
+        n_rows=n_rows,
+        seed=seed,
+        # a model file's is checked as a torch device: it loads on the CPU
+        device=str(
+            torch.device(params["device"])
+            if n_rows is None
+            else check_device(params["device"])
+        ),
+        n_numeric=int(n_numeric),
+        embeddings=tuple((int(n), d) for n, d in zip(n_codes, dims)),
+        **dict(zip(("numeric_encoding", "numeric_max_width"), (None, None))),
+        **network,
+        interactions=wide,
+        interaction_dim=int(params["interaction_dim"]),
+        task_weights=check_task_weights(params["task_weights"], n_tasks),
+        balance_weight=float(params["balance_weight"]),
+        embedding_l2=penalty,
+        funnel=params.get("funnel", "esmm"),
+        funnel_calibration=float(params.get("funnel_calibration", 0.0)),
+        learning_rate=params["learning_rate"],
+        weight_decay=params["weight_decay"],
+        ema_decay=None if params["ema_decay"] is None else float(params["ema_decay"]),
+        learning_rate_schedule=params["learning_rate_schedule"],
+        n_cv=int(params["n_cv"]),
+        max_batch_size=(
+            _AUTO_BATCH if params["batch_size"] == "auto" else params["batch_size"]
+        ),
+        **dict.fromkeys(("early_stopping", "validation_fraction", "batch_size")),
+        **dict.fromkeys(("max_epochs", "refit")),
+        patience=params["n_iter_no_change"],
+        tol=params["tol"],
+        capped=params["max_epochs"] != "auto",
+        verbose=params["verbose"],
+    )
+    if n_rows is None:
+        return config
+    return config.replace(**_budget(params, n_rows, n_numeric, partial))
+
+
+def _budget(params, n_rows, n_numeric, partial):
+    """The values a fit decides from its ``n_rows`` distinct rows: early stopping,
+    the validation share, batch size, epochs, patience, refitting, the
+    cross-fitted ensemble's size and the numeric encoding."""
+    encoding, max_width = numeric_plan(params["numeric_encoding"], n_rows, n_numeric)
+    early, fraction, batch, epochs = budget(params, n_rows)
+    patience = _patience(params, n_rows, early, epochs)
+    n_cv = _n_members(params, n_rows, early, partial)
+    if partial:  # one pass at a constant rate, every row trains
+        early, fraction, epochs = False, None, 1
+    refit = params["refit"]
+    return dict(
+        numeric_encoding=encoding,
+        numeric_max_width=max_width,
+        early_stopping=early,
+        validation_fraction=fraction if early else None,
+        batch_size=batch,
+        max_epochs=epochs,
+        patience=patience,
+        refit=n_rows < _REFIT_ROWS if refit == "auto" else bool(refit),
+        n_cv=n_cv,
+        learning_rate_schedule=(
+            "constant" if partial else params["learning_rate_schedule"]
+        ),
+    )
+
+
+def budget(params, n_rows):
+    """Early stopping, the validation share, batch size and epochs for ``n_rows``
+    training rows, with the ``"auto"`` values resolved.
+
+    Examples
+    --------
+    >>> from sklearn_mmoe import MMoERegressor
+    >>> from sklearn_mmoe._training.config import budget
+    >>> budget(MMoERegressor().get_params(), 60_000)
+    (True, 0.1, 256, 10)
+    """
+    early = params["early_stopping"]
+    if early == "auto":
+        early = n_rows >= _EARLY_STOPPING_MIN_ROWS
+    fraction = validation_fraction(params, n_rows)
+    n_train = n_rows
+    if early:
+        n_train -= n_validation(fraction, n_rows)
+    n_train = max(n_train, 1)
+    batch = _batch(params, n_train)
+    epochs = params["max_epochs"]
+    if epochs == "auto":
+        steps = min(max(_STEPS_PER_ROW * n_train, _MIN_STEPS), _MAX_STEPS)
+        per_epoch = -(-n_train // batch)
+        epochs = max(-(-steps // per_epoch), _MIN_EPOCHS)
+    return bool(early), fraction, int(batch), int(epochs)
+
+
+def validation_fraction(params, n_rows):
+    """``validation_fraction`` with ``"auto"`` resolved for ``n_rows`` (distinct)
+    training rows; a cross-fitted member's held-out fold for ``n_cv`` above 1."""
+    if params["n_cv"] > 1:
+        return 1.0 / params["n_cv"]
+    if params["validation_fraction"] != "auto":
+        return params["validation_fraction"]
+    if n_rows < _SMALL_TABLE_ROWS:
+        return _SMALL_TABLE_FRACTION
+    return _LARGE_TABLE_FRACTION
+
+
+def _batch(params, n_train):
+    """Rows per batch for ``n_train`` training rows: ``batch_size`` (``"auto"``
+    resolved), at most ``n_train``."""
+    batch = _AUTO_BATCH if params["batch_size"] == "auto" else params["batch_size"]
+    return int(min(batch, n_train))
+
+
+def _patience(params, n_rows, early_stopping, max_epochs):
+    """Epochs without improvement before training stops: ``n_iter_no_change``,
+    or for ``"auto"`` early stopping within an ``"auto"`` budget below
+    ``_EARLY_STOPPING_ROWS`` rows, a third of the budget if that is longer (an
+    epoch there is a step or two, not a unit of patience)."""
+    patience = params["n_iter_no_change"]
+    auto = params["early_stopping"] == "auto" and params["max_epochs"] == "auto"
+    if auto and early_stopping and n_rows < _EARLY_STOPPING_ROWS:
+        return max(patience, -(-max_epochs // _PATIENCE_SHARE))
+    return patience
+
+
+def _n_members(params, n_rows, early_stopping, partial):
+    """Networks the fit trains: ``n_cv``, or one for ``partial_fit`` and where
+    ``"auto"`` early stopping holds nothing out (fewer than 20 rows)."""
+    n_cv = params["n_cv"]
+    if n_cv == 1 or partial:
+        return 1
+    if params["early_stopping"] is False:
+        raise ValueError(
+            f"n_cv={n_cv} stops each member early on its held-out fold, and "
+            "early_stopping=False holds nothing out: pass early_stopping=True "
+            "or 'auto', or n_cv=1."
+        )
+    if not early_stopping:
+        return 1
+    if n_cv > n_rows:
+        raise ValueError(
+            f"n_cv={n_cv} folds need at least {n_cv} training rows; got "
+            f"n_samples = {n_rows} (distinct rows: identical rows with the same "
+            "labels are merged). Lower n_cv."
+        )
+    return n_cv
+
+
+def network_settings(params):
+    """The network's settings the parameters give alone, checked: the units, the
+    expert type and its options, the gates and the architecture."""
+    expert_type, options = check_expert_type(
+        params["expert_type"], params["expert_options"], params
+    )
+    names = (
+        "architecture n_experts gate_type top_k n_task_experts n_levels activation "
+        "dropout ensemble_size"
+    ).split()
+    return dict(
+        **{name: params[name] for name in names},
+        expert_units=check_units(params["expert_units"], "expert_units", False),
+        gate_units=check_units(params["gate_units"], "gate_units", True),
+        tower_units=check_units(params["tower_units"], "tower_units", True),
+        expert_type=expert_type,
+        expert_options=options,
+    )
+
+
+def check_units(units, name, allow_empty):
+    """``units`` (the parameter ``name``: hidden layer sizes) as a tuple of ints."""
+    given = units
+    try:
+        units = tuple(units)
+        ok = all(
+            isinstance(u, Integral) and not isinstance(u, bool) and u >= 1
+            for u in units
+        )
+    except TypeError:
+        ok = False
+    if not ok or (not units and not allow_empty):
+        need = "a" if allow_empty else "a non-empty"
+        raise ValueError(
+            f"{name} must be {need} tuple of positive ints (hidden layer sizes); "
+            f"got {given!r}."
+        )
+    return tuple(int(u) for u in units)
+
+
+def check_expert_type(expert_type, options, params):
+    """``expert_type`` and ``expert_options`` as the network takes them: a
+    registered type with its own parameters' values (from ``params``), or a module
+    class with its constructor's arguments."""
+    if not isinstance(expert_type, str) and not issubclass(expert_type, nn.Module):
+        raise TypeError(
+            "expert_type must be one of "
+            f"{sorted(EXPERT_TYPES)} or a torch.nn.Module subclass; got the class "
+            f"{expert_type.__name__}."
+        )
+    if isinstance(expert_type, str):
+        if options:
+            raise ValueError(
+                "expert_options are the arguments of a module class's "
+                f"constructor; expert_type={expert_type!r} takes none (got "
+                f"{sorted(options)})."
+            )
+        own = EXPERT_TYPES[expert_type].parameters
+        return expert_type, {name: params[name] for name in own}
+    return expert_type, (None if options is None else dict(options))
+
+
+def check_task_weights(task_weights, n_tasks):
+    """``task_weights`` for ``n_tasks`` tasks: a tuple of weights (ones for None),
+    or ``"uncertainty"`` (learned in training)."""
+    if task_weights is None:
+        return (1.0,) * n_tasks
+    if isinstance(task_weights, str):
+        return task_weights
+    try:
+        w = np.asarray(task_weights, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"task_weights must hold {n_tasks} numbers (one per task) or be "
+            f"'uncertainty'; got {task_weights!r}."
+        ) from exc
+    if (
+        w.shape != (n_tasks,)
+        or not np.all(np.isfinite(w))
+        or np.any(w < 0)
+        or not w.any()
+    ):
+        raise ValueError(
+            f"task_weights must hold {n_tasks} finite non-negative weights "
+            f"(one per task), not all zero; got {task_weights!r}."
+        )
+    return tuple(float(v) for v in w)
+
+
+def check_device(device):
+    """``device`` as a torch device the estimators train on, available here."""
+    given = device
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={given!r} is not a valid torch device.") from exc
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={given!r}: the estimators train on 'cpu', 'cuda' "
+            f"(or 'cuda:<index>') or 'mps', not on {device.type!r} devices."
+        )
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={given!r} was requested but CUDA is not available.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={given!r} was requested but MPS is not available.")
+    return device
