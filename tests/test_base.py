@@ -165,7 +165,8 @@ def test_ema_decay_keeps_the_moving_average_of_the_steps(Est, monkeypatch):
         torch.testing.assert_close(k.detach(), e, rtol=1e-5, atol=1e-6)
     # ... which are not the last step's weights
     assert not all(torch.allclose(k, w) for k, w in zip(kept, steps[-1]))
-    assert averaged.net_.average_ is None  # the fitted model keeps one set of weights
+    average = dict(averaged.net_.callbacks_)["average"]
+    assert average.average_ is None  # the fitted model keeps one set of weights
 
 
 def test_early_stopping_holds_out_rows_of_a_multiclass_multioutput_y():

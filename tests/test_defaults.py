@@ -64,7 +64,7 @@ def test_fit_sets_the_learning_rate_of_every_step_from_the_schedule(schedule):
         n_iter_no_change=100,
     ).fit(X, Y)
     net = est.net_
-    assert net.n_steps_ == 8 * 4  # every step of the budget ran
+    assert dict(net.callbacks_)["schedule"].n_steps_ == 8 * 4  # every step ran
     last = net.optimizer_.param_groups[0]["lr"]
     if schedule == "constant":
         assert last == 0.01
@@ -107,7 +107,8 @@ def test_auto_budget_grows_with_rows(n, n_train, batch, epochs):
     net = est.net_
     assert net.batch_size == batch
     assert est.n_iter_ == net.max_epochs == epochs
-    assert net.n_steps_ == epochs * math.ceil(n_train / batch)
+    steps = dict(net.callbacks_)["schedule"].n_steps_
+    assert steps == epochs * math.ceil(n_train / batch)
 
 
 def test_auto_budget_caps_steps_and_keeps_a_few_epochs():
@@ -153,7 +154,8 @@ def test_validation_fraction_auto_holds_out_a_fifth_below_5000_rows():
 def test_explicit_budget_is_taken_as_given():
     est = _full_budget(MMoERegressor, 100, batch_size=16, max_epochs=3)
     assert est.net_.batch_size == 16 and est.n_iter_ == 3
-    assert est.net_.n_steps_ == 3 * 5  # 80 rows train (20 held out): 5 batches
+    steps = dict(est.net_.callbacks_)["schedule"].n_steps_
+    assert steps == 3 * 5  # 80 rows train (20 held out): 5 batches
 
 
 @both

@@ -42,9 +42,9 @@ def test_refit_trains_at_the_learning_rates_of_the_selection_fits_epochs():
     X, Y = _regression()
     model = MMoERegressor(**SELECTED, early_stopping=True, refit=True).fit(X, Y)
     steps_per_epoch = -(-len(X) // SELECTED["batch_size"])  # every row, in batches
-    schedule = model.net_.schedule_
-    assert schedule.total_steps == steps_per_epoch * SELECTED["max_epochs"]
-    assert model.net_.n_steps_ == steps_per_epoch * len(model.net_.history)
+    rates = dict(model.net_.callbacks_)["schedule"]
+    assert rates.schedule_.total_steps == steps_per_epoch * SELECTED["max_epochs"]
+    assert rates.n_steps_ == steps_per_epoch * len(model.net_.history)
 
 
 def test_refit_keeps_the_shrinkage_chosen_on_the_held_out_rows():

@@ -1,9 +1,10 @@
 """An exponential moving average of a network's weights (Polyak averaging), kept
-beside them during training."""
+beside them during training, and the callback that keeps it."""
 
 from contextlib import contextmanager
 
 import torch
+from skorch.callbacks import Callback
 
 
 class WeightAverage:
@@ -54,3 +55,44 @@ class WeightAverage:
             yield
         finally:
             self.swap()
+
+
+class WeightAveraging(Callback):
+    """Keeps an exponential moving average of the weights while a net trains
+    (:class:`WeightAverage`), updated after every optimiser step.
+
+    Validation batches score the averaged weights (they stay in the module from the
+    first validation batch to the next training batch, so that what
+    :class:`~sklearn_mmoe._training.monitor.EarlyStopping` keeps of an epoch is
+    them), and training ends with them in the module (before the best epoch's are
+    restored, where they are). With ``decay`` None it does nothing. Fitted:
+    ``average_``, during training only (a fitted model keeps one set of weights).
+
+    Parameters
+    ----------
+    decay : float or None
+        The average's decay (see :class:`WeightAverage`), or None for no average.
+    """
+
+    def __init__(self, decay=None):
+        self.decay = decay
+
+    def on_train_begin(self, net, **kwargs):
+        self.average_ = (
+            None if self.decay is None else WeightAverage(net.module_, self.decay)
+        )
+        self._applied = False  # whether the module holds the averages
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if self.average_ is not None and self._applied == training:
+            self.average_.swap()  # the averages to validate, the weights to train
+            self._applied = not training
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and self.average_ is not None:
+            self.average_.update()
+
+    def on_train_end(self, net, **kwargs):
+        if self.average_ is not None and not self._applied:
+            self.average_.swap()  # in place: no copy of the weights
+        self.average_ = None

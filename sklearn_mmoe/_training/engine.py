@@ -31,9 +31,12 @@ from .._network.crossfit import CrossFitModule, network_class
 from .._network.interactions import SPARSE_LR_SCALE
 from .._network.memory import check_fits, network_on_meta, rows_per_chunk
 from .._utils import checks as _checks
+from .average import WeightAveraging
 from .loss import MultiTaskLoss
-from .monitor import EpochMonitor
+from .monitor import EarlyStopping
 from .net import MultiTaskNet
+from .progress import ProgressDisplay
+from .schedule import LearningRateScheduler
 
 # Fraction of the budget over which the cosine schedule warms up.
 _WARMUP = 0.05
@@ -201,6 +204,7 @@ class Trainer:
             max_epochs=c.max_epochs,
             batch_size=c.batch_size,
             lr_schedule=c.learning_rate_schedule,
+            schedule_epochs=None,
             train_split=split,
         )
         return {**schedule, **changes}
@@ -216,7 +220,12 @@ class Trainer:
             _load_previous(net, _member_of(previous, 0, 1))
         _train(net, data, self.device, c.seed)
         trained = Trained(
-            net, tasks, None, net.history, c.early_stopping, [_monitor(net).converged_]
+            net,
+            tasks,
+            None,
+            net.history,
+            c.early_stopping,
+            [_callback(net, "stopping").converged_],
         )
         if not c.early_stopping:
             trained.tasks = [task.unshrunk() for task in tasks]
@@ -257,7 +266,7 @@ class Trainer:
             scores.append(-min(float(v) for v in net.history[:, "valid_loss"]))
             epochs.append(len(net.history))
             selected.append(net.module_)
-            converged.append(_monitor(net).converged_)
+            converged.append(_callback(net, "stopping").converged_)
             if c.refit:
                 net = self._refit_net(net, data, start, module_params, seed, stream)
             nets.append(net)
@@ -286,7 +295,7 @@ class Trainer:
         )
         seed = _member_seed(c.seed, k)
         net = self._new_net(module_params, seed, schedule, c.patience, stream)
-        _monitor(net).member = (k, c.n_cv)
+        _callback(net, "progress").member = (k, c.n_cv)
         return net
 
     def _ensemble_net(self, nets, shrink, module_params):
@@ -317,7 +326,7 @@ class Trainer:
         epoch's number), at the learning rates those epochs had. The training
         record (``n_iter_``, ``loss_curve_``, the validation curves) stays the
         selection fit's: it is how the epochs were chosen."""
-        epochs = _monitor(selected).best_epoch_
+        epochs = _callback(selected, "stopping").best_epoch_
         # the learning rates of the selection fit's epochs, epoch for epoch (a
         # schedule spread over the kept epochs alone scored worse on small tables)
         schedule = self._schedule(
@@ -325,8 +334,9 @@ class Trainer:
         )
         # a patience longer than the run: it trains every one of its epochs
         net = self._new_net(module_params, seed, schedule, epochs + 1, stream)
-        monitor = _monitor(net)
-        monitor.refit_rows, monitor.member = len(data), _monitor(selected).member
+        progress = _callback(net, "progress")
+        progress.refit_rows = len(data)
+        progress.member = _callback(selected, "progress").member
         if previous is not None:
             _load_previous(net, previous)
         _train(net, data, self.device, seed)
@@ -338,11 +348,13 @@ class Trainer:
         """The skorch net of the configuration for a module of ``module_params``,
         initialised (seeded by ``seed``) once ``sized`` has checked that it fits in
         the device's memory to train; ``schedule`` holds its ``max_epochs``,
-        ``batch_size``, ``lr_schedule`` and ``train_split``, ``patience`` and
-        ``stream`` go to its monitor."""
+        ``batch_size``, ``train_split``, and its learning rates' ``lr_schedule`` and
+        ``schedule_epochs``; ``patience`` goes to its early stopping, ``stream`` to
+        its progress display."""
         c = self.config
-        monitor = EpochMonitor(
-            patience, c.tol, True, c.verbose, self.names, rows=stream
+        schedule = dict(schedule)
+        rates = LearningRateScheduler(
+            schedule.pop("lr_schedule"), _WARMUP, schedule.pop("schedule_epochs")
         )
         net = MultiTaskNet(
             module=network_class(module_params),
@@ -350,11 +362,16 @@ class Trainer:
             criterion=MultiTaskLoss,
             **_criterion_params(c, module_params),
             **_optimizer_params(c, module_params),
-            ema_decay=c.ema_decay,
-            warmup=_WARMUP,
             **_iterator_params(seed, self.device),
             **schedule,
-            callbacks=[("monitor", monitor)],
+            # in this order: the stopping rule judges an epoch the display shows,
+            # and restores the best weights after the average's are in
+            callbacks=[
+                ("schedule", rates),
+                ("average", WeightAveraging(c.ema_decay)),
+                ("stopping", EarlyStopping(patience, c.tol)),
+                ("progress", ProgressDisplay(c.verbose, self.names, rows=stream)),
+            ],
             device=str(self.device),
         )
         _initialise(
@@ -371,10 +388,11 @@ class Trainer:
         parts = (net.module_, net.criterion_, net.optimizer_)
         saved = [copy.deepcopy(part.state_dict()) for part in parts]
         n_epochs = len(net.history)
-        net.max_epochs, net.train_split, net.lr_schedule = 1, None, "constant"
+        net.max_epochs, net.train_split = 1, None
+        _callback(net, "schedule").kind = "constant"
         # of this call's rows: a first chunk of one row does not fix batches of 1
         net.batch_size = self.config.batch_for(len(data))
-        _monitor(net).rows = stream
+        _callback(net, "progress").rows = stream
         # Each call shuffles and drops out with draws of its own.
         seed = self.config.seed
         net.module_.generator = torch.Generator(device=self.device).manual_seed(
@@ -406,7 +424,11 @@ def restored_net(config, module_params, names, module_state, criterion_state, hi
     settings give) and epoch ``history``."""
     trainer = Trainer(config.replace(device="cpu"), names)
     schedule = dict(
-        max_epochs=1, batch_size=1, lr_schedule="constant", train_split=None
+        max_epochs=1,
+        batch_size=1,
+        lr_schedule="constant",
+        schedule_epochs=None,
+        train_split=None,
     )
     # the file's own tensors bound its size (see sklearn_mmoe._export.restore)
     net = trainer._new_net(module_params, 0, schedule, config.patience, sized=False)
@@ -636,6 +658,7 @@ def _check_size(module_params, batch_size, device):
     check_fits(sized, batch_size, device)
 
 
-def _monitor(net):
-    """The net's :class:`~sklearn_mmoe._training.net.EpochMonitor`, by its name."""
-    return dict(net.callbacks_)["monitor"]
+def _callback(net, name):
+    """The net's callback named ``name``: ``"schedule"``, ``"average"``,
+    ``"stopping"`` or ``"progress"``."""
+    return dict(net.callbacks_)[name]

@@ -10,11 +10,16 @@
 - both end with a line that says why training stopped and which weights were kept, and
   a ``partial_fit`` call (one pass over a chunk of a stream) prints one line with the
   rows seen so far.
+
+:class:`Progress` writes the news; :class:`ProgressDisplay` is the training's
+callback that hands it each epoch, and :class:`FitCount` counts a search's fits.
 """
 
 import math
 import sys
 import time
+
+from skorch.callbacks import Callback
 
 # verbose=1 off a terminal prints about this many lines per fit.
 _PLAIN_LINES = 10
@@ -220,3 +225,96 @@ class FitCount:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class ProgressDisplay(Callback):
+    """The news of a training run, by :class:`Progress`: each epoch as
+    :class:`~sklearn_mmoe._training.monitor.EarlyStopping` (the callback named
+    ``"stopping"``, before this one) judged it, and at the end why training stopped
+    and which epoch's weights were kept.
+
+    Parameters
+    ----------
+    verbose : int
+        As :class:`Progress` takes it.
+    task_names : list of str or None
+        How the losses name the tasks.
+    rows : tuple of (int, int) or None
+        For a ``partial_fit`` pass: the rows of the call and the rows seen so far.
+    refit_rows : int or None
+        For a refit: the rows it trains on again.
+    member : tuple of (int, int) or None
+        For a member of a cross-fitted ensemble: its number and the ensemble's size.
+    """
+
+    def __init__(
+        self, verbose, task_names=None, rows=None, refit_rows=None, member=None
+    ):
+        self.verbose = verbose
+        self.task_names = task_names
+        self.rows = rows
+        self.refit_rows = refit_rows
+        self.member = member
+
+    def on_train_begin(self, net, **kwargs):
+        self._progress = Progress(
+            self.verbose, net.max_epochs, self.task_names, self.rows
+        )
+        self._reported = len(net.history)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._report(net)
+
+    def on_train_end(self, net, **kwargs):
+        if len(net.history) > self._reported:  # the epoch that stopped training
+            self._report(net)
+        self._progress.close(self._summary(net) if len(net.history) else None)
+        self._progress = None
+
+    def on_train_abort(self, net):
+        """End the bar of a run that raised (no summary)."""
+        if getattr(self, "_progress", None) is not None:
+            self._progress.close()
+            self._progress = None
+
+    def __getstate__(self):
+        # The news of a run in progress (its stream, a bar) is not part of the model.
+        state = self.__dict__.copy()
+        state.pop("_progress", None)
+        return state
+
+    def _report(self, net):
+        row, stopping = net.history[-1], dict(net.callbacks_)["stopping"]
+        self._progress.epoch(row, stopping.validated_, stopping.best_epoch_, row["dur"])
+        self._reported = len(net.history)
+
+    def _summary(self, net):
+        """Why training stopped and which epoch's weights were kept (and, for a
+        member of a cross-fitted ensemble, which one)."""
+        said = self._why(net, dict(net.callbacks_)["stopping"])
+        if self.member is None:
+            return said
+        k, n = self.member
+        return f"member {k + 1} of {n} (fold {k + 1} held out): {said}"
+
+    def _why(self, net, stopping):
+        last = net.history[-1]["epoch"]
+        if self.refit_rows is not None:
+            return (
+                f"trained again on all {self.refit_rows:,} rows for the {last} "
+                "epochs the held-out rows chose (refit)."
+            )
+        watched = "validation" if stopping.validated_ else "training"
+        why = (
+            f"the {watched} loss did not improve by more than tol={stopping.tol} for "
+            f"{stopping.n_iter_no_change} epochs"
+            if stopping.converged_
+            else "the epoch budget ran out"
+        )
+        kept = (
+            f"kept the weights of epoch {stopping.best_epoch_}, the best validation "
+            f"loss ({stopping.best_:.4f})"
+            if stopping.validated_ and stopping.restore_best
+            else f"kept the weights of the last epoch ({last})"
+        )
+        return f"stopped after epoch {last}: {why}; {kept}."
