@@ -1,34 +1,32 @@
 """Behaviour both estimators share: seeding, early stopping, warm start, errors."""
 
 import re
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from _helpers import TINY
+from _helpers import FAST_EVERY_ROW, normal_tasks
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._inputs.tensors import TensorData
 from sklearn_mmoe._training.net import MultiTaskNet
 
-FAST = dict(
-    **TINY,
-    max_epochs=5,
-    random_state=0,
-    # every row trains (early_stopping='auto' holds out rows: tests/test_defaults.py)
-    early_stopping=False,
-)
+
+def _binary_and_three_classes(X):
+    return np.column_stack([X[:, 0] > 0, np.digitize(X[:, 1], [-0.5, 0.5])])
 
 
-def _data(estimator_class, n=120, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 4))
-    if estimator_class is MMoEClassifier:
-        return X, np.column_stack([X[:, 0] > 0, np.digitize(X[:, 1], [-0.5, 0.5])])
-    return X, np.column_stack([X[:, 0] + X[:, 1], X[:, 2] * 3.0])
+def _sum_and_scaled(X):
+    return np.column_stack([X[:, 0] + X[:, 1], X[:, 2] * 3.0])
+
+
+# The shared table, with a classifier's second task of three classes (a multiclass
+# multioutput y: tests of early stopping's hold-out and of verbose use it).
+_data = partial(normal_tasks, labels=_binary_and_three_classes, values=_sum_and_scaled)
 
 
 both = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor])
@@ -38,12 +36,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 @both
 def test_same_random_state_refits_bit_for_bit(Est):
     X, Y = _data(Est)
-    a = Est(**FAST, dropout=0.2).fit(X, Y)
-    b = Est(**FAST, dropout=0.2).fit(X, Y)
+    a = Est(**FAST_EVERY_ROW, dropout=0.2).fit(X, Y)
+    b = Est(**FAST_EVERY_ROW, dropout=0.2).fit(X, Y)
     for pa, pb in zip(a.net_.module_.parameters(), b.net_.module_.parameters()):
         assert torch.equal(pa, pb)
     assert a.loss_curve_ == b.loss_curve_
-    c = Est(**{**FAST, "random_state": 1}, dropout=0.2).fit(X, Y)
+    c = Est(**{**FAST_EVERY_ROW, "random_state": 1}, dropout=0.2).fit(X, Y)
     assert c.loss_curve_ != a.loss_curve_
 
 
@@ -53,15 +51,15 @@ def test_fitting_leaves_the_callers_torch_random_state_alone(Est):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    Est(**FAST).fit(X, Y)
-    Est(**{**FAST, "random_state": None}).fit(X, Y)
+    Est(**FAST_EVERY_ROW).fit(X, Y)
+    Est(**{**FAST_EVERY_ROW, "random_state": None}).fit(X, Y)
     assert torch.equal(torch.rand(3), expected)
 
 
 @both
 def test_fitted_attributes_describe_the_training(Est):
     X, Y = _data(Est)
-    est = Est(**FAST).fit(X, Y)
+    est = Est(**FAST_EVERY_ROW).fit(X, Y)
     assert est.n_features_in_ == 4 and est.n_outputs_ == 2
     assert est.n_iter_ == 5 and len(est.loss_curve_) == 5
     assert est.loss_curve_[-1] < est.loss_curve_[0]
@@ -75,7 +73,7 @@ def test_early_stopping_restores_the_best_epoch(Est, ema_decay):
     """With ema_decay, the epochs are scored, and the best kept, on averaged weights."""
     X, Y = _data(Est, n=200)
     est = Est(
-        **{**FAST, "max_epochs": 300, "early_stopping": True},
+        **{**FAST_EVERY_ROW, "max_epochs": 300, "early_stopping": True},
         ema_decay=ema_decay,
         n_iter_no_change=3,
         validation_fraction=0.3,
@@ -151,9 +149,9 @@ def test_ema_decay_keeps_the_moving_average_of_the_steps(Est, monkeypatch):
     a_0 the initial weights."""
     X, Y = _data(Est)
     recorded = _record_weights(monkeypatch)
-    plain = Est(**FAST).fit(X, Y)
+    plain = Est(**FAST_EVERY_ROW).fit(X, Y)
     initial, *steps = recorded
-    averaged = Est(**FAST, ema_decay=0.95).fit(X, Y)
+    averaged = Est(**FAST_EVERY_ROW, ema_decay=0.95).fit(X, Y)
     assert averaged.loss_curve_ == plain.loss_curve_
 
     expected = initial
@@ -172,7 +170,7 @@ def test_early_stopping_holds_out_rows_of_a_multiclass_multioutput_y():
     X, Y = _data(MMoEClassifier, n=60)
     Y = Y.astype(object)
     Y[:, 1] = np.array(["a", "b", "c"])[Y[:, 1].astype(int)]
-    est = MMoEClassifier(**{**FAST, "early_stopping": True}).fit(X, Y)
+    est = MMoEClassifier(**{**FAST_EVERY_ROW, "early_stopping": True}).fit(X, Y)
     assert len(est.validation_scores_) == est.n_iter_
 
 
@@ -180,7 +178,9 @@ def test_early_stopping_holds_out_rows_of_a_multiclass_multioutput_y():
 def test_verbose_2_prints_each_epoch_by_task_name_and_a_summary(Est, capsys):
     X, Y = _data(Est)
     Y = pd.DataFrame(Y, columns=["first", "second"])
-    Est(**{**FAST, "max_epochs": 4, "early_stopping": True}, verbose=2).fit(X, Y)
+    Est(**{**FAST_EVERY_ROW, "max_epochs": 4, "early_stopping": True}, verbose=2).fit(
+        X, Y
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 5
     losses = r"[\d.]+ \(first [\d.]+, second [\d.]+\)"
@@ -196,9 +196,9 @@ def test_verbose_2_prints_each_epoch_by_task_name_and_a_summary(Est, capsys):
 @both
 def test_verbose_summary_says_why_training_stopped(Est, capsys):
     X, Y = _data(Est)
-    Est(**{**FAST, "max_epochs": 200}, n_iter_no_change=2, tol=10.0, verbose=2).fit(
-        X, Y
-    )
+    Est(
+        **{**FAST_EVERY_ROW, "max_epochs": 200}, n_iter_no_change=2, tol=10.0, verbose=2
+    ).fit(X, Y)
     lines = capsys.readouterr().out.strip().splitlines()
     # Epoch 1 sets the best, 2 and 3 fail to beat it by tol; then the summary.
     assert len(lines) == 4
@@ -211,26 +211,26 @@ def test_verbose_summary_says_why_training_stopped(Est, capsys):
 @both
 def test_silent_by_default(Est, capsys):
     X, Y = _data(Est)
-    Est(**FAST).fit(X, Y)
+    Est(**FAST_EVERY_ROW).fit(X, Y)
     assert capsys.readouterr().out == ""
 
 
 @both
 def test_warm_start_continues_from_the_previous_weights(Est):
     X, Y = _data(Est)
-    cold = Est(**FAST).fit(X, Y)
-    warm = Est(**FAST, warm_start=True).fit(X, Y).fit(X, Y)
+    cold = Est(**FAST_EVERY_ROW).fit(X, Y)
+    warm = Est(**FAST_EVERY_ROW, warm_start=True).fit(X, Y).fit(X, Y)
     assert warm.n_iter_ == 10 and len(warm.loss_curve_) == 10
     assert warm.loss_curve_[:5] == cold.loss_curve_
     assert warm.loss_curve_[5] < cold.loss_curve_[0]
     # without warm_start a refit starts over
-    assert Est(**FAST).fit(X, Y).fit(X, Y).loss_curve_ == cold.loss_curve_
+    assert Est(**FAST_EVERY_ROW).fit(X, Y).fit(X, Y).loss_curve_ == cold.loss_curve_
 
 
 @both
 def test_warm_start_refuses_another_network(Est):
     X, Y = _data(Est)
-    est = Est(**FAST, warm_start=True).fit(X, Y)
+    est = Est(**FAST_EVERY_ROW, warm_start=True).fit(X, Y)
     with pytest.raises(ValueError, match="warm_start"):
         est.set_params(n_experts=5).fit(X, Y)
 
@@ -239,8 +239,8 @@ def test_warm_start_refuses_another_network(Est):
 def test_sparse_input_trains_like_the_dense_matrix(Est):
     X, Y = _data(Est)
     X[np.abs(X) < 0.8] = 0
-    dense = Est(**FAST).fit(X, Y)
-    sparse = Est(**FAST).fit(sp.csr_matrix(X), Y)
+    dense = Est(**FAST_EVERY_ROW).fit(X, Y)
+    sparse = Est(**FAST_EVERY_ROW).fit(sp.csr_matrix(X), Y)
     np.testing.assert_array_equal(dense.predict(X), sparse.predict(sp.csr_matrix(X)))
     assert dense.loss_curve_ == sparse.loss_curve_
 
@@ -248,9 +248,9 @@ def test_sparse_input_trains_like_the_dense_matrix(Est):
 @both
 def test_dropout_is_off_at_predict_time(Est):
     X, Y = _data(Est)
-    est = Est(**FAST, dropout=0.5).fit(X, Y)
+    est = Est(**FAST_EVERY_ROW, dropout=0.5).fit(X, Y)
     np.testing.assert_array_equal(est.predict(X), est.predict(X))
-    assert Est(**FAST).fit(X, Y).loss_curve_ != est.loss_curve_
+    assert Est(**FAST_EVERY_ROW).fit(X, Y).loss_curve_ != est.loss_curve_
 
 
 @both
@@ -301,9 +301,9 @@ def test_non_finite_inputs_are_refused(Est, bad, params):
     X, Y = _data(Est)
     X[3, 1] = bad
     with pytest.raises(ValueError, match="Input X contains"):
-        Est(**FAST, **params).fit(X, Y)
+        Est(**FAST_EVERY_ROW, **params).fit(X, Y)
     X[3, 1] = 0
-    est = Est(**FAST, **params).fit(X, Y)
+    est = Est(**FAST_EVERY_ROW, **params).fit(X, Y)
     X[0, 0] = bad
     with pytest.raises(ValueError, match="Input X contains"):
         est.predict(X)
@@ -313,19 +313,19 @@ def test_non_finite_regression_targets_are_refused():
     X, Y = _data(MMoERegressor)
     Y[2, 1] = np.inf
     with pytest.raises(ValueError, match="Input y contains infinity"):
-        MMoERegressor(**FAST).fit(X, Y)
+        MMoERegressor(**FAST_EVERY_ROW).fit(X, Y)
 
 
 @both
 def test_shape_mistakes_are_refused(Est):
     X, Y = _data(Est)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
-        Est(**FAST).fit(X, Y[:-1])
-    est = Est(**FAST).fit(X, Y)
+        Est(**FAST_EVERY_ROW).fit(X, Y[:-1])
+    est = Est(**FAST_EVERY_ROW).fit(X, Y)
     with pytest.raises(ValueError, match="X has 3 features, but .* is expecting 4"):
         est.predict(X[:, :3])
     with pytest.raises(ValueError, match="dim 3"):
-        Est(**FAST).fit(X, Y[:, :, None])
+        Est(**FAST_EVERY_ROW).fit(X, Y[:, :, None])
 
 
 @both
@@ -338,7 +338,7 @@ def test_predict_before_fit_is_refused(Est):
 def test_a_diverging_fit_is_refused_instead_of_predicting_nan():
     X, Y = _data(MMoERegressor)
     with pytest.raises(ValueError, match="diverged"):
-        MMoERegressor(**FAST, learning_rate=1e30).fit(X * 1e30, Y)
+        MMoERegressor(**FAST_EVERY_ROW, learning_rate=1e30).fit(X * 1e30, Y)
 
 
 def test_ema_decay_averages_out_the_noise_of_the_last_steps():
@@ -374,7 +374,7 @@ def test_ema_decay_averages_out_the_noise_of_the_last_steps():
 @both
 def test_warm_start_continues_from_the_averaged_weights(Est, monkeypatch):
     X, Y = _data(Est)
-    est = Est(**FAST, ema_decay=0.9, warm_start=True).fit(X, Y)
+    est = Est(**FAST_EVERY_ROW, ema_decay=0.9, warm_start=True).fit(X, Y)
     kept = [p.detach().clone() for p in est.net_.module_.parameters()]
     recorded = _record_weights(monkeypatch)
     est.fit(X, Y)
@@ -386,7 +386,7 @@ def test_warm_start_continues_from_the_averaged_weights(Est, monkeypatch):
 def test_a_convergence_warning_points_at_the_callers_line():
     X = np.random.RandomState(0).normal(size=(60, 3))
     with pytest.warns(ConvergenceWarning) as info:
-        MMoERegressor(**{**FAST, "max_epochs": 2}).fit(X, X[:, 0])
+        MMoERegressor(**{**FAST_EVERY_ROW, "max_epochs": 2}).fit(X, X[:, 0])
     assert {w.filename for w in info if w.category is ConvergenceWarning} == {__file__}
 
 

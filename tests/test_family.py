@@ -1,11 +1,13 @@
 """The model family through the estimators: PLE, attention and top-k gates, the
 balance loss, gate weights and the per-task loss curves."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from _helpers import NARROW
+from _helpers import NARROW, normal_tasks
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -41,14 +43,20 @@ variants = pytest.mark.parametrize("variant", list(VARIANTS))
 both = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor])
 
 
-def _data(Est, n=160, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 5))
-    if Est is MMoEClassifier:
-        return X, np.column_stack(
-            [X[:, 0] > 0, np.digitize(X[:, 1], [-0.5, 0.5]), X[:, 2] > X[:, 3]]
-        )
-    return X, np.column_stack([X[:, 0] + X[:, 1], X[:, 2] * 3.0, X[:, 0] * X[:, 3]])
+def _three_labels(X):
+    return np.column_stack(
+        [X[:, 0] > 0, np.digitize(X[:, 1], [-0.5, 0.5]), X[:, 2] > X[:, 3]]
+    )
+
+
+def _three_values(X):
+    return np.column_stack([X[:, 0] + X[:, 1], X[:, 2] * 3.0, X[:, 0] * X[:, 3]])
+
+
+# The shared table, with three tasks of five columns: every gate has a task to serve.
+_data = partial(
+    normal_tasks, n=160, n_features=5, labels=_three_labels, values=_three_values
+)
 
 
 def _fit(Est, variant, **extra):
