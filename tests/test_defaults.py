@@ -293,6 +293,8 @@ def test_outliers_stay_bounded(encoding):
 
 @pytest.mark.parametrize("encoding", ["robust", "standard", "piecewise"])
 def test_a_constant_column_is_ignored(encoding):
+    """Its first-layer weights start at zero and get no gradient: a value it never
+    had in training is read as no information, not through untrained weights."""
     X, Y = _data(MMoERegressor, 300)
     X[:, 3] = 42.0
     est = MMoERegressor(**SMALL, max_epochs=5, numeric_encoding=encoding).fit(X, Y)
