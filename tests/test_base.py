@@ -1,4 +1,5 @@
-"""Behaviour both estimators share: seeding, early stopping, warm start, errors."""
+"""Behaviour both estimators share: seeding, early stopping, warm start, averaged
+weights (what they refuse: tests/test_validation_errors.py)."""
 
 import re
 from functools import partial
@@ -253,88 +254,6 @@ def test_dropout_is_off_at_predict_time(Est):
     assert Est(**FAST_EVERY_ROW).fit(X, Y).loss_curve_ != est.loss_curve_
 
 
-@both
-@pytest.mark.parametrize(
-    "params, match",
-    [
-        ({"n_experts": 0}, "n_experts"),
-        ({"architecture": "moe"}, "architecture"),
-        ({"expert_units": ()}, "expert_units must be a non-empty tuple"),
-        ({"expert_units": (8, 0)}, "expert_units"),
-        ({"gate_units": (2.5,)}, "gate_units"),
-        ({"tower_units": 3}, "tower_units"),
-        ({"dropout": 1.0}, "dropout"),
-        ({"ensemble_size": 0}, "ensemble_size"),
-        ({"learning_rate": 0.0}, "learning_rate"),
-        ({"ema_decay": 1.0}, "ema_decay"),
-        ({"ema_decay": -0.5}, "ema_decay"),
-        ({"batch_size": 0}, "batch_size"),
-        ({"validation_fraction": 1.0}, "validation_fraction"),
-        ({"activation": "softplus"}, "activation"),
-        ({"device": "not-a-device"}, "not a valid torch device"),
-        ({"task_weights": [1.0, -1.0]}, "task_weights"),
-    ],
-)
-def test_invalid_parameters_are_caught_at_fit_not_init(Est, params, match):
-    X, Y = _data(Est)
-    est = Est(**params)  # __init__ only stores
-    with pytest.raises(ValueError, match=match):
-        est.fit(X, Y)
-
-
-def test_an_unavailable_device_is_named(monkeypatch):
-    X, Y = _data(MMoERegressor)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="CUDA is not available"):
-        MMoERegressor(device="cuda").fit(X, Y)
-
-
-@both
-@pytest.mark.parametrize(
-    "bad, params",
-    [(np.inf, {}), (-np.inf, {}), (np.nan, {"numeric_encoding": None})],
-    ids=["inf", "-inf", "nan-unencoded"],
-)
-def test_non_finite_inputs_are_refused(Est, bad, params):
-    """Infinity always; NaN where the numeric columns are not encoded (an encoding
-    fills missing values: tests/test_missing_values.py)."""
-    X, Y = _data(Est)
-    X[3, 1] = bad
-    with pytest.raises(ValueError, match="Input X contains"):
-        Est(**FAST_EVERY_ROW, **params).fit(X, Y)
-    X[3, 1] = 0
-    est = Est(**FAST_EVERY_ROW, **params).fit(X, Y)
-    X[0, 0] = bad
-    with pytest.raises(ValueError, match="Input X contains"):
-        est.predict(X)
-
-
-def test_non_finite_regression_targets_are_refused():
-    X, Y = _data(MMoERegressor)
-    Y[2, 1] = np.inf
-    with pytest.raises(ValueError, match="Input y contains infinity"):
-        MMoERegressor(**FAST_EVERY_ROW).fit(X, Y)
-
-
-@both
-def test_shape_mistakes_are_refused(Est):
-    X, Y = _data(Est)
-    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
-        Est(**FAST_EVERY_ROW).fit(X, Y[:-1])
-    est = Est(**FAST_EVERY_ROW).fit(X, Y)
-    with pytest.raises(ValueError, match="X has 3 features, but .* is expecting 4"):
-        est.predict(X[:, :3])
-    with pytest.raises(ValueError, match="dim 3"):
-        Est(**FAST_EVERY_ROW).fit(X, Y[:, :, None])
-
-
-@both
-def test_predict_before_fit_is_refused(Est):
-    X, _ = _data(Est)
-    with pytest.raises(NotFittedError):
-        Est().predict(X)
-
-
 def test_a_diverging_fit_is_refused_instead_of_predicting_nan():
     X, Y = _data(MMoERegressor)
     with pytest.raises(ValueError, match="diverged"):
@@ -388,15 +307,6 @@ def test_a_convergence_warning_points_at_the_callers_line():
     with pytest.warns(ConvergenceWarning) as info:
         MMoERegressor(**{**FAST_EVERY_ROW, "max_epochs": 2}).fit(X, X[:, 0])
     assert {w.filename for w in info if w.category is ConvergenceWarning} == {__file__}
-
-
-def test_task_names_that_are_one_string_twice_are_refused():
-    """Columns 0 and "0" both name a task "0": predictions, scores and an ONNX
-    graph's outputs could not tell them apart."""
-    X = np.random.RandomState(0).normal(size=(30, 2))
-    Y = pd.DataFrame(X, columns=[0, "0"])
-    with pytest.raises(ValueError, match=r"\['0'\] names more than one of them"):
-        MMoERegressor(max_epochs=2).fit(X, Y)
 
 
 def test_expert_weights_lay_out_each_experts_own_weights():
