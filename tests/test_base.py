@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from _helpers import FAST_EVERY_ROW, normal_tasks
+from _helpers import FAST_EVERY_ROW, LEARNER, normal_tasks
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
@@ -275,13 +275,9 @@ def test_ema_decay_averages_out_the_noise_of_the_last_steps():
     errors = {}
     for ema_decay in (None, 0.99):
         est = MMoERegressor(
-            n_experts=4,
-            expert_units=(16,),
-            tower_units=(8,),
+            **LEARNER,
             max_epochs=20,
-            random_state=0,
             batch_size=32,
-            learning_rate=0.01,
             learning_rate_schedule="constant",
             ema_decay=ema_decay,
             early_stopping=False,  # the last step's weights against their average
