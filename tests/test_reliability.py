@@ -1,6 +1,7 @@
 """A failed or interrupted fit changes nothing, interrupts reach the caller, fits in
-threads are reproducible, and unusual inputs get finite outputs or, where none can
-be, a clear error (what every estimator refuses: tests/test_validation_errors.py)."""
+threads are reproducible, unusual inputs get finite outputs or, where none can be,
+a clear error, and a plain array's short path past validate_data skips none of its
+checks (what every estimator refuses: tests/test_validation_errors.py)."""
 
 import os
 import pickle
@@ -251,3 +252,49 @@ def test_inputs_that_overflow_the_network_are_refused_instead_of_nan_labels():
     for method in (est.predict, est.predict_proba):
         with pytest.raises(ValueError, match="outputs are not finite.*Scale the"):
             method(huge)
+
+
+# -- the short path of a plain array -------------------------------------------------
+
+
+def _validated_in_full(model, X):
+    """What ``predict_proba`` returns when scikit-learn's validate_data checks ``X``
+    (the path of everything _plain_rows does not take)."""
+    from sklearn_mmoe._inputs import validation as _inputs
+
+    plain = _inputs._plain_rows
+    _inputs._plain_rows = lambda model, X: None
+    try:
+        return model.predict_proba(X)
+    finally:
+        _inputs._plain_rows = plain
+
+
+@pytest.mark.parametrize("encoding", ["auto", None])
+def test_a_plain_array_skips_nothing_that_validation_checks(encoding):
+    """A few rows of a float array take a short path past validate_data (its cost is
+    most of a single row's latency): the same probabilities, and every case it
+    would refuse or warn about still goes through validate_data, with its errors."""
+    X, Y = normal_tasks(MMoEClassifier)
+    model = MMoEClassifier(**FAST, numeric_encoding=encoding).fit(X, Y)
+    for rows in (X[:1], X[:7].astype(np.float32), np.asfortranarray(X[:5])):
+        for got, full in zip(
+            model.predict_proba(rows), _validated_in_full(model, rows)
+        ):
+            np.testing.assert_array_equal(got, full)
+    # finite in float64 only (scikit-learn's cast to float32 warns of the overflow)
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match="too large"):
+        model.predict_proba(np.full((1, 4), 1e39))
+    with pytest.raises(ValueError, match="infinity"):
+        model.predict_proba(np.array([[np.inf, 0.0, 0.0, 0.0]]))
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        model.predict_proba(X[:1, :3])
+    missing = np.array([[np.nan, 0.0, 0.0, 0.0]])
+    if encoding is None:
+        with pytest.raises(ValueError, match="NaN"):
+            model.predict_proba(missing)
+    else:
+        assert np.isfinite(model.predict_proba(missing)[0]).all()
+    named = MMoEClassifier(**FAST).fit(pd.DataFrame(X, columns=list("abcd")), Y)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        named.predict_proba(X[:1])

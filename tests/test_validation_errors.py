@@ -135,49 +135,6 @@ def test_a_series_as_X_gets_scikit_learns_2d_error():
         MMoEClassifier(**FAST).fit(pd.Series(X[:, 0]), Y[:, 0])
 
 
-def _validated_in_full(model, X):
-    """What ``predict_proba`` returns when scikit-learn's validate_data checks ``X``
-    (the path of everything _plain_rows does not take)."""
-    from sklearn_mmoe._inputs import validation as _inputs
-
-    plain = _inputs._plain_rows
-    _inputs._plain_rows = lambda model, X: None
-    try:
-        return model.predict_proba(X)
-    finally:
-        _inputs._plain_rows = plain
-
-
-@pytest.mark.parametrize("encoding", ["auto", None])
-def test_a_plain_array_skips_nothing_that_validation_checks(encoding):
-    """A few rows of a float array take a short path past validate_data (its cost is
-    most of a single row's latency): the same probabilities, and every case it
-    would refuse or warn about still goes through validate_data, with its errors."""
-    X, Y = normal_tasks(MMoEClassifier)
-    model = MMoEClassifier(**FAST, numeric_encoding=encoding).fit(X, Y)
-    for rows in (X[:1], X[:7].astype(np.float32), np.asfortranarray(X[:5])):
-        for got, full in zip(
-            model.predict_proba(rows), _validated_in_full(model, rows)
-        ):
-            np.testing.assert_array_equal(got, full)
-    # finite in float64 only (scikit-learn's cast to float32 warns of the overflow)
-    with np.errstate(over="ignore"), pytest.raises(ValueError, match="too large"):
-        model.predict_proba(np.full((1, 4), 1e39))
-    with pytest.raises(ValueError, match="infinity"):
-        model.predict_proba(np.array([[np.inf, 0.0, 0.0, 0.0]]))
-    with pytest.raises(ValueError, match="expecting 4 features"):
-        model.predict_proba(X[:1, :3])
-    missing = np.array([[np.nan, 0.0, 0.0, 0.0]])
-    if encoding is None:
-        with pytest.raises(ValueError, match="NaN"):
-            model.predict_proba(missing)
-    else:
-        assert np.isfinite(model.predict_proba(missing)[0]).all()
-    named = MMoEClassifier(**FAST).fit(pd.DataFrame(X, columns=list("abcd")), Y)
-    with pytest.warns(UserWarning, match="does not have valid feature names"):
-        named.predict_proba(X[:1])
-
-
 def test_a_model_with_categorical_columns_reads_lists_and_refuses_the_rest():
     X, Y = normal_tasks(MMoEClassifier)
     df = pd.DataFrame(X[:, :2], columns=["a", "b"])
