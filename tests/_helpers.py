@@ -16,16 +16,22 @@ import pandas as pd
 TINY = dict(n_experts=3, expert_units=(8,), tower_units=(4,))
 # ... trained four epochs: for tests of what a fitted model does, not of how well.
 BRIEF = dict(**TINY, max_epochs=4)
-# A small network trained briefly at a high rate: 30 epochs of 32-row batches.
-QUICK = dict(
-    n_experts=3,
+# ... seeded and trained five epochs: for tests of what a fit does (the files' FAST,
+# with their own changes written beside it: ``dict(FAST, max_epochs=15)``).
+FAST = dict(**TINY, max_epochs=5, random_state=0)
+# ... on every row (early_stopping="auto" holds out rows: tests/test_defaults.py).
+FAST_EVERY_ROW = dict(FAST, early_stopping=False)
+# A small network that learns in tens of epochs at a high rate, seeded: for tests of
+# how well a model learns; each file adds the epochs its thresholds were set with.
+LEARNER = dict(
+    n_experts=4,
     expert_units=(16,),
     tower_units=(8,),
-    max_epochs=30,
-    batch_size=32,
     learning_rate=0.01,
     random_state=0,
 )
+# ... with three experts, trained 30 epochs of 32-row batches.
+QUICK = dict(LEARNER, n_experts=3, max_epochs=30, batch_size=32)
 # A small network that learns in a few epochs at a high rate: for tests of what
 # early stopping keeps, with max_epochs and n_iter_no_change of their own (a refit,
 # cross-fitted members).
@@ -41,6 +47,30 @@ def two_regression_tasks(n=300, seed=0, n_features=5, noise=0.1, second="product
     first = X[:, 0] + noise * rng.normal(size=n)
     other = X[:, 1] * X[:, 2] if second == "product" else rng.normal(size=n)
     return X, np.c_[first, other]
+
+
+def _signs(X):
+    return np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)
+
+
+def _sum_and_product(X):
+    return np.column_stack([X[:, 0] + X[:, 1], X[:, 1] * X[:, 2]])
+
+
+def normal_tasks(
+    Est, n=120, n_features=4, seed=0, labels=_signs, values=_sum_and_product
+):
+    """The small seeded table of the tests of an estimator class ``Est``: ``X``,
+    ``n`` rows of ``n_features`` standard normal columns drawn from
+    ``RandomState(seed)``, and ``Y``: ``labels(X)`` for ``MMoEClassifier``,
+    ``values(X)`` for any other. By default two binary int tasks (the signs of
+    columns 0 and 1) or two regression ones (``X0 + X1`` and ``X1 * X2``); a file
+    whose assertions were set on other tasks passes its own ``labels`` and
+    ``values``."""
+    from sklearn_mmoe import MMoEClassifier
+
+    X = np.random.RandomState(seed).normal(size=(n, n_features))
+    return X, (labels if Est is MMoEClassifier else values)(X)
 
 
 # Narrow experts and towers at the default number of experts, every row training

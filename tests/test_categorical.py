@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _helpers import LEARNER
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import OneHotEncoder
@@ -14,17 +15,9 @@ from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._inputs.categorical import auto_embedding_dim
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-FAST = dict(
-    n_experts=4,
-    expert_units=(16,),
-    tower_units=(8,),
-    max_epochs=25,
-    learning_rate=1e-2,
-    random_state=0,
-    # the 10 % hold-out these tests' thresholds were set with (the default holds
-    # out 20 % of a table this small: fewer rows train within the fixed budget)
-    validation_fraction=0.1,
-)
+# 25 epochs and the 10 % hold-out these tests' thresholds were set with (the default
+# holds out 20 % of a table this small: fewer rows train within the fixed budget).
+LEARNED = dict(LEARNER, max_epochs=25, validation_fraction=0.1)
 CITIES = np.array(["oslo", "lima", "pune", "kyiv", "rome", "nice", "bonn", "doha"])
 
 
@@ -50,7 +43,7 @@ def _frame(n=600, seed=0):
 def test_a_dataframe_with_categories_trains_directly_and_learns_them():
     X, Y = _frame()
     X_test, Y_test = _frame(seed=1)
-    clf = MMoEClassifier(**FAST).fit(X, Y)
+    clf = MMoEClassifier(**LEARNED).fit(X, Y)
     np.testing.assert_array_equal(clf.is_categorical_, [False, True, True])
     np.testing.assert_array_equal(clf.feature_names_in_, ["age", "city", "plan"])
     pred = clf.predict(X_test)
@@ -61,7 +54,7 @@ def test_a_dataframe_with_categories_trains_directly_and_learns_them():
 
 def test_unseen_categories_map_to_one_reserved_embedding():
     X, Y = _frame()
-    clf = MMoEClassifier(**FAST).fit(X, Y)
+    clf = MMoEClassifier(**LEARNED).fit(X, Y)
     new = X.iloc[[0, 0, 0]].copy()
     new["city"] = pd.Categorical(["atlantis", "el dorado", "oslo"])
     new["plan"] = ["enterprise", "free", "basic"]
@@ -78,9 +71,9 @@ def test_unseen_categories_map_to_one_reserved_embedding():
 
 def test_missing_values_are_their_own_category_not_an_unseen_one():
     X, Y = _frame()
-    # Trained to convergence: FAST's 25 epochs leave the missing plan's rows between
+    # Trained to convergence: LEARNED's 25 epochs leave the missing plan's rows between
     # 0.5 and 0.99 by the seed and the bins, a claim about luck, not about the code.
-    clf = MMoEClassifier(**{**FAST, "max_epochs": 60}).fit(X, Y)
+    clf = MMoEClassifier(**{**LEARNED, "max_epochs": 60}).fit(X, Y)
     module = clf.net_.module_
     offset = sum(n * d for n, d in module.encoder.embeddings[:1])
     width = module.encoder.embeddings[1][1]
@@ -99,9 +92,9 @@ def test_missing_values_are_their_own_category_not_an_unseen_one():
 )
 def test_categorical_features_as_indices_names_or_mask(spec):
     X, Y = _frame()
-    clf = MMoEClassifier(**FAST, categorical_features=spec).fit(X, Y)
+    clf = MMoEClassifier(**LEARNED, categorical_features=spec).fit(X, Y)
     np.testing.assert_array_equal(clf.is_categorical_, [False, True, True])
-    reference = MMoEClassifier(**FAST).fit(X, Y)
+    reference = MMoEClassifier(**LEARNED).fit(X, Y)
     np.testing.assert_array_equal(
         clf.predict_proba(X)[0], reference.predict_proba(X)[0]
     )
@@ -110,7 +103,7 @@ def test_categorical_features_as_indices_names_or_mask(spec):
 def test_an_object_array_with_indices_needs_no_dataframe():
     X, Y = _frame()
     X_array = X.astype(object).to_numpy()
-    clf = MMoEClassifier(**FAST, categorical_features=[1, 2]).fit(X_array, Y)
+    clf = MMoEClassifier(**LEARNED, categorical_features=[1, 2]).fit(X_array, Y)
     assert (clf.predict(X_array) == Y).mean() > 0.97
 
 
@@ -119,8 +112,8 @@ def test_integer_codes_in_a_numeric_array_can_be_categorical():
     codes = rng.randint(0, 12, size=800)
     X = np.column_stack([rng.normal(size=800), codes])
     y = np.isin(codes, [1, 4, 6, 7, 11]).astype(float) * 2.0 + X[:, 0]
-    # Trained to convergence (FAST's 25 epochs end between 0.93 and 0.98 by the seed).
-    params = {**FAST, "max_epochs": 60}
+    # Trained to convergence (LEARNED's 25 epochs end at 0.93 to 0.98 by the seed).
+    params = {**LEARNED, "max_epochs": 60}
     reg = MMoERegressor(**params, categorical_features=[1]).fit(X, y)
     assert reg.score(X, y) > 0.95
     assert reg.net_.module_.encoder.embeddings == ((14, auto_embedding_dim(14)),)
@@ -129,16 +122,16 @@ def test_integer_codes_in_a_numeric_array_can_be_categorical():
 def test_from_dtype_leaves_plain_arrays_numeric():
     X, Y = _frame()
     X_numeric = X[["age"]].assign(code=X["city"].cat.codes)
-    clf = MMoEClassifier(**FAST).fit(X_numeric.to_numpy(), Y)
+    clf = MMoEClassifier(**LEARNED).fit(X_numeric.to_numpy(), Y)
     assert not clf.is_categorical_.any()
     assert clf.net_.module_.encoder.embeddings == ()
 
 
 def test_embedding_dim_sets_every_width_and_auto_follows_cardinality():
     X, Y = _frame()
-    fixed = MMoEClassifier(**FAST, embedding_dim=3).fit(X, Y)
+    fixed = MMoEClassifier(**LEARNED, embedding_dim=3).fit(X, Y)
     assert fixed.net_.module_.encoder.embeddings == ((10, 3), (4, 3))
-    auto = MMoEClassifier(**FAST).fit(X, Y)
+    auto = MMoEClassifier(**LEARNED).fit(X, Y)
     assert auto.net_.module_.encoder.embeddings == (
         (10, auto_embedding_dim(10)),
         (4, auto_embedding_dim(4)),
@@ -148,8 +141,8 @@ def test_embedding_dim_sets_every_width_and_auto_follows_cardinality():
 
 def test_refits_are_identical_and_small_and_large_batches_agree():
     X, Y = _frame()
-    a = MMoEClassifier(**FAST).fit(X, Y)
-    b = MMoEClassifier(**FAST).fit(X, Y)
+    a = MMoEClassifier(**LEARNED).fit(X, Y)
+    b = MMoEClassifier(**LEARNED).fit(X, Y)
     np.testing.assert_array_equal(a.predict_proba(X)[0], b.predict_proba(X)[0])
     # up to 32 rows run in float64 NumPy, more in float32 torch: same model
     np.testing.assert_allclose(
@@ -159,12 +152,12 @@ def test_refits_are_identical_and_small_and_large_batches_agree():
 
 def test_clone_pickle_and_grid_search_keep_working():
     X, Y = _frame()
-    clf = MMoEClassifier(**FAST).fit(X, Y)
+    clf = MMoEClassifier(**LEARNED).fit(X, Y)
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X)[1], clf.predict_proba(X)[1])
     assert clone(clf).get_params()["categorical_features"] == "from_dtype"
     search = GridSearchCV(
-        MMoEClassifier(**{**FAST, "max_epochs": 10}),
+        MMoEClassifier(**{**LEARNED, "max_epochs": 10}),
         {"embedding_dim": [2, "auto"], "n_experts": [2, 4]},
         cv=2,
     ).fit(X, Y)
@@ -176,13 +169,13 @@ def test_missing_labels_and_categories_together():
     X, Y = _frame()
     Y = Y.astype(float)
     Y[::3, 1] = np.nan
-    clf = MMoEClassifier(**FAST, missing_labels="ignore").fit(X, Y)
+    clf = MMoEClassifier(**LEARNED, missing_labels="ignore").fit(X, Y)
     assert clf.score(X, Y) > 0.95
 
 
 def test_columns_must_come_back_in_the_same_order():
     X, Y = _frame()
-    clf = MMoEClassifier(**FAST).fit(X, Y)
+    clf = MMoEClassifier(**LEARNED).fit(X, Y)
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(X[["city", "age", "plan"]])
 
@@ -190,7 +183,7 @@ def test_columns_must_come_back_in_the_same_order():
 def test_a_single_row_as_a_series_gets_scikit_learns_two_dimensions_error():
     """It used to say "X does not contain any features"."""
     X, Y = _frame(100)
-    clf = MMoEClassifier(**{**FAST, "max_epochs": 2}).fit(X, Y)
+    clf = MMoEClassifier(**{**LEARNED, "max_epochs": 2}).fit(X, Y)
     with pytest.raises(ValueError, match="Expected a 2-dimensional container"):
         clf.predict(X.iloc[0])
     assert clf.predict(X.iloc[[0]]).shape == (1, Y.shape[1])
@@ -198,7 +191,7 @@ def test_a_single_row_as_a_series_gets_scikit_learns_two_dimensions_error():
 
 def test_bad_categorical_specifications_are_clear_errors():
     X, Y = _frame()
-    clf = MMoEClassifier(**FAST)
+    clf = MMoEClassifier(**LEARNED)
     with pytest.raises(ValueError, match=r"indices must be in \[0, 3\)"):
         clf.set_params(categorical_features=[3]).fit(X, Y)
     with pytest.raises(ValueError, match=r"\['town'\] that are not columns"):
@@ -208,16 +201,16 @@ def test_bad_categorical_specifications_are_clear_errors():
     with pytest.raises(ValueError, match="one entry per feature"):
         clf.set_params(categorical_features=[True, False]).fit(X, Y)
     with pytest.raises(TypeError, match="need dense X"):
-        MMoEClassifier(**FAST, categorical_features=[0]).fit(
+        MMoEClassifier(**LEARNED, categorical_features=[0]).fit(
             sp.csr_matrix(np.eye(4)), [0, 1, 0, 1]
         )
     mixed = pd.DataFrame({"a": np.array(["x", 1, "y", 2] * 5, dtype=object)})
     with pytest.raises(
         TypeError, match=r"column 'a' mixes value types \['int', 'str'\]"
     ):
-        MMoEClassifier(**FAST).fit(mixed, [0, 1] * 10)
+        MMoEClassifier(**LEARNED).fit(mixed, [0, 1] * 10)
     with pytest.raises(ValueError, match="could not convert"):
-        MMoEClassifier(**FAST, categorical_features=None).fit(X, Y)
+        MMoEClassifier(**LEARNED, categorical_features=None).fit(X, Y)
 
 
 # -- infrequent categories (min_frequency, max_categories)
@@ -243,7 +236,7 @@ def _long_tail(n=600, seed=0):
 )
 def test_infrequent_categories_are_the_ones_onehotencoder_finds(limits):
     X, y = _long_tail()
-    model = MMoERegressor(**{**FAST, "max_epochs": 1}, **limits).fit(X, y)
+    model = MMoERegressor(**{**LEARNED, "max_epochs": 1}, **limits).fit(X, y)
     reference = OneHotEncoder(**limits).fit(X[["id"]])
     infrequent = reference.infrequent_categories_[0]
     kept = set(reference.categories_[0]) - set([] if infrequent is None else infrequent)
@@ -253,7 +246,7 @@ def test_infrequent_categories_are_the_ones_onehotencoder_finds(limits):
 
 def test_an_infrequent_category_is_predicted_as_an_unseen_one():
     X, y = _long_tail()
-    model = MMoERegressor(**{**FAST, "max_epochs": 3}, min_frequency=5).fit(X, y)
+    model = MMoERegressor(**{**LEARNED, "max_epochs": 3}, min_frequency=5).fit(X, y)
     rare = X["id"].value_counts().index[-1]
     rows = pd.DataFrame(
         {
@@ -275,7 +268,7 @@ def test_the_shared_code_learns_what_the_rare_categories_say():
     X = pd.DataFrame({"id": pd.Categorical(ids), "x": rng.normal(size=len(ids))})
     y = np.where(ids >= 100, 4.0, 0.0) + 0.1 * rng.normal(size=len(ids))
     new = pd.DataFrame({"id": pd.Categorical([10_000]), "x": [0.0]})
-    pooled = MMoERegressor(**FAST, min_frequency=2).fit(X, y).predict(new)[0]
+    pooled = MMoERegressor(**LEARNED, min_frequency=2).fit(X, y).predict(new)[0]
     assert abs(pooled - 4) < 0.5
 
 
@@ -286,4 +279,4 @@ def test_the_shared_code_learns_what_the_rare_categories_say():
 def test_a_limit_that_is_not_a_count_or_fraction_is_refused(params):
     X, y = _long_tail(60)
     with pytest.raises(ValueError, match="min_frequency|max_categories"):
-        MMoERegressor(**FAST, **params).fit(X, y)
+        MMoERegressor(**LEARNED, **params).fit(X, y)

@@ -19,7 +19,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 class Residual(nn.Module):
-    """A user's expert: a projection, then a residual block with dropout."""
+    """A user's expert: a projection, then a residual block with dropout. Like
+    examples/plot_custom_experts.py's and benchmarks/experts.py's on purpose, but
+    the tests' own: their dropout is what shows a module's randomness seeded by the
+    fit, and the tests import nothing from the examples or the benchmarks."""
 
     def __init__(self, n_inputs, n_outputs, hidden=16, dropout=0.1):
         super().__init__()

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _helpers import LEARNER
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.metrics import accuracy_score, log_loss, r2_score, roc_auc_score
@@ -18,15 +19,12 @@ from sklearn_mmoe import MMoEClassifier, MMoERegressor, task_scorer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 SMALL = dict(
-    n_experts=4,
-    expert_units=(16,),
-    tower_units=(8,),
+    LEARNER,
     max_epochs=30,
     learning_rate=5e-3,
     # A few epochs at a high constant rate train these small models fast; the default
     # schedule decays over the (here tiny) budget.
     learning_rate_schedule="constant",
-    random_state=0,
     # every row trains (early_stopping='auto' holds out rows: tests/test_defaults.py)
     early_stopping=False,
 )

@@ -6,22 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _helpers import LEARNER
 from sklearn.metrics import r2_score, roc_auc_score
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-FAST = dict(
-    n_experts=3,
-    expert_units=(16,),
-    tower_units=(8,),
-    max_epochs=25,
-    learning_rate=0.01,
-    random_state=0,
-    # the 10 % hold-out these tests' thresholds were set with (the default holds
-    # out 20 % of a table this small: fewer rows train within the fixed budget)
-    validation_fraction=0.1,
-)
+# Three experts, 25 epochs and the 10 % hold-out these tests' thresholds were set
+# with (the default holds out 20 % of a table this small: fewer rows train within
+# the fixed budget).
+LEARNED = dict(LEARNER, n_experts=3, max_epochs=25, validation_fraction=0.1)
 ENCODINGS = ["auto", "robust", "standard", "piecewise"]
 
 
@@ -40,7 +34,7 @@ def _with_missing(n=1200, seed=0, informative=True):
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_nan_is_taken_in_fit_and_predict_under_every_encoding(encoding):
     X, y = _with_missing()
-    clf = MMoEClassifier(**FAST, numeric_encoding=encoding).fit(X[:800], y[:800])
+    clf = MMoEClassifier(**LEARNED, numeric_encoding=encoding).fit(X[:800], y[:800])
     proba = clf.predict_proba(X[800:])
     assert proba.shape == (400, 2) and np.isfinite(proba).all()
     # missingness carries the signal here: the indicator input learns it
@@ -52,7 +46,7 @@ def test_nan_is_taken_in_fit_and_predict_under_every_encoding(encoding):
 def test_the_numpy_and_torch_paths_agree_on_missing_values(encoding):
     """Small batches take the NumPy path, large ones torch's: the same numbers."""
     X, y = _with_missing()
-    short = {**FAST, "max_epochs": 5}
+    short = {**LEARNED, "max_epochs": 5}
     clf = MMoEClassifier(**short, numeric_encoding=encoding).fit(X, y)
     module = clf.net_.module_
     Xt = X[:64].astype(np.float32)
@@ -69,7 +63,7 @@ def test_a_missing_value_reads_as_the_median_plus_its_flag():
     place, but for the indicator: a column never missing in training has none, so
     there NaN and the median predict the same."""
     X, y = _with_missing()
-    clf = MMoEClassifier(**{**FAST, "max_epochs": 5}).fit(X, y)
+    clf = MMoEClassifier(**{**LEARNED, "max_epochs": 5}).fit(X, y)
     row = X[~np.isnan(X).any(axis=1)][:1].copy()
     median_3 = clf._numeric["fill"][3]
     assert median_3 == pytest.approx(np.median(X[:, 3]), abs=0.01)
@@ -84,7 +78,7 @@ def test_statistics_leave_missing_values_out():
     """The robust centre is the median of the present values, not of the column
     with NaN sorted into it."""
     X, y = _with_missing()
-    short = {**FAST, "max_epochs": 2}
+    short = {**LEARNED, "max_epochs": 2}
     clf = MMoEClassifier(**short, numeric_encoding="robust").fit(X, y)
     numeric = clf._numeric
     present = X[~np.isnan(X[:, 0]), 0]
@@ -96,7 +90,7 @@ def test_statistics_leave_missing_values_out():
 def test_a_column_missing_everywhere_trains_on_its_indicator_alone():
     X, y = _with_missing()
     X[:, 3] = np.nan
-    reg = MMoERegressor(**{**FAST, "max_epochs": 3}).fit(X, X[:, 1] * 2)
+    reg = MMoERegressor(**{**LEARNED, "max_epochs": 3}).fit(X, X[:, 1] * 2)
     assert np.isfinite(reg.predict(X)).all()
     assert reg._numeric["fill"][3] == 0.0
 
@@ -107,9 +101,9 @@ def test_missing_values_in_a_dataframe_with_categories_and_a_stream():
     X, y = _with_missing(informative=False)
     frame = pd.DataFrame(X, columns=list("abcd"))
     frame["city"] = pd.Categorical(np.where(y == 1, "x", "y"))
-    model = MMoEMultiTask(**{**FAST, "max_epochs": 3}).fit(frame, y)
+    model = MMoEMultiTask(**{**LEARNED, "max_epochs": 3}).fit(frame, y)
     assert np.isfinite(model.predict_proba(frame)).all()
-    clf = MMoEClassifier(**FAST)
+    clf = MMoEClassifier(**LEARNED)
     clf.partial_fit(X[:300], y[:300], classes=[0, 1])
     later = X[300:600].copy()
     later[:50, 1] = np.nan  # column 1 had no NaN in the first chunk
@@ -121,7 +115,7 @@ def test_infinity_is_still_refused():
     X, y = _with_missing()
     X[0, 1] = np.inf
     with pytest.raises(ValueError, match="Input X contains infinity"):
-        MMoEClassifier(**FAST).fit(X, y)
+        MMoEClassifier(**LEARNED).fit(X, y)
 
 
 @pytest.mark.parametrize("encoding", ["auto", "robust", "standard", "piecewise"])
@@ -130,7 +124,7 @@ def test_columns_of_values_about_1e_minus_40_are_encoded_and_learned(encoding):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(600, 3))
     y = X[:, 0] + X[:, 1]
-    model = MMoERegressor(**FAST, numeric_encoding=encoding).fit(X * 1e-40, y)
+    model = MMoERegressor(**LEARNED, numeric_encoding=encoding).fit(X * 1e-40, y)
     pred = model.predict(X * 1e-40)
     assert np.all(np.isfinite(pred)) and r2_score(y, pred) > 0.9
 

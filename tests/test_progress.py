@@ -4,10 +4,11 @@ a line per epoch at verbose=2, rows seen by partial_fit, nothing at verbose=0.""
 import io
 import re
 import sys
+from functools import partial
 
-import numpy as np
 import pandas as pd
 import pytest
+from _helpers import normal_tasks
 
 from sklearn_mmoe import MMoEMultiTask, MMoERegressor
 
@@ -23,11 +24,15 @@ class Terminal(io.StringIO):
         return True
 
 
-def _data(n=200):
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(n, 3))
-    Y = pd.DataFrame({"spend": X[:, 0] + X[:, 1], "buys": X[:, 2] > 0})
-    return X, Y
+def _spend_and_buys(X):
+    return pd.DataFrame({"spend": X[:, 0] + X[:, 1], "buys": X[:, 2] > 0})
+
+
+# The shared table, 200 rows of three columns, with named tasks of two kinds (the
+# lines shown name them).
+_data = partial(
+    normal_tasks, MMoEMultiTask, n=200, n_features=3, values=_spend_and_buys
+)
 
 
 def test_a_terminal_gets_one_bar_redrawn_in_place_within_80_columns(monkeypatch):

@@ -2,18 +2,13 @@
 
 import numpy as np
 import pytest
+from _helpers import LEARNER
 from sklearn.metrics import mean_poisson_deviance, r2_score
 
 from sklearn_mmoe import MMoERegressor
 
-FAST = dict(
-    n_experts=4,
-    expert_units=(32,),
-    tower_units=(16,),
-    max_epochs=150,
-    learning_rate=1e-2,
-    random_state=0,
-)
+# Twice as wide, 150 epochs: three targets on very different scales, each learned.
+LEARNED = dict(LEARNER, expert_units=(32,), tower_units=(16,), max_epochs=150)
 
 
 @pytest.fixture
@@ -28,7 +23,7 @@ def three_scales():
 
 def test_three_targets_on_very_different_scales_are_all_learned(three_scales):
     X, Y = three_scales
-    reg = MMoERegressor(**FAST).fit(X[:300], Y[:300])
+    reg = MMoERegressor(**LEARNED).fit(X[:300], Y[:300])
     pred = reg.predict(X[300:])
     assert pred.shape == (100, 3) and pred.dtype == np.float64
     r2 = r2_score(Y[300:], pred, multioutput="raw_values")
@@ -38,7 +33,7 @@ def test_three_targets_on_very_different_scales_are_all_learned(three_scales):
 
 def test_one_dimensional_y_gives_one_dimensional_predictions(three_scales):
     X, Y = three_scales
-    reg = MMoERegressor(**FAST).fit(X, Y[:, 1])
+    reg = MMoERegressor(**LEARNED).fit(X, Y[:, 1])
     assert reg.predict(X[:5]).shape == (5,)
     assert reg.predict(X[:1]).shape == (1,)
     assert reg.n_outputs_ == 1
@@ -46,7 +41,7 @@ def test_one_dimensional_y_gives_one_dimensional_predictions(three_scales):
 
 def test_a_batch_of_one_row_keeps_its_task_axis(three_scales):
     X, Y = three_scales
-    reg = MMoERegressor(**FAST).fit(X, Y)
+    reg = MMoERegressor(**LEARNED).fit(X, Y)
     assert reg.predict(X[:1]).shape == (1, 3)
 
 
@@ -54,7 +49,7 @@ def test_a_constant_target_is_predicted_as_that_constant(three_scales):
     X, Y = three_scales
     Y = Y.copy()
     Y[:, 2] = 7.5
-    reg = MMoERegressor(**FAST).fit(X, Y)
+    reg = MMoERegressor(**LEARNED).fit(X, Y)
     np.testing.assert_allclose(reg.predict(X[:10])[:, 2], 7.5, atol=1e-4)
 
 
@@ -63,7 +58,9 @@ def test_a_zero_task_weight_leaves_that_tasks_tower_untouched(three_scales):
     weights = [1.0, 0.0, 1.0]
 
     def tower_of_task_1(max_epochs):
-        reg = MMoERegressor(**{**FAST, "max_epochs": max_epochs}, task_weights=weights)
+        reg = MMoERegressor(
+            **{**LEARNED, "max_epochs": max_epochs}, task_weights=weights
+        )
         net = reg.fit(X, Y).net_
         module = net.module_
         return [
@@ -86,7 +83,7 @@ def test_task_weights_must_match_the_tasks(three_scales):
 
 def test_warm_start_refuses_another_number_of_tasks(three_scales):
     X, Y = three_scales
-    reg = MMoERegressor(warm_start=True, **{**FAST, "max_epochs": 2}).fit(X, Y)
+    reg = MMoERegressor(warm_start=True, **{**LEARNED, "max_epochs": 2}).fit(X, Y)
     with pytest.raises(
         ValueError, match=r"same tasks \(their number.*had 3 task\(s\); y has 2"
     ):
@@ -126,7 +123,7 @@ def test_targets_above_1e154_score_finite_and_as_at_unit_scale():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 3))
     y = X[:, 0] + 0.1 * rng.normal(size=200)
-    huge = MMoERegressor(**dict(FAST, max_epochs=20)).fit(X, y * 1e200)
+    huge = MMoERegressor(**dict(LEARNED, max_epochs=20)).fit(X, y * 1e200)
     score = huge.score(X, y * 1e200)
     assert np.isfinite(score) and score > 0.8
     assert score == pytest.approx(r2_score(y, huge.predict(X) / 1e200), abs=1e-9)

@@ -1,5 +1,7 @@
 """A failed or interrupted fit changes nothing, interrupts reach the caller, fits in
-threads are reproducible, and unusual inputs get clear errors or finite outputs."""
+threads are reproducible, unusual inputs get finite outputs or, where none can be,
+a clear error, and a plain array's short path past validate_data skips none of its
+checks (what every estimator refuses: tests/test_validation_errors.py)."""
 
 import os
 import pickle
@@ -11,28 +13,19 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 import torch
-from _helpers import TINY
+from _helpers import FAST, normal_tasks
 from joblib import Parallel, delayed
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-FAST = dict(**TINY, max_epochs=5, random_state=0)
 # A fit that only an interrupt ends: no budget and no patience run out first.
 # (Finite, so that a signal that never arrives fails the test instead of hanging it.)
 ENDLESS = dict(FAST, max_epochs=1_000, n_iter_no_change=1_000)
 ALL = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor, MMoEMultiTask])
-
-
-def _data(n=120, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 4))
-    return X, np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)
 
 
 def _targets(Est, Y):
@@ -66,7 +59,7 @@ def _sigint_after(seconds):
 def test_a_keyboard_interrupt_reaches_the_caller_and_changes_nothing(
     Est, interrupt_after
 ):
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     est = Est(**FAST).fit(X, _targets(Est, Y))
     before = est.predict(X)
     state = set(vars(est))
@@ -79,7 +72,7 @@ def test_a_keyboard_interrupt_reaches_the_caller_and_changes_nothing(
 
 
 def test_an_interrupted_first_fit_leaves_an_unfitted_estimator(interrupt_after):
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     interrupt_after(2)
     est = MMoEClassifier(**FAST)
     with pytest.raises(KeyboardInterrupt):
@@ -91,7 +84,7 @@ def test_an_interrupted_first_fit_leaves_an_unfitted_estimator(interrupt_after):
 
 def test_sigint_during_fit_raises_keyboard_interrupt():
     """A real SIGINT, sent while the fit runs, ends it with KeyboardInterrupt."""
-    X, Y = _data(n=400)
+    X, Y = normal_tasks(MMoEClassifier, n=400)
     est = MMoEClassifier(**ENDLESS, batch_size=8)
     with _sigint_after(0.5), pytest.raises(KeyboardInterrupt):
         est.fit(X, Y)
@@ -99,7 +92,7 @@ def test_sigint_during_fit_raises_keyboard_interrupt():
 
 
 def test_sigint_during_grid_search_stops_the_search():
-    X, Y = _data(n=400)
+    X, Y = normal_tasks(MMoEClassifier, n=400)
     search = GridSearchCV(
         MMoEClassifier(**ENDLESS, batch_size=8),
         {"n_experts": [2, 3]},
@@ -111,7 +104,7 @@ def test_sigint_during_grid_search_stops_the_search():
 
 
 def test_early_stopping_still_ends_training_early():
-    X, Y = _data(n=300)
+    X, Y = normal_tasks(MMoEClassifier, n=300)
     est = MMoEClassifier(**{**FAST, "max_epochs": 500}, n_iter_no_change=2, tol=10.0)
     assert est.fit(X, Y).n_iter_ == 3
 
@@ -129,7 +122,7 @@ def test_early_stopping_still_ends_training_early():
 )
 @ALL
 def test_a_failed_warm_start_leaves_the_fitted_model_as_it_was(Est, refit):
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     Y = _targets(Est, Y)
     est = Est(**FAST, warm_start=True).fit(X, Y)
     before = (est.predict(X), est.n_features_in_, est.n_outputs_, est.n_iter_)
@@ -141,7 +134,7 @@ def test_a_failed_warm_start_leaves_the_fitted_model_as_it_was(Est, refit):
 
 
 def test_a_failed_refit_keeps_feature_names():
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     df = pd.DataFrame(X, columns=list("abcd"))
     est = MMoEClassifier(**FAST).fit(df, Y)
     with pytest.raises(ValueError):
@@ -154,7 +147,7 @@ def test_a_failed_refit_keeps_feature_names():
 
 
 def test_fits_in_threads_equal_the_same_fits_one_after_the_other():
-    X, Y = _data(n=200)
+    X, Y = normal_tasks(MMoEClassifier, n=200)
     params = [
         {**FAST, "dropout": 0.3, "random_state": 1},
         {**FAST, "ensemble_size": 2, "dropout": 0.2, "random_state": 2},
@@ -178,7 +171,7 @@ def _fit_predict(params, X, Y):
 
 
 def test_fits_in_processes_equal_the_same_fits_in_this_one():
-    X, Y = _data(n=200)
+    X, Y = normal_tasks(MMoEClassifier, n=200)
     params = [{**FAST, "dropout": 0.3, "random_state": s} for s in (1, 2)]
     here = [_fit_predict(p, X, Y) for p in params]
     there = Parallel(n_jobs=2, backend="loky")(
@@ -190,7 +183,7 @@ def test_fits_in_processes_equal_the_same_fits_in_this_one():
 
 
 def test_a_fit_leaves_the_global_torch_random_state_as_it_was():
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
@@ -199,7 +192,7 @@ def test_a_fit_leaves_the_global_torch_random_state_as_it_was():
 
 
 def test_a_fitted_model_with_dropout_still_pickles():
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     est = MMoEClassifier(**FAST, dropout=0.3).fit(X, Y)
     restored = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(restored.predict_proba(X)[0], est.predict_proba(X)[0])
@@ -209,7 +202,7 @@ def test_a_fitted_model_with_dropout_still_pickles():
 
 
 def test_fit_works_with_float64_as_torchs_default_dtype():
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     expected = MMoEClassifier(**FAST).fit(X, Y).predict_proba(X)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
@@ -223,7 +216,7 @@ def test_fit_works_with_float64_as_torchs_default_dtype():
 
 @pytest.mark.parametrize("mode", [torch.inference_mode, torch.no_grad])
 def test_fit_works_inside_inference_mode_and_no_grad(mode):
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     expected = MMoEClassifier(**FAST).fit(X, Y).predict(X)
     with mode():
         est = MMoEClassifier(**FAST).fit(X, Y)
@@ -234,7 +227,7 @@ def test_fit_works_inside_inference_mode_and_no_grad(mode):
 
 
 def test_huge_regression_targets_give_finite_predictions():
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     Y = X[:, :2] * 1e200
     pred = MMoERegressor(**FAST).fit(X, Y).predict(X)
     assert np.all(np.isfinite(pred))
@@ -242,7 +235,7 @@ def test_huge_regression_targets_give_finite_predictions():
 
 
 def test_sample_weights_whose_sum_overflows_still_train():
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     weights = np.full(len(X), 1e307)
     weights[:10] = 1e308
     est = MMoEClassifier(**FAST).fit(X, Y, sample_weight=weights)
@@ -252,7 +245,7 @@ def test_sample_weights_whose_sum_overflows_still_train():
 
 
 def test_inputs_that_overflow_the_network_are_refused_instead_of_nan_labels():
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     est = MMoEClassifier(**FAST, gate_type="attention", numeric_encoding=None)
     est.fit(X, Y)
     huge = np.random.RandomState(1).normal(size=(50, 4)) * 1e20
@@ -261,22 +254,7 @@ def test_inputs_that_overflow_the_network_are_refused_instead_of_nan_labels():
             method(huge)
 
 
-# -- clear errors instead of raw internal ones ---------------------------------------
-
-
-def test_score_names_a_task_without_any_label():
-    X, Y = _data()
-    est = MMoEClassifier(**FAST, missing_labels="ignore").fit(X, Y)
-    Y_test = Y.astype(float)
-    Y_test[:, 1] = np.nan
-    with pytest.raises(ValueError, match="Task 1.*no sample has a label"):
-        est.score(X, Y_test)
-
-
-def test_a_series_as_X_gets_scikit_learns_2d_error():
-    X, Y = _data()
-    with pytest.raises(ValueError, match="2-dimensional|2D array"):
-        MMoEClassifier(**FAST).fit(pd.Series(X[:, 0]), Y[:, 0])
+# -- the short path of a plain array -------------------------------------------------
 
 
 def _validated_in_full(model, X):
@@ -297,7 +275,7 @@ def test_a_plain_array_skips_nothing_that_validation_checks(encoding):
     """A few rows of a float array take a short path past validate_data (its cost is
     most of a single row's latency): the same probabilities, and every case it
     would refuse or warn about still goes through validate_data, with its errors."""
-    X, Y = _data()
+    X, Y = normal_tasks(MMoEClassifier)
     model = MMoEClassifier(**FAST, numeric_encoding=encoding).fit(X, Y)
     for rows in (X[:1], X[:7].astype(np.float32), np.asfortranarray(X[:5])):
         for got, full in zip(
@@ -320,52 +298,3 @@ def test_a_plain_array_skips_nothing_that_validation_checks(encoding):
     named = MMoEClassifier(**FAST).fit(pd.DataFrame(X, columns=list("abcd")), Y)
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         named.predict_proba(X[:1])
-
-
-def test_a_model_with_categorical_columns_reads_lists_and_refuses_the_rest():
-    X, Y = _data()
-    df = pd.DataFrame(X[:, :2], columns=["a", "b"])
-    df["colour"] = pd.Categorical(np.where(X[:, 2] > 0, "red", "blue"))
-    est = MMoEClassifier(**FAST).fit(df, Y)
-    rows = df.astype(object).to_numpy().tolist()
-    with pytest.warns(UserWarning, match="does not have valid feature names"):
-        from_rows = est.predict(rows)
-    np.testing.assert_array_equal(from_rows, est.predict(df))
-    with pytest.raises(TypeError, match="categorical features, which need dense X"):
-        est.predict(sp.csr_matrix(np.ones((3, 3))))
-    with pytest.raises(ValueError, match="Expected 2D array"):
-        est.predict(df.to_numpy()[0])
-
-
-@pytest.mark.parametrize("name", ["n_experts", "batch_size", "max_epochs", "top_k"])
-def test_a_bool_is_not_taken_for_an_int(name):
-    X, Y = _data()
-    with pytest.raises(InvalidParameterError, match=f"'{name}'.*not a bool"):
-        MMoEClassifier(**{**FAST, name: True}).fit(X, Y)
-
-
-@pytest.mark.parametrize("device", ["meta", "xpu"])
-def test_devices_the_estimators_do_not_train_on_are_named(device):
-    X, Y = _data()
-    with pytest.raises(ValueError, match=f"device='{device}'.*'cpu', 'cuda'"):
-        MMoEClassifier(**FAST, device=device).fit(X, Y)
-
-
-def test_early_stopping_counts_the_distinct_rows_it_splits():
-    X = np.ones((100, 3))
-    with pytest.raises(
-        ValueError, match=r"1 of its 1 sample\(s\) \(distinct rows.*merged"
-    ):
-        MMoERegressor(**FAST, early_stopping=True).fit(X, np.ones(100))
-    X, Y = _data(n=100)
-    with pytest.raises(
-        ValueError, match=r"0.999 of the training data: 100 of its 100 sample"
-    ):
-        MMoEClassifier(**FAST, early_stopping=True, validation_fraction=0.999).fit(X, Y)
-
-
-@pytest.mark.parametrize("weights", [["a", "b"], [[1.0], [2.0, 3.0]], {"x": 1}])
-def test_task_weights_that_are_not_numbers_are_named(weights):
-    X, Y = _data()
-    with pytest.raises((ValueError, InvalidParameterError), match="task_weights"):
-        MMoEClassifier(**FAST, task_weights=weights).fit(X, Y)

@@ -4,33 +4,19 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from _helpers import TINY
+from _helpers import FAST, normal_tasks
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._inputs.rows import collapse, task_row_weights
 from sklearn_mmoe._inputs.tensors import BatchIterator, TensorData
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-FAST = dict(
-    **TINY,
-    max_epochs=15,
-    learning_rate=1e-2,
-    batch_size=16,
-    random_state=0,
-    # every row trains (early_stopping='auto' holds out rows: tests/test_defaults.py)
-    early_stopping=False,
+# Fifteen epochs of 16-row batches at a high rate, every row training
+# (early_stopping='auto' holds out rows: tests/test_defaults.py).
+SMALL_BATCHES = dict(
+    FAST, max_epochs=15, learning_rate=1e-2, batch_size=16, early_stopping=False
 )
 both = pytest.mark.parametrize("Est", [MMoEClassifier, MMoERegressor])
-
-
-def _data(Est, n=120, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 3))
-    if Est is MMoEClassifier:
-        Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)
-    else:
-        Y = np.column_stack([X[:, 0] + X[:, 1], X[:, 1] * X[:, 2]])
-    return X, Y
 
 
 def _predictions(est, X):
@@ -40,9 +26,9 @@ def _predictions(est, X):
 @both
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_integer_weights_fit_exactly_as_repeated_rows(Est, early_stopping):
-    X, Y = _data(Est)
+    X, Y = normal_tasks(Est, n_features=3)
     w = np.random.RandomState(1).randint(0, 4, size=len(X))
-    params = dict(FAST, early_stopping=early_stopping)
+    params = dict(SMALL_BATCHES, early_stopping=early_stopping)
     weighted = Est(**params).fit(X, Y, sample_weight=w)
     repeated = Est(**params).fit(X.repeat(w, axis=0), Y.repeat(w, axis=0))
     np.testing.assert_array_equal(
@@ -52,28 +38,28 @@ def test_integer_weights_fit_exactly_as_repeated_rows(Est, early_stopping):
 
 @both
 def test_a_zero_weight_is_an_absent_row(Est):
-    X, Y = _data(Est)
+    X, Y = normal_tasks(Est, n_features=3)
     w = np.ones(len(X))
     w[::4] = 0
-    weighted = Est(**FAST).fit(X, Y, sample_weight=w)
-    absent = Est(**FAST).fit(X[w > 0], Y[w > 0])
+    weighted = Est(**SMALL_BATCHES).fit(X, Y, sample_weight=w)
+    absent = Est(**SMALL_BATCHES).fit(X[w > 0], Y[w > 0])
     np.testing.assert_array_equal(weighted.predict(X), absent.predict(X))
 
 
 @both
 def test_the_fit_does_not_depend_on_the_order_of_the_rows(Est):
-    X, Y = _data(Est)
+    X, Y = normal_tasks(Est, n_features=3)
     order = np.random.RandomState(2).permutation(len(X))
-    a = Est(**FAST).fit(X, Y)
-    b = Est(**FAST).fit(X[order], Y[order])
+    a = Est(**SMALL_BATCHES).fit(X, Y)
+    b = Est(**SMALL_BATCHES).fit(X[order], Y[order])
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
 
 
 @both
 def test_constant_weights_are_no_weights(Est):
-    X, Y = _data(Est)
-    a = Est(**FAST).fit(X, Y, sample_weight=np.full(len(X), 2.5))
-    b = Est(**FAST).fit(X, Y)
+    X, Y = normal_tasks(Est, n_features=3)
+    a = Est(**SMALL_BATCHES).fit(X, Y, sample_weight=np.full(len(X), 2.5))
+    b = Est(**SMALL_BATCHES).fit(X, Y)
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
 
 
@@ -96,7 +82,7 @@ def test_weights_pull_the_prediction_towards_the_heavier_rows():
     # prediction 0.25, and 1:3 make it 0.75.
     X = np.tile(np.linspace(-1, 1, 20)[:, None], (2, 1))
     y = np.repeat([0.0, 1.0], 20)
-    params = dict(FAST, max_epochs=300, batch_size=40, n_iter_no_change=300)
+    params = dict(SMALL_BATCHES, max_epochs=300, batch_size=40, n_iter_no_change=300)
     for w0, expected in ((3.0, 0.25), (1.0 / 3.0, 0.75)):
         w = np.where(y == 0, w0, 1.0)
         pred = MMoERegressor(**params).fit(X, y, sample_weight=w).predict(X)
@@ -106,14 +92,14 @@ def test_weights_pull_the_prediction_towards_the_heavier_rows():
 def test_weights_shift_the_classifier_probabilities():
     X = np.tile(np.linspace(-1, 1, 20)[:, None], (2, 1))
     y = np.repeat([0, 1], 20)
-    params = dict(FAST, max_epochs=300, batch_size=40, n_iter_no_change=300)
+    params = dict(SMALL_BATCHES, max_epochs=300, batch_size=40, n_iter_no_change=300)
     proba = MMoEClassifier(**params).fit(X, y, sample_weight=np.where(y, 4.0, 1.0))
     np.testing.assert_allclose(proba.predict_proba(X)[:, 1], 0.8, atol=0.01)
 
 
 def test_the_validation_loss_is_the_weighted_mean_over_its_rows():
-    X, Y = _data(MMoEClassifier)
-    clf = MMoEClassifier(**FAST).fit(X, Y)
+    X, Y = normal_tasks(MMoEClassifier, n_features=3)
+    clf = MMoEClassifier(**SMALL_BATCHES).fit(X, Y)
     net = clf.net_
     w = np.random.RandomState(3).randint(1, 5, size=len(X)).astype(np.float64)
     present = np.ones(Y.shape, dtype=bool)
@@ -141,25 +127,25 @@ def test_the_validation_loss_is_the_weighted_mean_over_its_rows():
 
 @both
 def test_bad_sample_weights_are_clear_errors(Est):
-    X, Y = _data(Est)
+    X, Y = normal_tasks(Est, n_features=3)
     with pytest.raises(ValueError, match="Negative values"):
-        Est(**FAST).fit(X, Y, sample_weight=-np.ones(len(X)))
+        Est(**SMALL_BATCHES).fit(X, Y, sample_weight=-np.ones(len(X)))
     # scikit-learn's own message from 1.7 on, this package's below it
     all_zero = "at least one (non-zero|sample needs a positive)"
     with pytest.raises(ValueError, match=all_zero):
-        Est(**FAST).fit(X, Y, sample_weight=np.zeros(len(X)))
+        Est(**SMALL_BATCHES).fit(X, Y, sample_weight=np.zeros(len(X)))
     with pytest.raises(ValueError, match=r"sample_weight.shape"):
-        Est(**FAST).fit(X, Y, sample_weight=np.ones(len(X) + 1))
+        Est(**SMALL_BATCHES).fit(X, Y, sample_weight=np.ones(len(X) + 1))
     with pytest.raises(ValueError, match="NaN"):
-        Est(**FAST).fit(X, Y, sample_weight=np.full(len(X), np.nan))
+        Est(**SMALL_BATCHES).fit(X, Y, sample_weight=np.full(len(X), np.nan))
 
 
 def test_a_class_seen_only_with_zero_weight_is_not_a_class():
-    X, Y = _data(MMoEClassifier)
+    X, Y = normal_tasks(MMoEClassifier, n_features=3)
     y = Y[:, 0].copy()
     y[:5] = 7
     w = np.where(y == 7, 0.0, 1.0)
-    clf = MMoEClassifier(**FAST).fit(X, y, sample_weight=w)
+    clf = MMoEClassifier(**SMALL_BATCHES).fit(X, y, sample_weight=w)
     np.testing.assert_array_equal(clf.classes_, [0, 1])
 
 
