@@ -199,10 +199,12 @@ COMPARE_CASES = (
 )
 
 
-def compare_one(defaults, case, seed, experts):
+def compare_one(case, seed, experts):
     """One seed of ``case`` with ``experts``' parameters, as ``defaults.py`` runs
     the MMoE: task scores, fit seconds, epochs and seconds per epoch."""
-    record = defaults.run_one(case, "MMoE", seed, COMPARED[experts])
+    from benchmarks.suite.runner import run_one
+
+    record = run_one(case, "MMoE", seed, COMPARED[experts])
     return {
         "case": case.name,
         "experts": experts,
@@ -215,14 +217,14 @@ def compare_one(defaults, case, seed, experts):
 
 
 def bench_compare(cases, seeds, out):
-    import defaults  # this folder: run as a script
+    from benchmarks.suite.cases import CASES
 
     torch.set_num_threads(2)
     records = []
     for name in cases:
         for seed in seeds:
             for experts in COMPARED:
-                record = compare_one(defaults, defaults.CASES[name], seed, experts)
+                record = compare_one(CASES[name], seed, experts)
                 records.append(record)
                 print(
                     f"{name:12s} seed {seed} {experts:11s} "

@@ -27,10 +27,10 @@ import time
 import warnings
 
 import numpy as np
-from bench_core import write_record  # this folder: run as a script
 from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
 from sklearn.tree import DecisionTreeRegressor
 
+from benchmarks.bench_core import write_record
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe._inputs.numeric import fit_numeric, tree_targets
 
@@ -92,8 +92,8 @@ def bench_binning():
 
 
 def bench_suite():
-    import defaults  # this folder: run as a script
-
+    from benchmarks.suite.cases import CASES, subset
+    from benchmarks.suite.competitors import fitted_mmoe, make_model
     from sklearn_mmoe._training import engine as _engine
 
     spent = []
@@ -108,17 +108,17 @@ def bench_suite():
     _engine.fit_numeric = timed
     rows = []
     try:
-        for name, case in defaults.CASES.items():
+        for name, case in CASES.items():
             X, Y = case.load()
             kinds = case.task_kinds(Y)
             params = {"missing_labels": "ignore"} if case.kind == "mixed" else {}
             train, _ = case.splits(X, Y, 0)[0]
-            model = defaults.make_model("MMoE", case.kind, X, 0, params, kinds)
+            model = make_model("MMoE", case.kind, X, 0, params, kinds)
             spent.clear()
             start = time.perf_counter()
-            model.fit(defaults._rows(X, train), defaults._rows(Y, train))
+            model.fit(subset(X, train), subset(Y, train))
             fit = time.perf_counter() - start
-            encoder = defaults._estimator(model).net_.module_.encoder
+            encoder = fitted_mmoe(model).net_.module_.encoder
             row = dict(
                 case=name,
                 rows=len(train),
