@@ -28,7 +28,7 @@ score maps the four models' case scores onto [0, 1] (worst to best) per seed.
 Usage::
 
     python -m benchmarks.defaults [--cases NAME ...] [--models MMoE MLP HGB RealMLP]
-        [--seeds 0 1 2] [--out benchmarks/defaults.json]
+        [--seeds 0 1 2] [--out benchmarks/records/defaults.json]
         [--recorded JSON --reuse MLP HGB RealMLP] [--mmoe '{"learning_rate": 0.01}']
 
 ``--recorded`` takes the results of the models named by ``--reuse`` from earlier runs'
@@ -47,6 +47,7 @@ import argparse
 import json
 from pathlib import Path
 
+from benchmarks.recording import RECORDS, command
 from benchmarks.suite.cases import CASES
 from benchmarks.suite.competitors import (
     MODELS,
@@ -66,8 +67,6 @@ from benchmarks.suite.report import (
 )
 from benchmarks.suite.runner import run_one
 
-HERE = Path(__file__).resolve().parent
-
 
 def parse_args(argv=None):
     """The command line: which cases, models and seeds, and where the record goes."""
@@ -75,7 +74,7 @@ def parse_args(argv=None):
     parser.add_argument("--cases", nargs="+", default=list(CASES))
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=HERE / "defaults.json")
+    parser.add_argument("--out", type=Path, default=RECORDS / "defaults.json")
     parser.add_argument("--recorded", type=Path, nargs="+")
     parser.add_argument("--reuse", nargs="+", default=[])
     parser.add_argument(
@@ -172,18 +171,15 @@ def report(results, args):
 def main(argv=None):
     args = parse_args(argv)
     recorded = load_recorded(args.recorded, args.reuse)
+    run = {"command": command("benchmarks.defaults"), "mmoe_params": args.mmoe}
     results = []
     for name in args.cases:
         results += run_case(name, args, recorded)
         # written after each case, so that an interrupted run keeps what it measured
-        args.out.write_text(
-            json.dumps({"mmoe_params": args.mmoe, "results": results}, indent=1)
-        )
+        args.out.write_text(json.dumps({**run, "results": results}, indent=1))
     table = report(results, args)
     args.out.write_text(
-        json.dumps(
-            {"mmoe_params": args.mmoe, "results": results, "table": table}, indent=1
-        )
+        json.dumps({**run, "results": results, "table": table}, indent=1)
     )
 
 

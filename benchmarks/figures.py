@@ -2,9 +2,9 @@
 
 A figure has a name, ``suite.rank`` say, takes arguments (``suite.rank(MMoE)``), and is
 computed by one function of this module from one benchmark record under
-``benchmarks/``, formatted as the text shows it. Nothing here measures: the scripts
-beside it measure and write the records (each record names the command that wrote
-it); this module only reads them.
+``benchmarks/records/``, formatted as the text shows it. Nothing here measures: the
+scripts beside it measure and write the records (each record names the command that
+wrote it); this module only reads them.
 
 - The documentation writes ``:measured:`suite.rank(MMoE)``` where it quotes a figure,
   and the role renders it from the records when the site is built
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.recording import RECORDS
 from benchmarks.suite import report
 
-HERE = Path(__file__).resolve().parent
 # name -> function(*args) -> str, and the record it reads
 FIGURES = {}
 _CALL = re.compile(r"\s*([\w.]+)\s*(?:\((.*)\))?\s*")
@@ -40,7 +40,7 @@ _CALL = re.compile(r"\s*([\w.]+)\s*(?:\((.*)\))?\s*")
 
 def figure(name, record):
     """Register the decorated function as the figure ``name``, read from the record
-    ``benchmarks/<record>.json``."""
+    ``benchmarks/records/<record>.json``."""
 
     def register(function):
         FIGURES[name] = (function, record)
@@ -61,8 +61,8 @@ def value(text):
 
 @functools.cache
 def record(name):
-    """The benchmark record ``benchmarks/<name>.json``."""
-    return json.loads((HERE / f"{name}.json").read_text())
+    """The benchmark record ``benchmarks/records/<name>.json``."""
+    return json.loads((RECORDS / f"{name}.json").read_text())
 
 
 # -- formatting
@@ -709,7 +709,7 @@ def _census_seconds(group, model):
 
 @figure("published", "published")
 def _published(name):
-    """A figure others published (``benchmarks/published.json``, with its source)."""
+    """A figure others published (``records/published.json``, with its source)."""
     return record("published")["figures"][name]["value"]
 
 
@@ -773,7 +773,7 @@ def _batching(n_experts, what):
 
 
 def _experts_table():
-    results = record("experts")
+    results = record("experts")["results"]
     rows = [
         [
             "case",

@@ -18,7 +18,7 @@ Usage:
   ``foreach`` implementation against its ``fused`` one (the estimator's), in the same
   run.
 
-Each figure is printed and kept in ``benchmarks/large_tables.json`` under its key (a
+Each figure is printed and kept in ``records/large_tables.json`` under its key (a
 run of one part replaces that part's figures only), with the command, the date and
 the machine. MovieLens is read from recbole's wheel, as in ``recommendation.py``.
 """
@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from benchmarks.bench_core import write_record
+from benchmarks.recording import RECORDS
 from benchmarks.suite.cases import CASES as SUITE
 from benchmarks.suite.cases import subset
 from benchmarks.suite.competitors import fitted_mmoe, make_model, predictions
@@ -41,7 +42,7 @@ from sklearn_mmoe._training.net import MultiTaskNet
 
 warnings.simplefilter("ignore")  # ConvergenceWarning, none expected here
 
-RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "large_tables.json")
+RECORD = os.path.join(RECORDS, "large_tables.json")
 CASES = ("census1-60k", "census2-60k", "movielens")
 SEEDS = (0, 1, 2)
 MEASURED = {}
@@ -220,9 +221,11 @@ BENCHES = {"ratio": bench_ratio, "optimizer": bench_optimizer}
 
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which not in {*BENCHES, "all"}:  # before the record is touched
+        sys.exit(f"usage: python -m benchmarks.large_tables [{'|'.join(BENCHES)}|all]")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     try:
         for part in BENCHES if which == "all" else [which]:
             BENCHES[part]()
     finally:
-        write_record(which, RECORD, MEASURED, "large_tables.py")
+        write_record(which, RECORD, MEASURED, "large_tables")

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
+from benchmarks.recording import RECORDS, command
 from sklearn_mmoe import MMoERegressor
 from sklearn_mmoe.datasets import make_multitask_regression
 
@@ -198,7 +199,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--n-train", type=int, default=50_000)
     parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent)
+    parser.add_argument("--out", type=Path, default=RECORDS)
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -218,7 +219,14 @@ def main():
         )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "synthetic_correlation.json").write_text(
-        json.dumps(dict(learning_rates=learning_rates, results=results), indent=1)
+        json.dumps(
+            dict(
+                command=command("benchmarks.synthetic_correlation"),
+                learning_rates=learning_rates,
+                results=results,
+            ),
+            indent=1,
+        )
     )
     plot(results, args.out / "synthetic_correlation.png")
     print(f"\n{args.seeds} seeds, {args.n_train} training rows, test MSE:\n")
