@@ -98,6 +98,7 @@ MOVIELENS_MLP = "over 20 minutes a fit: see recommendation.py's MLP"
 
 
 def _movielens_case(name, about, ids_only=False, groups=None):
+    """A MovieLens case: 80,000 training and 20,000 test ratings."""
     return Case(
         name,
         "mixed",
@@ -112,6 +113,7 @@ def _movielens_case(name, about, ids_only=False, groups=None):
 
 
 def _census_case(group, n_train):
+    """A census case of task group ``group`` with ``n_train`` training rows."""
     task = "income" if group == 1 else "college"
     return Case(
         f"census{group}-{n_train // 1000}k",

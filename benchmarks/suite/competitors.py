@@ -57,6 +57,8 @@ class PerTask:
 
 
 def _mlp_preprocessing(X):
+    """What scikit-learn's MLP needs in front: numbers imputed and
+    standardised, categories one-hot encoded."""
     if not isinstance(X, pd.DataFrame):
         return StandardScaler()
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
@@ -75,6 +77,7 @@ def _mlp_preprocessing(X):
 
 
 def _mlp(kind, X, seed):
+    """The MLP's defaults for ``kind``, a regressor's targets standardised."""
     if kind == "classification":
         return make_pipeline(_mlp_preprocessing(X), MLPClassifier(random_state=seed))
     # targets standardised too, as a user of MLPRegressor would
@@ -189,6 +192,8 @@ class MixedJoint:
 
 
 def make_model(name, kind, X, seed, mmoe_params, kinds=None):
+    """Model ``name`` for a case of ``kind`` (``kinds``: a mixed case's
+    tasks), seeded with ``seed``; the MMoE with ``mmoe_params`` on its defaults."""
     if kind == "mixed":
         if name == "MMoE":
             return MixedJoint(MMoEMultiTask(random_state=seed, **mmoe_params))
@@ -205,6 +210,7 @@ def make_model(name, kind, X, seed, mmoe_params, kinds=None):
 
 
 def torch_threads():
+    """The threads torch computes on (pytabkit's models are told the same)."""
     import torch
 
     return torch.get_num_threads()

