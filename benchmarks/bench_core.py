@@ -4,7 +4,7 @@ Usage:
     python benchmarks/bench_core.py \
         [fit|deepctr|gpu|predict|latency|memory|checks|progress|onnx|all]
 
-Each figure is printed and kept in the record ``benchmarks/bench_core.json`` under its
+Each figure is printed and kept in the record ``records/bench_core.json`` under its
 key (a run of one benchmark replaces that benchmark's figures only), with the command,
 the date and the machine; the documentation's "Performance" page is written from it
 (``benchmarks/figures.py``).
@@ -69,7 +69,9 @@ ARCH = dict(n_experts=8, expert_units=(32,), tower_units=(16,), gate_units=())
 # the training step are those the hand-written loop runs.
 PINNED = dict(numeric_encoding=None, learning_rate_schedule="constant")
 N_ROWS, N_FEATURES, BATCH, EPOCHS = 200_000, 128, 1024, 2
-RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_core.json")
+RECORD = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "records", "bench_core.json"
+)
 # The figures of this run, by key: what the record keeps.
 MEASURED = {}
 
@@ -626,7 +628,7 @@ def _median(call, n):
     return float(np.median(times))
 
 
-def write_record(which, path=RECORD, measured=None, script="bench_core.py"):
+def write_record(which, path=RECORD, measured=None, script="bench_core"):
     """Merge a run's figures (``measured``, by default this script's) into the
     record at ``path`` (a benchmark run alone replaces its own keys; the others'
     stay), with the command, the date and the machine."""
@@ -637,11 +639,17 @@ def write_record(which, path=RECORD, measured=None, script="bench_core.py"):
     except FileNotFoundError:
         record = {"figures": {}}
     stamp = dict(
-        command=f"python benchmarks/{script} {which}",
+        command=f"python -m benchmarks.{script} {which}",
         measured=datetime.date.today().isoformat(),
         machine=f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"{torch.get_num_threads()} threads, torch {torch.__version__}",
     )
+    # a part run alone rewrites its own figures: each figure names its command
+    record.pop("command", None)
+    record = {
+        "command": f"python -m benchmarks.{script} all (or one part: its figures only)",
+        **record,
+    }
     for key, figure in measured.items():
         record["figures"][key] = {**figure, **stamp}
     with open(path, "w") as file:
@@ -663,6 +671,8 @@ BENCHES = {
 
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which not in {*BENCHES, "all", "_memory_child"}:  # before the record is touched
+        sys.exit(f"usage: python -m benchmarks.bench_core [{'|'.join(BENCHES)}|all]")
     if which == "_memory_child":
         _memory_child()
     else:

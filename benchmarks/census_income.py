@@ -56,11 +56,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from benchmarks.recording import RECORDS, command
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe.datasets import census_income_path, load_census_income
 from sklearn_mmoe.preprocessing import PiecewiseLinearEncoder
 
-HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = census_income_path()  # the test split shipped with the package
 MONEY = ["wage_per_hour", "capital_gains", "capital_losses", "stock_dividends"]
 # Paper (Ma et al., 2018, table 3/4): best-run / mean test AUC of MMoE.
@@ -396,7 +396,7 @@ def main():
         default=[name for name, _ in MODELS],
         help="the rows to fit and report (default: all)",
     )
-    parser.add_argument("--out", default=str(HERE / "census_income.json"))
+    parser.add_argument("--out", default=str(RECORDS / "census_income.json"))
     parser.add_argument(
         "--recorded",
         metavar="JSON",
@@ -456,6 +456,7 @@ def main():
             "results": per_seed,
             "table": table,
         }
+    report = {"command": command("benchmarks.census_income"), **report}
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out}")
 

@@ -8,7 +8,7 @@ builds with ``-W``): the pages quote this record, which a first run must write.
 
 Usage (from the repository root)::
 
-    python -m benchmarks.docs_build [--out benchmarks/docs_build.json]
+    python -m benchmarks.docs_build [--out benchmarks/records/docs_build.json]
 """
 
 import argparse
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.recording import RECORDS, command
 
 ROOT = Path(__file__).resolve().parents[1]
 # "   * - :ref:`sphx_glr_auto_examples_quickstart.py` (``../examples/quickstart.py``)"
@@ -40,16 +42,16 @@ def example_seconds(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/docs_build.json")
+    parser.add_argument("--out", type=Path, default=RECORDS / "docs_build.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "sphinx", "-q", "-b", "html"]
+        sphinx = [sys.executable, "-m", "sphinx", "-q", "-b", "html"]
         start = time.perf_counter()
-        subprocess.run([*command, "docs", out], cwd=ROOT, check=True)
+        subprocess.run([*sphinx, "docs", out], cwd=ROOT, check=True)
         seconds = time.perf_counter() - start
     examples = example_seconds((ROOT / "docs" / "sg_execution_times.rst").read_text())
     record = {
-        "command": "python -m benchmarks.docs_build",
+        "command": command("benchmarks.docs_build"),
         "measured": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "seconds": seconds,

@@ -34,10 +34,10 @@ the median latency of a single row's ``predict_proba`` (2,000 calls).
 Usage::
 
     python benchmarks/experts.py batching [--repeats 3] [--experts 8]
-        (the record: benchmarks/experts_batching.json, one entry per --experts)
+        (the record: benchmarks/records/experts_batching.json, one entry per --experts)
     python benchmarks/experts.py mlp [--repeats 3]
     python benchmarks/experts.py compare [--cases ...] [--seeds 0 1 2]
-        [--out benchmarks/experts.json]
+        [--out benchmarks/records/experts.json]
 """
 
 import argparse
@@ -52,6 +52,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from benchmarks.recording import RECORDS, command
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe._network import experts as _experts
 from sklearn_mmoe._network.ops import _TorchOps
@@ -154,13 +155,13 @@ def bench_batching(repeats, n_experts):
     print(f"speed-up of batching:                 {loop / batched:.2f}x")
     print(f"built-in MLP experts (64,), for scale: {mlp:.3f} s per epoch")
     # kept in the record the documentation quotes, one entry per number of experts
-    path = HERE / "experts_batching.json"
+    path = RECORDS / "experts_batching.json"
     record = json.loads(path.read_text()) if path.exists() else {}
     record[str(n_experts)] = dict(
         batched=batched,
         loop=loop,
         mlp=mlp,
-        command=f"python benchmarks/experts.py batching --experts {n_experts}",
+        command=command("benchmarks.experts"),
         measured=time.strftime("%Y-%m-%d"),
         threads=torch.get_num_threads(),
     )
@@ -186,7 +187,6 @@ def bench_mlp(repeats):
     print(f"single-row predict_proba, median: {np.median(times) * 1e6:.0f} us")
 
 
-HERE = Path(__file__).resolve().parent
 COMPARED = {"MLP": {}, "Transformer": {"expert_type": "transformer"}}
 COMPARE_CASES = (
     "census1-10k",
@@ -199,10 +199,12 @@ COMPARE_CASES = (
 )
 
 
-def compare_one(defaults, case, seed, experts):
+def compare_one(case, seed, experts):
     """One seed of ``case`` with ``experts``' parameters, as ``defaults.py`` runs
     the MMoE: task scores, fit seconds, epochs and seconds per epoch."""
-    record = defaults.run_one(case, "MMoE", seed, COMPARED[experts])
+    from benchmarks.suite.runner import run_one
+
+    record = run_one(case, "MMoE", seed, COMPARED[experts])
     return {
         "case": case.name,
         "experts": experts,
@@ -215,14 +217,14 @@ def compare_one(defaults, case, seed, experts):
 
 
 def bench_compare(cases, seeds, out):
-    import defaults  # this folder: run as a script
+    from benchmarks.suite.cases import CASES
 
     torch.set_num_threads(2)
     records = []
     for name in cases:
         for seed in seeds:
             for experts in COMPARED:
-                record = compare_one(defaults, defaults.CASES[name], seed, experts)
+                record = compare_one(CASES[name], seed, experts)
                 records.append(record)
                 print(
                     f"{name:12s} seed {seed} {experts:11s} "
@@ -231,7 +233,8 @@ def bench_compare(cases, seeds, out):
                     f"{record['epochs']:.0f} epochs, {record['fit_seconds']:.1f} s",
                     flush=True,
                 )
-                out.write_text(json.dumps(records, indent=1))
+                record = {"command": command("benchmarks.experts"), "results": records}
+                out.write_text(json.dumps(record, indent=1))
     print_compare(records)
 
 
@@ -275,7 +278,7 @@ def main():
     parser.add_argument("--experts", type=int, default=8)
     parser.add_argument("--cases", nargs="+", default=list(COMPARE_CASES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=HERE / "experts.json")
+    parser.add_argument("--out", type=Path, default=RECORDS / "experts.json")
     parser.add_argument(
         "--recorded-only", action="store_true", help="print the table of --out"
     )
@@ -285,7 +288,7 @@ def main():
     elif args.mode == "mlp":
         bench_mlp(args.repeats)
     elif args.recorded_only:
-        print_compare(json.loads(args.out.read_text()))
+        print_compare(json.loads(args.out.read_text())["results"])
     else:
         bench_compare(args.cases, args.seeds, args.out)
 

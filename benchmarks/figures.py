@@ -2,9 +2,9 @@
 
 A figure has a name, ``suite.rank`` say, takes arguments (``suite.rank(MMoE)``), and is
 computed by one function of this module from one benchmark record under
-``benchmarks/``, formatted as the text shows it. Nothing here measures: the scripts
-beside it measure and write the records (each record names the command that wrote
-it); this module only reads them.
+``benchmarks/records/``, formatted as the text shows it. Nothing here measures: the
+scripts beside it measure and write the records (each record names the command that
+wrote it); this module only reads them.
 
 - The documentation writes ``:measured:`suite.rank(MMoE)``` where it quotes a figure,
   and the role renders it from the records when the site is built
@@ -30,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.recording import RECORDS
+from benchmarks.suite import report
+
 # name -> function(*args) -> str, and the record it reads
 FIGURES = {}
 _CALL = re.compile(r"\s*([\w.]+)\s*(?:\((.*)\))?\s*")
@@ -38,7 +40,7 @@ _CALL = re.compile(r"\s*([\w.]+)\s*(?:\((.*)\))?\s*")
 
 def figure(name, record):
     """Register the decorated function as the figure ``name``, read from the record
-    ``benchmarks/<record>.json``."""
+    ``benchmarks/records/<record>.json``."""
 
     def register(function):
         FIGURES[name] = (function, record)
@@ -59,8 +61,8 @@ def value(text):
 
 @functools.cache
 def record(name):
-    """The benchmark record ``benchmarks/<name>.json``."""
-    return json.loads((HERE / f"{name}.json").read_text())
+    """The benchmark record ``benchmarks/records/<name>.json``."""
+    return json.loads((RECORDS / f"{name}.json").read_text())
 
 
 # -- formatting
@@ -93,56 +95,61 @@ RANKED = ("MMoE", "MLP", "HGB", "RealMLP")
 
 @functools.cache
 def _suite():
-    from benchmarks import defaults
-
     results = record("defaults")["results"]
-    return defaults, results, defaults.summarise(results, RANKED)
+    return results, report.summarise(results, RANKED)
+
+
+def _case_table():
+    """The suite's case table (imported when first read: it loads sklearn_mmoe)."""
+    from benchmarks.suite.cases import CASES
+
+    return CASES
 
 
 @figure("suite.cases", "defaults")
 def _cases():
-    return str(len(_suite()[2]))
+    return str(len(_suite()[1]))
 
 
 @figure("suite.rank", "defaults")
 def _rank(model, which="all"):
-    defaults, _, table = _suite()
+    _, table = _suite()
     cases = None
     if which == "mixed":
-        cases = {name for name, c in defaults.CASES.items() if c.kind == "mixed"}
-    return f"{defaults.mean_ranks(table, RANKED, cases)[1][model]:.2f}"
+        cases = {name for name, c in _case_table().items() if c.kind == "mixed"}
+    return f"{report.mean_ranks(table, RANKED, cases)[1][model]:.2f}"
 
 
 @figure("suite.mixed_cases", "defaults")
 def _mixed_cases():
-    defaults, _, table = _suite()
-    return str(sum(defaults.CASES[c].kind == "mixed" for c in table))
+    _, table = _suite()
+    return str(sum(_case_table()[c].kind == "mixed" for c in table))
 
 
 @figure("suite.at_least", "defaults")
 def _at_least(reference):
-    defaults, results, _ = _suite()
-    level, pairs = defaults.at_least(results, reference)
+    results, _ = _suite()
+    level, pairs = report.at_least(results, reference)
     return count(level, len(pairs))
 
 
 @figure("suite.below_constant", "defaults")
 def _below_constant(model):
-    defaults, results, _ = _suite()
-    below, n, _ = defaults.harm(results, model)
+    results, _ = _suite()
+    below, n, _ = report.harm(results, model)
     return count(len(below), n)
 
 
 @figure("suite.seconds", "defaults")
 def _seconds(model):
-    _, results, _ = _suite()
+    results, _ = _suite()
     return seconds(sum(r["fit_seconds"] for r in results if r["model"] == model))
 
 
 @figure("suite.time_ratio", "defaults")
 def _time_ratio(statistic="median"):
-    defaults, _, table = _suite()
-    ratios = np.array([row[3] for row in defaults.time_rows(table)])
+    _, table = _suite()
+    ratios = np.array([row[3] for row in report.time_rows(table)])
     if statistic == "median":
         return ratio(float(np.median(ratios)))
     return count(int((ratios <= float(statistic)).sum()), len(ratios))
@@ -150,8 +157,8 @@ def _time_ratio(statistic="median"):
 
 @figure("suite.joint", "defaults")
 def _joint(verdict):
-    defaults, results, _ = _suite()
-    rows = defaults.joint_verdicts(results)
+    results, _ = _suite()
+    rows = report.joint_verdicts(results)
     if verdict == "tasks":
         return str(len(rows))
     return str(sum(row[3] == verdict for row in rows))
@@ -161,7 +168,7 @@ def _joint(verdict):
 def _joint_time():
     """One model for all tasks against one per task: their fit seconds (each
     case's mean over seeds) summed over the mixed cases."""
-    _, results, _ = _suite()
+    results, _ = _suite()
     mixed = {r["case"] for r in results if r["model"] == "MMoE-solo"}
 
     def total(model):
@@ -181,7 +188,7 @@ def _joint_time():
 
 @figure("suite.case", "defaults")
 def _case(case, model, what="score"):
-    entry = _suite()[2][case][model]
+    entry = _suite()[1][case][model]
     return seconds(entry["fit_seconds"]) if what == "seconds" else score(entry["score"])
 
 
@@ -200,12 +207,12 @@ def _task_mean(rows, task, **match):
 def _task(case, model, task):
     """Task ``task`` (its column) of ``case``: ``model``'s score, the mean over
     seeds."""
-    return _task_mean(_suite()[1], task, case=case, model=model)
+    return _task_mean(_suite()[0], task, case=case, model=model)
 
 
 @figure("suite.case_ratio", "defaults")
 def _case_ratio(case, model="MMoE", reference="HGB"):
-    entry = _suite()[2][case]
+    entry = _suite()[1][case]
     return ratio(entry[model]["fit_seconds"] / entry[reference]["fit_seconds"])
 
 
@@ -213,12 +220,10 @@ def _suite_tables():
     """The suite's table (each case's score ± its spread over seeds, per model; the
     seconds are in the time table) and its time table (the MMoE's seconds against
     boosting's)."""
-    defaults, _, table = _suite()
+    _, table = _suite()
     rows = [["case", *RANKED]]
-    rows += [
-        [case, *cells] for case, cells in defaults.score_cells(table, RANKED, False)
-    ]
-    return {"defaults_table": rows, "defaults_time": defaults.time_csv(table)}
+    rows += [[case, *cells] for case, cells in report.score_cells(table, RANKED, False)]
+    return {"defaults_table": rows, "defaults_time": report.time_csv(table)}
 
 
 # -- speed and memory of the core estimators (benchmarks/bench_core.py)
@@ -704,7 +709,7 @@ def _census_seconds(group, model):
 
 @figure("published", "published")
 def _published(name):
-    """A figure others published (``benchmarks/published.json``, with its source)."""
+    """A figure others published (``records/published.json``, with its source)."""
     return record("published")["figures"][name]["value"]
 
 
@@ -768,7 +773,7 @@ def _batching(n_experts, what):
 
 
 def _experts_table():
-    results = record("experts")
+    results = record("experts")["results"]
     rows = [
         [
             "case",
@@ -825,20 +830,20 @@ REFIT = "MMoE-refit"
 
 @functools.cache
 def _refit():
-    defaults, results, _ = _suite()
+    results, _ = _suite()
     refit = record("refit")["results"]
     cases = {r["case"] for r in refit}
-    return defaults, results, refit, cases
+    return results, refit, cases
 
 
 @figure("refit.at_least", "refit")
 def _refit_at_least(model=REFIT):
     """On how many tasks of the small tables ``model`` (the refit, or the
     default) scores at least the other within noise."""
-    defaults, results, refit, cases = _refit()
+    results, refit, cases = _refit()
     both = [r for r in results if r["case"] in cases] + refit
     other = "MMoE" if model == REFIT else REFIT
-    level, pairs = defaults.at_least(both, other, model=model)
+    level, pairs = report.at_least(both, other, model=model)
     return count(level, len(pairs))
 
 
@@ -846,12 +851,12 @@ def _refit_at_least(model=REFIT):
 def _refit_rank(which="MMoE"):
     """The MMoE's mean rank over the whole suite: the default's, or with the refit
     on the small tables (``refit``)."""
-    defaults, results, refit, cases = _refit()
+    results, refit, cases = _refit()
     if which == "refit":
         kept = [r for r in results if not (r["model"] == "MMoE" and r["case"] in cases)]
         results = kept + [{**r, "model": "MMoE"} for r in refit]
-    table = defaults.summarise(results, RANKED)
-    return f"{defaults.mean_ranks(table, RANKED)[1]['MMoE']:.2f}"
+    table = report.summarise(results, RANKED)
+    return f"{report.mean_ranks(table, RANKED)[1]['MMoE']:.2f}"
 
 
 def _mean_seconds(rows, model, case):
@@ -864,7 +869,7 @@ def _mean_seconds(rows, model, case):
 def _refit_task(case, task, model=REFIT):
     """Task ``task`` of ``case``: the refit's or the default's (``MMoE``) score,
     the mean over seeds."""
-    _, results, refit, _ = _refit()
+    results, refit, _ = _refit()
     return _task_mean(results + refit, task, case=case, model=model)
 
 
@@ -872,7 +877,7 @@ def _refit_task(case, task, model=REFIT):
 def _refit_time_ratio(statistic="median"):
     """The refit's fit seconds over the default's, per small table (the means over
     seeds): their median, or their largest."""
-    _, results, refit, cases = _refit()
+    results, refit, cases = _refit()
     rows = results + refit
     ratios = [
         _mean_seconds(rows, REFIT, c) / _mean_seconds(rows, "MMoE", c)
@@ -885,7 +890,7 @@ def _refit_time_ratio(statistic="median"):
 def _refit_hgb_ratio(model="MMoE"):
     """The median over the small tables of ``model``'s fit seconds (the default,
     or the refit) over boosting's (the means over seeds)."""
-    _, results, refit, cases = _refit()
+    results, refit, cases = _refit()
     rows = results + refit
     ratios = [
         _mean_seconds(rows, model, c) / _mean_seconds(rows, "HGB", c)
@@ -924,7 +929,7 @@ def _times(model):
     """``model``'s fit seconds over the default's, per small table (means over
     seeds), each from the record that timed the two in one session."""
     if model == REFIT:
-        _, results, refit, cases = _refit()
+        results, refit, cases = _refit()
         rows, cases = results + refit, sorted(cases)
     else:
         rows, cases = record("cross_fit")["results"], _cross_fit_cases()
@@ -937,8 +942,8 @@ def _times(model):
 def _cross_fit_at_least(model, other="MMoE"):
     """On how many tasks of the small tables ``model`` scores at least ``other``'s
     within noise (of how many)."""
-    defaults, _, _ = _suite()
-    level, pairs = defaults.at_least(_cross_fit(), other, model=model)
+    _, _ = _suite()
+    level, pairs = report.at_least(_cross_fit(), other, model=model)
     return count(level, len(pairs))
 
 
@@ -946,8 +951,8 @@ def _cross_fit_at_least(model, other="MMoE"):
 def _cross_fit_gain(model, other="MMoE"):
     """The mean over the small tables' tasks of ``model``'s score less
     ``other``'s."""
-    defaults, _, _ = _suite()
-    _, pairs = defaults.at_least(_cross_fit(), other, model=model)
+    _, _ = _suite()
+    _, pairs = report.at_least(_cross_fit(), other, model=model)
     return f"{float(np.mean([d for _, d, _ in pairs])):+.4f}"
 
 
@@ -983,12 +988,12 @@ def _cross_fit_hgb_ratio(model="MMoE"):
 def _cross_fit_rank(model="MMoE"):
     """The MMoE's mean rank over the whole suite (defaults.json) with ``model``'s
     scores in place of the default's on the small tables."""
-    defaults, results, _ = _suite()
+    results, _ = _suite()
     cases = set(_cross_fit_cases())
     kept = [r for r in results if not (r["model"] == "MMoE" and r["case"] in cases)]
     mine = [{**r, "model": "MMoE"} for r in _cross_fit() if r["model"] == model]
-    table = defaults.summarise(kept + mine, RANKED)
-    return f"{defaults.mean_ranks(table, RANKED)[1]['MMoE']:.2f}"
+    table = report.summarise(kept + mine, RANKED)
+    return f"{report.mean_ranks(table, RANKED)[1]['MMoE']:.2f}"
 
 
 def _member_spread(rows):

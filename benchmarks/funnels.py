@@ -21,7 +21,7 @@ purchase probability exceeds their click probability.
 Usage::
 
     python benchmarks/funnels.py [--rows 5000 20000] [--seeds 0 1 2 3 4]
-        [--out benchmarks/funnels.json]
+        [--out benchmarks/records/funnels.json]
 """
 
 import argparse
@@ -38,10 +38,10 @@ from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
+from benchmarks.recording import RECORDS, command
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe.datasets import make_funnel
 
-HERE = Path(__file__).resolve().parent
 MODELS = ("independent", "clicked-only", "esmm", "aitm")
 
 
@@ -105,7 +105,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", nargs="+", type=int, default=[5000, 20000])
     parser.add_argument("--seeds", nargs="+", type=int, default=list(range(5)))
-    parser.add_argument("--out", type=Path, default=HERE / "funnels.json")
+    parser.add_argument("--out", type=Path, default=RECORDS / "funnels.json")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -124,7 +124,7 @@ def main():
                     flush=True,
                 )
     record = {
-        "command": "python benchmarks/funnels.py",
+        "command": command("benchmarks.funnels"),
         "measured": datetime.date.today().isoformat(),
         "threads": args.threads,
         "torch": torch.__version__,

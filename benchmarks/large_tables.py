@@ -18,7 +18,7 @@ Usage:
   ``foreach`` implementation against its ``fused`` one (the estimator's), in the same
   run.
 
-Each figure is printed and kept in ``benchmarks/large_tables.json`` under its key (a
+Each figure is printed and kept in ``records/large_tables.json`` under its key (a
 run of one part replaces that part's figures only), with the command, the date and
 the machine. MovieLens is read from recbole's wheel, as in ``recommendation.py``.
 """
@@ -29,16 +29,20 @@ import time
 import warnings
 from contextlib import contextmanager
 
-import defaults
 import numpy as np
 import torch
-from bench_core import write_record  # this folder: run as a script
 
+from benchmarks.bench_core import write_record
+from benchmarks.recording import RECORDS
+from benchmarks.suite.cases import CASES as SUITE
+from benchmarks.suite.cases import subset
+from benchmarks.suite.competitors import fitted_mmoe, make_model, predictions
+from benchmarks.suite.runner import task_scores
 from sklearn_mmoe._training.net import MultiTaskNet
 
 warnings.simplefilter("ignore")  # ConvergenceWarning, none expected here
 
-RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "large_tables.json")
+RECORD = os.path.join(RECORDS, "large_tables.json")
 CASES = ("census1-60k", "census2-60k", "movielens")
 SEEDS = (0, 1, 2)
 MEASURED = {}
@@ -106,24 +110,24 @@ def timed_fit(case, seed, name, **params):
     if name == "MMoE" and case.kind == "mixed":
         params = {"missing_labels": "ignore", **params}
     train, test = case.splits(X, Y, seed)[0]
-    model = defaults.make_model(name, case.kind, X, seed, params, kinds)
+    model = make_model(name, case.kind, X, seed, params, kinds)
     start = time.perf_counter()
-    model.fit(defaults._rows(X, train), defaults._rows(Y, train))
+    model.fit(subset(X, train), subset(Y, train))
     seconds = time.perf_counter() - start
-    pred = defaults.predictions(model, case.kind, defaults._rows(X, test))
-    scores = defaults.task_scores(case.kind, defaults._rows(Y, test), pred, kinds)
+    pred = predictions(model, case.kind, subset(X, test))
+    scores = task_scores(case.kind, subset(Y, test), pred, kinds)
     return model, seconds, scores
 
 
 def bench_ratio():
     rows = []
     for name in CASES:
-        case = defaults.CASES[name]
+        case = SUITE[name]
         for seed in SEEDS:
             with step_clock() as spent:
                 model, seconds, scores = timed_fit(case, seed, "MMoE")
             _, hgb_seconds, hgb_scores = timed_fit(case, seed, "HGB")
-            est = defaults._estimator(model)
+            est = fitted_mmoe(model)
             history = est.net_.history
             epochs = float(sum(row["dur"] for row in history))
             weight = est.net_.module_.input_weight
@@ -189,11 +193,9 @@ def update_seconds(params, repeat=200, **kind):
 def bench_optimizer():
     rows = []
     for name in CASES:
-        model, _, _ = timed_fit(defaults.CASES[name], 0, "MMoE", max_epochs=1)
+        model, _, _ = timed_fit(SUITE[name], 0, "MMoE", max_epochs=1)
         learned = [
-            p
-            for p in defaults._estimator(model).net_.module_.parameters()
-            if p.requires_grad
+            p for p in fitted_mmoe(model).net_.module_.parameters() if p.requires_grad
         ]
         foreach = update_seconds(learned, foreach=True)
         fused = update_seconds(learned, fused=True)
@@ -219,9 +221,11 @@ BENCHES = {"ratio": bench_ratio, "optimizer": bench_optimizer}
 
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which not in {*BENCHES, "all"}:  # before the record is touched
+        sys.exit(f"usage: python -m benchmarks.large_tables [{'|'.join(BENCHES)}|all]")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     try:
         for part in BENCHES if which == "all" else [which]:
             BENCHES[part]()
     finally:
-        write_record(which, RECORD, MEASURED, "large_tables.py")
+        write_record(which, RECORD, MEASURED, "large_tables")

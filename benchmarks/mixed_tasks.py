@@ -37,10 +37,10 @@ from sklearn.ensemble import (
 from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from benchmarks.recording import RECORDS, command
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor
 from sklearn_mmoe.datasets import census_income_path, load_census_income
 
-HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = census_income_path()  # the test split shipped with the package
 TYPES = ["classification", "regression"]
 MODELS = ["MMoEMultiTask", "MMoEMultiTask, uncertainty", "single-task MMoE", "HGB"]
@@ -94,7 +94,7 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--rows", type=int, default=None, help="subsample the file")
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
-    parser.add_argument("--out", default=str(HERE / "mixed_tasks.json"))
+    parser.add_argument("--out", default=str(RECORDS / "mixed_tasks.json"))
     args = parser.parse_args()
     X, income, weeks = load(args.data)
     if args.rows:
@@ -149,7 +149,12 @@ def main():
                 f"(ahead on {(d_auc >= 0).sum()}/{len(d_auc)} seeds), "
                 f"R2 {d_r2.mean():+.4f} (ahead on {(d_r2 >= 0).sum()}/{len(d_r2)})"
             )
-    payload = {"seeds": args.seeds, "rows": len(X), "results": results}
+    payload = {
+        "command": command("benchmarks.mixed_tasks"),
+        "seeds": args.seeds,
+        "rows": len(X),
+        "results": results,
+    }
     Path(args.out).write_text(json.dumps(payload, indent=1))
     print(f"wrote {args.out}")
 

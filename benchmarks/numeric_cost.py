@@ -16,7 +16,7 @@ Usage:
   against robust scaling, in the same run: where the code's epoch costs what, which
   ``numeric_encoding="auto"``'s rule on the number of numeric columns follows.
 
-Each figure is printed and kept in ``benchmarks/numeric_cost.json`` under its key
+Each figure is printed and kept in ``records/numeric_cost.json`` under its key
 (a run of one part replaces that part's figures only), with the command, the date and
 the machine.
 """
@@ -27,16 +27,17 @@ import time
 import warnings
 
 import numpy as np
-from bench_core import write_record  # this folder: run as a script
 from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
 from sklearn.tree import DecisionTreeRegressor
 
+from benchmarks.bench_core import write_record
+from benchmarks.recording import RECORDS
 from sklearn_mmoe import MMoEClassifier
 from sklearn_mmoe._inputs.numeric import fit_numeric, tree_targets
 
 warnings.simplefilter("ignore")  # ConvergenceWarning from the deliberately short fits
 
-RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numeric_cost.json")
+RECORD = os.path.join(RECORDS, "numeric_cost.json")
 N_ROWS, N_FEATURES = 200_000, 128
 WIDTHS = (4, 8, 16, 32, 64, 128)
 WIDTH_ROWS, WIDTH_EPOCHS = 50_000, 3
@@ -92,8 +93,8 @@ def bench_binning():
 
 
 def bench_suite():
-    import defaults  # this folder: run as a script
-
+    from benchmarks.suite.cases import CASES, subset
+    from benchmarks.suite.competitors import fitted_mmoe, make_model
     from sklearn_mmoe._training import engine as _engine
 
     spent = []
@@ -108,17 +109,17 @@ def bench_suite():
     _engine.fit_numeric = timed
     rows = []
     try:
-        for name, case in defaults.CASES.items():
+        for name, case in CASES.items():
             X, Y = case.load()
             kinds = case.task_kinds(Y)
             params = {"missing_labels": "ignore"} if case.kind == "mixed" else {}
             train, _ = case.splits(X, Y, 0)[0]
-            model = defaults.make_model("MMoE", case.kind, X, 0, params, kinds)
+            model = make_model("MMoE", case.kind, X, 0, params, kinds)
             spent.clear()
             start = time.perf_counter()
-            model.fit(defaults._rows(X, train), defaults._rows(Y, train))
+            model.fit(subset(X, train), subset(Y, train))
             fit = time.perf_counter() - start
-            encoder = defaults._estimator(model).net_.module_.encoder
+            encoder = fitted_mmoe(model).net_.module_.encoder
             row = dict(
                 case=name,
                 rows=len(train),
@@ -168,10 +169,12 @@ def bench_width():
 def main(argv):
     which = argv[1] if len(argv) > 1 else "all"
     parts = {"binning": bench_binning, "suite": bench_suite, "width": bench_width}
+    if which not in {*parts, "all"}:  # before the record is touched
+        sys.exit(f"usage: python -m benchmarks.numeric_cost [{'|'.join(parts)}|all]")
     for name, run in parts.items():
         if which in (name, "all"):
             run()
-    write_record(which, RECORD, MEASURED, "numeric_cost.py")
+    write_record(which, RECORD, MEASURED, "numeric_cost")
 
 
 if __name__ == "__main__":

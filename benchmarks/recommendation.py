@@ -40,7 +40,8 @@ Usage::
 
     python benchmarks/recommendation.py [--cases movielens movielens-ids movielens-cold]
         [--models Constant Bias HGB MLP DeepCTR MMoE Side] [--folds 0 1 2 3 4]
-        [--mmoe '{"learning_rate": 3e-3}'] [--out benchmarks/recommendation.json]
+        [--mmoe '{"learning_rate": 3e-3}']
+        [--out benchmarks/records/recommendation.json]
 """
 
 import argparse
@@ -67,9 +68,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from threadpoolctl import threadpool_limits
 
+from benchmarks.recording import RECORDS, command
 from sklearn_mmoe import MMoEMultiTask
 
-HERE = Path(__file__).resolve().parent
 CASES = ("movielens", "movielens-ids", "movielens-cold")
 MODELS = ("Constant", "Bias", "HGB", "MLP", "DeepCTR", "MMoE", "Side")
 IDS = ["user_id", "item_id"]
@@ -288,7 +289,7 @@ def write(args, old, results):
     fresh = {(r["case"], r["model"], r["fold"]) for r in results}
     kept = [r for r in old if (r["case"], r["model"], r["fold"]) not in fresh]
     record = {
-        "command": "python benchmarks/recommendation.py",
+        "command": command("benchmarks.recommendation"),
         "measured": datetime.date.today().isoformat(),
         "mmoe_params": args.mmoe,
         "threads": args.threads,
@@ -305,7 +306,7 @@ def main():
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--folds", nargs="+", type=int, default=list(range(N_FOLDS)))
     parser.add_argument("--mmoe", type=json.loads, default={})
-    parser.add_argument("--out", type=Path, default=HERE / "recommendation.json")
+    parser.add_argument("--out", type=Path, default=RECORDS / "recommendation.json")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     warnings.simplefilter("ignore")

@@ -5,7 +5,7 @@ Usage::
     python benchmarks/scaling.py                 # prints the curves, writes the figure
     python benchmarks/scaling.py --quick         # fewer points, one repeat
     python benchmarks/scaling.py --curves columns  # some curves only (the others are
-                                                   # kept from scaling.json)
+                                                   # kept from the record)
 
 Starting from the set-up of ``bench_core.py`` (200,000 x 128 float32 rows, 2 binary
 tasks, 8 experts of (32,), towers (16,), linear gates, batch 1024, constant rate, no
@@ -19,7 +19,7 @@ included); on the columns curve a point is the mean of the 2 epochs' own seconds
 the fit's fixed cost (the bins' placement, one tree per column on 100,000 rows) is
 reported beside it. Each curve's growth is the least-squares slope of log(seconds)
 against log(size) over the curve's upper half (1: linear; below 1: a fixed cost per
-epoch or per step still shows). The figures go to ``benchmarks/scaling.json``, which
+epoch or per step still shows). The figures go to ``records/scaling.json``, which
 the documentation draws (``draw``) when it is built.
 """
 
@@ -27,16 +27,15 @@ import argparse
 import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchmarks.recording import RECORDS, command
 from sklearn_mmoe import MMoEClassifier
 
 warnings.simplefilter("ignore")  # ConvergenceWarning from the 2-epoch fits
 
-HERE = Path(__file__).parent
 BASE = dict(
     n_experts=8,
     expert_units=(32,),
@@ -113,7 +112,7 @@ def main():
         "--curves", nargs="+", choices=list(CURVES), default=list(CURVES)
     )
     args = parser.parse_args()
-    path = HERE / "scaling.json"
+    path = RECORDS / "scaling.json"
     repeats = 1 if args.quick else args.repeats
     curves = {name: CURVES[name] for name in args.curves}
     if args.quick:
@@ -142,7 +141,9 @@ def main():
         slope = growth(sizes, seconds)
         print(f"{name}: growth exponent {slope:.2f} (1 = linear)", flush=True)
         results[name] = dict(sizes=sizes, seconds=seconds, growth=slope)
-    results = {name: results[name] for name in CURVES if name in results}
+    # the curves not re-measured are kept from the record's run
+    curves = {name: results[name] for name in CURVES if name in results}
+    results = {"command": command("benchmarks.scaling"), **curves}
     path.write_text(json.dumps(results, indent=1) + "\n")
 
 
@@ -182,7 +183,8 @@ def draw(results):
         "tasks": "tasks",
         "columns": "numeric columns (default encoding)",
     }
-    for ax, (name, r) in zip(axes.flat, results.items()):
+    curves = [(name, results[name]) for name in CURVES if name in results]
+    for ax, (name, r) in zip(axes.flat, curves):
         sizes, seconds = np.array(r["sizes"]), np.array(r["seconds"])
         ax.loglog(sizes, seconds, "o-", label="measured")
         if "raw_seconds" in r:

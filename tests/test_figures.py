@@ -3,6 +3,7 @@ documentation quote comes from a benchmark record (benchmarks/figures.py), none 
 typed by hand, and what the documentation says the library does not offer, it does
 not."""
 
+import json
 import re
 from pathlib import Path
 
@@ -94,8 +95,32 @@ def _unmarked(path):
     return [m.group(0) for m in MEASURE.finditer(prose)]
 
 
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def test_every_record_names_its_command_and_the_index_lists_it():
+    """benchmarks/README.md indexes every script and record, and each record says
+    which command wrote it."""
+    index = (BENCHMARKS / "README.md").read_text()
+    records = sorted((BENCHMARKS / "records").iterdir())
+    assert len(records) >= 20
+    for path in records:
+        assert f"`{path.name}`" in index, f"{path.name} is not in the index"
+        if path.suffix == ".json":
+            assert json.loads(path.read_text())["command"], path.name
+    for script in BENCHMARKS.glob("*.py"):
+        if script.name not in ("__init__.py", "recording.py"):
+            assert f"`{script.name}`" in index, f"{script.name} is not in the index"
+
+
+def test_the_benchmarks_import_as_one_package():
+    """No script finds its neighbours through an edited ``sys.path``."""
+    edits = [p.name for p in BENCHMARKS.glob("**/*.py") if "sys.path" in p.read_text()]
+    assert edits == []
+
+
 @pytest.mark.parametrize(
-    "path", [README, ROOT / "benchmarks" / "README.md"], ids=["README", "benchmarks"]
+    "path", [README, BENCHMARKS / "JOURNAL.md"], ids=["README", "journal"]
 )
 def test_every_figure_the_readme_quotes_is_the_records(path):
     quoted = list(MARKER.finditer(path.read_text()))

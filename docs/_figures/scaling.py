@@ -1,5 +1,5 @@
 """The scaling curves of the performance page, drawn from their record
-(benchmarks/scaling.json) when the documentation is built."""
+(benchmarks/records/scaling.json) when the documentation is built."""
 
 from benchmarks.figures import record
 from benchmarks.scaling import draw
