@@ -13,7 +13,7 @@ We compare one two-task MMoE with one
 support), then train the MMoE again with most marital labels missing. This example
 runs on a subsample to stay quick; ``benchmarks/defaults.py`` compares the defaults on
 60,000 training rows and ``benchmarks/census_income.py`` tuned settings (5 seeds, on a
-validation split); their tables are in ``benchmarks/README.md``.
+validation split); their tables are in ``benchmarks/JOURNAL.md``.
 """
 
 # %%

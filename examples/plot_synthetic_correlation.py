@@ -8,7 +8,7 @@ multi-gate (MMoE) mixture of experts as ``p`` falls. This example runs a small v
 of that study, sized to build in about twenty seconds: 16 input features instead of
 100, 3,000 training rows, 30 epochs and two seeds.
 ``benchmarks/synthetic_correlation.py`` runs the full-size study (100 features, 50,000
-rows, ten seeds); its measured table and figure are in ``benchmarks/README.md``. At
+rows, ten seeds); its measured table and figure are in ``benchmarks/JOURNAL.md``. At
 this small size the models are far from converged, so read the picture as a
 demonstration of the set-up, not as the result.
 """

@@ -114,7 +114,7 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
     category. On the census-income benchmark this encoding of the numeric columns,
     with narrow embeddings of the categorical ones, raised the income task's test
     AUC from 0.9376 to 0.9431 with quantile bins and to 0.9457 with tree bins (see
-    ``benchmarks/README.md``).
+    ``benchmarks/JOURNAL.md``, census-income).
 
     Examples
     --------

@@ -40,9 +40,9 @@ _MAX_ROWS = 100_000
 _AUTO_ROWS_PER_COLUMN = 100
 # ... and when the code is at most this many inputs wide (the bins of all columns):
 # its epoch costs more the wider it is (benchmarks/numeric_cost.py width), and on the
-# suite (benchmarks/numeric_rule.json) the code paid for its seconds on every case up
-# to this width and lost beyond it (the per-case table: the documentation's "What the
-# estimator does without being asked").
+# suite (benchmarks/records/numeric_rule.json) the code paid for its seconds on every
+# case up to this width and lost beyond it (the per-case table: the documentation's
+# "What the estimator does without being asked").
 _AUTO_CODE_WIDTH = 512
 
 

@@ -51,7 +51,7 @@ def is_id_column(n_codes):
 
 # embedding_l2="auto" where the wide part is on: chosen on the defaults suite's four
 # recommender cases against a smaller and a larger weight
-# (benchmarks/embedding_l2.json).
+# (benchmarks/records/embedding_l2.json).
 AUTO_EMBEDDING_L2 = 0.05
 # The learning rate of the codes' rows (embeddings, biases, factors) over the
 # network's, where the wide part is on.

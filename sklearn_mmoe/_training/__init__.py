@@ -1,2 +1,4 @@
-"""Training a network: the skorch net, its loss and epoch monitor, the engine
-that builds and trains it for an estimator, and the progress display."""
+"""Training a network: the fit's configuration (every "auto" resolved once), the
+trainer that builds the skorch net and trains it, the net and its loss, and the
+training concerns as skorch callbacks (learning-rate schedule, weight average, early
+stopping, progress display)."""
