@@ -338,7 +338,17 @@ FUNNEL_PARAMETERS = """\
 FITTED_ATTRIBUTES = """\
     net_ : skorch.NeuralNet
         The trained skorch net; ``net_.module_`` is the PyTorch module and
-        ``net_.history`` the per-epoch record, per-task losses included.
+        ``net_.history`` the per-epoch record, per-task losses included. Its
+        callbacks, by name: ``"schedule"`` (the learning rate), ``"average"``
+        (``ema_decay``), ``"stopping"`` (early stopping, the best epoch's weights
+        restored) and ``"progress"`` (``verbose``).
+    fit_config_ : FitConfig
+        What the last fit trained with, read-only: every ``"auto"`` value
+        resolved for its data (the batch size and epochs, early stopping and the
+        validation share, the numeric encoding, the embeddings' widths, the wide
+        part, the ensemble's size, ...) and the seed drawn from
+        ``random_state``. The network and the training are built from it alone;
+        :func:`sklearn_mmoe.save` keeps it.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
