@@ -54,6 +54,7 @@ from torch.func import functional_call
 
 from benchmarks.recording import RECORDS, command
 from sklearn_mmoe import MMoEClassifier
+from sklearn_mmoe._inputs.validation import validate_X
 from sklearn_mmoe._network import experts as _experts
 from sklearn_mmoe._network.ops import _TorchOps
 from sklearn_mmoe.datasets import load_census_income
@@ -128,7 +129,7 @@ def check_equal(model, X):
 def module_inputs(model, X):
     """The encoded input the first level's experts read, for ``X``."""
     module = model.net_.module_
-    raw = torch.as_tensor(model._validate_X(X), dtype=torch.float32)
+    raw = torch.as_tensor(validate_X(model, X), dtype=torch.float32)
     ops = _TorchOps(module.activation, 0.0)
     return module._dense_first_layer(module._tensors(), raw, ops)[1]
 

@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklearn_mmoe import MMoEClassifier, MMoERegressor
 from sklearn_mmoe._inputs.tensors import TensorData
+from sklearn_mmoe._inputs.validation import distinct_rows
 from sklearn_mmoe._training.net import MultiTaskNet
 
 
@@ -110,7 +111,7 @@ def _rows_and_targets_as_trained(est, X, Y):
         codes = [np.searchsorted(c, Y[:, t]) for t, c in enumerate(est.classes_)]
         targets = np.column_stack(codes).astype(np.int64)
     ones = np.ones(Y.shape, dtype=bool)
-    rows, targets, _, _, _ = est._distinct_rows(
+    rows, targets, _, _, _ = distinct_rows(
         X, np.arange(len(X)), targets, ones, np.ones(len(X))
     )
     scaled = [

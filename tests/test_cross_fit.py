@@ -18,6 +18,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask, MMoERegressor, load, save
+from sklearn_mmoe._estimators import inference
+from sklearn_mmoe._inputs.validation import validate_X
 from sklearn_mmoe._network.crossfit import CrossFitModule
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -37,10 +39,10 @@ def _member_outputs(model, X, method):
     module = model.net_.module_
     members = []
     for k in range(len(module.members)):
-        raw = model._torch_results(
-            model._validate_X(X), "outputs", module.member_run(k)
+        raw = inference.torch_results(
+            model, validate_X(model, X), "outputs", module.member_run(k)
         )
-        members.append(model._outputs_of(raw, method))
+        members.append(inference.outputs_of(model, raw, method))
     return members
 
 

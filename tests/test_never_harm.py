@@ -9,6 +9,7 @@ import torch
 from sklearn.metrics import r2_score
 
 from sklearn_mmoe import MMoEMultiTask, MMoERegressor
+from sklearn_mmoe._estimators import inference
 from sklearn_mmoe._tasks.kinds import CountTask, RegressionTask
 from sklearn_mmoe._tasks.shrinkage import shrink_factor
 
@@ -143,7 +144,7 @@ def test_without_validation_rows_the_output_is_not_shrunk():
     fast = dict(n_experts=2, expert_units=(32,), max_epochs=30, random_state=0)
     kept = MMoERegressor(**fast, early_stopping=False).fit(X, Y[:, 1])
     assert kept._tasks[0].shrink == 1.0
-    raw = kept._forward(X)[:, 0, 0].astype(np.float64)
+    raw = inference.forward(kept, X)[:, 0, 0].astype(np.float64)
     task = kept._tasks[0]
     np.testing.assert_allclose(kept.predict(X), raw * task.scale + task.mean)
     shrunk = MMoERegressor(**fast).fit(X, Y[:, 1])

@@ -9,7 +9,8 @@ import torch
 from _helpers import BRIEF
 
 from sklearn_mmoe import MMoEClassifier, MMoEMultiTask
-from sklearn_mmoe._estimators.predict import _dense
+from sklearn_mmoe._estimators.inference import _dense
+from sklearn_mmoe._inputs.validation import validate_X
 from sklearn_mmoe._network import module as _module
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -36,7 +37,7 @@ def _rows(model, X):
     module = model.net_.module_
     edge = float(module.encoder.bin_low[0, 1])
     X.loc[:5, "a"] = [1e6, -1e6, 40.0, -40.0, edge, np.nan]
-    return _dense(model._validate_X(X))
+    return _dense(validate_X(model, X))
 
 
 def _outputs_and_gradients(module, x, lookup):

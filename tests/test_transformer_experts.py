@@ -20,7 +20,8 @@ from sklearn_mmoe import (
     load,
     save,
 )
-from sklearn_mmoe._estimators.predict import _dense
+from sklearn_mmoe._estimators.inference import _dense
+from sklearn_mmoe._inputs.validation import validate_X
 from sklearn_mmoe._network.memory import rows_per_chunk
 from sklearn_mmoe._network.ops import _NumpyOps, _TorchOps
 
@@ -43,7 +44,7 @@ def _table(n=300, seed=0):
 def _tokens(model, X):
     """The first level's tokens ``(n, N, d)`` of ``X``, without their bias."""
     module = model.net_.module_
-    x = torch.as_tensor(_dense(model._validate_X(X)), dtype=torch.float32)
+    x = torch.as_tensor(_dense(validate_X(model, X)), dtype=torch.float32)
     p = module._tensors()
     with torch.no_grad():
         encoded = module.encoder.encode(p, x, _TorchOps("relu", 0.0))

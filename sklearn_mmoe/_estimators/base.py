@@ -1,9 +1,10 @@
 """The estimator base shared by every estimator: the parameter surface and its
-validation, and the one fit sequence (validate, describe and encode each task, merge
-repeated rows, standardise, then train through :mod:`sklearn_mmoe._training.engine`); an
-estimator says only which kind each of its tasks is (``_declared_task_types``) and how
-its predictions are laid out. Inference and scoring are
-:mod:`sklearn_mmoe._estimators.predict`'s."""
+validation, the one fit sequence (validate, describe and encode each task, merge
+repeated rows, standardise, resolve the fit's configuration, then train with a
+:class:`~sklearn_mmoe._training.engine.Trainer`), and the public inference methods,
+which call :mod:`sklearn_mmoe._estimators.inference`. An estimator says only which
+kind each of its tasks is (``_declared_task_types``) and how its predictions are laid
+out."""
 
 import copy
 import inspect
@@ -20,7 +21,7 @@ from sklearn.utils._param_validation import (
 )
 
 from .._inputs.numeric import NUMERIC_ENCODINGS
-from .._inputs.validation import _InputsMixin, check_task_names
+from .._inputs.validation import check_task_names, distinct_rows, validate_fit_data
 from .._network.architectures import ARCHITECTURES
 from .._network.experts import EXPERT_TYPES
 from .._network.gates import GATE_TYPES
@@ -32,13 +33,21 @@ from .._tasks.registry import TASKS
 from .._training.config import resolve
 from .._training.engine import FitMode, Trainer
 from .._utils.warn import warn
-from .predict import _PredictMixin
+from . import inference
 from .record import record_history, record_members
 
 
-class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
-    """Parameters, validation, the fit sequence and the skorch net, for every
-    estimator."""
+class _BaseMMoE(BaseEstimator):
+    """Parameters, validation, the fit sequence and inference, for every estimator.
+
+    The estimator owns its collaborators and calls them: the input validation of
+    :mod:`sklearn_mmoe._inputs.validation` (with the categorical columns' encoder,
+    ``_encoder``), the task descriptions (``_tasks``, one per task, of the kinds in
+    :data:`~sklearn_mmoe._tasks.registry.TASKS`), the fit's configuration
+    (``fit_config_``, :func:`~sklearn_mmoe._training.config.resolve`), the
+    :class:`~sklearn_mmoe._training.engine.Trainer` that trains the network, and
+    the inference of :mod:`sklearn_mmoe._estimators.inference`.
+    """
 
     _parameter_constraints: dict = {
         "architecture": [StrOptions(ARCHITECTURES.keys())],  # a later registration too
@@ -230,6 +239,88 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
                     f"not a bool; got {value!r}."
                 )
 
+    # -- inference
+    # -----------------------------------------------------------------------
+
+    def score(self, X, y, sample_weight=None):
+        """The score of each task, averaged over tasks: accuracy for a
+        classification task, :math:`R^2` for a regression task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True labels or targets of every task, laid out as at fit (1-D only for a
+            single task); with ``missing_labels="ignore"``, NaN or None marks a
+            missing label, left out of its task's score.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean over tasks of each task's (weighted) score on the rows that have its
+            label.
+        """
+        return inference.mean_score(self, X, y, sample_weight)
+
+    def expert_weights(self, level=0):
+        """The experts' learned weights, by name.
+
+        Parameters
+        ----------
+        level : int, default=0
+            Which level's experts: 0, the first (the only one but for ``"ple"``,
+            which has ``n_levels``).
+
+        Returns
+        -------
+        weights : dict of str to ndarray
+            Each weight as a float32 copy, the expert axis first where each expert
+            has its own. Feed-forward experts (``expert_type="mlp"``): ``weight0``,
+            ``bias0``, ``weight1``, ... of shapes ``(n_experts, n_in, n_out)`` and
+            ``(n_experts, 1, n_out)``, ``n_in`` of layer 0 on the first level being
+            the encoded input's width. Transformer experts: the shared tokenizer's
+            ``token_weight`` ``(encoded inputs, token_dim)`` and ``token_bias``,
+            each expert's ``cls`` token, its blocks' projections and its ``head``.
+            Experts of your own module: its parameters by their names (``.`` as
+            ``__``), stacked on the expert axis. A cross-fitted ensemble
+            (``n_cv_ > 1``) puts its members' axis before all of these.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_mmoe import MMoERegressor
+        >>> X = np.random.RandomState(0).normal(size=(60, 3))
+        >>> model = MMoERegressor(n_experts=4, max_epochs=2, random_state=0)
+        >>> model = model.fit(X, X[:, :2])
+        >>> {name: w.shape for name, w in model.expert_weights().items()}
+        {'weight0': (4, 3, 64), 'bias0': (4, 1, 64)}
+        """
+        return inference.expert_weights(self, level)
+
+    def gate_weights(self, X):
+        """The weight each task's gate gives each expert, for every sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_tasks, n_experts)
+            Non-negative mixing weights that sum to one over the last axis (with
+            ``top_k``, all but ``top_k`` of them are zero). ``"omoe"`` repeats its
+            single gate for every task; ``"shared_bottom"`` has no gates and returns
+            ones of shape (n_samples, n_tasks, 1). For ``"ple"``, the gates of the last
+            level, over the experts each task sees there: the ``n_experts`` shared
+            experts first, then the task's own ``n_task_experts``. The task axis is
+            kept when ``y`` was 1-D.
+        """
+        return inference.gate_weights(self, X)
+
     # -- training
     # ------------------------------------------------------------------------
 
@@ -270,8 +361,8 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         mode = FitMode(self, partial)  # fresh, warm or continuing: decided here only
         given_names, declared = _given_task_names(y), declared_dtypes(y)
         y_1d = getattr(self, "_y_1d", None)
-        X, rows, Y, present, weight = self._validate_fit_data(
-            X, y, sample_weight, reset=not mode.continuing
+        X, rows, Y, present, weight = validate_fit_data(
+            self, X, y, sample_weight, reset=not mode.continuing
         )
         # A partial_fit pass reports the rows of its call and the rows seen so far
         # (since the last fit, whose rows count).
@@ -318,7 +409,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
             )
         self._rows_seen = seen + len(Y)
         self._keep_fit(config, trained, names, mode)
-        self._set_out_of_fold(X, trained.out_of_fold)
+        inference.set_out_of_fold(self, X, trained.out_of_fold)
         return self
 
     def _fit_config(self, X, n_rows, n_tasks, mode):
@@ -418,7 +509,7 @@ class _BaseMMoE(_PredictMixin, _InputsMixin, BaseEstimator):
         keys = np.column_stack(
             [task.key(targets[:, t]) for t, task in enumerate(tasks)]
         )
-        rows, keys, present, weight, groups = self._distinct_rows(
+        rows, keys, present, weight, groups = distinct_rows(
             X, rows, keys, present, weight
         )
         targets = np.column_stack(

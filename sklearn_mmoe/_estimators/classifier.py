@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 
+from . import inference
 from .base import FUNNEL_CONSTRAINTS, FUNNEL_DEFAULTS, _BaseMMoE, init_with
 from .docstrings import (
     COMMON_PARAMETERS,
@@ -149,7 +150,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
             One array for a single task, otherwise a list with one array per task,
             whose columns follow that task's ``classes_``.
         """
-        return self._proba(X)
+        return inference.probabilities(self, X)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, in the same layout.
@@ -164,7 +165,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
         log_proba : ndarray of shape (n_samples, n_classes) or list of such arrays
             The natural logarithm of the class probabilities.
         """
-        proba = self._proba(X)
+        proba = inference.probabilities(self, X)
         with np.errstate(divide="ignore"):
             if isinstance(proba, list):
                 return [np.log(p) for p in proba]
@@ -185,7 +186,7 @@ class MMoEClassifier(ClassifierMixin, _BaseMMoE):
             object array when the tasks' label types differ); 1-D when ``y`` was 1-D
             at fit.
         """
-        return self._predict(X)
+        return inference.predictions(self, X)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of each task, averaged over tasks.

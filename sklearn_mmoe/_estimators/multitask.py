@@ -6,6 +6,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 
 from .._tasks.kinds import TASK_TYPES
+from . import inference
 from .base import FUNNEL_CONSTRAINTS, FUNNEL_DEFAULTS, _BaseMMoE, init_with
 from .docstrings import (
     COMMON_PARAMETERS,
@@ -212,7 +213,7 @@ default="auto"
             One column per task in its own type; an object array when the tasks'
             types differ. 1-D when ``y`` was 1-D at fit.
         """
-        return self._predict(X)
+        return inference.predictions(self, X)
 
     @available_if(_has_classification_task)
     def predict_proba(self, X):
@@ -230,4 +231,4 @@ default="auto"
             columns follow that task's ``classes_``, and ``None`` for a regression
             task. For a single task, the task's array.
         """
-        return self._proba(X)
+        return inference.probabilities(self, X)

@@ -3,6 +3,7 @@
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
+from . import inference
 from .base import _BaseMMoE, init_with
 from .docstrings import (
     COMMON_PARAMETERS,
@@ -130,7 +131,7 @@ class MMoERegressor(RegressorMixin, _BaseMMoE):
         y : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             Predictions, float64; 1-D when ``y`` was 1-D at fit.
         """
-        return self._predict(X)
+        return inference.predictions(self, X)
 
     def score(self, X, y, sample_weight=None):
         """:math:`R^2` of each task, averaged over tasks.

@@ -24,6 +24,7 @@ from torch import nn
 
 from .._inputs.categorical import FIRST
 from .._inputs.hashing import HASH
+from .._inputs.validation import validate_X
 from .._network.ops import _TorchOps
 
 NUMERIC = "numeric"
@@ -316,7 +317,7 @@ def onnx_inputs(model, X):
     {'numeric': (3, 2)}
     """
     check_is_fitted(model, "net_")
-    X = model._validate_X(X)
+    X = validate_X(model, X)
     if sp.issparse(X):
         X = X.toarray()
     n_numeric = model.net_.module_.encoder.n_numeric

@@ -1,5 +1,12 @@
 """What fit and predict accept: ``X`` (categorical columns encoded), ``y`` (missing
-labels), sample weights, and the distinct weighted rows the network trains on."""
+labels), sample weights, and the distinct weighted rows the network trains on.
+
+Each function takes the estimator first, as scikit-learn's ``validate_data`` does:
+it reads the parameters that say what is accepted (``categorical_features``,
+``missing_labels``, ...) and keeps what a fit learns of its inputs
+(``n_features_in_``, ``feature_names_in_``, ``is_categorical_``, the categorical
+columns' encoder ``_encoder``, ``_allow_nan``, ``_y_1d``) on it.
+"""
 
 from numbers import Integral
 
@@ -112,188 +119,189 @@ def _plain_rows(model, X):
         return None
     with np.errstate(over="ignore"):  # beyond float32: inf, refused below
         X = X.astype(np.float32, copy=False)  # as validate_data: float32, else a copy
-    if model._finite_X() is True:
+    if finite_X(model) is True:
         clean = np.isfinite(X).all()
     else:
         clean = not np.isinf(X).any()
     return X if clean else None
 
 
-class _InputsMixin:
-    """Input validation of the estimators; reads ``categorical_features``,
-    ``embedding_dim`` and ``missing_labels``."""
+def validate_numeric_X(model, X, reset):
+    """``X`` of numbers only, as scikit-learn validates it (``reset``: at fit):
+    float32, dense or CSR, NaN allowed where the numeric encoding fills it."""
+    return validate_data(
+        model,
+        X,
+        accept_sparse="csr",
+        dtype=np.float32,
+        reset=reset,
+        ensure_all_finite=finite_X(model),
+    )
 
-    def _validate_numeric_X(self, X, reset):
-        """``X`` of numbers only, as scikit-learn validates it (``reset``: at fit):
-        float32, dense or CSR, NaN allowed where the numeric encoding fills it."""
-        return validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=np.float32,
-            reset=reset,
-            ensure_all_finite=self._finite_X(),
+
+def validate_X(model, X):
+    """``X`` at predict time: float32, dense or CSR, categorical columns encoded."""
+    encoder = getattr(model, "_encoder", None)
+    if encoder is None:
+        plain = _plain_rows(model, X)
+        if plain is not None:
+            return plain
+        return validate_numeric_X(model, X, reset=False)
+    if sp.issparse(X):
+        raise TypeError(
+            "This model has categorical features, which need dense X (an array "
+            "or a DataFrame); got a sparse matrix."
         )
-
-    def _validate_X(self, X):
-        """``X`` at predict time: float32, dense or CSR, categorical columns encoded."""
-        encoder = getattr(self, "_encoder", None)
-        if encoder is None:
-            plain = _plain_rows(self, X)
-            if plain is not None:
-                return plain
-            return self._validate_numeric_X(X, reset=False)
-        if sp.issparse(X):
-            raise TypeError(
-                "This model has categorical features, which need dense X (an array "
-                "or a DataFrame); got a sparse matrix."
-            )
-        if not hasattr(X, "iloc"):  # lists, 1-D rows: scikit-learn's own errors
-            X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
-        elif X.ndim != 2:  # a Series (one row?): scikit-learn's words for it
-            raise ValueError(
-                f"Expected a 2-dimensional container but got {type(X)} instead. Pass "
-                "a DataFrame containing a single row (i.e. single sample) or a single "
-                "column (i.e. single feature) instead."
-            )
-        _check_feature_names(self, X, reset=False)
-        _check_n_features(self, X, reset=False)
-        return encoder.transform(X)
-
-    def _validate_fit_X(self, X):
-        """``X`` at fit time; learns which columns are categorical and their categories.
-
-        Without categorical columns, ``X`` is validated as float32 (dense or CSR) and no
-        encoder is kept, so that inference takes the plain path.
-        """
-        self._encoder = None
-        # A numeric encoding fills missing numeric values (see _numeric.py); raw
-        # inputs (numeric_encoding=None) must be finite.
-        self._allow_nan = self.numeric_encoding is not None
-        if (
-            self.categorical_features is None
-            or getattr(X, "ndim", 2) != 2  # a Series, a 1-D array: rejected there
-            or (isinstance(self.categorical_features, str) and not hasattr(X, "dtypes"))
-        ):
-            X = self._validate_numeric_X(X, reset=True)
-            self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
-            return X
-        _check_feature_names(self, X, reset=True)
-        _check_n_features(self, X, reset=True)
-        if not hasattr(X, "iloc") and not hasattr(X, "shape"):
-            X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
-        mask = categorical_mask(
-            X,
-            self.categorical_features,
-            self.n_features_in_,
-            getattr(self, "feature_names_in_", None),
+    if not hasattr(X, "iloc"):  # lists, 1-D rows: scikit-learn's own errors
+        X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+    elif X.ndim != 2:  # a Series (one row?): scikit-learn's words for it
+        raise ValueError(
+            f"Expected a 2-dimensional container but got {type(X)} instead. Pass "
+            "a DataFrame containing a single row (i.e. single sample) or a single "
+            "column (i.e. single feature) instead."
         )
-        self.is_categorical_ = mask
-        if not mask.any():
-            return self._validate_numeric_X(X, reset=False)
-        if sp.issparse(X):
-            raise TypeError(
-                "Categorical features need dense X (an array or a DataFrame); got a "
-                "sparse matrix."
-            )
-        names = getattr(self, "feature_names_in_", None)
-        buckets = bucket_counts(self.hash_buckets, mask, names)
-        encoder = CategoricalEncoder(mask, names, self._allow_nan, buckets)
-        X = encoder.fit(X, self.min_frequency, self.max_categories).transform(X)
-        self._encoder = encoder
+    _check_feature_names(model, X, reset=False)
+    _check_n_features(model, X, reset=False)
+    return encoder.transform(X)
+
+
+def validate_fit_X(model, X):
+    """``X`` at fit time; learns which columns are categorical and their categories.
+
+    Without categorical columns, ``X`` is validated as float32 (dense or CSR) and no
+    encoder is kept, so that inference takes the plain path.
+    """
+    model._encoder = None
+    # A numeric encoding fills missing numeric values (see _numeric.py); raw
+    # inputs (numeric_encoding=None) must be finite.
+    model._allow_nan = model.numeric_encoding is not None
+    if (
+        model.categorical_features is None
+        or getattr(X, "ndim", 2) != 2  # a Series, a 1-D array: rejected there
+        or (isinstance(model.categorical_features, str) and not hasattr(X, "dtypes"))
+    ):
+        X = validate_numeric_X(model, X, reset=True)
+        model.is_categorical_ = np.zeros(model.n_features_in_, dtype=bool)
         return X
-
-    def _finite_X(self):
-        """``ensure_all_finite`` for ``X``: NaN is allowed (a missing numeric value)
-        when the fitted model encodes its numeric columns, infinity never."""
-        return "allow-nan" if getattr(self, "_allow_nan", False) else True
-
-    def _validate_fit_data(self, X, y, sample_weight, reset=True):
-        """Validate ``X``, ``y`` and ``sample_weight`` and keep the rows that train.
-
-        Returns ``X`` (float32, dense or CSR, all rows), ``rows`` (the rows of ``X``
-        with a positive weight and at least one label), and for those rows ``Y``
-        (2-D, as given), ``present`` (where ``Y`` has a
-        label) and ``weight`` (float64).
-        """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is "
-                "None."
-            )
-        # reset=False (a later partial_fit call): X as the fitted model reads it.
-        X = self._validate_fit_X(X) if reset else self._validate_X(X)
-        X = canonical(X)  # row hashes need summed duplicates
-        Y = self._validate_y(y, X)
-        missing = ~self._present_labels(Y)
-        weight = _fit_weights(sample_weight, X)
-        rows = np.flatnonzero((weight > 0) & ~missing.all(axis=1))
-        if rows.size == 0:
-            raise ValueError(
-                "No sample has a label for any task (with a positive sample_weight)."
-            )
-        present = ~missing[rows]
-        unlabelled = np.flatnonzero(~present.any(axis=0)).tolist()
-        if unlabelled:
-            raise ValueError(
-                f"Task(s) {unlabelled} have no label on any sample with a positive "
-                "sample_weight; every task needs labels to train."
-            )
-        return X, rows, Y[rows], present, weight[rows]
-
-    def _validate_y(self, y, X):
-        """``y`` checked against ``X`` (one row each, 1-D or 2-D, labels of any
-        type, NaN or None where missing) and made 2-D; whether it was 1-D is kept
-        (``_y_1d``: what ``predict`` returns)."""
-        if _is_dask_key(y, X.shape[0]):
-            raise ValueError(
-                f"y is the tuple {y!r}, not labels: dask-ml's Incremental passes a "
-                "block's key instead of the block when y is a 2-D dask array. Give a "
-                "multi-task y as a dask DataFrame instead: "
-                "dask.dataframe.from_dask_array(Y, columns=[...])."
-            )
-        y = check_array(
-            keep_column_types(y),
-            accept_sparse="csr",
-            ensure_all_finite="allow-nan",
-            ensure_2d=False,
-            dtype=None,
-            input_name="y",
-            estimator=self,
+    _check_feature_names(model, X, reset=True)
+    _check_n_features(model, X, reset=True)
+    if not hasattr(X, "iloc") and not hasattr(X, "shape"):
+        X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+    mask = categorical_mask(
+        X,
+        model.categorical_features,
+        model.n_features_in_,
+        getattr(model, "feature_names_in_", None),
+    )
+    model.is_categorical_ = mask
+    if not mask.any():
+        return validate_numeric_X(model, X, reset=False)
+    if sp.issparse(X):
+        raise TypeError(
+            "Categorical features need dense X (an array or a DataFrame); got a "
+            "sparse matrix."
         )
-        if sp.issparse(y):
-            y = y.toarray()
-        check_consistent_length(X, y)
-        if y.ndim > 2:
-            raise ValueError(
-                f"y must be 1-D or 2-D (n_samples, n_tasks); got {y.ndim} dims."
-            )
-        self._y_1d = y.ndim == 1
-        return y.reshape(-1, 1) if y.ndim == 1 else y
+    names = getattr(model, "feature_names_in_", None)
+    buckets = bucket_counts(model.hash_buckets, mask, names)
+    encoder = CategoricalEncoder(mask, names, model._allow_nan, buckets)
+    X = encoder.fit(X, model.min_frequency, model.max_categories).transform(X)
+    model._encoder = encoder
+    return X
 
-    def _present_labels(self, Y):
-        """Where the 2-D ``Y`` (to fit or score) has labels; a missing one is an error
-        unless ``missing_labels="ignore"``."""
-        missing = missing_mask(Y)
-        if missing.any() and self.missing_labels == "raise":
-            tasks = np.flatnonzero(missing.any(axis=0)).tolist()
-            raise ValueError(
-                f"y has missing labels (NaN or None) in task(s) {tasks}. Pass "
-                "missing_labels='ignore' to leave them out of their task's loss and "
-                "score."
-            )
-        return ~missing
 
-    @staticmethod
-    def _distinct_rows(X, rows, targets, present, weight):
-        """Merge rows that repeat ``(x, targets)`` into one weighted row each (see
-        :mod:`sklearn_mmoe._inputs.rows`); returns the same four, for the distinct
-        rows, and the position among them of each of ``rows``' distinct row."""
-        targets = np.ascontiguousarray(np.where(present, targets, 0))
-        keep, weight, groups = collapse(
-            X, rows, targets, present, weight, return_groups=True
+def finite_X(model):
+    """``ensure_all_finite`` for ``X``: NaN is allowed (a missing numeric value)
+    when the fitted model encodes its numeric columns, infinity never."""
+    return "allow-nan" if getattr(model, "_allow_nan", False) else True
+
+
+def validate_fit_data(model, X, y, sample_weight, reset=True):
+    """Validate ``X``, ``y`` and ``sample_weight`` and keep the rows that train.
+
+    Returns ``X`` (float32, dense or CSR, all rows), ``rows`` (the rows of ``X``
+    with a positive weight and at least one label), and for those rows ``Y``
+    (2-D, as given), ``present`` (where ``Y`` has a
+    label) and ``weight`` (float64).
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(model).__name__} requires y to be passed, but the target y is None."
         )
-        return rows[keep], targets[keep], present[keep], weight, groups
+    # reset=False (a later partial_fit call): X as the fitted model reads it.
+    X = validate_fit_X(model, X) if reset else validate_X(model, X)
+    X = canonical(X)  # row hashes need summed duplicates
+    Y = validate_y(model, y, X)
+    missing = ~present_labels(model, Y)
+    weight = _fit_weights(sample_weight, X)
+    rows = np.flatnonzero((weight > 0) & ~missing.all(axis=1))
+    if rows.size == 0:
+        raise ValueError(
+            "No sample has a label for any task (with a positive sample_weight)."
+        )
+    present = ~missing[rows]
+    unlabelled = np.flatnonzero(~present.any(axis=0)).tolist()
+    if unlabelled:
+        raise ValueError(
+            f"Task(s) {unlabelled} have no label on any sample with a positive "
+            "sample_weight; every task needs labels to train."
+        )
+    return X, rows, Y[rows], present, weight[rows]
+
+
+def validate_y(model, y, X):
+    """``y`` checked against ``X`` (one row each, 1-D or 2-D, labels of any
+    type, NaN or None where missing) and made 2-D; whether it was 1-D is kept
+    (``_y_1d``: what ``predict`` returns)."""
+    if _is_dask_key(y, X.shape[0]):
+        raise ValueError(
+            f"y is the tuple {y!r}, not labels: dask-ml's Incremental passes a "
+            "block's key instead of the block when y is a 2-D dask array. Give a "
+            "multi-task y as a dask DataFrame instead: "
+            "dask.dataframe.from_dask_array(Y, columns=[...])."
+        )
+    y = check_array(
+        keep_column_types(y),
+        accept_sparse="csr",
+        ensure_all_finite="allow-nan",
+        ensure_2d=False,
+        dtype=None,
+        input_name="y",
+        estimator=model,
+    )
+    if sp.issparse(y):
+        y = y.toarray()
+    check_consistent_length(X, y)
+    if y.ndim > 2:
+        raise ValueError(
+            f"y must be 1-D or 2-D (n_samples, n_tasks); got {y.ndim} dims."
+        )
+    model._y_1d = y.ndim == 1
+    return y.reshape(-1, 1) if y.ndim == 1 else y
+
+
+def present_labels(model, Y):
+    """Where the 2-D ``Y`` (to fit or score) has labels; a missing one is an error
+    unless ``missing_labels="ignore"``."""
+    missing = missing_mask(Y)
+    if missing.any() and model.missing_labels == "raise":
+        tasks = np.flatnonzero(missing.any(axis=0)).tolist()
+        raise ValueError(
+            f"y has missing labels (NaN or None) in task(s) {tasks}. Pass "
+            "missing_labels='ignore' to leave them out of their task's loss and "
+            "score."
+        )
+    return ~missing
+
+
+def distinct_rows(X, rows, targets, present, weight):
+    """Merge rows that repeat ``(x, targets)`` into one weighted row each (see
+    :mod:`sklearn_mmoe._inputs.rows`); returns the same four, for the distinct
+    rows, and the position among them of each of ``rows``' distinct row."""
+    targets = np.ascontiguousarray(np.where(present, targets, 0))
+    keep, weight, groups = collapse(
+        X, rows, targets, present, weight, return_groups=True
+    )
+    return rows[keep], targets[keep], present[keep], weight, groups
 
 
 def _fit_weights(sample_weight, X):
