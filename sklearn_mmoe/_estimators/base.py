@@ -6,14 +6,12 @@ which call :mod:`sklearn_mmoe._estimators.inference`. An estimator says only whi
 kind each of its tasks is (``_declared_task_types``) and how its predictions are laid
 out."""
 
-import copy
 import inspect
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -21,20 +19,13 @@ from sklearn.utils._param_validation import (
 )
 
 from .._inputs.numeric import NUMERIC_ENCODINGS
-from .._inputs.validation import check_task_names, distinct_rows, validate_fit_data
 from .._network.architectures import ARCHITECTURES
 from .._network.experts import EXPERT_TYPES
 from .._network.gates import GATE_TYPES
 from .._network.ops import ACTIVATIONS
-from .._tasks.funnels import FUNNELS, funnel_edges, funnel_targets
-from .._tasks.inference import declared_dtypes, infer_task_type
-from .._tasks.kinds import task_label
-from .._tasks.registry import TASKS
-from .._training.config import resolve
-from .._training.engine import FitMode, Trainer
-from .._utils.warn import warn
+from .._tasks.funnels import FUNNELS
 from . import inference
-from .record import record_history, record_members
+from .fitting import fit_sequence
 
 
 class _BaseMMoE(BaseEstimator):
@@ -330,18 +321,6 @@ class _BaseMMoE(BaseEstimator):
         where each task's labels decide (``task_types="auto"``)."""
         raise NotImplementedError
 
-    def _task_types(self, Y, where, declared):
-        """Each task's kind from the (present) labels ``Y`` of each task, where the
-        estimator does not fix it; ``where[t]`` names task ``t`` in errors and
-        ``declared[t]`` what the dtype ``y`` gave it declares (see
-        :func:`~sklearn_mmoe._tasks.kinds.declared_dtypes`), ``declared`` None for an
-        array."""
-        kinds = self._declared_task_types(len(Y))
-        if kinds is not None:
-            return kinds
-        declared = declared or [None] * len(Y)
-        return [infer_task_type(y, w, d) for y, w, d in zip(Y, where, declared)]
-
     def _fit(self, X, y, sample_weight, partial=False, classes=None):
         """The fit sequence of every estimator (and of ``partial_fit``, one pass):
         validate, describe and encode each task, merge repeated rows, standardise,
@@ -351,257 +330,14 @@ class _BaseMMoE(BaseEstimator):
         try:
             # Training needs autograd even where the caller switched it off.
             with torch.inference_mode(False), torch.enable_grad():
-                return self._fit_sequence(X, y, sample_weight, partial, classes)
+                return fit_sequence(self, X, y, sample_weight, partial, classes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
 
-    def _fit_sequence(self, X, y, sample_weight, partial, classes):
-        mode = FitMode(self, partial)  # fresh, warm or continuing: decided here only
-        given_names, declared = _given_task_names(y), declared_dtypes(y)
-        y_1d = getattr(self, "_y_1d", None)
-        X, rows, Y, present, weight = validate_fit_data(
-            self, X, y, sample_weight, reset=not mode.continuing
-        )
-        # A partial_fit pass reports the rows of its call and the rows seen so far
-        # (since the last fit, whose rows count).
-        seen = getattr(self, "_rows_seen", 0) if mode.continuing else 0
-        stream = (len(Y), seen + len(Y)) if mode.partial else None
-        if mode.warm:
-            check_task_names(self.task_names_, y)
-        if mode.continuing:
-            self._y_1d = y_1d  # the first call's layout
-        names = self._task_names(given_names, Y.shape[1], mode)
-        where = [task_label(t, name, len(names)) for t, name in enumerate(names)]
-        tasks, targets = self._described_tasks(
-            Y, present, where, declared, classes, mode
-        )
-        targets, present = self._funnel_targets(
-            names, where, tasks, targets, present, rows, mode
-        )
-        if mode.start == "warm":
-            tasks = self._warm_tasks(tasks)
-        given = rows
-        rows, present, weight, groups, tasks, Z = self._training_targets(
-            X, rows, tasks, targets, present, weight, mode.warm
-        )
-        config = self._fit_config(X, len(rows), len(tasks), mode)
-        trainer = Trainer(config, names)
-        Z = torch.from_numpy(Z)
-        if mode.continuing:
-            trained = trainer.continue_fit(
-                self.net_, self._numeric, X, rows, Z, present, weight, tasks, stream
-            )
-        else:
-            previous = (self.net_, self._numeric) if mode.start == "warm" else None
-            trained = trainer.fit(
-                X,
-                rows,
-                Z,
-                present,
-                weight,
-                tasks,
-                self._funnel,
-                previous,
-                copies=(given, groups),
-                stream=stream,
-            )
-        self._rows_seen = seen + len(Y)
-        self._keep_fit(config, trained, names, mode)
-        inference.set_out_of_fold(self, X, trained.out_of_fold)
-        return self
-
-    def _fit_config(self, X, n_rows, n_tasks, mode):
-        """The fit's configuration (:class:`~sklearn_mmoe._training.config.FitConfig`),
-        every ``"auto"`` resolved for ``n_rows`` distinct training rows of ``X``;
-        a ``partial_fit`` call that continues keeps the fitted network's and
-        trains one pass of its own rows."""
-        params = self.get_params(deep=False)
-        n_codes = () if self._encoder is None else tuple(self._encoder.n_codes)
-        n_numeric = X.shape[1] - len(n_codes)
-        if mode.continuing:
-            return self.fit_config_.continued(params, n_rows)
-        return resolve(params, n_rows, n_numeric, n_codes, n_tasks, mode.partial)
-
-    def _task_names(self, given, n_tasks, mode):
-        """The tasks' names: the first call's for a ``partial_fit`` that continues
-        (whose tasks must be as many), else ``y``'s columns' (``given``) or
-        ``task0``, ``task1``, ...; each distinct."""
-        if mode.continuing:
-            if n_tasks != self.n_outputs_:
-                raise ValueError(
-                    "partial_fit continues the tasks of the first call, which had "
-                    f"{self.n_outputs_} task(s); y has {n_tasks}."
-                )
-            names = [str(n) for n in self.task_names_]
-        elif given is None or len(given) != n_tasks:
-            names = [f"task{t}" for t in range(n_tasks)]
-        else:
-            names = given
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(
-                f"y's columns name the tasks, and {repeated} names more than one of "
-                "them (as strings): give each task a distinct name."
-            )
-        return names
-
-    def _described_tasks(self, Y, present, where, declared, classes, mode):
-        """Each task's description (its kind, classes or scaling: copies of the
-        fitted ones for a ``partial_fit`` that continues, so that a call that fails
-        leaves them as they were) and the labels ``Y`` encoded as its targets."""
-        n_tasks = Y.shape[1]
-        labels = [Y[present[:, t], t] for t in range(n_tasks)]
-        targets = np.zeros(Y.shape)
-        if mode.continuing:
-            tasks = [copy.copy(task) for task in self._tasks]
-            for t, task in enumerate(tasks):
-                targets[present[:, t], t] = task.encode(labels[t], where[t])
-            return tasks, targets
-        kinds = self._task_types(labels, where, declared)
-        known = self._partial_classes(classes, kinds) if mode.partial else None
-        tasks = []
-        for t, kind in enumerate(kinds):
-            if known is not None and known[t] is not None:
-                task = TASKS[kind].from_classes(known[t], where[t])
-                targets[present[:, t], t] = task.encode(labels[t], where[t])
-            else:
-                task, targets[present[:, t], t] = TASKS[kind].from_labels(
-                    labels[t], where[t]
-                )
-            tasks.append(task)
-        return tasks, targets
-
-    def _funnel_targets(self, names, where, tasks, targets, present, rows, mode):
-        """The funnel ``task_parents`` draws over the tasks (the first call's, for a
-        ``partial_fit`` that continues), kept for the network's settings, and the
-        targets and labels it trains on."""
-        edges = funnel_edges(getattr(self, "task_parents", None), names, tasks)
-        if mode.continuing and edges != self.net_.module_.funnel_edges:
-            raise ValueError(
-                "partial_fit continues the funnel of the first call (task_parents "
-                f"{self.net_.module_.funnel_edges} as (parent, child) columns); the "
-                f"parameters now give {edges}."
-            )
-        targets, present = funnel_targets(edges, targets, present, rows, where)
-        self._funnel = edges  # read by the network's settings
-        return targets, present
-
-    def _warm_tasks(self, tasks):
-        """The previous fit's tasks (and their scaling), which a warm start
-        continues: the same number, kinds and classes as ``tasks``."""
-        previous = self._tasks
-        if len(previous) != len(tasks) or not all(
-            a.same_layout(b) for a, b in zip(tasks, previous)
-        ):
-            raise ValueError(
-                "warm_start=True needs the same tasks (their number, kinds and "
-                f"classes) as the previous fit, which had {len(previous)} "
-                f"task(s); y has {len(tasks)}."
-            )
-        return [copy.copy(task) for task in previous]
-
-    def _training_targets(self, X, rows, tasks, targets, present, weight, warm):
-        """Repeated rows merged (on each task's bit-exact key of its target), each
-        task's scaling fitted on its labelled rows, and the standardised targets
-        ``Z`` the network trains on (0 where a label is missing)."""
-        keys = np.column_stack(
-            [task.key(targets[:, t]) for t, task in enumerate(tasks)]
-        )
-        rows, keys, present, weight, groups = distinct_rows(
-            X, rows, keys, present, weight
-        )
-        targets = np.column_stack(
-            [task.from_key(keys[:, t]) for t, task in enumerate(tasks)]
-        )
-        for t, task in enumerate(tasks):
-            task.fit_scale(targets[present[:, t], t], weight[present[:, t]], warm)
-        tasks = [
-            task.seen(targets[present[:, t], t], widen=warm)
-            for t, task in enumerate(tasks)
-        ]
-        Z = np.column_stack(
-            [task.standardise(targets[:, t]) for t, task in enumerate(tasks)]
-        )
-        Z = np.where(present, Z, 0.0).astype(np.float32)
-        return rows, present, weight, groups, tasks, Z
-
-    def _keep_fit(self, config, trained, names, mode):
-        """Keep what a fit learned (``trained``, with ``config``): the net, the
-        tasks as they predict, their names, the loss's task weights, the numeric
-        encoding and the training record."""
-        self.fit_config_ = config
-        self.net_ = trained.net
-        self._numeric = trained.numeric
-        self._tasks = trained.tasks
-        self.n_outputs_ = len(trained.tasks)
-        self.task_names_ = np.asarray(names, dtype=object)
-        weights = trained.net.criterion_.weights().detach().cpu().numpy()
-        self.task_weights_ = weights.astype(np.float64)
-        self._set_task_attributes()
-        warm = mode.start == "warm"
-        record_history(self, trained.history, warm, trained.validated)
-        if mode.continuing:
-            return
-        self.n_cv_ = config.n_cv
-        record_members(self, trained.members)
-        if config.capped and not mode.partial and not all(trained.converged):
-            warn(
-                f"{type(self).__name__} stopped after max_epochs={config.max_epochs} "
-                "epochs and the loss has not converged yet; raise max_epochs or tol.",
-                ConvergenceWarning,
-            )
-
     def _set_task_attributes(self):
         """Set an estimator's own per-task fitted attributes (``classes_``, ...)."""
-
-    def _partial_classes(self, classes, kinds):
-        """The classes of each task for the first ``partial_fit`` call: one array
-        per task (None for a regression task, or to take them from the labels)."""
-        n_tasks = len(kinds)
-        if classes is None:
-            return [None] * n_tasks
-        if isinstance(classes, (str, bytes, dict)) or not hasattr(classes, "__len__"):
-            raise TypeError(
-                "classes must be an array of every label the task can have (one "
-                "task), or a list with one such array (None for a regression task) "
-                f"per task; got {classes!r} of type {type(classes).__name__}."
-            )
-        if n_tasks == 1 and not (
-            isinstance(classes, (list, tuple))
-            and len(classes)
-            and (classes[0] is None or np.ndim(classes[0]) == 1)
-        ):
-            classes = [classes]
-        classes = list(classes)
-        if len(classes) != n_tasks:
-            raise ValueError(
-                f"classes must hold one array of labels per task ({n_tasks}); got "
-                f"{len(classes)}."
-            )
-        for t, c in enumerate(classes):
-            if c is not None and (isinstance(c, (str, bytes)) or np.ndim(c) != 1):
-                raise TypeError(
-                    f"classes[{t}] must be a 1-D array of task {t}'s labels (or None "
-                    f"for a regression task); got {c!r}."
-                )
-        # A list keeps each label's own type (NumPy would turn [0, "a"] into strings).
-        return [
-            None
-            if c is None
-            else np.asarray(c, dtype=object if isinstance(c, (list, tuple)) else None)
-            for c in classes
-        ]
-
-
-def _given_task_names(y):
-    """The task names a DataFrame's columns (or a named Series) give, else None."""
-    if hasattr(y, "columns"):
-        return [str(c) for c in y.columns]
-    if hasattr(y, "name") and hasattr(y, "iloc") and y.name is not None:
-        return [str(y.name)]
-    return None
 
 
 # The parameters of the estimators whose tasks can form funnels (classification

@@ -270,15 +270,6 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
     ``partial``: a first ``partial_fit`` call (one pass at a constant rate, every
     row trains)."""
     network = network_settings(params)
-    wide, penalty = resolve_wide(
-        params["interactions"], params["embedding_l2"], n_codes
-    )
-    dims = [
-        auto_embedding_dim(n)
-        if params["embedding_dim"] == "auto"
-        else int(params["embedding_dim"])
-        for n in n_codes
-    ]
     seed = None
     if n_rows is not None:
         random_state = check_random_state(params["random_state"])
@@ -293,14 +284,12 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
             else check_device(params["device"])
         ),
         n_numeric=int(n_numeric),
-        embeddings=tuple((int(n), d) for n, d in zip(n_codes, dims)),
+        **_codes_settings(params, n_codes),
         **dict(zip(("numeric_encoding", "numeric_max_width"), (None, None))),
         **network,
-        interactions=wide,
         interaction_dim=int(params["interaction_dim"]),
         task_weights=check_task_weights(params["task_weights"], n_tasks),
         balance_weight=float(params["balance_weight"]),
-        embedding_l2=penalty,
         funnel=params.get("funnel", "esmm"),
         funnel_calibration=float(params.get("funnel_calibration", 0.0)),
         learning_rate=params["learning_rate"],
@@ -321,6 +310,23 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
     if n_rows is None:
         return config
     return config.replace(**_budget(params, n_rows, n_numeric, partial))
+
+
+def _codes_settings(params, n_codes):
+    """The categorical columns' settings for columns of ``n_codes`` codes each:
+    their embeddings (codes, width: ``embedding_dim``, ``"auto"`` by the rule of
+    thumb), and whether the wide part is on and the codes' penalty."""
+    wide, penalty = resolve_wide(
+        params["interactions"], params["embedding_l2"], n_codes
+    )
+    dims = [
+        auto_embedding_dim(n)
+        if params["embedding_dim"] == "auto"
+        else int(params["embedding_dim"])
+        for n in n_codes
+    ]
+    embeddings = tuple((int(n), d) for n, d in zip(n_codes, dims))
+    return dict(embeddings=embeddings, interactions=wide, embedding_l2=penalty)
 
 
 def _budget(params, n_rows, n_numeric, partial):
