@@ -4,7 +4,8 @@ one an MLP of its own, run alike in PyTorch and in NumPy."""
 import numpy as np
 import torch
 
-from sklearn_mmoe._network.layers import StackedMLP, StackedNorm
+from sklearn_mmoe._network.layers import StackedMLP, StackedNorm, name_blocks
+from sklearn_mmoe._network.module import MMoEModule
 from sklearn_mmoe._network.ops import _NumpyOps, _TorchOps
 
 
@@ -76,3 +77,15 @@ def test_a_stacked_norm_normalises_each_member_with_its_own_scale():
     out = norm.run(norm.own_tensors(), _TorchOps("relu", 0.0), x)
     plain = torch.nn.functional.layer_norm(x, (4,))
     torch.testing.assert_close(out, plain * torch.tensor([1.0, 2.0])[:, None, None])
+
+
+def test_every_block_finds_its_tensors_under_its_path_in_the_network():
+    torch.manual_seed(0)
+    module = MMoEModule(4, (2, 1), architecture="ple", n_levels=2)
+    assert module.experts["1"].prefix == "experts.1."
+    assert module.gates["0"].prefix == "gates.0." and module.towers.prefix == "towers."
+    p = module._tensors()
+    for name, tensor in module.state_dict(keep_vars=True).items():
+        assert p[name] is tensor
+    name_blocks(module)  # naming again changes nothing
+    assert module.towers.prefix == "towers."

@@ -30,10 +30,16 @@ class Block(nn.Module):
 
     ``prefix`` is the block's path in the network that holds it, dot-terminated
     (``"experts.0."``): where its tensors are in ``p``. The host sets it once
-    built (see :func:`name_blocks`); a block on its own has ``""``.
+    built (see :func:`name_blocks`, which calls :meth:`named`); a block on its own
+    has ``""``.
     """
 
     prefix = ""
+
+    def named(self, prefix):
+        """Take ``prefix`` as the block's path (subclasses also work out their
+        tensors' names in ``p`` here, once)."""
+        self.prefix = prefix
 
     def tensor(self, p, name):
         """The block's tensor ``name`` (its own attribute's name) in ``p``."""
@@ -77,10 +83,19 @@ class StackedMLP(Block):
             weight = _uniform((n_members, n_in, n_out), n_in)
             self.register_parameter(f"weight{i}", weight)
             self.register_parameter(f"bias{i}", _uniform((n_members, 1, n_out), n_in))
+        self.named("")
+
+    def named(self, prefix):
+        super().named(prefix)
+        # each layer's names in p, worked out once: a pass reads them per layer
+        self._layers = tuple(
+            (f"{prefix}weight{i}", f"{prefix}bias{i}") for i in range(self.n_layers)
+        )
 
     def layer(self, p, i):
         """Layer ``i``'s weight and bias in ``p``."""
-        return self.tensor(p, f"weight{i}"), self.tensor(p, f"bias{i}")
+        weight, bias = self._layers[i]
+        return p[weight], p[bias]
 
     def run(self, p, ops, x, activate_last=False, dropout=False, start=0, stop=None):
         """Layers ``start`` to ``stop`` (all by default) on ``x`` (M, B, in): the
@@ -88,7 +103,8 @@ class StackedMLP(Block):
         and after the last too if ``activate_last``; ``(M, B, out)``."""
         stop = self.n_layers if stop is None else stop
         for i in range(start, stop):
-            x = ops.blinear(x, *self.layer(p, i))
+            weight, bias = self._layers[i]
+            x = ops.blinear(x, p[weight], p[bias])
             if i < stop - 1 or activate_last:
                 x = ops.act(x)
                 if dropout:
@@ -121,4 +137,4 @@ def name_blocks(module):
     ``prefix``), so that it finds its tensors in ``module``'s ``p``."""
     for name, block in module.named_modules():
         if isinstance(block, Block):
-            block.prefix = f"{name}." if name else ""
+            block.named(f"{name}." if name else "")
