@@ -170,6 +170,14 @@ class MMoEModule(nn.Module):
         self._build_towers()
         self._build_funnel(funnel_edges, funnel)
         name_blocks(self)
+        # each level's experts and gates (None without), for the pass: plain
+        # references, where nn.Module's attribute lookup costs a microsecond each
+        self._route = tuple(
+            (level, self.experts[str(level.index)], self.gates[str(level.index)])
+            if level.n_gates
+            else (level, self.experts[str(level.index)], None)
+            for level in self.levels
+        )
         self._numpy_cache = self._slots = None
         # Dropout's random draws while training; set by the estimator for each fit.
         self.generator = None
@@ -391,10 +399,8 @@ class MMoEModule(nn.Module):
             z, inputs = self._dense_first_layer(p, x, ops)
         n = K * n
         experts_in = inputs if reads_input else z[:, : self._split]
-        experts, networks = self.experts, None
-        if first.n_gates:
-            networks = self.gates["0"]
-        h = self._expert.run(experts["0"], p, ops, first, experts_in)  # (E, B, H)
+        _, experts, networks = self._route[0]
+        h = self._expert.run(experts, p, ops, first, experts_in)  # (E, B, H)
         g = None
         if first.n_gates:
             g = z[:, self._split :].reshape(n, first.n_gates, -1)  # (B, G, U1)
@@ -402,13 +408,11 @@ class MMoEModule(nn.Module):
                 g = networks.run(p, ops, ops.act(g).swapaxes(0, 1)).swapaxes(0, 1)
         gates = []
         streams = self._mix(p, ops, first, networks, h, g, gates)
-        for level in self.levels[1:]:
-            at = str(level.index)
+        for level, experts, networks in self._route[1:]:
             h = ops.cat(
                 [ops.expand0(streams[s : s + 1], c) for s, c in level.expert_stream]
             )
-            h = self._expert.run(experts[at], p, ops, level, h)
-            networks = self.gates[at]
+            h = self._expert.run(experts, p, ops, level, h)
             g = networks.run(p, ops, streams[: level.gate_stream]).swapaxes(0, 1)
             streams = self._mix(p, ops, level, networks, h, g, gates)
         if streams.shape[0] != self.n_tasks:  # one network or one gate for all tasks
