@@ -81,11 +81,20 @@ def test_a_stacked_norm_normalises_each_member_with_its_own_scale():
 
 def test_every_block_finds_its_tensors_under_its_path_in_the_network():
     torch.manual_seed(0)
-    module = MMoEModule(4, (2, 1), architecture="ple", n_levels=2)
+    module = MMoEModule(
+        4, (2, 1), architecture="ple", n_levels=2, expert_units=(8, 4), gate_units=(3,)
+    )
     assert module.experts["1"].prefix == "experts.1."
     assert module.gates["0"].prefix == "gates.0." and module.towers.prefix == "towers."
     p = module._tensors()
-    for name, tensor in module.state_dict(keep_vars=True).items():
+    blocks = [
+        (name, tensor)
+        for name, tensor in module.state_dict(keep_vars=True).items()
+        if name.startswith(("experts.", "gates.", "towers."))
+    ]
+    # layers (a weight and a bias each): experts 1 + 2, gates 1 + 2, towers 2
+    assert len(blocks) == 2 * (3 + 3 + 2)
+    for name, tensor in blocks:
         assert p[name] is tensor
     name_blocks(module)  # naming again changes nothing
     assert module.towers.prefix == "towers."
