@@ -169,15 +169,7 @@ class MMoEModule(nn.Module):
         self._build_wide(interactions, interaction_dim)
         self._build_towers()
         self._build_funnel(funnel_edges, funnel)
-        name_blocks(self)
-        # each level's experts and gates (None without), for the pass: plain
-        # references, where nn.Module's attribute lookup costs a microsecond each
-        self._route = tuple(
-            (level, self.experts[str(level.index)], self.gates[str(level.index)])
-            if level.n_gates
-            else (level, self.experts[str(level.index)], None)
-            for level in self.levels
-        )
+        self._route = self._name_blocks()
         self._numpy_cache = self._slots = None
         # Dropout's random draws while training; set by the estimator for each fit.
         self.generator = None
@@ -335,6 +327,17 @@ class MMoEModule(nn.Module):
             self.funnel = self._funnel.build(
                 self.funnel_edges, (expert_units[-1], *tower_units)[-1]
             )
+
+    def _name_blocks(self):
+        """Tell every block its path (where it finds its tensors in ``p``), and
+        return each level's experts and gates (None without) as ``(level,
+        experts, gates)``: the pass reads them from there, plain references,
+        where nn.Module's attribute lookup costs about a microsecond each."""
+        name_blocks(self)
+        return tuple(
+            (level, self.experts[at], self.gates[at] if level.n_gates else None)
+            for level, at in ((level, str(level.index)) for level in self.levels)
+        )
 
     def floats_per_row(self):
         """About how many float activations one row's forward pass holds at once:
