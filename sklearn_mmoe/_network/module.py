@@ -332,7 +332,8 @@ class MMoEModule(nn.Module):
         """Tell every block its path (where it finds its tensors in ``p``), and
         return each level's experts and gates (None without) as ``(level,
         experts, gates)``: the pass reads them from there, plain references,
-        where nn.Module's attribute lookup costs about a microsecond each."""
+        rather than through nn.Module's attribute lookup (a Python call each,
+        which a single row's predict would pay per block)."""
         name_blocks(self)
         return tuple(
             (level, self.experts[at], self.gates[at] if level.n_gates else None)
