@@ -74,8 +74,8 @@ for name, model in models.items():
 # The experts' weights have an expert axis
 # ----------------------------------------
 # Each parameter of the module is kept once, stacked over the six experts.
-module = models["residual"].net_.module_
-print(module.level0_expert_project__weight.shape)  # (experts, out, in)
+weights = models["residual"].expert_weights()
+print(weights["project__weight"].shape)  # (experts, out, in)
 
 # %%
 # Which experts each task uses

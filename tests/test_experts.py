@@ -87,7 +87,7 @@ def two_tasks():
 
 
 def _stacked(module, level, name):
-    return getattr(module, f"level{level}_expert_{name}")
+    return getattr(module.experts[str(level)], name)
 
 
 def test_a_user_module_trains_as_experts_with_an_expert_axis(two_tasks, fast):
@@ -113,13 +113,14 @@ def test_the_batched_experts_equal_each_expert_run_alone(two_tasks, fast):
     module = clf.net_.module_.eval()
     level = module.levels[0]
     x = torch.randn(9, 5)
-    p = {**module._parameters, **module._buffers}
+    experts = module.experts["0"]
+    p = module._tensors()
     with torch.no_grad():
-        batched = module._expert.run(module, p, None, level, x)  # (E, 9, H)
+        batched = module._expert.run(experts, p, None, level, x)  # (E, 9, H)
+        _, params, _ = experts.state(p, False)
         for e in range(level.n_experts):
             alone = Residual(5, fast["expert_units"][-1]).eval()
-            _, names, _ = level.expert_module
-            alone.load_state_dict({n: p[attr][e] for n, attr in names.items()})
+            alone.load_state_dict({n: w[e] for n, w in params.items()})
             torch.testing.assert_close(batched[e], alone(x))
 
 
@@ -195,13 +196,13 @@ def test_buffers_are_each_experts_own_and_start_as_the_module_sets_them(
     module = MMoEModule(
         5, (2, 2), n_experts=3, expert_units=(4,), expert_type=Normalised
     )
-    mean = module.level0_expert_buffer_norm__running_mean
-    var = module.level0_expert_buffer_norm__running_var
+    mean = module.experts["0"].buffer_norm__running_mean
+    var = module.experts["0"].buffer_norm__running_var
     assert mean.shape == var.shape == (3, 4)
     # the check run at construction left them as BatchNorm1d starts them
     assert (mean == 0).all() and (var == 1).all()
     clf = MMoEClassifier(expert_type=Normalised, **fast).fit(X, Y)
-    fitted = clf.net_.module_.level0_expert_buffer_norm__running_mean
+    fitted = clf.net_.module_.experts["0"].buffer_norm__running_mean
     assert not torch.allclose(fitted[0], fitted[1])  # each expert's own statistics
 
 

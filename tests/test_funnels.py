@@ -183,7 +183,7 @@ def test_a_saturated_product_keeps_a_finite_loss():
     """Both probabilities at 1 in float32: log(1 - p) stays finite."""
     module = MMoEModule(2, (2, 2), funnel_edges=((0, 1),)).eval()
     with torch.no_grad():
-        module.tower_bias1[:, 0, 1] = 100.0
+        module.towers.bias1[:, 0, 1] = 100.0
     out = module(torch.zeros(3, 2)).outputs
     assert torch.isfinite(out[:, 1]).all()
     assert torch.isfinite(torch.log_softmax(out, -1)).all()

@@ -11,6 +11,7 @@ from sklearn_mmoe._network.architectures import ARCHITECTURES
 from sklearn_mmoe._network.experts import EXPERT_TYPES
 from sklearn_mmoe._network.gates import GATE_TYPES
 from sklearn_mmoe._network.module import MMoEModule
+from sklearn_mmoe._network.names import flat_name
 from sklearn_mmoe._network.ops import _TorchOps
 
 
@@ -19,22 +20,17 @@ def _layer(x, w, b, member, activate):
     return torch.relu(x) if activate else x
 
 
-def _member(module, prefix, member, x, activate_last, start=0):
-    """Layers ``start..`` of one member of a stacked group, computed on their own."""
-    names = sorted(
-        int(n[len(prefix) + 7 :])
-        for n, _ in module.named_parameters()
-        if n.startswith(prefix + "_weight")
-    )
-    for i in names[start:]:
-        w = getattr(module, f"{prefix}_weight{i}")
-        b = getattr(module, f"{prefix}_bias{i}")
-        x = _layer(x, w, b, member, i < names[-1] or activate_last)
+def _member(block, member, x, activate_last, start=0):
+    """Layers ``start..`` of one member of a stacked block, computed on their own."""
+    last = _n_layers(block) - 1
+    for i in range(start, last + 1):
+        w, b = getattr(block, f"weight{i}"), getattr(block, f"bias{i}")
+        x = _layer(x, w, b, member, i < last or activate_last)
     return x
 
 
-def _n_layers(module, prefix):
-    return sum(n.startswith(prefix + "_weight") for n, _ in module.named_parameters())
+def _n_layers(block):
+    return sum(n.startswith("weight") for n, _ in block.named_parameters())
 
 
 def _reference_transformer(module, level, e, x, options):
@@ -42,8 +38,10 @@ def _reference_transformer(module, level, e, x, options):
     built column by column, attention head by head, ``nn.functional``'s layer norm."""
     d, n_heads = options["token_dim"], options["n_heads"]
     size = d // n_heads
-    P = dict(module.named_parameters())
-    at = f"level{level}_expert_"
+    # the experts' weights under their flat names: blocks.0.query.weight0 as
+    # block0_query_weight0
+    P = {flat_name(n): w for n, w in module.experts[str(level)].named_parameters()}
+    at = ""
 
     def norm(name, h):
         return F.layer_norm(h, (d,), P[name + "_weight"][e, 0], P[name + "_bias"][e, 0])
@@ -111,7 +109,9 @@ def _reference_forward(module, x, spec):
             gates = ["all"]
         else:
             gates = []
-        prefix = f"level{level}"
+        own_experts, own_gates = module.experts[str(level)], None
+        if gates:
+            own_gates = module.gates[str(level)]
         experts = []
         for e, owner in enumerate(owners):
             if spec.get("expert_type") == "transformer":
@@ -129,10 +129,10 @@ def _reference_forward(module, x, spec):
                 h = torch.relu(
                     x @ w[:, e * h1 : (e + 1) * h1] + b[e * h1 : (e + 1) * h1]
                 )
-                h = _member(module, prefix + "_expert", e, h, True)
+                h = _member(own_experts, e, h, True)
             else:
                 source = streams[owner] if owner is not None else streams["shared"]
-                h = _member(module, prefix + "_expert", e, source, True)
+                h = _member(own_experts, e, source, True)
             experts.append(h)
         if not gates:
             mixed = {t: experts[0] for t in range(T)}
@@ -144,13 +144,13 @@ def _reference_forward(module, x, spec):
                 w, b = module.input_weight, module.input_bias
                 cols = slice(module._split + g * u, module._split + (g + 1) * u)
                 z = x @ w[:, cols] + b[cols]
-                if _n_layers(module, prefix + "_gate"):
-                    z = _member(module, prefix + "_gate", g, torch.relu(z), False)
+                if _n_layers(own_gates):
+                    z = _member(own_gates, g, torch.relu(z), False)
             else:
                 source = streams[who] if who != "all" else None
-                z = _member(module, prefix + "_gate", g, source, False)
+                z = _member(own_gates, g, source, False)
             if spec.get("gate_type") == "attention":
-                key = getattr(module, prefix + "_key")
+                key = own_gates.key
                 scores = torch.stack(
                     [(z * (h @ key)).sum(-1) for h in experts], -1
                 ) / math.sqrt(experts[0].shape[-1])
@@ -169,7 +169,7 @@ def _reference_forward(module, x, spec):
         if arch == "omoe":
             new = {t: new["all"] for t in range(T)}
         streams = mixed = new
-    outputs = [_member(module, "tower", t, mixed[t], False) for t in range(T)]
+    outputs = [_member(module.towers, t, mixed[t], False) for t in range(T)]
     return torch.stack(outputs, 1)
 
 
@@ -371,7 +371,7 @@ def test_numpy_weights_follow_changes_to_the_parameters():
     x = np.ones((2, 4))
     before = module.forward_numpy(x).outputs
     with torch.no_grad():
-        module.tower_bias1.add_(1.0)
+        module.towers.bias1.add_(1.0)
     after = module.forward_numpy(x).outputs
     np.testing.assert_allclose(after, before + 1.0, rtol=1e-6)
 
@@ -387,7 +387,7 @@ def _member_as_plain_network(module, spec, member):
     plain = MMoEModule(**{**spec, "ensemble_size": 1})
     shared = module.state_dict()
     state = {
-        name: shared[name][member::K] if name.startswith("tower") else shared[name]
+        name: shared[name][member::K] if name.startswith("towers.") else shared[name]
         for name in plain.state_dict()
     }
     assert set(shared) - set(state) == {"member_scale"}

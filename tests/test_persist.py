@@ -289,3 +289,20 @@ def test_a_save_that_fails_leaves_the_file_that_was_there(
         save(model, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_a_file_names_the_blocks_weights_by_their_paths_and_loads_as_saved(tmp_path):
+    """Files are written with today's names (``experts.0.weight0``, not the flat
+    ``level0_expert_weight0`` of earlier versions, which load through a mapping)."""
+    X = np.random.RandomState(0).normal(size=(80, 3))
+    model = MMoERegressor(
+        architecture="ple", n_levels=2, gate_type="attention", **BRIEF
+    ).fit(X, X[:, :2])
+    path = tmp_path / "model.safetensors"
+    save(model, path)
+    with safe_open(str(path), "pt") as handle:
+        names = set(handle.keys())
+    assert {"module.experts.1.weight0", "module.gates.0.key"} <= names
+    assert {"module.towers.weight0", "module.gates.1.weight0"} <= names
+    assert not any("level0_expert" in n or "tower_" in n for n in names)
+    _same_predictions(model, load(path), X)

@@ -13,6 +13,7 @@ from sklearn_mmoe._network.experts import EXPERT_TYPES, ExpertType
 from sklearn_mmoe._network.experts import register as register_expert_type
 from sklearn_mmoe._network.gates import GATE_TYPES, GateType
 from sklearn_mmoe._network.gates import register as register_gate_type
+from sklearn_mmoe._network.layers import StackedMLP
 
 # the fits below are short on purpose: they test what a registration reaches
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -52,16 +53,13 @@ class _Linear(ExpertType):
     name = "linear"
     doc = "one linear map each."
 
-    def build(self, module, level, n_inputs, units):
-        sizes = (n_inputs, units[-1])
-        level.expert_layers = module._stack(
-            f"level{level.index}_expert", level.n_experts, sizes
-        )
+    def build(self, level, n_inputs, units, columns):
+        return StackedMLP(level.n_experts, (n_inputs, units[-1]))
 
-    def run(self, module, p, ops, level, x):
+    def run(self, experts, p, ops, level, x):
         if not level.index:  # the encoded input, the same for every expert
             x = ops.expand0(x[None], level.n_experts)
-        return module._mlp(p, ops, level.expert_layers, x, False, False)
+        return experts.run(p, ops, x)
 
 
 @pytest.fixture
@@ -108,8 +106,8 @@ def test_an_expert_type_registered_alone_trains_on_both_backends(registered, fas
     params = {**fast, "architecture": "ple", "n_levels": 2}
     reg = MMoERegressor(expert_type="linear", **params).fit(X, Y)
     module = reg.net_.module_
-    assert module.level0_expert_weight0.shape == (5, 3, 16)  # 3 shared + 2 own
-    assert module.level1_expert_weight0.shape == (5, 16, 16)
+    assert module.experts["0"].weight0.shape == (5, 3, 16)  # 3 shared + 2 own
+    assert module.experts["1"].weight0.shape == (5, 16, 16)
     assert reg.score(X, Y) > 0.5
     np.testing.assert_allclose(reg.predict(X[:5]), reg.predict(X)[:5], atol=1e-5)
 

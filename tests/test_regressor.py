@@ -63,11 +63,7 @@ def test_a_zero_task_weight_leaves_that_tasks_tower_untouched(three_scales):
         )
         net = reg.fit(X, Y).net_
         module = net.module_
-        return [
-            getattr(module, name)[1].detach().clone()
-            for layer in module.tower_layers
-            for name in layer
-        ]
+        return [w[1].detach().clone() for w in module.towers.parameters()]
 
     for a, b in zip(tower_of_task_1(2), tower_of_task_1(10)):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

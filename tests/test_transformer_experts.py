@@ -48,8 +48,8 @@ def _tokens(model, X):
     p = module._tensors()
     with torch.no_grad():
         encoded = module.encoder.encode(p, x, _TorchOps("relu", 0.0))
-        names, _ = module.levels[0].transformer
-        return module._expert._tokens(p, _TorchOps("relu", 0.0), names, encoded)
+        experts = module.experts["0"]
+        return module._expert._tokens(experts, p, _TorchOps("relu", 0.0), encoded)
 
 
 @pytest.mark.parametrize("encoding", ["piecewise", "robust"])
@@ -59,7 +59,7 @@ def test_every_input_column_is_one_token_of_its_own_values(encoding):
     X, Y = _table()
     model = MMoEClassifier(**BRIEF, **SMALL, numeric_encoding=encoding).fit(X, Y)
     module = model.net_.module_
-    assert module.level0_expert_token_inputs.shape[0] == X.shape[1]  # tokens
+    assert module.experts["0"].token_inputs.shape[0] == X.shape[1]  # tokens
     columns = module.encoder.columns()
     assert len(columns) == module.encoder.width
     assert set(columns) == {0, 1, 2, 3}

@@ -16,7 +16,9 @@ in this order:
    file's copy must agree), and every size the network would have is bounded by the
    file's own tensors (:class:`_Bounds`) before anything is built; it is then built
    on the meta device, which allocates nothing, and its tensors' names, shapes and
-   dtypes compared with the file's; only then is it built and its weights loaded;
+   dtypes compared with the file's (a file of an earlier version, whose names
+   were others, read under today's: see :mod:`sklearn_mmoe._network.names`); only
+   then is it built and its weights loaded;
 6. every weight is finite, and the loss's fixed buffers are those its settings give.
 """
 
@@ -31,6 +33,7 @@ from .._inputs.numeric import check_numeric
 from .._network.crossfit import network_class
 from .._network.experts import expert_type_of
 from .._network.memory import network_on_meta
+from .._network.names import rename_old_keys
 from .._tasks.funnels import funnel_edges
 from .._tasks.registry import TASKS
 from .._training.config import (
@@ -132,7 +135,9 @@ def rebuild(state, tensors, reader, version):
     reader.check_all_used()
     weights = _split(tensors, reader.tensors)
     bounds.check(model, module_params)
-    _check_shapes(module_params, weights["module."])
+    expected = _expected_state(module_params)
+    rename_old_keys(weights["module."], expected)  # a file of an earlier version
+    _checks.tensors_like(expected, weights["module."], "the network")
     for prefix, part in weights.items():
         for name, tensor in part.items():
             if tensor.is_floating_point() and not torch.isfinite(tensor).all():
@@ -496,10 +501,6 @@ def _split(tensors, arrays):
     other = sorted(set(tensors) - named)
     if other:
         raise ValueError(f"tensors no part of the model names: {other[:5]}")
-    module = weights["module."]
-    # files saved before the encoder was its own module: its table at the top
-    if "embedding_weight" in module and "encoder.embedding_weight" not in module:
-        module["encoder.embedding_weight"] = module.pop("embedding_weight")
     return weights
 
 
@@ -571,15 +572,12 @@ class _Bounds:
             )
 
 
-def _check_shapes(module_params, state):
-    """The network of ``module_params``, built on the meta device (no memory),
-    has exactly the file's tensors: names, shapes and dtypes."""
+def _expected_state(module_params):
+    """The state of the network of ``module_params``, built on the meta device
+    (no memory): the names, shapes and dtypes the file's tensors must have."""
     dtype = torch.get_default_dtype()
     torch.set_default_dtype(torch.float32)
     try:
-        expected = network_on_meta(
-            network_class(module_params), module_params
-        ).state_dict()
+        return network_on_meta(network_class(module_params), module_params).state_dict()
     finally:
         torch.set_default_dtype(dtype)
-    _checks.tensors_like(expected, state, "the network")

@@ -3,10 +3,11 @@ the network has, which experts a gate sees, what feeds each level, and the exper
 labels.
 
 An architecture is a plan, plain data with no weights: :class:`Level` objects that
-:class:`~sklearn_mmoe._network.module.MMoEModule` turns into stacked weights and one
-forward pass for all of them. The estimators' accepted values of ``architecture``, their
-validation and their documentation come from :data:`ARCHITECTURES`; a new architecture
-is a subclass of :class:`Architecture` passed to :func:`register`, plus its tests
+:class:`~sklearn_mmoe._network.module.MMoEModule` turns into blocks of stacked
+weights (see :mod:`sklearn_mmoe._network.layers`) and one forward pass for all of
+them. The estimators' accepted values of ``architecture``, their validation and their
+documentation come from :data:`ARCHITECTURES`; a new architecture is a subclass of
+:class:`Architecture` passed to :func:`register`, plus its tests
 (``tests/test_module.py`` checks every registered one against a reference forward pass).
 """
 
@@ -25,8 +26,9 @@ class Level:
     gather keep the backward pass a sum, deterministic, where a gather's backward
     scatters with atomic adds.
     ``hidden_mask``: a ``(n_gates, n_experts)`` boolean array, True where a gate does
-    not see an expert (None when every gate sees every expert); the module keeps it as
-    the buffer named ``hidden``.
+    not see an expert (None when every gate sees every expert). The weights are the
+    module's, never the level's: its experts' and gates' blocks are kept under the
+    level's ``index``.
     """
 
     def __init__(
@@ -44,10 +46,6 @@ class Level:
         self.expert_stream = expert_stream
         self.gate_stream = gate_stream
         self.hidden_mask = hidden
-        self.hidden = None  # the buffer's name, once the module holds it
-        self.expert_layers = ()  # ((weight name, bias name), ...) after the input
-        self.gate_layers = ()
-        self.key = None  # attention key projection
 
 
 class Architecture:

@@ -27,6 +27,8 @@ from .encoders import InputEncoder
 from .experts import expert_type_of
 from .gates import GATE_TYPES
 from .interactions import Interactions, is_id_column
+from .layers import StackedMLP, _uniform, name_blocks
+from .names import rename_old_keys
 from .ops import _NumpyOps, _TorchOps
 from .output import NetworkOutput
 
@@ -107,6 +109,23 @@ class MMoEModule(nn.Module):
         A registered expert type's own parameters (its ``parameters``, such as the
         Transformer's ``token_dim``), or the keyword arguments of a module class's
         constructor.
+
+    Attributes
+    ----------
+    experts : nn.ModuleDict
+        Each level's experts, under the level's index (``experts["0"]``): the
+        module their expert type built (:meth:`ExpertType.build
+        <sklearn_mmoe._network.experts.ExpertType.build>`).
+    gates : nn.ModuleDict
+        Each level's gate networks, under the level's index: a
+        :class:`~sklearn_mmoe._network.layers.StackedMLP` (with no layer where the
+        input product gives the first level's logits), and the attention gates'
+        ``key`` projection.
+    towers : StackedMLP
+        The task towers, ``n_tasks * ensemble_size`` members.
+    funnel : nn.Module or None
+        The funnel's own weights, where it has any (see
+        :meth:`~sklearn_mmoe._tasks.funnels.FunnelType.build`).
     """
 
     def __init__(
@@ -150,10 +169,11 @@ class MMoEModule(nn.Module):
         self._build_wide(interactions, interaction_dim)
         self._build_towers()
         self._build_funnel(funnel_edges, funnel)
-        self._numpy_cache = None
+        self._route = self._name_blocks()
+        self._numpy_cache = self._slots = None
         # Dropout's random draws while training; set by the estimator for each fit.
         self.generator = None
-        self.register_load_state_dict_pre_hook(_encoder_keys)
+        self.register_load_state_dict_pre_hook(_old_keys)
 
     # -- construction, step by step (in this order: each step draws its weights
     # from torch's generator after the steps before it)
@@ -185,9 +205,8 @@ class MMoEModule(nn.Module):
         )
         for level in self.levels:
             if level.hidden_mask is not None:
-                level.hidden = f"level{level.index}_hidden"
                 mask = torch.from_numpy(level.hidden_mask)
-                self.register_buffer(level.hidden, mask, persistent=False)
+                self.register_buffer(_hidden(level), mask, persistent=False)
 
     def _checked_top_k(self, top_k):
         """``top_k``, checked against the experts each gate mixes; None without
@@ -238,12 +257,19 @@ class MMoEModule(nn.Module):
                 self.register_buffer("member_offset", offset, persistent=False)
 
     def _build_levels(self, gate_units):
-        """Every level's experts (built by their type) and gates (and keys)."""
+        """Every level's experts (a module their type builds) and gates (a stacked
+        MLP, with the attention gates' key projection), kept under the level's
+        index in ``experts`` and ``gates``."""
         expert_units = self._units[0]
         width = expert_units[-1]
+        self.experts, self.gates = nn.ModuleDict(), nn.ModuleDict()
         for level in self.levels:
-            n_inputs = width if level.index else self.encoder.width
-            self._expert.build(self, level, n_inputs, expert_units)
+            at = str(level.index)
+            n_inputs, columns = width, None  # a later level reads the one below
+            if not level.index:
+                n_inputs, columns = self.encoder.width, self.encoder.columns()
+            experts = self._expert.build(level, n_inputs, expert_units, columns)
+            self.experts[at] = experts
             if not level.n_gates:
                 continue
             gate_sizes = (*gate_units, self._gate.output_width(width, level.n_experts))
@@ -251,12 +277,10 @@ class MMoEModule(nn.Module):
                 gate_sizes = (width, *gate_sizes)
             elif not gate_units:
                 gate_sizes = ()  # the input product gives the logits (queries)
-            level.gate_layers = self._stack(
-                f"level{level.index}_gate", level.n_gates, gate_sizes
-            )
-            if self._gate.has_key:
-                level.key = f"level{level.index}_key"
-                self.register_parameter(level.key, _uniform((width, width), width))
+            gates = StackedMLP(level.n_gates, gate_sizes)
+            if self._gate.has_key:  # the experts' keys, scored by every gate
+                gates.key = _uniform((width, width), width)
+            self.gates[at] = gates
 
     def _build_wide(self, interactions, interaction_dim):
         """The wide part beside the experts: each categorical code's bias and the
@@ -282,8 +306,8 @@ class MMoEModule(nn.Module):
         ...); and the mask of the output slots that pad a narrower tower."""
         expert_units, tower_units = self._units
         T, widest = self.n_tasks, max(self.output_sizes)
-        self.tower_layers = self._stack(
-            "tower", T * self.ensemble_size, (expert_units[-1], *tower_units, widest)
+        self.towers = StackedMLP(
+            T * self.ensemble_size, (expert_units[-1], *tower_units, widest)
         )
         padded = np.zeros((T, widest), dtype=bool)
         for t, k in enumerate(self.output_sizes):
@@ -296,24 +320,25 @@ class MMoEModule(nn.Module):
         """A funnel's children trained from their parents (see
         :mod:`sklearn_mmoe._tasks.funnels`)."""
         self.funnel_edges = tuple((int(a), int(b)) for a, b in funnel_edges)
-        self.funnel = funnel
         self._funnel = FUNNELS[funnel] if self.funnel_edges else None
+        self.funnel = None  # the funnel's own weights, where it has any
         if self._funnel is not None:
             expert_units, tower_units = self._units
-            self._funnel.build(
-                self, self.funnel_edges, (expert_units[-1], *tower_units)[-1]
+            self.funnel = self._funnel.build(
+                self.funnel_edges, (expert_units[-1], *tower_units)[-1]
             )
 
-    def _stack(self, prefix, n_members, sizes):
-        """Register weights of ``n_members`` parallel MLPs ``sizes[0] -> sizes[1] ->
-        ...``, each member drawn independently; return their names per layer."""
-        names = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            w, b = f"{prefix}_weight{i}", f"{prefix}_bias{i}"
-            self.register_parameter(w, _uniform((n_members, n_in, n_out), n_in))
-            self.register_parameter(b, _uniform((n_members, 1, n_out), n_in))
-            names.append((w, b))
-        return tuple(names)
+    def _name_blocks(self):
+        """Tell every block its path (where it finds its tensors in ``p``), and
+        return each level's experts and gates (None without) as ``(level,
+        experts, gates)``: the pass reads them from there, plain references,
+        rather than through nn.Module's attribute lookup (a Python call each,
+        which a single row's predict would pay per block)."""
+        name_blocks(self)
+        return tuple(
+            (level, self.experts[at], self.gates[at] if level.n_gates else None)
+            for level, at in ((level, str(level.index)) for level in self.levels)
+        )
 
     def floats_per_row(self):
         """About how many float activations one row's forward pass holds at once:
@@ -353,14 +378,15 @@ class MMoEModule(nn.Module):
         """The learned weights of the experts of ``level`` (0: the first), by name,
         as their expert type lays them out (see
         :meth:`~sklearn_mmoe._network.experts.ExpertType.weights`)."""
-        return self._expert.weights(self, self.levels[level])
+        first = self.input_weight[:, : self._split], self.input_bias[: self._split]
+        return self._expert.weights(self.experts[str(level)], self.levels[level], first)
 
     def visible_experts(self, task):
         """Indices of the experts that ``task``'s gate of the last level mixes."""
         level = self.levels[-1]
-        if level.hidden is None:
+        if level.hidden_mask is None:
             return np.arange(level.n_experts)
-        hidden = self._buffers[level.hidden][min(task, level.n_gates - 1)]
+        hidden = self._buffers[_hidden(level)][min(task, level.n_gates - 1)]
         return np.flatnonzero(~hidden.cpu().numpy())
 
     # -- the forward pass, written once for both backends
@@ -377,35 +403,33 @@ class MMoEModule(nn.Module):
             z, inputs = self._dense_first_layer(p, x, ops)
         n = K * n
         experts_in = inputs if reads_input else z[:, : self._split]
-        h = self._expert.run(self, p, ops, first, experts_in)  # (E, B, H)
+        _, experts, networks = self._route[0]
+        h = self._expert.run(experts, p, ops, first, experts_in)  # (E, B, H)
         g = None
         if first.n_gates:
             g = z[:, self._split :].reshape(n, first.n_gates, -1)  # (B, G, U1)
-            if first.gate_layers:
-                g = ops.act(g).swapaxes(0, 1)
-                g = self._mlp(p, ops, first.gate_layers, g, False, False)
-                g = g.swapaxes(0, 1)
+            if networks.n_layers:
+                g = networks.run(p, ops, ops.act(g).swapaxes(0, 1)).swapaxes(0, 1)
         gates = []
-        streams = self._mix(p, ops, first, h, g, gates)
-        for level in self.levels[1:]:
+        streams = self._mix(p, ops, first, networks, h, g, gates)
+        for level, experts, networks in self._route[1:]:
             h = ops.cat(
                 [ops.expand0(streams[s : s + 1], c) for s, c in level.expert_stream]
             )
-            h = self._expert.run(self, p, ops, level, h)
-            g = self._mlp(
-                p, ops, level.gate_layers, streams[: level.gate_stream], False, False
-            )
-            streams = self._mix(p, ops, level, h, g.swapaxes(0, 1), gates)
+            h = self._expert.run(experts, p, ops, level, h)
+            g = networks.run(p, ops, streams[: level.gate_stream]).swapaxes(0, 1)
+            streams = self._mix(p, ops, level, networks, h, g, gates)
         if streams.shape[0] != self.n_tasks:  # one network or one gate for all tasks
             streams = ops.expand0(streams, self.n_tasks)
-        T, H = self.n_tasks, streams.shape[-1]
+        T, H, towers = self.n_tasks, streams.shape[-1], self.towers
         streams = streams.reshape(T * K, n // K, H)  # (T, K * B, H) -> (T * K, B, H)
-        hidden = self._mlp(p, ops, self.tower_layers[:-1], streams, True, True)
+        last = towers.n_layers - 1
+        hidden = towers.run(p, ops, streams, True, True, stop=last)
         if self._funnel is not None:  # children read their parents' towers
             hidden = hidden.reshape(T, n, -1)  # (T * K, B, H) -> (T, K * B, H)
-            hidden = self._funnel.transfer(p, ops, hidden, self.funnel_edges)
+            hidden = self._funnel.transfer(p, ops, hidden, self.funnel_edges, "funnel.")
             hidden = hidden.reshape(T * K, n // K, -1)
-        out = self._mlp(p, ops, self.tower_layers[-1:], hidden, False, False)
+        out = towers.run(p, ops, hidden, start=last)
         out = out.reshape(T, K, n // K, -1).swapaxes(0, 2)  # (B, K, T, W)
         if self.interactions is not None:  # the wide part, the same for every member
             wide = self.interactions.output(p, self.encoder.codes(p, x, ops), ops)
@@ -506,26 +530,16 @@ class MMoEModule(nn.Module):
         parts = [task.combine(out[:, :, index], ops) for task, index in self._groups]
         return ops.cat(parts, 1)[:, self._inverse]
 
-    @staticmethod
-    def _mlp(p, ops, layers, x, activate_last, dropout):  # x: (M, B, in)
-        last = len(layers) - 1
-        for i, (w, b) in enumerate(layers):
-            x = ops.blinear(x, p[w], p[b])
-            if i < last or activate_last:
-                x = ops.act(x)
-                if dropout:
-                    x = ops.dropout(x)
-        return x
-
-    def _mix(self, p, ops, level, h, g, gates):
-        """Each gate's mixture of the experts' outputs ``h`` (E, B, H): (G, B, H)."""
+    def _mix(self, p, ops, level, networks, h, g, gates):
+        """Each gate's mixture of the experts' outputs ``h`` (E, B, H): (G, B, H),
+        from the outputs ``g`` of the level's gate ``networks``."""
         if not level.n_gates:
             return h  # the shared bottom
         h = h.swapaxes(0, 1)  # (B, E, H)
-        key = None if level.key is None else p[level.key]
+        key = networks.tensor(p, "key") if self._gate.has_key else None
         logits = self._gate.scores(g, h, key, self._scale)  # (B, G, E)
-        if level.hidden is not None:
-            logits = ops.masked_fill(logits, p[level.hidden], -math.inf)
+        if level.hidden_mask is not None:
+            logits = ops.masked_fill(logits, p[_hidden(level)], -math.inf)
         if self.top_k is not None:
             logits = ops.keep_top_k(logits, self.top_k)
         weights = ops.softmax(logits)
@@ -539,7 +553,7 @@ class MMoEModule(nn.Module):
         if self.ensemble_size > 1:  # the members' mean weights
             weights = weights.reshape(self.ensemble_size, -1, *weights.shape[1:])
             weights = weights.mean(0)
-        if level.hidden is not None:
+        if level.hidden_mask is not None:
             seen = np.stack([self.visible_experts(t) for t in range(self.n_tasks)])
             return weights[:, np.arange(self.n_tasks)[:, None], seen]
         if level.n_gates != self.n_tasks:
@@ -549,15 +563,37 @@ class MMoEModule(nn.Module):
     # -- PyTorch
     # -----------------------------------------------------------------------------
 
-    def _tensors(self):  # the network's, its encoder's and wide part's, by name
+    def _tensors(self):
+        """The network's tensors by name: its own, its encoder's and wide part's
+        (by their names there), and its blocks' (by their paths: ``p``)."""
         parts = [self, self.encoder]
         if self.interactions is not None:
             parts.append(self.interactions)
-        return {
+        tensors = {
             name: tensor
             for part in parts
             for name, tensor in {**part._parameters, **part._buffers}.items()
         }
+        if self._slots is None:
+            self._slots = self._block_slots()
+        for name, held, local in self._slots:
+            tensors[name] = held[local]
+        return tensors
+
+    def _block_slots(self):
+        """Where each tensor of the blocks (experts, gates, towers, the funnel's)
+        is held: ``(path, its module's parameters or buffers, its name there)``;
+        read on every pass, so that a moved or loaded tensor is always the one
+        read."""
+        slots = []
+        for root in ("experts", "gates", "towers", "funnel"):
+            part = getattr(self, root)
+            if part is None:
+                continue
+            for path, held in part.named_modules(prefix=root):
+                for tensors in (held._parameters, held._buffers):
+                    slots.extend((f"{path}.{name}", tensors, name) for name in tensors)
+        return slots
 
     def forward(self, x):
         """The network on ``x`` (B, n_inputs): a :class:`NetworkOutput`, whose
@@ -583,11 +619,11 @@ class MMoEModule(nn.Module):
         expert it sees, over the batch, averaged over the level's gates; written
         for NumPy arrays and tensors alike."""
         importance = weights.sum(0)  # (G, E)
-        if level.hidden is None:
+        if level.hidden_mask is None:
             mean = importance.mean(-1)[..., None]
             var = ((importance - mean) ** 2).mean(-1)[..., None]
         else:
-            seen = ~p[level.hidden]
+            seen = ~p[_hidden(level)]
             count = seen.sum(-1)[..., None]
             mean = importance.sum(-1)[..., None] / count
             var = (((importance - mean) ** 2) * seen).sum(-1)[..., None] / count
@@ -633,16 +669,13 @@ class MMoEModule(nn.Module):
         return state
 
 
-def _uniform(shape, fan_in):
-    # nn.Linear's default range; each member is drawn independently, so that the
-    # experts start (and stay) different from each other.
-    bound = 1.0 / math.sqrt(fan_in)
-    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+def _hidden(level):
+    """The name of the buffer of ``level``'s mask of the experts each gate does
+    not see."""
+    return f"level{level.index}_hidden"
 
 
-def _encoder_keys(module, state, prefix, *_):
-    """Read a state of the layout before the encoder was its own module (the
-    embeddings' table at the network's top level), as files saved then have it."""
-    old, new = prefix + "embedding_weight", prefix + "encoder.embedding_weight"
-    if old in state and new not in state:
-        state[new] = state.pop(old)
+def _old_keys(module, state, prefix, *_):
+    """Read a state of an earlier layout, as files saved then have it (see
+    :mod:`sklearn_mmoe._network.names`)."""
+    rename_old_keys(state, module.state_dict(keep_vars=True), prefix)

@@ -52,14 +52,17 @@ class FunnelType:
     doc = None
     calibrated = False
 
-    def build(self, module, edges, width):
-        """Register on ``module`` the parameters the funnel needs for its ``edges``
-        (``(parent, child)`` task indices, parents first) over tower
-        representations of ``width`` values."""
+    def build(self, edges, width):
+        """The weights the funnel needs for its ``edges`` (``(parent, child)``
+        task indices, parents first) over tower representations of ``width``
+        values: a ``torch.nn.Module`` that the network keeps as its ``funnel``,
+        or None (no weights)."""
+        return None
 
-    def transfer(self, p, ops, hidden, edges):
+    def transfer(self, p, ops, hidden, edges, prefix):
         """The towers' last representations ``hidden`` (T, B, H), with each child's
-        replaced by what it reads from its parent."""
+        replaced by what it reads from its parent; the weights :meth:`build` made
+        are in ``p`` under ``prefix`` (``"funnel."``)."""
         return hidden
 
     def outputs(self, out, edges, ops):
@@ -115,29 +118,32 @@ class AITM(FunnelType):
         "to the training objective."
     )
     calibrated = True
+    _WEIGHTS = ("transfer", "query", "key", "value", "transfer_bias")
 
-    def build(self, module, edges, width):
+    def build(self, edges, width):
         n, scale = len(edges), 1.0 / math.sqrt(width)
+        weights = nn.Module()  # each edge's transfer and attention, stacked
         for name in ("transfer", "query", "key", "value"):
             weight = torch.empty(n, width, width).uniform_(-scale, scale)
-            module.register_parameter(f"funnel_{name}", nn.Parameter(weight))
+            weights.register_parameter(name, nn.Parameter(weight))
         bias = torch.empty(n, 1, width).uniform_(-scale, scale)
-        module.register_parameter("funnel_transfer_bias", nn.Parameter(bias))
+        weights.transfer_bias = nn.Parameter(bias)
+        return weights
 
-    def transfer(self, p, ops, hidden, edges):
+    def transfer(self, p, ops, hidden, edges, prefix):
+        w = {name: p[prefix + name] for name in self._WEIGHTS}
         tasks = [hidden[t] for t in range(hidden.shape[0])]
         scale = 1.0 / math.sqrt(hidden.shape[-1])
         for e, (parent, child) in enumerate(edges):  # a parent's, once it has read
             passed = ops.act(  # its own parent's
-                ops.matmul(tasks[parent], p["funnel_transfer"][e])
-                + p["funnel_transfer_bias"][e]
+                ops.matmul(tasks[parent], w["transfer"][e]) + w["transfer_bias"][e]
             )
             passed = ops.dropout(passed)
             both = ops.cat([tasks[child][:, None], passed[:, None]], axis=1)
-            query = ops.matmul(both, p["funnel_query"][e])  # (B, 2, H)
-            key = ops.matmul(both, p["funnel_key"][e])
+            query = ops.matmul(both, w["query"][e])  # (B, 2, H)
+            key = ops.matmul(both, w["key"][e])
             weights = ops.softmax((query * key).sum(-1) * scale)  # (B, 2)
-            value = ops.matmul(both, p["funnel_value"][e])
+            value = ops.matmul(both, w["value"][e])
             tasks[child] = (weights[..., None] * value).sum(1)
         return ops.cat([t[None] for t in tasks])
 

@@ -20,6 +20,7 @@ if it declares parameters, their names in the estimators' signature). A
 """
 
 from ..._utils.registry import Registry
+from ..names import flat_name
 
 
 class ExpertType:
@@ -28,7 +29,11 @@ class ExpertType:
     Subclasses set ``name`` and ``doc`` (the documentation of the value, RST, one
     paragraph) and implement :meth:`build` and :meth:`run`; ``numpy`` says whether
     :meth:`run` also runs on the NumPy inference path (its operations all come from
-    ``ops``).
+    ``ops``). :meth:`build` makes a level's experts as a ``torch.nn.Module`` that
+    owns their weights (the network keeps it as ``experts[str(level.index)]``);
+    :meth:`run` runs that module from ``p``, the network's tensors by name, where a
+    :class:`~sklearn_mmoe._network.layers.Block` finds its own under its
+    ``prefix``. A type never touches the network that holds its experts.
     """
 
     name = None
@@ -50,11 +55,12 @@ class ExpertType:
         experts read the input themselves)."""
         return 0
 
-    def build(self, module, level, n_inputs, units):
-        """Register the weights of ``level.n_experts`` experts on ``module`` (drawn
-        independently, so that the experts start apart), each reading ``n_inputs``
+    def build(self, level, n_inputs, units, columns):
+        """The module of ``level.n_experts`` experts, their weights drawn
+        independently (so that the experts start apart), each reading ``n_inputs``
         values (on the first level, the encoded input's width) and returning
-        ``units[-1]``."""
+        ``units[-1]``. ``columns``: on the first level, the input column each
+        encoded value comes from, ``(n_inputs,)`` (None on later levels)."""
         raise NotImplementedError
 
     def floats_per_row(self, level, units):
@@ -62,21 +68,20 @@ class ExpertType:
         experts holds at once (sizing batches and inference chunks)."""
         return level.n_experts * sum(units)
 
-    def weights(self, module, level):
-        """The learned weights of ``level``'s experts, by name: every parameter the
-        type registered for them (``level<i>_expert_<name>``), as tensors."""
-        prefix = f"level{level.index}_expert_"
-        return {
-            name[len(prefix) :]: value
-            for name, value in module.named_parameters()
-            if name.startswith(prefix)
-        }
+    def weights(self, experts, level, first):
+        """The learned weights of ``level``'s experts (``experts``, the module
+        :meth:`build` made), by name: every parameter of the module, its path
+        flattened (:func:`~sklearn_mmoe._network.names.flat_name`), as tensors.
+        ``first``: the weight and bias of the first level's input product that
+        feed the experts (its ``first_layer_width`` columns)."""
+        return {flat_name(name): value for name, value in experts.named_parameters()}
 
-    def run(self, module, p, ops, level, x):
-        """Every expert's output ``(E, B, H)``. ``x``: on the first level, the
-        experts' columns of the input product ``(B, first_layer_width)``, or the
-        encoded input ``(B, n_inputs)`` when ``first_layer_width`` is 0; on a later
-        level, what each expert reads, ``(E, B, n_inputs)``."""
+    def run(self, experts, p, ops, level, x):
+        """Every expert's output ``(E, B, H)``, from ``experts`` (the module
+        :meth:`build` made) and its weights in ``p``. ``x``: on the first level,
+        the experts' columns of the input product ``(B, first_layer_width)``, or
+        the encoded input ``(B, n_inputs)`` when ``first_layer_width`` is 0; on a
+        later level, what each expert reads, ``(E, B, n_inputs)``."""
         raise NotImplementedError
 
 

@@ -1,6 +1,7 @@
 """The MLP expert: feed-forward networks, whose first layer on the first level is
 taken from the product that reads the input for every expert and gate at once."""
 
+from ..layers import StackedMLP
 from .base import ExpertType, register
 
 
@@ -15,33 +16,29 @@ class MLP(ExpertType):
     def first_layer_width(self, n_experts, units):
         return n_experts * units[0]
 
-    def build(self, module, level, n_inputs, units):
+    def build(self, level, n_inputs, units, columns):
         # the first level's first layers are in the input product
         sizes = (n_inputs, *units) if level.index else units
-        level.expert_layers = module._stack(
-            f"level{level.index}_expert", level.n_experts, sizes
-        )
+        return StackedMLP(level.n_experts, sizes)
 
-    def weights(self, module, level):
+    def weights(self, experts, level, first):
         """Each layer's ``weight<i>`` ``(E, in, out)`` and ``bias<i>`` ``(E, 1,
         out)``; on the first level, layer 0 is the experts' columns of the product
         that reads the input (``in``: the encoded input's width)."""
         layers = {}
         if not level.index:
             E = level.n_experts
-            split = module._split
-            n_in = module.input_weight.shape[0]
-            w = module.input_weight[:, :split].reshape(n_in, E, -1)
-            layers["weight0"] = w.permute(1, 0, 2)
-            layers["bias0"] = module.input_bias[:split].reshape(E, 1, -1)
-        first = len(layers) // 2
-        for i, (w, b) in enumerate(level.expert_layers, first):
-            layers[f"weight{i}"] = getattr(module, w)
-            layers[f"bias{i}"] = getattr(module, b)
+            weight, bias = first
+            layers["weight0"] = weight.reshape(weight.shape[0], E, -1).permute(1, 0, 2)
+            layers["bias0"] = bias.reshape(E, 1, -1)
+        shift = len(layers) // 2
+        for i in range(experts.n_layers):
+            layers[f"weight{i + shift}"] = getattr(experts, f"weight{i}")
+            layers[f"bias{i + shift}"] = getattr(experts, f"bias{i}")
         return layers
 
-    def run(self, module, p, ops, level, x):
+    def run(self, experts, p, ops, level, x):
         if not level.index:  # the first layer's pre-activations, (B, E * H1)
             x = ops.dropout(ops.act(x.reshape(x.shape[0], level.n_experts, -1)))
             x = x.swapaxes(0, 1)
-        return module._mlp(p, ops, level.expert_layers, x, True, True)
+        return experts.run(p, ops, x, True, True)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from ..layers import Block
 from .base import ExpertType
 
 
@@ -38,25 +39,14 @@ class ModuleExperts(ExpertType):
         self.options = dict(options or {})
         self.name = cls.__name__
 
-    def build(self, module, level, n_inputs, units):
+    def build(self, level, n_inputs, units, columns):
         width = units[-1]
-        experts = [self._one(n_inputs, width) for _ in range(level.n_experts)]
-        params, buffers = stack_module_state(experts)
-        prefix = f"level{level.index}_expert_"
-        names, buffer_names = {}, {}
-        for name, value in params.items():
-            names[name] = prefix + name.replace(".", "__")
-            # a parameter the module froze (requires_grad=False) stays frozen
-            frozen = nn.Parameter(value.detach(), requires_grad=value.requires_grad)
-            module.register_parameter(names[name], frozen)
-        for name, value in buffers.items():
-            buffer_names[name] = prefix + "buffer_" + name.replace(".", "__")
-            module.register_buffer(buffer_names[name], value.detach().clone())
-        # the module's structure, without weights: functional_call fills them in
-        base = copy.deepcopy(experts[0]).to("meta")
-        level.expert_module = (base, names, buffer_names)
-        if not any(value.is_meta for value in params.values()):  # sizing only
-            self._probe(module, level, n_inputs, width)
+        experts = StackedModules(
+            [self._one(n_inputs, width) for _ in range(level.n_experts)]
+        )
+        if not any(value.is_meta for value in experts.parameters()):  # sizing only
+            self._probe(experts, level, n_inputs, width)
+        return experts
 
     def _one(self, n_inputs, width):
         call = f"{self.name}({n_inputs}, {width}, **expert_options)"
@@ -74,7 +64,7 @@ class ModuleExperts(ExpertType):
             )
         return expert
 
-    def _probe(self, module, level, n_inputs, width):
+    def _probe(self, experts, level, n_inputs, width):
         """Run the experts once on two rows, in training mode with a backward pass
         and in inference mode: a module that cannot be batched over experts, that
         writes into its input in place, that returns another shape or no floats,
@@ -83,7 +73,7 @@ class ModuleExperts(ExpertType):
         # normalisation's) off their initial values, nor leave gradients behind
         p = {
             name: value.detach().clone().requires_grad_(value.requires_grad)
-            for name, value in {**module._parameters, **module._buffers}.items()
+            for name, value in {**experts._parameters, **experts._buffers}.items()
         }
         x = torch.zeros(2, n_inputs, requires_grad=True)
         for training in (True, False):
@@ -95,7 +85,7 @@ class ModuleExperts(ExpertType):
                     # gates' does in the network: an expert that writes into its
                     # input breaks it
                     kept = (rows * rows).sum()
-                    out = self._vmapped(p, level, rows, training)
+                    out = self._vmapped(experts, p, level, rows, training)
                     if training and isinstance(out, torch.Tensor):
                         (kept + out.float().sum()).backward()
             except Exception as error:  # torch raises many kinds here
@@ -118,17 +108,8 @@ class ModuleExperts(ExpertType):
                     "must return floats (float64 and float16 are cast to float32)."
                 )
 
-    @staticmethod
-    def state(p, level, training):
-        """The module's structure (in ``training`` mode) and the level's stacked
-        parameters and buffers under the module's own names, from ``p``."""
-        base, names, buffer_names = level.expert_module
-        params = {name: p[attr] for name, attr in names.items()}
-        buffers = {name: p[attr] for name, attr in buffer_names.items()}
-        return base.train(training), params, buffers
-
-    def _vmapped(self, p, level, x, training):
-        base, params, buffers = self.state(p, level, training)
+    def _vmapped(self, experts, p, level, x, training):
+        base, params, buffers = experts.state(p, training)
 
         def one(params, buffers, rows):
             return functional_call(base, (params, buffers), (rows,))
@@ -141,10 +122,10 @@ class ModuleExperts(ExpertType):
             return out.to(x.dtype)
         return out
 
-    def run(self, module, p, ops, level, x):
+    def run(self, experts, p, ops, level, x):
         generator = getattr(ops, "generator", None)
-        if not module.training or generator is None:
-            return self._vmapped(p, level, x, module.training)
+        if not experts.training or generator is None:
+            return self._vmapped(experts, p, level, x, experts.training)
         # The module's own randomness draws from torch's global generator: seeded
         # here from the fit's generator, inside fork_rng, so that a fit is
         # reproducible and the caller's random state untouched.
@@ -152,4 +133,33 @@ class ModuleExperts(ExpertType):
         devices = [x.device.index or 0] if x.is_cuda else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(int(seed))
-            return self._vmapped(p, level, x, True)
+            return self._vmapped(experts, p, level, x, True)
+
+
+class StackedModules(Block):
+    """The parameters and buffers of one module per expert, stacked on an expert
+    axis (``torch.func.stack_module_state``), under the module's own names with
+    ``.`` as ``__`` (a buffer's after ``buffer_``); and the module's structure,
+    without weights, that :meth:`state` fills in for ``functional_call``."""
+
+    def __init__(self, experts):
+        super().__init__()
+        params, buffers = stack_module_state(experts)
+        self._names, self._buffer_names = {}, {}
+        for name, value in params.items():
+            self._names[name] = attr = name.replace(".", "__")
+            # a parameter the module froze (requires_grad=False) stays frozen
+            frozen = nn.Parameter(value.detach(), requires_grad=value.requires_grad)
+            self.register_parameter(attr, frozen)
+        for name, value in buffers.items():
+            self._buffer_names[name] = attr = "buffer_" + name.replace(".", "__")
+            self.register_buffer(attr, value.detach().clone())
+        # in a tuple, not a submodule: its meta weights are none of the network's
+        self._structure = (copy.deepcopy(experts[0]).to("meta"),)
+
+    def state(self, p, training):
+        """The module's structure (in ``training`` mode) and the stacked
+        parameters and buffers under the module's own names, from ``p``."""
+        params = {name: self.tensor(p, a) for name, a in self._names.items()}
+        buffers = {name: self.tensor(p, a) for name, a in self._buffer_names.items()}
+        return self._structure[0].train(training), params, buffers

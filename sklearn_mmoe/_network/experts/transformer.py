@@ -9,6 +9,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
+from ..layers import Block, StackedMLP, StackedNorm
 from .base import ExpertType, register
 
 
@@ -81,59 +82,12 @@ class Transformer(ExpertType):
                 "a token's values."
             )
 
-    def build(self, module, level, n_inputs, units):
-        d, E = self.token_dim, level.n_experts
-        prefix = f"level{level.index}_expert_"
-        names = {}
-        if not level.index:  # the tokenizer: input value i feeds token columns[i]
-            columns = module.encoder.columns()
-            _, token_of, counts = np.unique(
-                columns, return_inverse=True, return_counts=True
-            )
-            n_tokens = self._n_tokens = len(counts)
-            # each token's inputs, padded with input n_inputs (a zero) to the most
-            # any token has: a gather and a batched product, no scatter (whose sum
-            # ONNX Runtime computes with races)
-            order = np.argsort(token_of, kind="stable")  # the inputs token by token
-            start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            slots = np.full((n_tokens, counts.max()), n_inputs)
-            slots[token_of[order], np.arange(n_inputs) - start[token_of[order]]] = order
-            names["token_inputs"] = prefix + "token_inputs"
-            module.register_buffer(
-                names["token_inputs"], torch.from_numpy(slots), persistent=False
-            )
-            # each token a sum over its column's values: nn.Linear's range for a
-            # fan-in of their number, so that a token's scale does not grow with it
-            weight = torch.empty(n_inputs, d).uniform_(-1.0, 1.0)
-            bound = torch.from_numpy(1.0 / np.sqrt(counts[token_of])).float()
-            weight = weight * bound[:, None].to(weight.device)
-            names["token_weight"] = prefix + "token_weight"
-            module.register_parameter(names["token_weight"], nn.Parameter(weight))
-            names["token_bias"] = prefix + "token_bias"
-            bias = torch.empty(n_tokens, d).uniform_(-1.0, 1.0) / math.sqrt(d)
-            module.register_parameter(names["token_bias"], nn.Parameter(bias))
-        else:  # one token: each expert's projection of the vector it reads
-            (names["token"],) = module._stack(prefix + "token", E, (n_inputs, d))
-        names["cls"] = prefix + "cls"
-        cls = torch.empty(E, 1, 1, d).uniform_(-1.0, 1.0) / math.sqrt(d)
-        module.register_parameter(names["cls"], nn.Parameter(cls))
-        blocks = []
-        for b in range(self.n_blocks):
-            at = f"{prefix}block{b}_"
-            blocks.append(
-                {
-                    # the first block's attention reads the tokens unnormalised
-                    "norm1": self._norm(module, at + "norm1", E) if b else None,
-                    "query": module._stack(at + "query", E, (d, d))[0],
-                    "key_value": module._stack(at + "key_value", E, (d, 2 * d))[0],
-                    "out": module._stack(at + "out", E, (d, d))[0],
-                    "norm2": self._norm(module, at + "norm2", E),
-                    "ffn": module._stack(at + "ffn", E, (d, 2 * d, d)),
-                }
-            )
-        names["norm"] = self._norm(module, prefix + "norm", E)
-        (names["head"],) = module._stack(prefix + "head", E, (d, units[-1]))
-        level.transformer = (names, blocks)
+    def build(self, level, n_inputs, units, columns):
+        if columns is not None:  # the first level: one token per input column
+            self._n_tokens = len(np.unique(columns))
+        return TransformerExperts(
+            level.n_experts, self.token_dim, self.n_blocks, n_inputs, units, columns
+        )
 
     def floats_per_row(self, level, units):
         # every block's attention weights (S x S per head) and token states
@@ -143,48 +97,38 @@ class Transformer(ExpertType):
             return (S - 1) * d * 2 + E * h * S * 2 + E * d * 8
         return E * self.n_blocks * (h * S * S * 2 + S * d * 8) + E * d * 2
 
-    def _norm(self, module, name, E):
-        """A layer norm's scale (ones) and shift (zeros), per expert: their names."""
-        names = (name + "_weight", name + "_bias")
-        for attr, fill in zip(names, (1.0, 0.0)):
-            value = torch.full((E, 1, self.token_dim), fill)
-            module.register_parameter(attr, nn.Parameter(value))
-        return names
-
-    def run(self, module, p, ops, level, x):
+    def run(self, experts, p, ops, level, x):
         E, d = level.n_experts, self.token_dim
-        names, blocks = level.transformer
-        training = module.training
+        training = experts.training
+        cls = experts.tensor(p, "cls")  # (E, 1, 1, d)
         if not level.index:  # x: the encoded input (B, n_inputs)
-            shared = self._tokens(p, ops, names, x) + p[names["token_bias"]]
+            shared = self._tokens(experts, p, ops, x) + experts.tensor(p, "token_bias")
             B = shared.shape[0]  # (B, N, d), the same for every expert
         else:  # x: what each expert reads (E, B, n_inputs): one token each
             shared, B = None, x.shape[1]
-            tokens = ops.blinear(x, *(p[n] for n in names["token"]))[:, :, None]
-        cls = ops.broadcast(p[names["cls"]], (E, B, 1, d))
-        for i, block in enumerate(blocks):
-            last = i == len(blocks) - 1
+            tokens = experts.token.run(p, ops, x)[:, :, None]
+        first = ops.broadcast(cls, (E, B, 1, d))
+        for i, block in enumerate(experts.blocks):
+            last = i == len(experts.blocks) - 1
             if shared is not None and last:  # one block: [CLS] pools the tokens
-                h = cls + self._pooled_attention(
-                    p, ops, block, p[names["cls"]], shared, training
-                )
+                h = first + self._pooled_attention(p, ops, block, cls, shared, training)
             else:
                 if shared is not None:
                     tokens = ops.expand0(shared[None], E)
                 if not i:
-                    h = ops.cat([cls, tokens], 2)  # (E, B, S, d), [CLS] first
-                z = h if not i else self._layer_norm(p, ops, block["norm1"], h)
+                    h = ops.cat([first, tokens], 2)  # (E, B, S, d), [CLS] first
+                z = block.norm1.run(p, ops, h) if i else h
                 # the last block computes the [CLS] token's state only
                 h = (h[:, :, :1] if last else h) + self._attention(
                     p, ops, block, z, last, training
                 )
             shared = None
-            z = self._layer_norm(p, ops, block["norm2"], h)
+            z = block.norm2.run(p, ops, h)
             S = z.shape[2]
-            f = module._mlp(p, ops, block["ffn"], z.reshape(E, B * S, d), False, True)
+            f = block.ffn.run(p, ops, z.reshape(E, B * S, d), False, True)
             h = h + f.reshape(E, B, S, d)
-        z = self._layer_norm(p, ops, names["norm"], h[:, :, 0])  # (E, B, d)
-        return ops.act(ops.blinear(z, *(p[n] for n in names["head"])))
+        z = experts.norm.run(p, ops, h[:, :, 0])  # (E, B, d)
+        return ops.act(experts.head.run(p, ops, z))
 
     def _pooled_attention(self, p, ops, block, cls, tokens, training):
         """``_attention`` of a first block that is also the last, computed from the
@@ -200,8 +144,8 @@ class Transformer(ExpertType):
         size = d // n_heads
         B = tokens.shape[0]
         cls = cls.reshape(E, 1, d)
-        weight, bias = (p[n] for n in block["key_value"])  # (E, d, 2 d), (E, 1, 2 d)
-        q = ops.blinear(cls, *(p[n] for n in block["query"])).reshape(E, n_heads, size)
+        weight, bias = block.key_value.layer(p, 0)  # (E, d, 2 d), (E, 1, 2 d)
+        q = block.query.run(p, ops, cls).reshape(E, n_heads, size)
         w_k = weight[:, :, :d].reshape(E, d, n_heads, size).swapaxes(1, 2)
         # each expert and head's vector that scores a token, (E * heads, d)
         u = ops.matmul(w_k, q[..., None]).reshape(E * n_heads, d)
@@ -224,14 +168,15 @@ class Transformer(ExpertType):
         )  # (E, B, heads, size)
         total = weights.sum(-1).reshape(B, E, n_heads).swapaxes(0, 1)[..., None]
         values = values + total * bias[:, :, d:].reshape(E, 1, n_heads, size)
-        out = ops.blinear(values.reshape(E, B, d), *(p[n] for n in block["out"]))
+        out = block.out.run(p, ops, values.reshape(E, B, d))
         return out.reshape(E, B, 1, d)
 
     @staticmethod
-    def _tokens(p, ops, names, x):
+    def _tokens(experts, p, ops, x):
         """Every column's token ``(B, N, d)``, without its bias: the sum of its
         inputs, each times its own vector."""
-        slots, weight = p[names["token_inputs"]], p[names["token_weight"]]
+        slots = experts.tensor(p, "token_inputs")
+        weight = experts.tensor(p, "token_weight")
         N, M = slots.shape
         x = ops.cat([x, x[:, :1] * 0.0], 1)  # input n_inputs: the padding's zero
         weight = ops.cat([weight, weight[:1] * 0.0], 0)
@@ -239,13 +184,6 @@ class Transformer(ExpertType):
         # (N, B, M) @ (N, M, d): each token's inputs times their vectors
         tokens = ops.matmul(values.swapaxes(0, 1), weight[slots])
         return tokens.swapaxes(0, 1)
-
-    @staticmethod
-    def _layer_norm(p, ops, names, x):  # x: (E, B, d) or (E, B, S, d)
-        weight, bias = p[names[0]], p[names[1]]
-        if x.ndim == 4:
-            weight, bias = weight[:, None], bias[:, None]
-        return ops.layer_norm(x, weight, bias)
 
     def _attention(self, p, ops, block, z, cls_only, training):
         """Multi-head self-attention over the tokens ``z`` (E, B, S, d): every token's
@@ -255,9 +193,9 @@ class Transformer(ExpertType):
         head = d // n_heads
         queries = z[:, :, :1] if cls_only else z
         Q = queries.shape[2]
-        q = ops.blinear(queries.reshape(E, B * Q, d), *(p[n] for n in block["query"]))
+        q = block.query.run(p, ops, queries.reshape(E, B * Q, d))
         q = q.reshape(E, B, Q, n_heads, head).swapaxes(2, 3)  # (E, B, heads, Q, h)
-        kv = ops.blinear(z.reshape(E, B * S, d), *(p[n] for n in block["key_value"]))
+        kv = block.key_value.run(p, ops, z.reshape(E, B * S, d))
         kv = kv.reshape(E, B, S, 2, n_heads, head)
         k = kv[:, :, :, 0].swapaxes(2, 3)  # (E, B, heads, S, h)
         v = kv[:, :, :, 1].swapaxes(2, 3)
@@ -266,5 +204,72 @@ class Transformer(ExpertType):
         if training:
             weights = ops.dropout(weights, self.attention_dropout)
         mixed = ops.matmul(weights, v).swapaxes(2, 3).reshape(E, B * Q, d)
-        out = ops.blinear(mixed, *(p[n] for n in block["out"]))
+        out = block.out.run(p, ops, mixed)
         return out.reshape(E, B, Q, d)
+
+
+class TransformerExperts(Block):
+    """The weights of a level's Transformer experts, every expert's stacked.
+
+    On the first level, the tokenizer all experts share: ``token_inputs`` (each
+    token's inputs, padded with the index ``n_inputs``, a zero), ``token_weight``
+    ``(n_inputs, d)`` and ``token_bias`` ``(n_tokens, d)``; on later levels, each
+    expert's projection of the vector it reads to one token, ``token``. Then each
+    expert's [CLS] token ``cls`` ``(E, 1, 1, d)``, its ``blocks``, its final
+    ``norm`` and its ``head`` to the expert width. Built in this order, the
+    order of the draws from torch's generator.
+    """
+
+    def __init__(self, n_experts, d, n_blocks, n_inputs, units, columns):
+        super().__init__()
+        E = n_experts
+        if columns is not None:
+            self._build_tokenizer(columns, n_inputs, d)
+        else:  # one token: each expert's projection of the vector it reads
+            self.token = StackedMLP(E, (n_inputs, d))
+        cls = torch.empty(E, 1, 1, d).uniform_(-1.0, 1.0) / math.sqrt(d)
+        self.cls = nn.Parameter(cls)
+        self.blocks = nn.ModuleList(
+            [_AttentionBlock(E, d, first=not b) for b in range(n_blocks)]
+        )
+        self.norm = StackedNorm(E, d)
+        self.head = StackedMLP(E, (d, units[-1]))
+
+    def _build_tokenizer(self, columns, n_inputs, d):
+        """The first level's tokenizer: input value i feeds token columns[i]."""
+        _, token_of, counts = np.unique(
+            columns, return_inverse=True, return_counts=True
+        )
+        n_tokens = len(counts)
+        # each token's inputs, padded with input n_inputs (a zero) to the most any
+        # token has: a gather and a batched product, no scatter (whose sum ONNX
+        # Runtime computes with races)
+        order = np.argsort(token_of, kind="stable")  # the inputs token by token
+        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        slots = np.full((n_tokens, counts.max()), n_inputs)
+        slots[token_of[order], np.arange(n_inputs) - start[token_of[order]]] = order
+        self.register_buffer("token_inputs", torch.from_numpy(slots), persistent=False)
+        # each token a sum over its column's values: nn.Linear's range for a fan-in
+        # of their number, so that a token's scale does not grow with it
+        weight = torch.empty(n_inputs, d).uniform_(-1.0, 1.0)
+        bound = torch.from_numpy(1.0 / np.sqrt(counts[token_of])).float()
+        self.token_weight = nn.Parameter(weight * bound[:, None].to(weight.device))
+        bias = torch.empty(n_tokens, d).uniform_(-1.0, 1.0) / math.sqrt(d)
+        self.token_bias = nn.Parameter(bias)
+
+
+class _AttentionBlock(Block):
+    """One pre-norm block of every expert: ``norm1`` (none in the first block,
+    whose attention reads the tokens unnormalised), the attention's ``query``,
+    ``key_value`` and ``out`` projections, ``norm2`` and the feed-forward
+    ``ffn`` (``d -> 2 d -> d``)."""
+
+    def __init__(self, n_experts, d, first):
+        super().__init__()
+        E = n_experts
+        self.norm1 = None if first else StackedNorm(E, d)
+        self.query = StackedMLP(E, (d, d))
+        self.key_value = StackedMLP(E, (d, 2 * d))
+        self.out = StackedMLP(E, (d, d))
+        self.norm2 = StackedNorm(E, d)
+        self.ffn = StackedMLP(E, (d, 2 * d, d))
