@@ -83,8 +83,8 @@ class ResidualExpert(nn.Module):
 class LoopedModuleExperts(_experts.ModuleExperts):
     """The same experts, run one after another: one functional_call each."""
 
-    def _vmapped(self, p, level, x, training):
-        base, params, buffers = self.state(p, level, training)
+    def _vmapped(self, experts, p, level, x, training):
+        base, params, buffers = experts.state(p, training)
         outputs = []
         for e in range(level.n_experts):
             own = [
@@ -117,12 +117,13 @@ def epoch_seconds(make, X, Y, repeats):
 def check_equal(model, X):
     """The loop's expert outputs equal the batched ones on one batch."""
     module = model.net_.module_.eval()
-    level = module.levels[0]
-    p = {**module._parameters, **module._buffers}
+    level, experts = module.levels[0], module.experts["0"]
+    p = module._tensors()
     with torch.no_grad():
         x = torch.as_tensor(module_inputs(model, X[:256]))
-        batched = module._expert.run(module, p, None, level, x)
-        loop = LoopedModuleExperts(ResidualExpert)._vmapped(p, level, x, False)
+        batched = module._expert.run(experts, p, None, level, x)
+        looped = LoopedModuleExperts(ResidualExpert)
+        loop = looped._vmapped(experts, p, level, x, False)
     torch.testing.assert_close(batched, loop, rtol=1e-5, atol=1e-5)
 
 
