@@ -78,7 +78,7 @@ def compare_joint_training(estimator, X, y, *, cv=5, verbose=0):
     if isinstance(verbose, bool) or not isinstance(verbose, Integral) or verbose < 0:
         raise ValueError(f"verbose must be an int >= 0; got {verbose!r}.")
     final = _final_step(estimator)
-    if not hasattr(final, "_task_types"):
+    if not hasattr(final, "_declared_task_types"):
         raise TypeError(
             "estimator must be an MMoEClassifier, MMoERegressor or MMoEMultiTask, or "
             f"a Pipeline ending in one; got {type(final).__name__}."
