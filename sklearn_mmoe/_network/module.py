@@ -335,6 +335,8 @@ class MMoEModule(nn.Module):
         rather than through nn.Module's attribute lookup (a Python call each,
         which a single row's predict would pay per block)."""
         name_blocks(self)
+        # the same, plain, for the parts every pass reads
+        self._parts = (self.encoder, self.interactions, self.towers)
         return tuple(
             (level, self.experts[at], self.gates[at] if level.n_gates else None)
             for level, at in ((level, str(level.index)) for level in self.levels)
@@ -421,7 +423,8 @@ class MMoEModule(nn.Module):
             streams = self._mix(p, ops, level, networks, h, g, gates)
         if streams.shape[0] != self.n_tasks:  # one network or one gate for all tasks
             streams = ops.expand0(streams, self.n_tasks)
-        T, H, towers = self.n_tasks, streams.shape[-1], self.towers
+        encoder, wide_part, towers = self._parts
+        T, H = self.n_tasks, streams.shape[-1]
         streams = streams.reshape(T * K, n // K, H)  # (T, K * B, H) -> (T * K, B, H)
         last = towers.n_layers - 1
         hidden = towers.run(p, ops, streams, True, True, stop=last)
@@ -431,8 +434,8 @@ class MMoEModule(nn.Module):
             hidden = hidden.reshape(T * K, n // K, -1)
         out = towers.run(p, ops, hidden, start=last)
         out = out.reshape(T, K, n // K, -1).swapaxes(0, 2)  # (B, K, T, W)
-        if self.interactions is not None:  # the wide part, the same for every member
-            wide = self.interactions.output(p, self.encoder.codes(p, x, ops), ops)
+        if wide_part is not None:  # the same for every member
+            wide = wide_part.output(p, encoder.codes(p, x, ops), ops)
             out = out + wide.reshape(n // K, 1, T, -1)
         if self._has_padding:
             out = ops.masked_fill(out, p["padding"], -math.inf)
@@ -464,7 +467,7 @@ class MMoEModule(nn.Module):
         """The input product ``(K * B, first width)`` and the encoded input it
         multiplies, ``(K * B, n_in)``, of a batch ``(B, n_inputs)``."""
         n, K = x.shape[0], self.ensemble_size
-        x = self.encoder.encode(p, x, ops)
+        x = self._parts[0].encode(p, x, ops)
         if K > 1:  # (K, 1, F) * (B, F): every member's scaled copy of the batch
             x = (p["member_scale"] * x).reshape(K * n, -1)
         return ops.linear(x, p["input_weight"], p["input_bias"]), x
@@ -566,9 +569,8 @@ class MMoEModule(nn.Module):
     def _tensors(self):
         """The network's tensors by name: its own, its encoder's and wide part's
         (by their names there), and its blocks' (by their paths: ``p``)."""
-        parts = [self, self.encoder]
-        if self.interactions is not None:
-            parts.append(self.interactions)
+        encoder, wide_part, _ = self._parts
+        parts = [self, encoder] if wide_part is None else [self, encoder, wide_part]
         tensors = {
             name: tensor
             for part in parts
