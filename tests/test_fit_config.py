@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _helpers import BRIEF, TINY
-from _saved import CONFIGS, FOLDER
+from _saved import CONFIGS, FOLDER, data
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -150,3 +150,18 @@ def test_a_file_written_before_fit_config_gets_the_one_its_parameters_give(name)
     assert config.module_params(
         model._tasks, model._numeric, model._funnel, config.n_cv
     ).keys() == {k[8:] for k in model.net_.get_params() if k.startswith("module__")}
+
+
+def test_a_model_from_a_version_1_file_continues_and_saves_again(tmp_path):
+    """A partial_fit pass of a model loaded from a file without a configuration
+    trains with the one its parameters give, and its file loads."""
+    name = "regressor-shared-bottom-standard"
+    model = load(FOLDER / f"{name}.safetensors")
+    X, Y = data(name)
+    model.partial_fit(X, Y)
+    config = model.fit_config_
+    assert (config.max_epochs, config.refit, config.n_rows) == (1, False, len(X))
+    save(model, tmp_path / "again.safetensors")
+    again = load(tmp_path / "again.safetensors")
+    assert again.fit_config_ == config
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))

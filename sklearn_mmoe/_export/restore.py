@@ -22,6 +22,8 @@ in this order:
 6. every weight is finite, and the loss's fixed buffers are those its settings give.
 """
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -368,7 +370,7 @@ def _fit_config(value, model, bounds):
     if type(value) is not FitConfig:
         raise ValueError("fit_config_ must be a FitConfig")
     given = _network_config(model)
-    for name in given.state_names:
+    for name in (field.name for field in dataclasses.fields(FitConfig)):
         if name not in FitConfig.TRAINING and not _checks.same(
             getattr(value, name), getattr(given, name)
         ):
@@ -385,7 +387,9 @@ def _fit_config(value, model, bounds):
     ):
         raise ValueError("fit_config_.device is not a device to train on")
     if value.validation_fraction is not None:
-        _checks.number(value.validation_fraction, "validation_fraction", 0, 1)
+        _checks.number(
+            value.validation_fraction, "fit_config_.validation_fraction", 0, 1
+        )
     if value.learning_rate_schedule not in ("constant", model.learning_rate_schedule):
         raise ValueError("fit_config_.learning_rate_schedule is not the parameter's")
     if value.numeric_max_width is not None:

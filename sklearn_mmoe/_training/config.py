@@ -174,7 +174,8 @@ class FitConfig:
     capped: bool
     verbose: int
 
-    # What a fit decides from its rows (a file keeps them as they were).
+    # What a fit decides from its rows (a file keeps them as they were); a model
+    # file holds every field (the instance's attributes) and from_state reads them.
     TRAINING = _TRAINING
 
     def module_params(self, tasks, numeric, funnel_edges, n_members=1):
@@ -238,18 +239,13 @@ class FitConfig:
             early_stopping=False,
             validation_fraction=None,
             max_epochs=1,
+            refit=False,
             learning_rate_schedule="constant",
         )
 
     def replace(self, **changes):
         """A copy with ``changes``."""
         return dataclasses.replace(self, **changes)
-
-    def to_state(self):
-        """The configuration as plain data (what a model file keeps)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    state_names = property(lambda self: [f.name for f in dataclasses.fields(self)])
 
     @classmethod
     def from_state(cls, state, where):
