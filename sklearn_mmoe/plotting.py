@@ -10,6 +10,8 @@ kept as ``ax_``, ``figure_`` and friends. matplotlib is an optional dependency
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._utils.pipeline import final_step
+
 __all__ = ["GateWeightsDisplay", "LossCurvesDisplay"]
 
 
@@ -33,14 +35,6 @@ def _axes(ax):
     else:
         _pyplot()  # the same clear error when matplotlib is missing
     return ax
-
-
-def _final_step(estimator):
-    """The MMoE estimator (the last step of a Pipeline, or the estimator itself) and
-    the transform that brings ``X`` to its input."""
-    if hasattr(estimator, "steps"):
-        return estimator[-1], estimator[:-1].transform
-    return estimator, lambda X: X
 
 
 def _task_names(task_names, n_tasks):
@@ -146,7 +140,7 @@ class GateWeightsDisplay:
         -------
         display : GateWeightsDisplay
         """
-        final, transform = _final_step(estimator)
+        final, transform = final_step(estimator)
         check_is_fitted(final, "net_")
         X = transform(X)
         weights = final.gate_weights(X).mean(axis=0)
@@ -265,7 +259,7 @@ class LossCurvesDisplay:
         -------
         display : LossCurvesDisplay
         """
-        final, _ = _final_step(estimator)
+        final, _ = final_step(estimator)
         check_is_fitted(final, "task_loss_curves_")
         display = cls(
             final.task_loss_curves_,
