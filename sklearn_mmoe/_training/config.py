@@ -265,24 +265,21 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
     categorical columns of ``n_codes`` codes each and ``n_tasks`` tasks;
     ``partial``: a first ``partial_fit`` call (one pass at a constant rate, every
     row trains)."""
-    network = network_settings(params)
-    seed = None
-    if n_rows is not None:
+    if n_rows is None:  # a model file's device loads on the CPU: a device's name
+        seed, device = None, torch.device(params["device"])
+        budget = _undecided(params)
+    else:
         random_state = check_random_state(params["random_state"])
         seed = int(random_state.randint(np.iinfo(np.int32).max))
-    config = FitConfig(
+        device = check_device(params["device"])
+        budget = _budget(params, n_rows, n_numeric, partial)
+    return FitConfig(
         n_rows=n_rows,
         seed=seed,
-        # a model file's is checked as a torch device: it loads on the CPU
-        device=str(
-            torch.device(params["device"])
-            if n_rows is None
-            else check_device(params["device"])
-        ),
+        device=str(device),
         n_numeric=int(n_numeric),
         **_codes_settings(params, n_codes),
-        **dict(zip(("numeric_encoding", "numeric_max_width"), (None, None))),
-        **network,
+        **network_settings(params),
         interaction_dim=int(params["interaction_dim"]),
         task_weights=check_task_weights(params["task_weights"], n_tasks),
         balance_weight=float(params["balance_weight"]),
@@ -291,21 +288,35 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
         learning_rate=params["learning_rate"],
         weight_decay=params["weight_decay"],
         ema_decay=None if params["ema_decay"] is None else float(params["ema_decay"]),
-        learning_rate_schedule=params["learning_rate_schedule"],
-        n_cv=int(params["n_cv"]),
         max_batch_size=(
             _AUTO_BATCH if params["batch_size"] == "auto" else params["batch_size"]
         ),
-        **dict.fromkeys(("early_stopping", "validation_fraction", "batch_size")),
-        **dict.fromkeys(("max_epochs", "refit")),
-        patience=params["n_iter_no_change"],
         tol=params["tol"],
         capped=params["max_epochs"] != "auto",
         verbose=params["verbose"],
+        **budget,
     )
-    if n_rows is None:
-        return config
-    return config.replace(**_budget(params, n_rows, n_numeric, partial))
+
+
+def _undecided(params):
+    """What a configuration without rows holds for the values a fit decides from
+    them: None, but for what the parameters give alone."""
+    return dict(
+        dict.fromkeys(
+            (
+                "numeric_encoding",
+                "numeric_max_width",
+                "early_stopping",
+                "validation_fraction",
+                "batch_size",
+                "max_epochs",
+                "refit",
+            )
+        ),
+        patience=params["n_iter_no_change"],
+        n_cv=int(params["n_cv"]),
+        learning_rate_schedule=params["learning_rate_schedule"],
+    )
 
 
 def _codes_settings(params, n_codes):
