@@ -3,7 +3,7 @@ the data, describe and encode each task, draw the funnel, merge repeated rows,
 standardise the targets, resolve the fit's configuration, train with a
 :class:`~sklearn_mmoe._training.engine.Trainer`, and keep what it trained as fitted
 attributes. Each function takes the estimator first; what a fit does is decided once,
-at the top (:class:`~sklearn_mmoe._training.engine.FitMode`)."""
+at the top (:class:`FitMode`)."""
 
 import copy
 
@@ -17,10 +17,45 @@ from .._tasks.inference import declared_dtypes, infer_task_type
 from .._tasks.kinds import task_label
 from .._tasks.registry import TASKS
 from .._training.config import resolve
-from .._training.engine import FitMode, Trainer
+from .._training.engine import Trainer
 from .._utils.warn import warn
 from . import inference
 from .record import record_history, record_members
+
+
+class FitMode:
+    """What a call to ``fit`` or ``partial_fit`` does, decided once from the call
+    and the estimator's state.
+
+    - ``partial``: a ``partial_fit`` call: one pass at a constant rate, every row
+      trains, no validation;
+    - ``start``: ``"fresh"`` (new tasks, encoding and weights), ``"warm"`` (a refit
+      that starts from the previous fit's weights, tasks and encoding, with
+      ``warm_start=True``) or ``"continue"`` (a later ``partial_fit`` call).
+    """
+
+    def __init__(self, estimator, partial):
+        fitted = hasattr(estimator, "net_")
+        self.partial = partial
+        if partial and fitted:
+            self.start = "continue"
+        elif fitted and estimator.warm_start and not partial:
+            self.start = "warm"
+        else:
+            self.start = "fresh"
+
+    @property
+    def continuing(self):
+        """A later ``partial_fit`` call, continuing the weights and the optimiser."""
+        return self.start == "continue"
+
+    @property
+    def warm(self):
+        """A fit that keeps the previous tasks, encoding and weights."""
+        return self.start != "fresh"
+
+    def __repr__(self):
+        return f"FitMode(start={self.start!r}, partial={self.partial})"
 
 
 def fit_sequence(model, X, y, sample_weight, partial, classes):

@@ -4,9 +4,10 @@ a warm start or one ``partial_fit`` pass further, as one network or a cross-fitt
 ensemble, with each task's shrinkage fitted on the validation rows; it returns what
 it trained as :class:`Trained`, which the estimator keeps.
 
-What a fit does is decided before the engine runs: :class:`FitMode` (fresh, warm or
-continuing) and the configuration (every ``"auto"`` value resolved); the engine reads
-both and decides nothing again.
+What a fit does is decided before the engine runs: whether it starts fresh, warm or
+continues (the estimator's fit sequence, :mod:`sklearn_mmoe._estimators.fitting`) and
+its configuration (every ``"auto"`` value resolved); the engine reads both and decides
+nothing again.
 """
 
 import copy
@@ -47,41 +48,6 @@ _WARMUP = 0.05
 _LOG_VARIANCE_LR = 10.0
 # Held while a network is initialised from torch's process-wide generator.
 _INITIALISING = threading.Lock()
-
-
-class FitMode:
-    """What a call to ``fit`` or ``partial_fit`` does, decided once from the call
-    and the estimator's state.
-
-    - ``partial``: a ``partial_fit`` call: one pass at a constant rate, every row
-      trains, no validation;
-    - ``start``: ``"fresh"`` (new tasks, encoding and weights), ``"warm"`` (a refit
-      that starts from the previous fit's weights, tasks and encoding, with
-      ``warm_start=True``) or ``"continue"`` (a later ``partial_fit`` call).
-    """
-
-    def __init__(self, estimator, partial):
-        fitted = hasattr(estimator, "net_")
-        self.partial = partial
-        if partial and fitted:
-            self.start = "continue"
-        elif fitted and estimator.warm_start and not partial:
-            self.start = "warm"
-        else:
-            self.start = "fresh"
-
-    @property
-    def continuing(self):
-        """A later ``partial_fit`` call, continuing the weights and the optimiser."""
-        return self.start == "continue"
-
-    @property
-    def warm(self):
-        """A fit that keeps the previous tasks, encoding and weights."""
-        return self.start != "fresh"
-
-    def __repr__(self):
-        return f"FitMode(start={self.start!r}, partial={self.partial})"
 
 
 @dataclasses.dataclass
