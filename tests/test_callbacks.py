@@ -85,3 +85,17 @@ def test_a_run_that_raises_tells_callbacks_and_leaves_the_model_as_it_was():
         model.partial_fit(X, Y)
     assert interrupting.aborted and interrupting.seen == 3
     np.testing.assert_array_equal(model.predict(X), before)
+
+
+@pytest.mark.parametrize("params", [dict(n_cv=2), dict(ema_decay=0.9)])
+def test_an_interrupted_pass_leaves_the_model_and_no_copy_of_its_weights(params):
+    """A cross-fitted ensemble keeps its members' shrinkage, and the weight
+    average its callback kept during the pass is dropped."""
+    model, X, Y = _fitted(**params)
+    before = model.predict(X)
+    model.net_.callbacks_.append(("interrupting", _Interrupting()))
+    with pytest.raises(KeyboardInterrupt):
+        model.partial_fit(X, Y)
+    np.testing.assert_array_equal(model.predict(X), before)
+    assert dict(model.net_.callbacks_)["average"].average_ is None
+    assert dict(model.net_.callbacks_)["stopping"].best_state_ is None

@@ -165,3 +165,60 @@ def test_a_model_from_a_version_1_file_continues_and_saves_again(tmp_path):
     again = load(tmp_path / "again.safetensors")
     assert again.fit_config_ == config
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
+
+
+def test_a_model_whose_training_parameters_changed_after_fit_saves_and_loads(tmp_path):
+    """fit_config_ keeps what the fit ran with; set_params after it changes the
+    parameters a refit would take, not the model the file holds."""
+    X, Y = _table()
+    model = MMoERegressor(**BRIEF, random_state=0).fit(X, Y)
+    model.set_params(verbose=1, tol=0.5, learning_rate=0.1, batch_size=8)
+    save(model, tmp_path / "m.safetensors")
+    loaded = load(tmp_path / "m.safetensors")
+    assert loaded.fit_config_ == model.fit_config_
+    assert (loaded.fit_config_.verbose, loaded.fit_config_.learning_rate) == (0, 1e-3)
+
+
+def test_a_version_1_file_loaded_and_saved_again_loads(tmp_path):
+    name = "classifier-mmoe-piecewise"
+    model = load(FOLDER / f"{name}.safetensors")
+    save(model, tmp_path / "again.safetensors")
+    again = load(tmp_path / "again.safetensors")
+    assert again.fit_config_ == model.fit_config_
+    assert again.fit_config_.n_rows is None
+
+
+def test_a_first_partial_fit_records_one_pass_over_every_row():
+    """60 rows: nothing held out, one batch of all 60, no refit."""
+    X, Y = _table(n=60)
+    model = MMoERegressor(**TINY, refit=True, random_state=0).partial_fit(X, Y)
+    config = model.fit_config_
+    assert (config.batch_size, config.refit, config.early_stopping) == (
+        60,
+        False,
+        False,
+    )
+    assert model.net_.batch_size == 60
+
+
+def test_fit_config_records_the_encoding_the_network_reads():
+    """A warm start keeps its first fit's encoding (robust below 100 rows a
+    column) though its rows would now bin; a table without numbers has none."""
+    X, Y = _table(n=150)
+    model = MMoERegressor(**BRIEF, warm_start=True, random_state=0).fit(X, Y)
+    X2, Y2 = _table(n=400, seed=1)
+    model.fit(X2, Y2)
+    assert model.fit_config_.numeric_encoding == "robust"
+    assert model.net_.get_params()["module__numeric"]["kind"] == "robust"
+    cities = X[["city"]]
+    only = MMoERegressor(**BRIEF, random_state=0).fit(cities, Y)
+    assert only.fit_config_.numeric_encoding is None
+
+
+def test_partial_fit_after_a_scheduled_fit_trains_at_the_learning_rate():
+    """The cosine schedule ends near 0; a later pass trains at learning_rate."""
+    X, Y = _table()
+    model = MMoERegressor(**BRIEF, random_state=0).fit(X, Y)
+    assert model.net_.optimizer_.param_groups[0]["lr"] < 1e-4
+    model.partial_fit(X, Y)
+    assert [g["lr"] for g in model.net_.optimizer_.param_groups] == [1e-3]

@@ -243,8 +243,11 @@ def _training_targets(model, X, rows, tasks, targets, present, weight, warm):
 def _keep_fit(model, config, trained, names, mode):
     """Keep what a fit learned (``trained``, with ``config``): the net, the
     tasks as they predict, their names, the loss's task weights, the numeric
-    encoding and the training record."""
-    model.fit_config_ = config
+    encoding and the training record. The configuration records the encoding the
+    network reads: a warm start's previous one, or robust scaling where the
+    piecewise code of ``"auto"`` came out too wide."""
+    kind = None if trained.numeric is None else trained.numeric["kind"]
+    model.fit_config_ = config.replace(numeric_encoding=kind)
     model.net_ = trained.net
     model._numeric = trained.numeric
     model._tasks = trained.tasks

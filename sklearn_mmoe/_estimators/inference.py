@@ -117,8 +117,7 @@ def set_out_of_fold(model, X, out_of_fold):
     ``out_of_fold`` is ``(folds, members)``, ``folds`` giving each row of ``X``
     (validated) the one of ``members`` (a
     :class:`~sklearn_mmoe._network.crossfit.CrossFitModule`) that did not train
-    on it,
-    -1 where none did (the fitted model predicts it); None for a single
+    on it, -1 where none did (the fitted model predicts it); None for a single
     network, which keeps none."""
     for name in ("oof_prediction_", "oof_proba_"):
         if hasattr(model, name):

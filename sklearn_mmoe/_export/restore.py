@@ -22,8 +22,6 @@ in this order:
 6. every weight is finite, and the loss's fixed buffers are those its settings give.
 """
 
-import dataclasses
-
 import numpy as np
 import torch
 
@@ -44,7 +42,7 @@ from .._training.config import (
     network_settings,
     resolve,
 )
-from .._training.engine import restored_net
+from .._training.engine import Trainer
 from .._utils import checks as _checks
 
 ESTIMATORS = {
@@ -147,13 +145,9 @@ def rebuild(state, tensors, reader, version):
     shrink = weights["module."].get("shrink")
     if shrink is not None and not ((shrink >= 0) & (shrink <= 1)).all():
         raise ValueError("the members' shrink factors must lie in [0, 1]")
-    model.net_ = restored_net(
-        config,
-        module_params,
-        model.task_names_,
-        weights["module."],
-        weights["criterion."],
-        history,
+    trainer = Trainer(config.replace(device="cpu"), model.task_names_)
+    model.net_ = trainer.restored(
+        module_params, weights["module."], weights["criterion."], history
     )
     learned = model.net_.criterion_.weights().detach().cpu().numpy()
     if not _checks.same(learned.astype(np.float64), model.task_weights_):
@@ -365,36 +359,69 @@ def _cv_n_iter(value, model, bounds):
 
 
 def _fit_config(value, model, bounds):
-    """The fit's configuration: what the parameters and the fitted inputs give,
-    and what the fit decided from its rows (kept as it was), each of its type."""
+    """The fit's configuration: what makes the network and its loss is what the
+    parameters and the fitted inputs give (and the encoding the fitted one); what
+    the fit ran with is kept as it was, each value of its type (None where the
+    fit had no rows to decide it from)."""
     if type(value) is not FitConfig:
         raise ValueError("fit_config_ must be a FitConfig")
     given = _network_config(model)
-    for name in (field.name for field in dataclasses.fields(FitConfig)):
-        if name not in FitConfig.TRAINING and not _checks.same(
-            getattr(value, name), getattr(given, name)
-        ):
+    for name in (*FitConfig.NETWORK, "n_cv", "numeric_encoding"):
+        if not _checks.same(getattr(value, name), getattr(given, name)):
             raise ValueError(f"fit_config_.{name} is not what the parameters give")
-    for name in ("n_rows", "batch_size", "max_epochs", "patience"):
-        _checks.integer(getattr(value, name), f"fit_config_.{name}", 1)
-    _checks.integer(value.seed, "fit_config_.seed", 0)
-    for name in ("early_stopping", "refit"):
-        _checks.boolean(getattr(value, name), f"fit_config_.{name}")
-    if not isinstance(value.device, str) or value.device.split(":")[0] not in (
-        "cpu",
-        "cuda",
-        "mps",
-    ):
-        raise ValueError("fit_config_.device is not a device to train on")
-    if value.validation_fraction is not None:
-        _checks.number(
-            value.validation_fraction, "fit_config_.validation_fraction", 0, 1
-        )
-    if value.learning_rate_schedule not in ("constant", model.learning_rate_schedule):
-        raise ValueError("fit_config_.learning_rate_schedule is not the parameter's")
-    if value.numeric_max_width is not None:
-        _checks.integer(value.numeric_max_width, "fit_config_.numeric_max_width", 1)
+    for name, check in _RAN_WITH.items():
+        field = getattr(value, name)
+        if field is not None or name in _NEVER_NONE:
+            check(field, f"fit_config_.{name}")
     return value
+
+
+def _device_name(value, name):
+    if not isinstance(value, str) or value.split(":")[0] not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name} is not a device to train on")
+
+
+def _one_of(*allowed):
+    def check(value, name):
+        if not isinstance(value, str) or value not in allowed:
+            raise ValueError(f"{name} must be one of {allowed}")
+
+    return check
+
+
+# What a fit ran with, beyond the network: each field's check.
+_RAN_WITH = {
+    "n_rows": lambda v, n: _checks.integer(v, n, 1),
+    "seed": lambda v, n: _checks.integer(v, n, 0),
+    "device": _device_name,
+    "numeric_max_width": lambda v, n: _checks.integer(v, n, 1),
+    "early_stopping": _checks.boolean,
+    "validation_fraction": lambda v, n: _checks.number(v, n, 0, 1),
+    "batch_size": lambda v, n: _checks.integer(v, n, 1),
+    "max_batch_size": lambda v, n: _checks.integer(v, n, 1),
+    "max_epochs": lambda v, n: _checks.integer(v, n, 1),
+    "patience": lambda v, n: _checks.integer(v, n, 1),
+    "refit": _checks.boolean,
+    "capped": _checks.boolean,
+    "learning_rate": lambda v, n: _checks.number(v, n, 0),
+    "weight_decay": lambda v, n: _checks.number(v, n, 0),
+    "ema_decay": lambda v, n: _checks.number(v, n, 0, 1),
+    "learning_rate_schedule": _one_of("cosine", "constant"),
+    "tol": lambda v, n: _checks.number(v, n, 0),
+    "verbose": lambda v, n: _checks.integer(v, n, 0),
+}
+# ... of which these are never None.
+_NEVER_NONE = (
+    "device",
+    "max_batch_size",
+    "patience",
+    "capped",
+    "learning_rate",
+    "weight_decay",
+    "learning_rate_schedule",
+    "tol",
+    "verbose",
+)
 
 
 def _network_config(model):

@@ -96,7 +96,9 @@ def numeric_plan(encoding, n_rows, n_numeric):
     >>> numeric_plan("auto", 60_000, 6), numeric_plan("auto", 300, 6)
     (('piecewise', 512), ('robust', None))
     """
-    if encoding != "auto" or n_numeric == 0:
+    if n_numeric == 0:
+        return None, None  # nothing to encode
+    if encoding != "auto":
         return encoding, None
     many = n_rows >= _AUTO_ROWS_PER_COLUMN * n_numeric
     # every column has a bin at least: past _AUTO_CODE_WIDTH columns, no binning

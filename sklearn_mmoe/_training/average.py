@@ -96,3 +96,8 @@ class WeightAveraging(Callback):
         if self.average_ is not None and not self._applied:
             self.average_.swap()  # in place: no copy of the weights
         self.average_ = None
+
+    def on_train_abort(self, net):
+        """A run that raised keeps no copy of the weights (its caller puts the
+        weights back)."""
+        self.average_ = None

@@ -57,21 +57,46 @@ _SMALL_TABLE_FRACTION, _LARGE_TABLE_FRACTION = 0.2, 0.1
 # refit="auto" trains again on every row below this many (distinct) rows.
 _REFIT_ROWS = 5_000
 
-# What a fit decides from its rows, beyond what the parameters and the fitted inputs
-# give: a model file keeps these as they were (see FitConfig.TRAINING).
-_TRAINING = (
+# The fields that make the network and its loss: a model file's must be what its
+# parameters and fitted inputs give (the rest, what the fit ran with, it keeps as it
+# was: see sklearn_mmoe._export.restore).
+_NETWORK = (
+    "n_numeric",
+    "embeddings",
+    "architecture",
+    "n_experts",
+    "expert_units",
+    "expert_type",
+    "expert_options",
+    "gate_units",
+    "gate_type",
+    "top_k",
+    "n_task_experts",
+    "n_levels",
+    "tower_units",
+    "activation",
+    "dropout",
+    "ensemble_size",
+    "interactions",
+    "interaction_dim",
+    "task_weights",
+    "balance_weight",
+    "embedding_l2",
+    "funnel",
+    "funnel_calibration",
+)
+# What a fit decides from its rows: None where there were none to decide from (a
+# model read from a file written before the configuration was kept).
+_FROM_ROWS = (
     "n_rows",
     "seed",
-    "device",
+    "numeric_encoding",
+    "numeric_max_width",
     "early_stopping",
     "validation_fraction",
     "batch_size",
     "max_epochs",
-    "patience",
     "refit",
-    "numeric_encoding",
-    "numeric_max_width",
-    "learning_rate_schedule",
 )
 
 
@@ -79,9 +104,11 @@ _TRAINING = (
 class FitConfig:
     """Every value a fit trains with, each ``"auto"`` resolved (read-only).
 
-    A fitted estimator's ``fit_config_``: what ``"auto"`` chose for its data. The
-    training budget's values are None for a model loaded from a file written before
-    the configuration was kept (they do not change what it predicts).
+    A fitted estimator's ``fit_config_``: what ``"auto"`` chose for its data, and
+    the parameters' values the fit ran with (a later ``set_params`` does not change
+    it). For a model read from a file written before the configuration was kept,
+    what the fit decided from its rows is None (``n_rows``, ``seed``, the budget);
+    the rest is what the parameters give.
 
     Attributes
     ----------
@@ -91,14 +118,15 @@ class FitConfig:
         The seed of the fit's weights, shuffling, dropout and validation split,
         drawn from ``random_state``.
     device : str
-        Where the network trains.
+        The ``device`` the fit ran on.
     n_numeric : int
         Numeric input columns.
     embeddings : tuple of (int, int)
         Each categorical column's codes and embedding width (``embedding_dim``).
     numeric_encoding : {"piecewise", "robust", "standard"} or None
         The numeric columns' encoding (``"auto"``: piecewise-linear bins where the
-        table has enough rows per numeric column, else robust scaling).
+        table has enough rows per numeric column and the code is not too wide,
+        else robust scaling).
     numeric_max_width : int or None
         For ``"auto"``: the widest piecewise code taken; a wider one falls back to
         robust scaling.
@@ -110,23 +138,27 @@ class FitConfig:
         Each task's weight in the loss, or learned.
     n_cv : int
         Networks trained: 1, or the members of a cross-fitted ensemble.
-    early_stopping : bool
+    early_stopping : bool or None
         Whether rows are held out to stop early and shrink the outputs.
     validation_fraction : float or None
         The held-out share (None without early stopping).
-    batch_size, max_epochs, patience : int
-        Rows per batch, epochs, and epochs without improvement before stopping.
+    batch_size, max_epochs : int or None
+        Rows per batch and epochs.
+    patience : int
+        Epochs without improvement before stopping.
     max_batch_size : int
         ``batch_size`` as given (``"auto"``: 256): a batch holds at most the rows
         that train.
-    refit : bool
+    refit : bool or None
         Whether a fit that held rows out trains again on every row.
     capped : bool
         Whether ``max_epochs`` was given (a cap, warned about when reached).
 
     The network's other settings (``architecture``, ``n_experts``, the units, the
-    gates, ``dropout``, ...) and the optimiser's (``learning_rate``,
-    ``weight_decay``, ``ema_decay``, the schedule) are the parameters' values,
+    gates, ``dropout``, ``interaction_dim``), the loss's (``balance_weight``,
+    ``funnel``, ``funnel_calibration``), the optimiser's (``learning_rate``,
+    ``weight_decay``, ``ema_decay``, ``learning_rate_schedule``: ``"constant"``
+    for ``partial_fit``), ``tol`` and ``verbose`` are the parameters' values,
     checked.
     """
 
@@ -174,9 +206,9 @@ class FitConfig:
     capped: bool
     verbose: int
 
-    # What a fit decides from its rows (a file keeps them as they were); a model
-    # file holds every field (the instance's attributes) and from_state reads them.
-    TRAINING = _TRAINING
+    # What makes the network and its loss (a model file's must be what its
+    # parameters give); a model file holds every field.
+    NETWORK = _NETWORK
 
     def module_params(self, tasks, numeric, funnel_edges, n_members=1):
         """The network's settings (:class:`~sklearn_mmoe._network.module.MMoEModule`'s
@@ -230,12 +262,11 @@ class FitConfig:
         ``n_rows`` rows, batches of ``batch_size`` (the parameters' now) of them,
         and a seed of the call's own."""
         random_state = check_random_state(params["random_state"])
-        cap = _AUTO_BATCH if params["batch_size"] == "auto" else params["batch_size"]
         return self.replace(
             n_rows=n_rows,
             seed=int(random_state.randint(np.iinfo(np.int32).max)),
-            batch_size=int(min(cap, n_rows)),
-            max_batch_size=cap,
+            batch_size=_batch(params, n_rows),
+            max_batch_size=_batch_cap(params),
             early_stopping=False,
             validation_fraction=None,
             max_epochs=1,
@@ -265,14 +296,14 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
     categorical columns of ``n_codes`` codes each and ``n_tasks`` tasks;
     ``partial``: a first ``partial_fit`` call (one pass at a constant rate, every
     row trains)."""
-    if n_rows is None:  # a model file's device loads on the CPU: a device's name
+    if n_rows is None:  # for a model file, which loads on the CPU whatever its device
         seed, device = None, torch.device(params["device"])
         budget = _undecided(params)
     else:
         random_state = check_random_state(params["random_state"])
         seed = int(random_state.randint(np.iinfo(np.int32).max))
         device = check_device(params["device"])
-        budget = _budget(params, n_rows, n_numeric, partial)
+        budget = _decided_from_rows(params, n_rows, n_numeric, partial)
     return FitConfig(
         n_rows=n_rows,
         seed=seed,
@@ -285,34 +316,22 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
         balance_weight=float(params["balance_weight"]),
         funnel=params.get("funnel", "esmm"),
         funnel_calibration=float(params.get("funnel_calibration", 0.0)),
-        learning_rate=params["learning_rate"],
-        weight_decay=params["weight_decay"],
+        learning_rate=float(params["learning_rate"]),
+        weight_decay=float(params["weight_decay"]),
         ema_decay=None if params["ema_decay"] is None else float(params["ema_decay"]),
-        max_batch_size=(
-            _AUTO_BATCH if params["batch_size"] == "auto" else params["batch_size"]
-        ),
-        tol=params["tol"],
+        max_batch_size=_batch_cap(params),
+        tol=float(params["tol"]),
         capped=params["max_epochs"] != "auto",
-        verbose=params["verbose"],
+        verbose=int(params["verbose"]),
         **budget,
     )
 
 
 def _undecided(params):
     """What a configuration without rows holds for the values a fit decides from
-    them: None, but for what the parameters give alone."""
+    them: None (``_FROM_ROWS``), but for what the parameters give alone."""
     return dict(
-        dict.fromkeys(
-            (
-                "numeric_encoding",
-                "numeric_max_width",
-                "early_stopping",
-                "validation_fraction",
-                "batch_size",
-                "max_epochs",
-                "refit",
-            )
-        ),
+        dict.fromkeys(_FROM_ROWS[2:]),  # n_rows and seed are resolve's own
         patience=params["n_iter_no_change"],
         n_cv=int(params["n_cv"]),
         learning_rate_schedule=params["learning_rate_schedule"],
@@ -336,17 +355,22 @@ def _codes_settings(params, n_codes):
     return dict(embeddings=embeddings, interactions=wide, embedding_l2=penalty)
 
 
-def _budget(params, n_rows, n_numeric, partial):
+def _decided_from_rows(params, n_rows, n_numeric, partial):
     """The values a fit decides from its ``n_rows`` distinct rows: early stopping,
     the validation share, batch size, epochs, patience, refitting, the
-    cross-fitted ensemble's size and the numeric encoding."""
+    cross-fitted ensemble's size and the numeric encoding. A first ``partial_fit``
+    call (``partial``) trains one pass at a constant rate on every row, in
+    batches of them."""
     encoding, max_width = numeric_plan(params["numeric_encoding"], n_rows, n_numeric)
     early, fraction, batch, epochs = budget(params, n_rows)
     patience = _patience(params, n_rows, early, epochs)
     n_cv = _n_members(params, n_rows, early, partial)
-    if partial:  # one pass at a constant rate, every row trains
-        early, fraction, epochs = False, None, 1
     refit = params["refit"]
+    refit = n_rows < _REFIT_ROWS if refit == "auto" else bool(refit)
+    schedule = params["learning_rate_schedule"]
+    if partial:
+        early, fraction, epochs, refit, schedule = False, None, 1, False, "constant"
+        batch = _batch(params, n_rows)
     return dict(
         numeric_encoding=encoding,
         numeric_max_width=max_width,
@@ -355,11 +379,9 @@ def _budget(params, n_rows, n_numeric, partial):
         batch_size=batch,
         max_epochs=epochs,
         patience=patience,
-        refit=n_rows < _REFIT_ROWS if refit == "auto" else bool(refit),
+        refit=refit,
         n_cv=n_cv,
-        learning_rate_schedule=(
-            "constant" if partial else params["learning_rate_schedule"]
-        ),
+        learning_rate_schedule=schedule,
     )
 
 
@@ -406,8 +428,12 @@ def validation_fraction(params, n_rows):
 def _batch(params, n_train):
     """Rows per batch for ``n_train`` training rows: ``batch_size`` (``"auto"``
     resolved), at most ``n_train``."""
-    batch = _AUTO_BATCH if params["batch_size"] == "auto" else params["batch_size"]
-    return int(min(batch, n_train))
+    return int(min(_batch_cap(params), n_train))
+
+
+def _batch_cap(params):
+    """``batch_size`` with ``"auto"`` resolved: the most rows a batch holds."""
+    return _AUTO_BATCH if params["batch_size"] == "auto" else int(params["batch_size"])
 
 
 def _patience(params, n_rows, early_stopping, max_epochs):

@@ -81,13 +81,13 @@ class Trainer:
     ----------
     config : FitConfig
         The fit's configuration, every ``"auto"`` value resolved.
-    names : sequence
+    task_names : sequence
         The tasks' names, for the progress display.
     """
 
-    def __init__(self, config, names):
+    def __init__(self, config, task_names):
         self.config = config
-        self.names = [str(name) for name in names]
+        self.task_names = [str(name) for name in task_names]
         self.device = torch.device(config.device)
 
     def fit(
@@ -127,15 +127,17 @@ class Trainer:
         ensemble) trained one more pass, its numeric encoding ``numeric``'s constant
         columns refreshed; the tasks predict the network's outputs unshrunk."""
         data = _training_data(X, rows, Y, present, weight, self.device)
-        if isinstance(net.module_, CrossFitModule):
-            # the members' shrinkage was chosen for the weights as they were
-            # (a single network's tasks drop theirs too: below)
-            with torch.no_grad():
-                net.module_.shrink.fill_(1.0)
         refreshed = refresh_constant(numeric, X, rows, weight)
         net = self._continue_net(net, data, stream, numeric, refreshed)
         tasks = [task.unshrunk() for task in tasks]
-        return Trained(net, tasks, refreshed, net.history, False, [True])
+        return Trained(
+            net=net,
+            tasks=tasks,
+            numeric=refreshed,
+            history=net.history,
+            validated=False,
+            converged=[True],
+        )
 
     def _numeric(self, X, rows, Y, present, weight, tasks, previous):
         """The numeric columns' encoding: fitted (the bins read the tasks' labels),
@@ -186,15 +188,14 @@ class Trainer:
             _load_previous(net, _member_of(previous, 0, 1))
         _train(net, data, self.device, c.seed)
         trained = Trained(
-            net,
-            tasks,
-            None,
-            net.history,
-            c.early_stopping,
-            [_callback(net, "stopping").converged_],
+            net=net,
+            tasks=[task.unshrunk() for task in tasks],
+            numeric=None,  # fit's, which fitted it
+            history=net.history,
+            validated=c.early_stopping,
+            converged=[_callback(net, "stopping").converged_],
         )
         if not c.early_stopping:
-            trained.tasks = [task.unshrunk() for task in tasks]
             return trained
         _, valid = net.train_split(data)
         trained.tasks = _shrunk_on(net, valid, tasks)
@@ -245,7 +246,15 @@ class Trainer:
             np.asarray(scores, dtype=np.float64),
         )
         tasks = [task.unshrunk() for task in tasks]
-        trained = Trained(ensemble, tasks, None, history, True, converged, members)
+        trained = Trained(
+            net=ensemble,
+            tasks=tasks,
+            numeric=None,  # fit's, which fitted it
+            history=history,
+            validated=True,
+            converged=converged,
+            members=members,
+        )
         trained.out_of_fold = (folds, kept)
         return trained
 
@@ -330,13 +339,14 @@ class Trainer:
             **_optimizer_params(c, module_params),
             **_iterator_params(seed, self.device),
             **schedule,
-            # in this order: the stopping rule judges an epoch the display shows,
-            # and restores the best weights after the average's are in
+            # in this order: the display reports each epoch as the stopping rule
+            # judged it (the epoch that stops training at on_train_end), and the
+            # best weights are restored after the average's are in
             callbacks=[
                 ("schedule", rates),
                 ("average", WeightAveraging(c.ema_decay)),
                 ("stopping", EarlyStopping(patience, c.tol)),
-                ("progress", ProgressDisplay(c.verbose, self.names, rows=stream)),
+                ("progress", ProgressDisplay(c.verbose, self.task_names, rows=stream)),
             ],
             device=str(self.device),
         )
@@ -345,36 +355,50 @@ class Trainer:
         )
         return net
 
+    def restored(self, module_params, module_state, criterion_state, history):
+        """The net of a model read from a file (:func:`sklearn_mmoe.load`): built
+        for ``module_params`` (on the configuration's device: the CPU, where a file
+        loads), with the saved weights (every tensor the network has, of its shape
+        and dtype; the loss's fixed buffers equal to those its settings give) and
+        epoch ``history``."""
+        schedule = self._schedule(
+            max_epochs=1, batch_size=1, lr_schedule="constant", train_split=None
+        )
+        # the file's own tensors bound its size (see sklearn_mmoe._export.restore)
+        patience = self.config.patience
+        net = self._new_net(module_params, 0, schedule, patience, sized=False)
+        _load_exactly(net.module_, module_state, "the network", fixed_buffers=False)
+        _load_exactly(net.criterion_, criterion_state, "the loss", fixed_buffers=True)
+        net.module_.eval()
+        net.history_ = History([dict(row) for row in history])
+        return net
+
     def _continue_net(self, net, data, stream, numeric, refreshed):
         """One more pass of ``partial_fit`` over ``data``, continuing the weights and
         the optimiser's state, with the numeric encoding ``refreshed`` (``numeric``,
         the fitted one, or that with a constant column refreshed); if it raises or
-        is interrupted, all three are put back. ``stream`` (rows of the call, rows
-        seen) is what the pass reports."""
+        is interrupted, all three are put back, and the net's settings. ``stream``
+        (rows of the call, rows seen) is what the pass reports."""
         parts = (net.module_, net.criterion_, net.optimizer_)
         saved = [copy.deepcopy(part.state_dict()) for part in parts]
-        n_epochs = len(net.history)
-        net.max_epochs, net.train_split = 1, None
-        _callback(net, "schedule").kind = "constant"
-        # of this call's rows: a first chunk of one row does not fix batches of 1
-        net.batch_size = self.config.batch_for(len(data))
-        _callback(net, "progress").rows = stream
-        # Each call shuffles and drops out with draws of its own.
-        seed = self.config.seed
-        net.module_.generator = torch.Generator(device=self.device).manual_seed(
-            seed + 2 + n_epochs
-        )
+        settings, n_epochs = _pass_settings(net), len(net.history)
+        if isinstance(net.module_, CrossFitModule):
+            # the members' shrinkage was chosen for the weights as they were
+            # (a single network's tasks drop theirs too: continue_fit)
+            with torch.no_grad():
+                net.module_.shrink.fill_(1.0)
+        self._set_pass(net, stream, n_epochs)
         changed = refreshed is not numeric
         try:
             if changed:
                 _refit_numeric(net.module_, refreshed)
-            net.iterator_train__seed = seed + 1 + n_epochs
             net.partial_fit(data)
         except BaseException:
             if changed:
                 _refit_numeric(net.module_, numeric)
             for part, state in zip(parts, saved):
                 part.load_state_dict(state)
+            _set_pass_settings(net, settings)
             del net.history[n_epochs:]
             raise
         finally:
@@ -382,27 +406,39 @@ class Trainer:
             net.module_.eval()
         return net
 
+    def _set_pass(self, net, stream, n_epochs):
+        """Set ``net`` for one pass at a constant rate over every row of the call,
+        in batches of them (a first chunk of one row does not fix batches of 1),
+        shuffled and dropped out with draws of the call's own."""
+        seed, batch = self.config.seed, self.config.batch_size
+        _set_pass_settings(
+            net, (1, None, batch, "constant", stream, seed + 1 + n_epochs)
+        )
+        net.module_.generator = torch.Generator(device=self.device).manual_seed(
+            seed + 2 + n_epochs
+        )
 
-def restored_net(config, module_params, names, module_state, criterion_state, history):
-    """The net of a model read from a file (:func:`sklearn_mmoe.load`): built for
-    ``module_params`` on the CPU, with the saved weights (every tensor the network
-    has, of its shape and dtype; the loss's fixed buffers equal to those its
-    settings give) and epoch ``history``."""
-    trainer = Trainer(config.replace(device="cpu"), names)
-    schedule = dict(
-        max_epochs=1,
-        batch_size=1,
-        lr_schedule="constant",
-        schedule_epochs=None,
-        train_split=None,
+
+def _pass_settings(net):
+    """What a ``partial_fit`` pass sets on ``net`` (see :func:`_set_pass_settings`),
+    as it is now."""
+    return (
+        net.max_epochs,
+        net.train_split,
+        net.batch_size,
+        _callback(net, "schedule").kind,
+        _callback(net, "progress").rows,
+        getattr(net, "iterator_train__seed", None),
     )
-    # the file's own tensors bound its size (see sklearn_mmoe._export.restore)
-    net = trainer._new_net(module_params, 0, schedule, config.patience, sized=False)
-    _load_exactly(net.module_, module_state, "the network", fixed_buffers=False)
-    _load_exactly(net.criterion_, criterion_state, "the loss", fixed_buffers=True)
-    net.module_.eval()
-    net.history_ = History([dict(row) for row in history])
-    return net
+
+
+def _set_pass_settings(net, settings):
+    """Set ``net``'s epochs, split, batch size, schedule, the rows its progress
+    reports and its shuffling seed to ``settings``."""
+    net.max_epochs, net.train_split, net.batch_size, kind, rows, seed = settings
+    _callback(net, "schedule").kind = kind
+    _callback(net, "progress").rows = rows
+    net.iterator_train__seed = seed
 
 
 def _criterion_params(config, module_params):

@@ -22,8 +22,13 @@ class EarlyStopping(Callback):
     more than ``tol``. The weights kept are those the module holds at the end of the
     epoch (the moving average's, where :class:`WeightAveraging` keeps one: it applies
     them for validation). A non-finite training loss ends training with a
-    ``ValueError``. Fitted: ``best_``, ``best_epoch_``, ``converged_`` (whether it
-    stopped on its own), ``validated_``.
+    ``ValueError``.
+
+    It stops by raising :class:`StopTraining` from ``on_epoch_end``, as skorch's own
+    early stopping does: the callbacks after it hear of that last epoch at
+    ``on_train_end`` only (the progress display reports it there), and those
+    before it hear of it as of every epoch. Fitted: ``best_``, ``best_epoch_``,
+    ``converged_`` (whether it stopped on its own), ``validated_``.
 
     Parameters
     ----------
@@ -78,6 +83,10 @@ class EarlyStopping(Callback):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # no copy of the weights is kept in the fitted model
+
+    def on_train_abort(self, net):
+        """A run that raised keeps no copy of the weights."""
+        self.best_state_ = None
 
 
 def _copy_state(state, into=None):

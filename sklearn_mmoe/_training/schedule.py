@@ -45,8 +45,9 @@ class LearningRateScheduler(Callback):
     schedule spreads over the net's ``max_epochs`` epochs, or over
     ``schedule_epochs`` when given (a refit trains the first epochs of a longer
     schedule at their rates). Each training run (a fit, a ``partial_fit`` pass)
-    starts it again. Fitted: ``schedule_`` (None for ``"constant"``) and
-    ``n_steps_``, the optimiser steps taken.
+    starts it again; a ``"constant"`` run (a ``partial_fit`` pass after a fit)
+    trains at ``lr`` from its first step. Fitted: ``schedule_`` (None for
+    ``"constant"``) and ``n_steps_``, the optimiser steps taken.
 
     Parameters
     ----------
@@ -66,6 +67,9 @@ class LearningRateScheduler(Callback):
     def on_train_begin(self, net, **kwargs):
         self.schedule_ = None  # built on the first epoch, which knows its size
         self.n_steps_ = 0
+        if self.kind == "constant":  # at lr, not where an earlier run's schedule ended
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr * group.get("lr_scale", 1.0)
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.schedule_ is None and self.kind != "constant":
