@@ -347,8 +347,9 @@ FITTED_ATTRIBUTES = """\
         resolved for its data (the batch size and epochs, early stopping and the
         validation share, the numeric encoding, the embeddings' widths, the wide
         part, the ensemble's size, ...) and the seed drawn from
-        ``random_state``. The network and the training are built from it alone;
-        :func:`sklearn_mmoe.save` keeps it.
+        ``random_state``, with the parameters' values the fit ran with. The
+        network and the training are built from it alone; :func:`sklearn_mmoe.save`
+        keeps it. A frozen dataclass: its ``repr`` lists every field.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

@@ -278,6 +278,9 @@ class FitConfig:
         """A copy with ``changes``."""
         return dataclasses.replace(self, **changes)
 
+    # A model file holds every field and from_state takes exactly them: a field
+    # added later needs the value files written before it stand for (as
+    # sklearn_mmoe._export.restore's SINCE does for fitted attributes).
     @classmethod
     def from_state(cls, state, where):
         """The configuration of a model file's ``state``, each name as the class
