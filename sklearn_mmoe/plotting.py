@@ -10,7 +10,7 @@ kept as ``ax_``, ``figure_`` and friends. matplotlib is an optional dependency
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils.pipeline import final_step
+from ._utils.pipeline import final_estimator, input_transform
 
 __all__ = ["GateWeightsDisplay", "LossCurvesDisplay"]
 
@@ -140,7 +140,7 @@ class GateWeightsDisplay:
         -------
         display : GateWeightsDisplay
         """
-        final, transform = final_step(estimator)
+        final, transform = final_estimator(estimator), input_transform(estimator)
         check_is_fitted(final, "net_")
         X = transform(X)
         weights = final.gate_weights(X).mean(axis=0)
@@ -259,7 +259,7 @@ class LossCurvesDisplay:
         -------
         display : LossCurvesDisplay
         """
-        final, _ = final_step(estimator)
+        final = final_estimator(estimator)
         check_is_fitted(final, "task_loss_curves_")
         display = cls(
             final.task_loss_curves_,

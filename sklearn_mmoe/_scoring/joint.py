@@ -11,7 +11,7 @@ from sklearn.model_selection import check_cv
 
 from .._tasks.inference import natural_dtype
 from .._training.progress import FitCount
-from .._utils.pipeline import final_step
+from .._utils.pipeline import final_estimator
 
 _METRICS = {"binary": "roc_auc", "multiclass": "accuracy", "quantity": "r2"}
 
@@ -77,7 +77,7 @@ def compare_joint_training(estimator, X, y, *, cv=5, verbose=0):
     """
     if isinstance(verbose, bool) or not isinstance(verbose, Integral) or verbose < 0:
         raise ValueError(f"verbose must be an int >= 0; got {verbose!r}.")
-    final = final_step(estimator)[0]
+    final = final_estimator(estimator)
     if not hasattr(final, "_declared_task_types"):
         raise TypeError(
             "estimator must be an MMoEClassifier, MMoERegressor or MMoEMultiTask, or "
@@ -196,14 +196,14 @@ def _single_task(estimator, final, t):
 def _task_score(model, task, X, truth):
     """Task ``task``'s score on the rows ``X`` of known labels ``truth``, and the
     metric's name."""
-    kind = final_step(model)[0]._tasks[task].kind
+    kind = final_estimator(model)._tasks[task].kind
     if kind != "classification":
         pred = np.asarray(model.predict(X))
         pred = pred[:, task] if pred.ndim == 2 else pred
         return float(r2_score(truth.astype(float), pred.astype(float))), "r2"
     proba = model.predict_proba(X)
     proba = proba[task] if isinstance(proba, list) else proba
-    classes = final_step(model)[0]._tasks[task].classes
+    classes = final_estimator(model)._tasks[task].classes
     if len(classes) == 2:
         positive = np.asarray(truth == classes[1], dtype=bool)
         if positive.all() or not positive.any():  # one class in the fold: no AUC

@@ -9,7 +9,7 @@ from sklearn.metrics import get_scorer, get_scorer_names, roc_auc_score
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from .._tasks.inference import natural_dtype
-from .._utils.pipeline import final_step
+from .._utils.pipeline import final_estimator
 from .ranking import grouped_auc, grouped_ndcg
 
 _RESPONSE_METHODS = ("predict", "predict_proba")
@@ -230,7 +230,7 @@ class _TaskScorer:
     def _index(self, estimator, n_tasks):
         """The task's column, from its index or from the estimator's task names."""
         if isinstance(self.task, str):
-            final = final_step(estimator)[0]
+            final = final_estimator(estimator)
             names = [str(n) for n in getattr(final, "task_names_", [])]
             if self.task not in names:
                 raise ValueError(
@@ -289,7 +289,7 @@ class _TaskScorer:
             takes_labels = "labels" in inspect.signature(self.score_func).parameters
         except (TypeError, ValueError):
             takes_labels = False
-        final = final_step(estimator)[0]
+        final = final_estimator(estimator)
         classes = getattr(final, "classes_", None)
         if takes_labels and classes is not None:
             classes = classes[task] if isinstance(classes, list) else classes
@@ -300,7 +300,7 @@ class _TaskScorer:
 def _score_method(estimator, task):
     """A ranking's response method for ``task``: a classification task's
     probabilities, a quantity's predictions."""
-    classes = getattr(final_step(estimator)[0], "classes_", None)
+    classes = getattr(final_estimator(estimator), "classes_", None)
     if isinstance(classes, list):
         classes = classes[task]
     return "predict" if classes is None else "predict_proba"
