@@ -105,10 +105,8 @@ def _train(model, trainer, mode, data, tasks, stream, copies):
     :meth:`~sklearn_mmoe._training.engine.Trainer.fit`)."""
     if mode.continuing:
         return trainer.continue_fit(model.net_, model._numeric, *data, tasks, stream)
-    previous = (model.net_, model._numeric) if mode.start == "warm" else None
-    return trainer.fit(
-        *data, tasks, model._funnel, previous, copies=copies, stream=stream
-    )
+    warm = (model.net_, model._numeric) if mode.start == "warm" else None
+    return trainer.fit(*data, tasks, model._funnel, warm, copies=copies, stream=stream)
 
 
 def _fit_config(model, X, n_rows, n_tasks, mode):

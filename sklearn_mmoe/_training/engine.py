@@ -99,26 +99,26 @@ class Trainer:
         weight,
         tasks,
         funnel_edges,
-        previous=None,
+        warm=None,
         copies=None,
         stream=None,
     ):
         """Train a network for ``tasks`` on rows ``rows`` of ``X``, with encoded
         targets ``Y`` (a tensor), labels ``present`` and row weights ``weight``;
-        ``previous``: a warm start's ``(net, numeric encoding)``; ``copies``: the
+        ``warm``: a warm start's ``(net, numeric encoding)``; ``copies``: the
         rows given and the distinct row each was merged into (for a cross-fitted
         ensemble's out-of-fold predictor); ``stream``: what a ``partial_fit``
         pass reports. Returns :class:`Trained`."""
         c = self.config
         data = _training_data(X, rows, Y, present, weight, self.device)
-        numeric = self._numeric(X, rows, Y, present, weight, tasks, previous)
+        numeric = self._numeric(X, rows, Y, present, weight, tasks, warm)
         module_params = c.module_params(tasks, numeric, funnel_edges)
-        start = None if previous is None else previous[0]
+        warm_net = None if warm is None else warm[0]
         if c.n_cv > 1:
-            trained = self._fit_members(data, tasks, module_params, start, stream)
+            trained = self._fit_members(data, tasks, module_params, warm_net, stream)
             trained.out_of_fold = _out_of_fold(trained, copies, X.shape[0])
         else:
-            trained = self._fit_single(data, tasks, module_params, start, stream)
+            trained = self._fit_single(data, tasks, module_params, warm_net, stream)
         trained.numeric = numeric
         return trained
 
@@ -139,12 +139,12 @@ class Trainer:
             converged=[True],
         )
 
-    def _numeric(self, X, rows, Y, present, weight, tasks, previous):
+    def _numeric(self, X, rows, Y, present, weight, tasks, warm):
         """The numeric columns' encoding: fitted (the bins read the tasks' labels),
         or a warm start's previous one, a column constant then refreshed where it
         varies now."""
-        if previous is not None:
-            return refresh_constant(previous[1], X, rows, weight)
+        if warm is not None:
+            return refresh_constant(warm[1], X, rows, weight)
         c = self.config
         targets = None
         if c.numeric_encoding == "piecewise":
@@ -177,15 +177,16 @@ class Trainer:
         )
         return {**schedule, **changes}
 
-    def _fit_single(self, data, tasks, module_params, previous, stream):
-        """One network trained on ``data`` (from ``previous``'s weights for a warm
+    def _fit_single(self, data, tasks, module_params, warm_net, stream):
+        """One network trained on ``data`` (from ``warm_net``'s weights for a warm
         start); with early stopping, each task's shrinkage chosen on the held-out
         rows, and for ``refit``, the network trained again on every row."""
         c = self.config
         schedule = self._schedule()
         net = self._new_net(module_params, c.seed, schedule, c.patience, stream)
-        if previous is not None:
-            _load_previous(net, _member_of(previous, 0, 1))
+        start = _member_of(warm_net, 0, 1)
+        if start is not None:
+            _load_start(net, start)
         _train(net, data, self.device, c.seed)
         trained = Trained(
             net=net,
@@ -200,13 +201,12 @@ class Trainer:
         _, valid = net.train_split(data)
         trained.tasks = _shrunk_on(net, valid, tasks)
         if c.refit:
-            start = _member_of(previous, 0, 1)
             trained.net = self._refit_net(
                 net, data, start, module_params, c.seed, stream
             )
         return trained
 
-    def _fit_members(self, data, tasks, module_params, previous, stream):
+    def _fit_members(self, data, tasks, module_params, warm_net, stream):
         """A cross-fitted ensemble: member ``k`` (initialised, shuffled and dropped
         out from a seed of its own) trains on every fold of ``data``'s rows but the
         ``k``-th, stopped early on that one, which also fits its shrinkage; with
@@ -221,9 +221,9 @@ class Trainer:
         for k in range(c.n_cv):
             seed = _member_seed(c.seed, k)
             net = self._member_net(module_params, folds, k, stream)
-            start = _member_of(previous, k, c.n_cv)
+            start = _member_of(warm_net, k, c.n_cv)
             if start is not None:
-                _load_previous(net, start)
+                _load_start(net, start)
             _train(net, data, self.device, seed)
             if k == 0:  # the fit's record: the first member's selection run
                 history = net.history
@@ -295,7 +295,7 @@ class Trainer:
         net.history_ = nets[0].history
         return net
 
-    def _refit_net(self, selected, data, previous, module_params, seed, stream):
+    def _refit_net(self, selected, data, start, module_params, seed, stream):
         """A net trained again, from where ``selected`` (early stopping's fit)
         started, on every row of ``data`` for the epochs ``selected`` kept (its best
         epoch's number), at the learning rates those epochs had. The training
@@ -312,8 +312,8 @@ class Trainer:
         progress = _callback(net, "progress")
         progress.refit_rows = len(data)
         progress.member = _callback(selected, "progress").member
-        if previous is not None:
-            _load_previous(net, previous)
+        if start is not None:
+            _load_start(net, start)
         _train(net, data, self.device, seed)
         return net
 
@@ -498,10 +498,10 @@ def _out_of_fold(trained, copies, n_given):
     return of_rows, kept
 
 
-def _load_previous(net, previous):
-    """Start ``net`` from ``previous`` (a ``(module, criterion)`` pair: see
-    :func:`_member_of`)."""
-    module, criterion = previous
+def _load_start(net, start):
+    """Start ``net`` from a warm start's ``start`` (a ``(module, criterion)``
+    pair: see :func:`_member_of`)."""
+    module, criterion = start
     try:
         net.module_.load_state_dict(module.state_dict())
     except RuntimeError as exc:
@@ -576,13 +576,13 @@ def _member_seed(seed, k):
     return seed if k == 0 else int((seed + 104_729 * k) % np.iinfo(np.int32).max)
 
 
-def _member_of(previous, k, n_members):
+def _member_of(warm_net, k, n_members):
     """What member ``k`` of ``n_members`` of a warm fit starts from, as a
     ``(module, criterion)`` pair: the previous fit's network, or its member ``k``
     when it was a cross-fitted ensemble of as many; None without a previous fit."""
-    if previous is None:
+    if warm_net is None:
         return None
-    module = previous.module_
+    module = warm_net.module_
     had = len(module.members) if isinstance(module, CrossFitModule) else 1
     if had != n_members and had != 1:
         raise ValueError(
@@ -592,7 +592,7 @@ def _member_of(previous, k, n_members):
         )
     if had > 1:
         module = module.members[k]
-    return module, previous.criterion_
+    return module, warm_net.criterion_
 
 
 def _train(net, data, device, seed):
