@@ -36,13 +36,9 @@ from .._network.memory import network_on_meta
 from .._network.names import rename_old_keys
 from .._tasks.funnels import funnel_edges
 from .._tasks.registry import TASKS
-from .._training.config import (
-    FitConfig,
-    check_task_weights,
-    network_settings,
-    resolve,
-)
+from .._training.config import FitConfig, resolve
 from .._training.engine import Trainer
+from .._training.parameters import check_task_weights, network_settings
 from .._utils import checks as _checks
 
 ESTIMATORS = {
