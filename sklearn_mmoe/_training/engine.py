@@ -115,8 +115,10 @@ class Trainer:
         module_params = c.module_params(tasks, numeric, funnel_edges)
         warm_net = None if warm is None else warm[0]
         if c.n_cv > 1:
-            trained = self._fit_members(data, tasks, module_params, warm_net, stream)
-            trained.out_of_fold = _out_of_fold(trained, copies, X.shape[0])
+            given = (copies, X.shape[0])
+            trained = self._fit_members(
+                data, tasks, module_params, warm_net, stream, given
+            )
         else:
             trained = self._fit_single(data, tasks, module_params, warm_net, stream)
         trained.numeric = numeric
@@ -206,15 +208,15 @@ class Trainer:
             )
         return trained
 
-    def _fit_members(self, data, tasks, module_params, warm_net, stream):
+    def _fit_members(self, data, tasks, module_params, warm_net, stream, given):
         """A cross-fitted ensemble: member ``k`` (initialised, shuffled and dropped
         out from a seed of its own) trains on every fold of ``data``'s rows but the
         ``k``-th, stopped early on that one, which also fits its shrinkage; with
         ``refit``, each member trains again on every row for its own epochs. The
         members become one :class:`~sklearn_mmoe._network.crossfit.CrossFitModule`
         net, returned with the tasks unshrunk (the module shrinks each member's
-        outputs); ``out_of_fold`` holds each distinct row's fold and the members
-        early stopping kept."""
+        outputs); ``out_of_fold`` holds each given row's fold (``given``: see
+        :func:`_given_folds`) and the members early stopping kept."""
         c = self.config
         folds = random_folds(len(data), c.n_cv, c.seed)
         nets, selected, shrink, scores, epochs, converged = [], [], [], [], [], []
@@ -254,8 +256,8 @@ class Trainer:
             validated=True,
             converged=converged,
             members=members,
+            out_of_fold=(_given_folds(folds, *given), kept),
         )
-        trained.out_of_fold = (folds, kept)
         return trained
 
     def _member_net(self, module_params, folds, k, stream):
@@ -488,14 +490,14 @@ def _param_groups(config, wide):
     ]
 
 
-def _out_of_fold(trained, copies, n_given):
-    """Each given row's fold (the member that did not train on it, -1 for none)
-    and the members that predict out of fold, from the distinct rows' folds."""
-    folds, kept = trained.out_of_fold
+def _given_folds(folds, copies, n_given):
+    """Each of the ``n_given`` rows' fold (the member that did not train on it, -1
+    for none) from the distinct rows' ``folds``; ``copies``: the rows that trained
+    and the distinct row each was merged into."""
     given, groups = copies
     of_rows = np.full(n_given, -1, dtype=np.int64)
     of_rows[given] = folds[groups]
-    return of_rows, kept
+    return of_rows
 
 
 def _load_start(net, start):
