@@ -169,7 +169,7 @@ class MMoEModule(nn.Module):
         self._build_wide(interactions, interaction_dim)
         self._build_towers()
         self._build_funnel(funnel_edges, funnel)
-        self._route = self._name_blocks()
+        self._name_blocks()
         self._numpy_cache = self._slots = None
         # Dropout's random draws while training; set by the estimator for each fit.
         self.generator = None
@@ -330,17 +330,17 @@ class MMoEModule(nn.Module):
 
     def _name_blocks(self):
         """Tell every block its path (where it finds its tensors in ``p``), and
-        return each level's experts and gates (None without) as ``(level,
-        experts, gates)``: the pass reads them from there, plain references,
-        rather than through nn.Module's attribute lookup (a Python call each,
-        which a single row's predict would pay per block)."""
+        keep the parts the pass reads as plain references, rather than through
+        nn.Module's attribute lookup (a Python call each, which a single row's
+        predict would pay per part): each level's ``(level, experts, gates)``
+        (gates None without) as ``_route``; the encoder, the wide part and the
+        towers as ``_parts``."""
         name_blocks(self)
-        # the same, plain, for the parts every pass reads
-        self._parts = (self.encoder, self.interactions, self.towers)
-        return tuple(
+        self._route = tuple(
             (level, self.experts[at], self.gates[at] if level.n_gates else None)
             for level, at in ((level, str(level.index)) for level in self.levels)
         )
+        self._parts = (self.encoder, self.interactions, self.towers)
 
     def floats_per_row(self):
         """About how many float activations one row's forward pass holds at once:
