@@ -236,3 +236,44 @@ def users_frame(n=300, seed=0):
     )
     y = X["x"].to_numpy() + np.array([hash(u) % 3 if u else 0 for u in users])
     return X, y
+
+
+# Words of the reviews reviews_frame writes: each text's liking is the count of its
+# good words less its bad ones; the neutral words carry nothing.
+GOOD_WORDS = ["great", "lovely", "superb", "comfortable", "perfect"]
+BAD_WORDS = ["awful", "broken", "cheap", "scratchy", "returned"]
+NEUTRAL_WORDS = ["the", "dress", "fabric", "colour", "size", "it", "was", "and", "a"]
+
+
+def reviews_frame(n=400, seed=0):
+    """A table of product reviews: a shop (a category), a price and a review text of
+    4 to 12 words (a few missing, one empty); tasks ``liked`` (yes/no: more good
+    words than bad ones) and ``stars`` (the good words less the bad ones, plus
+    noise). What the tasks know is in the words alone."""
+    rng = np.random.default_rng(seed)
+    texts, liking = [], []
+    for _ in range(n):
+        words = list(rng.choice(NEUTRAL_WORDS, rng.integers(3, 9)))
+        good, bad = rng.integers(0, 3, size=2)
+        words += list(rng.choice(GOOD_WORDS, good)) + list(rng.choice(BAD_WORDS, bad))
+        rng.shuffle(words)
+        texts.append(" ".join(words).capitalize() + ".")
+        liking.append(int(good) - int(bad))
+    liking = np.array(liking, dtype=float)
+    X = pd.DataFrame(
+        {
+            "shop": pd.Categorical(rng.choice(["north", "south", "web"], n)),
+            "price": rng.lognormal(3, 0.5, n),
+            "review": pd.Series(texts, dtype=object),
+        }
+    )
+    X.loc[[3, 17], "review"] = None
+    X.loc[5, "review"] = ""
+    liking[[3, 5, 17]] = 0.0
+    Y = pd.DataFrame(
+        {
+            "liked": np.where(liking > 0, "yes", "no"),
+            "stars": liking + 0.3 * rng.normal(size=n),
+        }
+    )
+    return X, Y

@@ -144,7 +144,7 @@ def test_a_model_with_categorical_columns_reads_lists_and_refuses_the_rest():
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         from_rows = est.predict(rows)
     np.testing.assert_array_equal(from_rows, est.predict(df))
-    with pytest.raises(TypeError, match="categorical features, which need dense X"):
+    with pytest.raises(TypeError, match="text features, which need dense X"):
         est.predict(sp.csr_matrix(np.ones((3, 3))))
     with pytest.raises(ValueError, match="Expected 2D array"):
         est.predict(df.to_numpy()[0])

@@ -106,6 +106,9 @@ class _BaseMMoE(BaseEstimator):
         "interactions": ["boolean", StrOptions({"auto"})],
         "interaction_dim": [Interval(Integral, 1, None, closed="left")],
         "embedding_l2": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "text_features": ["array-like", StrOptions({"auto"}), None],
+        "text_encoder": [str],
+        "text_options": [dict, None],
     }
 
     def __init__(
@@ -157,6 +160,9 @@ class _BaseMMoE(BaseEstimator):
         interactions="auto",
         interaction_dim=32,
         embedding_l2="auto",
+        text_features="auto",
+        text_encoder="hashed",
+        text_options=None,
     ):
         self.architecture = architecture
         self.n_experts = n_experts
@@ -204,6 +210,9 @@ class _BaseMMoE(BaseEstimator):
         self.interactions = interactions
         self.interaction_dim = interaction_dim
         self.embedding_l2 = embedding_l2
+        self.text_features = text_features
+        self.text_encoder = text_encoder
+        self.text_options = text_options
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
+from .._inputs.categorical import input_layout
 from .._inputs.validation import check_task_names, distinct_rows, validate_fit_data
 from .._tasks.funnels import funnel_edges, funnel_targets
 from .._tasks.inference import declared_dtypes, infer_task_type
@@ -115,11 +116,10 @@ def _fit_config(model, X, n_rows, n_tasks, mode):
     a ``partial_fit`` call that continues keeps the fitted network's and
     trains one pass of its own rows."""
     params = model.get_params(deep=False)
-    n_codes = () if model._encoder is None else tuple(model._encoder.n_codes)
-    n_numeric = X.shape[1] - len(n_codes)
     if mode.continuing:
         return model.fit_config_.continued(params, n_rows)
-    return resolve(params, n_rows, n_numeric, n_codes, n_tasks, mode.partial)
+    n_numeric, n_codes, texts = input_layout(model._encoder, X.shape[1])
+    return resolve(params, n_rows, n_numeric, n_codes, n_tasks, mode.partial, texts)
 
 
 def _task_names(model, given, n_tasks, mode):

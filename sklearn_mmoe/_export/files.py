@@ -25,12 +25,13 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .restore import ESTIMATORS, OBJECTS, rebuild
+from .restore import ESTIMATORS, OBJECTS, UPGRADES, rebuild
 
 FORMAT = "sklearn_mmoe"
 # The version of the layout below; a file of a later version is refused. Version 2
-# keeps the fit's configuration (fit_config_), which version 1 files lack.
-VERSION = 2
+# keeps the fit's configuration (fit_config_), which version 1 files lack; version 3
+# the text columns (is_text_, the encoder's text, the configuration's texts).
+VERSION = 3
 # What a file's epoch history keeps of each epoch (the per-batch details are dropped).
 _HISTORY_SKIP = ("batches",)
 # What a file leaves out: the network (its tensors are saved apart) and the
@@ -101,8 +102,9 @@ class _Reader:
     Objects are rebuilt only by the checked constructors of
     :data:`sklearn_mmoe._export.restore.OBJECTS`, by name."""
 
-    def __init__(self, tensors):
+    def __init__(self, tensors, version=VERSION):
         self.tensors = tensors
+        self.version = version
         self.used = set()
 
     def decode(self, value):
@@ -146,7 +148,11 @@ class _Reader:
             )
             if restore is None:
                 raise ValueError(f"an object of unknown type {value['object']!r:.40}")
-            return restore(self.decode(value["state"]), f"the {value['object']}")
+            state = self.decode(value["state"])
+            for since, upgrade in UPGRADES.get(value["object"], ()):
+                if self.version < since and isinstance(state, dict):
+                    state = upgrade(state)
+            return restore(state, f"the {value['object']}")
         raise ValueError(f"unexpected value {value!r:.80}")
 
     def check_all_used(self):
@@ -384,7 +390,7 @@ def load(path):
     arrays = {k: v for k, v in tensors.items() if k.startswith("array.")}
     try:
         state = json.loads(metadata.get("state", ""))
-        return rebuild(state, tensors, _Reader(arrays), int(version))
+        return rebuild(state, tensors, _Reader(arrays, int(version)), int(version))
     except (
         KeyError,
         TypeError,

@@ -6,8 +6,9 @@ network, the ensemble's combination and each task's output, the same function of
 network's outputs that ``predict`` runs, in PyTorch
 (:meth:`sklearn_mmoe._tasks.kinds.RegressionTask.output` and its kind's siblings). What
 stays outside is the one step that needs Python objects: turning a DataFrame's
-categories into integer codes, done by :func:`onnx_inputs` (and described in the
-graph's metadata for a server in another language).
+categories into integer codes and its texts into token ids, done by
+:func:`onnx_inputs` (and described in the graph's metadata for a server in another
+language).
 """
 
 import copy
@@ -24,35 +25,30 @@ from torch import nn
 
 from .._inputs.categorical import FIRST
 from .._inputs.hashing import HASH
+from .._inputs.text import MISSING_TEXT, PAD
 from .._inputs.validation import validate_X
 from .._network.ops import _TorchOps
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+TEXT = "text"
 # The key of the graph's metadata entry that describes its inputs and outputs (JSON).
 METADATA_KEY = "sklearn_mmoe"
 
 
 class _Serving(nn.Module):
-    """The fitted network and its tasks' predictions, from the numeric columns
-    (float32) and the categorical codes (int64) to one output per task."""
+    """The fitted network and its tasks' predictions, from its inputs (the numeric
+    columns, float32; the categorical codes and the texts' token ids, int64: those
+    the model has, in this order) to one output per task."""
 
-    def __init__(self, module, tasks, has_numeric, has_categorical):
+    def __init__(self, module, tasks):
         super().__init__()
         self.module = module
         self.tasks = tasks
-        self.has_numeric = has_numeric
-        self.has_categorical = has_categorical
 
-    def forward(self, first, second=None):
-        """``first``: the numeric columns, or the codes of a model without numeric
-        columns; ``second``: the codes of a model with both."""
-        if not self.has_categorical:
-            x = first
-        elif self.has_numeric:
-            x = torch.cat([first, second.to(first.dtype)], 1)
-        else:
-            x = first.to(torch.float32)
+    def forward(self, *inputs):
+        """The model's inputs, as :func:`onnx_inputs` lays them out."""
+        x = torch.cat([part.to(torch.float32) for part in inputs], 1)
         raw = self.module(x).outputs  # (n, n_tasks, width)
         ops = _TorchOps("identity", 0.0)  # the tasks' outputs apply no activation
         return tuple(task.output(raw[:, t], ops) for t, task in enumerate(self.tasks))
@@ -81,7 +77,26 @@ def _names(model, columns):
     return [str(names[j]) for j in columns]
 
 
-def _metadata(model, numeric, categorical, categories, outputs):
+def _text_layout(model):
+    """How a server turns each text column into the graph's token ids."""
+    encoder = getattr(model, "_encoder", None)
+    if encoder is None or encoder.text is None:
+        return []
+    text = encoder.text
+    names = _names(model, text.columns)
+    return [
+        {
+            "column": name,
+            "slots": slots,
+            "tokens": tokenizer.describe(),
+            "padding_id": PAD,
+            "missing_id": MISSING_TEXT,
+        }
+        for name, tokenizer, slots in zip(names, text.tokenizers, text.slots)
+    ]
+
+
+def _metadata(model, numeric, categorical, categories, outputs, texts):
     """What a server needs to know beside the graph, as JSON."""
     tasks = []
     for name, task in zip(outputs, model._tasks):
@@ -102,6 +117,7 @@ def _metadata(model, numeric, categorical, categories, outputs):
                         model._encoder.buckets if len(categorical) else [],
                     )
                 ],
+                TEXT: texts,
             },
             "tasks": tasks,
         },
@@ -157,7 +173,11 @@ def to_onnx(model, path):
       training, 1 for a missing one, ``2 + i`` for the ``i``-th of the column's
       categories in the order the graph's metadata lists them; for a hashed column
       (``hash_buckets``), ``2 +`` its value's bucket, by the hash the metadata
-      states.
+      states;
+    - ``"text"`` (a model with text columns only): int64 of shape (n_samples,
+      slots), each text column's token ids side by side, its ``slots`` of them
+      (0 pads a shorter text, 1 stands for a missing one), tokenized as the
+      metadata describes (:func:`onnx_inputs` does it in Python).
 
     and returns one output per task, named by ``task_names_``: the class
     probabilities (float64, (n_samples, n_classes), columns in the order of the
@@ -223,21 +243,25 @@ def to_onnx(model, path):
             '"sklearn-mmoe[onnx]".'
         ) from exc
     numeric, categorical, categories = _layout(model)
+    texts = _text_layout(model)
     outputs = _output_names(model)
     module = copy.deepcopy(model.net_.module_).to("cpu").eval()
     # The piecewise-linear code as the dense product in the graph: ONNX has no
     # searchsorted, which the lookup form's bins need (onnxscript's translation of it
     # differs between releases).
     module.piecewise_lookup = False
-    serving = _Serving(module, list(model._tasks), len(numeric), len(categorical))
+    serving = _Serving(module, list(model._tasks))
     # Two example rows (a size of 1 would be fixed into the graph); any values do.
     example, names = [], []
-    if len(numeric):
-        example.append(torch.zeros(2, len(numeric)))
-        names.append(NUMERIC)
-    if len(categorical):
-        example.append(torch.zeros(2, len(categorical), dtype=torch.int64))
-        names.append(CATEGORICAL)
+    n_slots = sum(t["slots"] for t in texts)
+    for name, width, dtype in (
+        (NUMERIC, len(numeric), torch.float32),
+        (CATEGORICAL, len(categorical), torch.int64),
+        (TEXT, n_slots, torch.int64),
+    ):
+        if width:
+            example.append(torch.zeros(2, width, dtype=dtype))
+            names.append(name)
     rows = torch.export.Dim("rows")
     with _quiet(), torch.no_grad():
         program = torch.onnx.export(
@@ -245,15 +269,13 @@ def to_onnx(model, path):
             tuple(example),
             input_names=names,
             output_names=outputs,
-            dynamic_shapes={
-                name: {0: rows} for name in ("first", "second")[: len(example)]
-            },
+            dynamic_shapes=(tuple({0: rows} for _ in example),),  # *inputs
             dynamo=True,
             external_data=False,
             verbose=False,
         )
     program.model.metadata_props[METADATA_KEY] = _metadata(
-        model, numeric, categorical, categories, outputs
+        model, numeric, categorical, categories, outputs, texts
     )
     program.model.doc_string = (
         f"sklearn_mmoe {type(model).__name__}: inputs {names}, one output per task "
@@ -280,11 +302,11 @@ def _output_names(model):
             f"The task names {repeated} are given twice; the graph's outputs are "
             "named by task, so each name must be distinct."
         )
-    clash = sorted({NUMERIC, CATEGORICAL} & set(outputs))
+    clash = sorted({NUMERIC, CATEGORICAL, TEXT} & set(outputs))
     if clash:
         raise ValueError(
-            f"The graph's inputs are named {NUMERIC!r} and {CATEGORICAL!r}; rename the "
-            f"task(s) {clash} (the columns of y) to export it."
+            f"The graph's inputs are named {NUMERIC!r}, {CATEGORICAL!r} and "
+            f"{TEXT!r}; rename the task(s) {clash} (the columns of y) to export it."
         )
     return outputs
 
@@ -305,7 +327,9 @@ def onnx_inputs(model, X):
     inputs : dict of str to ndarray
         ``"numeric"``: float32 (n_samples, n_numeric), present when the model has
         numeric columns; ``"categorical"``: int64 (n_samples, n_categorical), each
-        category's code, present when it has categorical columns.
+        category's code, present when it has categorical columns; ``"text"``: int64
+        (n_samples, slots), each text's token ids, present when it has text
+        columns (the text is tokenized here).
 
     Examples
     --------
@@ -320,10 +344,13 @@ def onnx_inputs(model, X):
     X = validate_X(model, X)
     if sp.issparse(X):
         X = X.toarray()
-    n_numeric = model.net_.module_.encoder.n_numeric
+    encoder = model.net_.module_.encoder
+    n_numeric, n_codes = encoder.n_numeric, len(encoder.embeddings)
     inputs = {}
     if n_numeric:
         inputs[NUMERIC] = np.ascontiguousarray(X[:, :n_numeric], dtype=np.float32)
-    if X.shape[1] > n_numeric:
-        inputs[CATEGORICAL] = X[:, n_numeric:].astype(np.int64)
+    if n_codes:
+        inputs[CATEGORICAL] = X[:, n_numeric : n_numeric + n_codes].astype(np.int64)
+    if X.shape[1] > n_numeric + n_codes:
+        inputs[TEXT] = X[:, n_numeric + n_codes :].astype(np.int64)
     return inputs

@@ -28,8 +28,9 @@ import torch
 from .._estimators.classifier import MMoEClassifier
 from .._estimators.multitask import MMoEMultiTask
 from .._estimators.regressor import MMoERegressor
-from .._inputs.categorical import CategoricalEncoder, categorical_mask
+from .._inputs.categorical import CategoricalEncoder, categorical_mask, input_layout
 from .._inputs.numeric import check_numeric
+from .._inputs.text import TOKENIZER_TYPES, TextColumns
 from .._network.crossfit import network_class
 from .._network.experts import expert_type_of
 from .._network.memory import network_on_meta
@@ -48,7 +49,23 @@ ESTIMATORS = {
 OBJECTS = {
     **{cls.__name__: cls.from_state for cls in TASKS.values()},
     "CategoricalEncoder": CategoricalEncoder.from_state,
+    "TextColumns": TextColumns.from_state,
+    **{cls.__name__: cls.from_state for cls in TOKENIZER_TYPES},
     "FitConfig": FitConfig.from_state,
+}
+# What an object of a file of an earlier format version stands for, as a file of
+# the current one holds it: (the first version that holds it as it is now, how an
+# earlier one's state is brought up to it), by the object's name.
+UPGRADES = {
+    "CategoricalEncoder": [(3, lambda state: {**state, "text": None})],
+    "FitConfig": [(3, lambda state: {**state, "texts": ()})],
+}
+# The parameters a file written before text columns (version 3) lacks: its string
+# columns were categories.
+PARAMS_BEFORE_3 = {
+    "text_features": None,
+    "text_encoder": "hashed",
+    "text_options": None,
 }
 # The fitted attributes a file may hold, in the order they are checked: whether a
 # file must hold it (feature names exist only for a DataFrame's fit, the validation
@@ -58,6 +75,7 @@ FITTED = {
     "n_features_in_": True,
     "feature_names_in_": False,
     "is_categorical_": True,
+    "is_text_": True,
     "_allow_nan": True,
     "_encoder": True,
     "_numeric": True,
@@ -81,7 +99,10 @@ FITTED = {
 }
 # The fitted attributes that files of earlier format versions lack: the first
 # version that holds each.
-SINCE = {"fit_config_": 2}
+SINCE = {"fit_config_": 2, "is_text_": 3}
+# What a file of an earlier version stands for where it lacks an attribute that
+# needs no decision of its fit (none of its columns was text).
+BEFORE = {"is_text_": lambda model: np.zeros(model.n_features_in_, dtype=bool)}
 # What an epoch of the training history records (the validation's entries only in
 # a fit that held rows out), and whether each is one value or one per task.
 _HISTORY = {
@@ -112,7 +133,10 @@ def rebuild(state, tensors, reader, version):
     )
     if cls is None:
         raise ValueError(f"unknown estimator {state['estimator']!r:.60}")
-    model = _model(cls, reader.decode(state["params"]))
+    params = reader.decode(state["params"])
+    if version < 3 and isinstance(params, dict):  # fitted before text columns
+        params = {**PARAMS_BEFORE_3, **params}
+    model = _model(cls, params)
     bounds = _Bounds(tensors)
     _set_fitted(model, reader.decode(state["fitted"]), bounds, version)
     held = [hasattr(model, n) for n in ("cv_n_iter_", "cv_validation_scores_")]
@@ -125,6 +149,8 @@ def rebuild(state, tensors, reader, version):
         model._tasks, model._numeric, model._funnel, config.n_cv
     )
     given = reader.decode(state["module_params"])
+    if version < 3 and isinstance(given, dict):  # written before text columns
+        given = {**given, "texts": ()}
     if not _checks.same(given, module_params):
         raise ValueError("the network's settings are not those its estimator gives")
     history = _history(reader.decode(state["history"]), model)
@@ -192,6 +218,8 @@ def _set_fitted(model, fitted, bounds, version):
     for name in FITTED:
         if name in fitted:
             setattr(model, name, _CHECKS[name](fitted[name], model, bounds))
+        elif name in BEFORE:
+            setattr(model, name, BEFORE[name](model))
     _check_validation_record(model)
     model._set_task_attributes()
     for name in derived & set(fitted):
@@ -242,16 +270,35 @@ def _allow_nan(value, model, bounds):
     return value
 
 
+def _is_text(value, model, bounds):
+    mask = _checks.array(value, "is_text_", "b", (model.n_features_in_,))
+    spec = model.text_features
+    if spec is not None and not isinstance(spec, str):  # the columns it names
+        names = getattr(model, "feature_names_in_", None)
+        given = categorical_mask(None, spec, model.n_features_in_, names)
+        if not np.array_equal(given, mask):
+            raise ValueError("is_text_ is not what text_features names")
+    elif spec is None and mask.any():
+        raise ValueError("is_text_ marks columns; text_features is None")
+    if (mask & model.is_categorical_).any():
+        raise ValueError("is_text_ and is_categorical_ mark the same column")
+    return mask
+
+
 def _encoder(value, model, bounds):
-    if not model.is_categorical_.any():
+    if not (model.is_categorical_.any() or model.is_text_.any()):
         if value is not None:
-            raise ValueError("a categorical encoder, but no categorical column")
+            raise ValueError("an encoder, but no categorical or text column")
         return None
     if not isinstance(value, CategoricalEncoder):
-        raise ValueError("the categorical columns need their encoder")
+        raise ValueError("the categorical and text columns need their encoder")
     names = getattr(model, "feature_names_in_", None)
+    text = np.zeros_like(model.is_text_)
+    if value.text is not None:
+        text[value.text.columns] = True
     if (
         not np.array_equal(value.mask, model.is_categorical_)
+        or not np.array_equal(text, model.is_text_)
         or value.allow_nan != model._allow_nan
         or not _checks.same(value.feature_names, names)
     ):
@@ -260,7 +307,9 @@ def _encoder(value, model, bounds):
 
 
 def _numeric(value, model, bounds):
-    n_numeric = int(model.n_features_in_ - model.is_categorical_.sum())
+    n_numeric = int(
+        model.n_features_in_ - model.is_categorical_.sum() - model.is_text_.sum()
+    )
     return check_numeric(value, n_numeric, model.numeric_encoding)
 
 
@@ -425,10 +474,9 @@ def _network_config(model):
     the fit decided from its rows, which a file written before the configuration
     was kept does not hold): the network's settings, the loss's and the
     optimiser's."""
-    n_codes = () if model._encoder is None else tuple(model._encoder.n_codes)
-    n_numeric = int(model.n_features_in_ - model.is_categorical_.sum())
+    n_numeric, n_codes, texts = input_layout(model._encoder, model.n_features_in_)
     params = model.get_params(deep=False)
-    config = resolve(params, None, n_numeric, n_codes, len(model._tasks))
+    config = resolve(params, None, n_numeric, n_codes, len(model._tasks), texts=texts)
     kind = None if model._numeric is None else model._numeric["kind"]
     return config.replace(n_cv=model.n_cv_, numeric_encoding=kind)
 
@@ -454,6 +502,7 @@ _CHECKS = {
     "n_features_in_": _n_features,
     "feature_names_in_": _feature_names,
     "is_categorical_": _is_categorical,
+    "is_text_": _is_text,
     "_allow_nan": _allow_nan,
     "_encoder": _encoder,
     "_numeric": _numeric,

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_array
 
 from .._utils import checks as _checks
 from .hashing import MAX_BUCKETS, bucket_of
+from .text import TextColumns
 
 UNKNOWN, MISSING, FIRST = 0, 1, 2
 # Largest embedding width chosen by embedding_dim="auto".
@@ -163,6 +164,20 @@ def frequent(values, n_rows, min_frequency=None, max_categories=None):
     return counts.index.to_numpy(dtype=object)
 
 
+def input_layout(encoder, n_columns):
+    """What an encoded input of ``n_columns`` columns holds, by ``encoder`` (None:
+    numbers only): its numeric columns, each categorical column's codes, and each
+    text column's ``(ids, slots)``."""
+    if encoder is None:
+        return n_columns, (), ()
+    texts = ()
+    if encoder.text is not None:
+        texts = tuple(
+            (t.n_ids, s) for t, s in zip(encoder.text.tokenizers, encoder.text.slots)
+        )
+    return len(encoder.numeric), tuple(encoder.n_codes), texts
+
+
 class CategoricalEncoder:
     """Categories of the categorical columns seen in training, and the encoding.
 
@@ -179,13 +194,22 @@ class CategoricalEncoder:
         :mod:`sklearn_mmoe._inputs.hashing`), 0 for a column of learned categories;
         None:
         none hashed.
+    text : TextColumns, default=None
+        The text columns (see :mod:`sklearn_mmoe._inputs.text`), whose ids follow
+        the categorical codes; None: none.
     """
 
-    def __init__(self, mask, feature_names=None, allow_nan=False, buckets=None):
+    def __init__(
+        self, mask, feature_names=None, allow_nan=False, buckets=None, text=None
+    ):
         self.mask = mask
         self.feature_names = feature_names
         self.allow_nan = allow_nan
-        self.numeric = np.flatnonzero(~mask)
+        self.text = text
+        is_text = np.zeros(len(mask), dtype=bool)
+        if text is not None:
+            is_text[text.columns] = True
+        self.numeric = np.flatnonzero(~mask & ~is_text)
         self.categorical = np.flatnonzero(mask)
         self.buckets = [0] * len(self.categorical) if buckets is None else buckets
         self.categories = []
@@ -197,9 +221,19 @@ class CategoricalEncoder:
         categories, sorted, distinct and present (no missing value), as ``fit``
         learns them."""
         names = ("mask", "feature_names", "allow_nan", "numeric", "categorical")
-        _checks.keys(state, where, (*names, "buckets", "categories"))
+        _checks.keys(state, where, (*names, "buckets", "categories", "text"))
         mask = _checks.array(state["mask"], f"{where}'s mask", "b", (None,))
-        encoder = cls(mask, None, _checks.boolean(state["allow_nan"], where))
+        text = state["text"]
+        if text is not None and not isinstance(text, TextColumns):
+            raise ValueError(f"{where}'s text columns must be TextColumns.")
+        if (
+            text is not None
+            and (text.columns >= len(mask)).any()
+            | mask[text.columns[text.columns < len(mask)]].any()
+        ):
+            raise ValueError(f"{where}'s text columns are not among its columns.")
+        allow_nan = _checks.boolean(state["allow_nan"], where)
+        encoder = cls(mask, None, allow_nan, text=text)
         if state["feature_names"] is not None:
             encoder.feature_names = _checks.strings(
                 state["feature_names"], f"{where}'s feature names", len(mask)
@@ -265,10 +299,18 @@ class CategoricalEncoder:
         """Number of codes of each categorical column, reserved codes included."""
         return [(b or len(c)) + FIRST for b, c in zip(self.buckets, self.categories)]
 
+    @property
+    def n_slots(self):
+        """The text columns' slots (see :mod:`sklearn_mmoe._inputs.text`)."""
+        return 0 if self.text is None else self.text.n_slots
+
     def transform(self, X):
-        """``X`` as float32: numeric columns, then each categorical column's codes."""
-        n = X.shape[0]
-        out = np.empty((n, len(self.numeric) + len(self.categorical)), np.float32)
+        """``X`` as float32: numeric columns, then each categorical column's codes,
+        then each text column's token ids."""
+        n, n_codes = X.shape[0], len(self.numeric) + len(self.categorical)
+        out = np.empty((n, n_codes + self.n_slots), np.float32)
+        if self.text is not None:
+            out[:, n_codes:] = self.text.transform(X)
         if len(self.numeric):
             out[:, : len(self.numeric)] = check_array(
                 _columns(X, self.numeric),

@@ -42,9 +42,10 @@ def bucket_of(values, buckets):
     return (hashed % np.uint64(buckets)).astype(np.int64)
 
 
-def bucket_counts(spec, mask, feature_names):
+def bucket_counts(spec, mask, feature_names, text=None):
     """The buckets of each categorical column (0: not hashed) from ``hash_buckets``,
-    a dict of column (name or index) to its number of buckets, or None."""
+    a dict of column (name or index) to its number of buckets, or None; ``text``
+    marks the text columns (hashed by their own tokenizer, never here)."""
     counts = np.zeros(len(mask), dtype=np.int64)
     if spec is None:
         return counts[mask].tolist()
@@ -70,6 +71,12 @@ def bucket_counts(spec, mask, feature_names):
             raise TypeError(
                 "hash_buckets' keys must be column names or indices; got "
                 f"{column!r} of type {type(column).__name__}."
+            )
+        if text is not None and text[j]:
+            raise ValueError(
+                f"hash_buckets names column {column!r}, which is text (see "
+                "text_features): a text's words are hashed by its text encoder "
+                "(text_options' buckets)."
             )
         if not mask[j]:
             raise ValueError(

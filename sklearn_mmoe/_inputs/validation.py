@@ -4,8 +4,8 @@ labels), sample weights, and the distinct weighted rows the network trains on.
 Each function takes the estimator first, as scikit-learn's ``validate_data`` does:
 it reads the parameters that say what is accepted (``categorical_features``,
 ``missing_labels``, ...) and keeps what a fit learns of its inputs
-(``n_features_in_``, ``feature_names_in_``, ``is_categorical_``, the categorical
-columns' encoder ``_encoder``, ``_allow_nan``, ``_y_1d``) on it.
+(``n_features_in_``, ``feature_names_in_``, ``is_categorical_``, ``is_text_``, the
+categorical and text columns' encoder ``_encoder``, ``_allow_nan``, ``_y_1d``) on it.
 """
 
 from numbers import Integral
@@ -21,10 +21,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._utils.warn import warn
 from .categorical import CategoricalEncoder, categorical_mask
 from .hashing import bucket_counts
 from .rows import bounded_weights, collapse, missing_mask
 from .tensors import canonical
+from .text import TextColumns, TextColumnsWarning, check_text_options, text_mask
 
 # The most rows _plain_rows checks itself: where scikit-learn's validation costs more
 # than predicting (beyond, its overhead is lost in the work).
@@ -149,8 +151,8 @@ def validate_X(model, X):
         return validate_numeric_X(model, X, reset=False)
     if sp.issparse(X):
         raise TypeError(
-            "This model has categorical features, which need dense X (an array "
-            "or a DataFrame); got a sparse matrix."
+            "This model has categorical or text features, which need dense X (an "
+            "array or a DataFrame); got a sparse matrix."
         )
     if not hasattr(X, "iloc"):  # lists, 1-D rows: scikit-learn's own errors
         X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
@@ -166,47 +168,79 @@ def validate_X(model, X):
 
 
 def validate_fit_X(model, X):
-    """``X`` at fit time; learns which columns are categorical and their categories.
+    """``X`` at fit time; learns which columns are categorical and which are text,
+    the categories and the text columns' tokenizers.
 
-    Without categorical columns, ``X`` is validated as float32 (dense or CSR) and no
-    encoder is kept, so that inference takes the plain path.
+    Without categorical or text columns, ``X`` is validated as float32 (dense or
+    CSR) and no encoder is kept, so that inference takes the plain path.
     """
     model._encoder = None
     # A numeric encoding fills missing numeric values (see _numeric.py); raw
     # inputs (numeric_encoding=None) must be finite.
     model._allow_nan = model.numeric_encoding is not None
-    if (
-        model.categorical_features is None
-        or getattr(X, "ndim", 2) != 2  # a Series, a 1-D array: rejected there
-        or (isinstance(model.categorical_features, str) and not hasattr(X, "dtypes"))
+    if getattr(X, "ndim", 2) != 2 or (  # a Series, a 1-D array: rejected there
+        model.categorical_features is None and model.text_features is None
     ):
-        X = validate_numeric_X(model, X, reset=True)
-        model.is_categorical_ = np.zeros(model.n_features_in_, dtype=bool)
-        return X
+        return _numeric_only(model, X)
+    if _only_dtype_rules(model) and not hasattr(X, "dtypes"):
+        return _numeric_only(model, X)
     _check_feature_names(model, X, reset=True)
     _check_n_features(model, X, reset=True)
     if not hasattr(X, "iloc") and not hasattr(X, "shape"):
         X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
-    mask = categorical_mask(
-        X,
-        model.categorical_features,
-        model.n_features_in_,
-        getattr(model, "feature_names_in_", None),
-    )
-    model.is_categorical_ = mask
-    if not mask.any():
+    names = getattr(model, "feature_names_in_", None)
+    mask = categorical_mask(X, model.categorical_features, model.n_features_in_, names)
+    named = mask if not isinstance(model.categorical_features, str) else mask & False
+    text, auto = text_mask(X, model.text_features, model.n_features_in_, names, named)
+    if auto and text.any():
+        _say_text(model, text, names)
+    mask &= ~text  # "auto" text is text, whatever "from_dtype" says
+    model.is_categorical_, model.is_text_ = mask, text
+    if not (mask.any() or text.any()):
         return validate_numeric_X(model, X, reset=False)
     if sp.issparse(X):
         raise TypeError(
-            "Categorical features need dense X (an array or a DataFrame); got a "
-            "sparse matrix."
+            "Categorical and text features need dense X (an array or a DataFrame); "
+            "got a sparse matrix."
         )
-    names = getattr(model, "feature_names_in_", None)
-    buckets = bucket_counts(model.hash_buckets, mask, names)
-    encoder = CategoricalEncoder(mask, names, model._allow_nan, buckets)
+    buckets = bucket_counts(model.hash_buckets, mask, names, text)
+    texts = None
+    if text.any():
+        options = check_text_options(model.text_encoder, model.text_options)
+        texts = TextColumns.fit(X, np.flatnonzero(text), model.text_encoder, options)
+    encoder = CategoricalEncoder(mask, names, model._allow_nan, buckets, texts)
     X = encoder.fit(X, model.min_frequency, model.max_categories).transform(X)
     model._encoder = encoder
     return X
+
+
+def _only_dtype_rules(model):
+    """Whether the columns' kinds come from a DataFrame's dtypes alone (none for
+    an array)."""
+    return all(
+        spec is None or isinstance(spec, str)
+        for spec in (model.categorical_features, model.text_features)
+    )
+
+
+def _numeric_only(model, X):
+    """``X`` of numbers only, validated as such, its columns' kinds recorded."""
+    X = validate_numeric_X(model, X, reset=True)
+    model.is_categorical_ = np.zeros(model.n_features_in_, dtype=bool)
+    model.is_text_ = np.zeros(model.n_features_in_, dtype=bool)
+    return X
+
+
+def _say_text(model, text, names):
+    """Warn that ``text_features="auto"`` took the columns of ``text`` as text."""
+    columns = [names[j] if names is not None else int(j) for j in np.flatnonzero(text)]
+    warn(
+        f"text_features='auto' takes column(s) {columns} as text (strings, mostly "
+        "distinct, of several words): each text is read as a bag of words, not as a "
+        "category. Pass text_features=[...] to choose the text columns yourself "
+        "(None: no text), which also silences this warning.",
+        TextColumnsWarning,
+    )
 
 
 def finite_X(model):

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .text import TEXT_MODULES
+
 # Robustly scaled numeric values are smoothly clipped to about this bound (RealMLP's).
 _CLIP_BOUND = 3.0
 # The largest factor of the numeric scaling applied in one float32 step (see
@@ -37,18 +39,25 @@ class InputEncoder(nn.Module):
         numeric columns as integer codes; each code's learned vector replaces it.
         Codes 0 and 1 (an unseen category, a missing value) start at zero: a code
         never seen in training stays a zero vector.
+    texts : tuple of (str, int, int, int), default=()
+        ``(encoder, n_ids, width, slots)`` of each text column, whose token ids
+        follow the categorical codes, ``slots`` columns each (see
+        :mod:`sklearn_mmoe._inputs.text`); its encoder's vector (see
+        :mod:`sklearn_mmoe._network.text`) follows the embeddings.
 
     Attributes
     ----------
     width : int
         Values of the encoded input: the numeric encoding's, then one indicator per
-        numeric column that had missing values in training, then the embeddings.
+        numeric column that had missing values in training, then the embeddings,
+        then the texts' vectors.
     """
 
-    def __init__(self, n_numeric, numeric=None, embeddings=()):
+    def __init__(self, n_numeric, numeric=None, embeddings=(), texts=()):
         super().__init__()
         self.width = self._plan_numeric(n_numeric, numeric)
         self.width += self._plan_embeddings(n_numeric, embeddings)
+        self.width += self._plan_texts(texts)
 
     def encode(self, p, x, ops):
         """The encoded input ``(B, width)`` of a raw batch ``x``; ``p``: the
@@ -98,6 +107,9 @@ class InputEncoder(nn.Module):
             parts.append(self.missing_index.cpu().numpy())
         if self.embeddings:
             parts.append(self.embedding_column.cpu().numpy())
+        first = self.n_numeric + len(self.embeddings)  # a text's own column number
+        for i, (name, _, width, _) in enumerate(self.texts):
+            parts.append(np.full(TEXT_MODULES[name].width(width), first + i))
         return np.concatenate(parts).astype(np.int64)
 
     # -- construction
@@ -232,6 +244,24 @@ class InputEncoder(nn.Module):
         self.embedding_weight = nn.Parameter(weight)
         return int(widths.sum())
 
+    def _plan_texts(self, texts):
+        """Each text column's encoder, its part of the network built (see
+        :mod:`sklearn_mmoe._network.text`) and where its slots are in the raw
+        input; returns the texts' total width."""
+        self.texts = tuple((str(e), int(n), int(d), int(s)) for e, n, d, s in texts)
+        self._text_parts, start = [], self.n_numeric + len(self.embeddings)
+        for i, (name, n_ids, width, slots) in enumerate(self.texts):
+            kind = TEXT_MODULES[name]
+            kind.build(self, i, n_ids, width, slots)
+            self._text_parts.append((kind, i, start, start + slots))
+            start += slots
+        return sum(TEXT_MODULES[e].width(d) for e, _, d, _ in self.texts)
+
+    @property
+    def runs_numpy(self):
+        """Whether every text encoder runs in NumPy too."""
+        return all(kind.numpy for kind, *_ in self._text_parts)
+
     def codes(self, p, x, ops):
         """Each row's code of each categorical column as an index into the tables
         of one row per code: ``(B, n_categorical)`` int64."""
@@ -250,17 +280,23 @@ class InputEncoder(nn.Module):
     # -- the encoding, for both backends
     # -------------------------------------------------------------------------
 
-    def embedded(self, p, numeric, x, ops):  # the inputs, categorical codes embedded
-        if not self.embeddings:
+    def embedded(self, p, numeric, x, ops):  # the inputs, codes and texts embedded
+        if self.embeddings:
+            numeric = ops.embed(
+                numeric,
+                x,
+                p["embedding_weight"],
+                p["embedding_column"],
+                p["embedding_stride"],
+                p["embedding_offset"],
+            )
+        if not self.texts:
             return numeric
-        return ops.embed(
-            numeric,
-            x,
-            p["embedding_weight"],
-            p["embedding_column"],
-            p["embedding_stride"],
-            p["embedding_offset"],
-        )
+        vectors = [
+            kind.pool(p, ops, ops.as_index(x[:, start:stop]), i)
+            for kind, i, start, stop in self._text_parts
+        ]
+        return ops.cat([numeric, *vectors], 1)
 
     def encode_numeric(self, p, x, ops):  # (B, n_numeric) -> (B, encoded width)
         kind = self.numeric_kind

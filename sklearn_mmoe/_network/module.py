@@ -86,6 +86,10 @@ class MMoEModule(nn.Module):
         categorical column; each code's learned vector replaces it, so the network reads
         ``n_features + sum(widths)`` values. Codes 0 and 1 (an unseen category, a
         missing value) start at zero: a code never seen in training stays a zero vector.
+    texts : tuple of (str, int, int, int), default=()
+        ``(encoder, n_ids, width, slots)`` of each text column, whose token ids
+        follow the categorical codes (see
+        :class:`~sklearn_mmoe._network.encoders.InputEncoder`).
     ensemble_size : int
         Members of an efficient ensemble inside the network (TabM-mini, Gorishniy et
         al., 2025): member ``k`` scales the network's input by its own vector of
@@ -153,6 +157,7 @@ class MMoEModule(nn.Module):
         interaction_dim=16,
         funnel_edges=(),
         funnel="esmm",
+        texts=(),
     ):
         super().__init__()
         self._plan_tasks(output_sizes, kinds, ensemble_size)
@@ -164,7 +169,7 @@ class MMoEModule(nn.Module):
         self._plan_levels(n_experts, n_task_experts, n_levels)
         self.top_k = self._checked_top_k(top_k)
         self._scale = 1.0 / math.sqrt(expert_units[-1])
-        self._build_first_layer(n_features, numeric, embeddings, gate_units)
+        self._build_first_layer(n_features, numeric, embeddings, gate_units, texts)
         self._build_levels(gate_units)
         self._build_wide(interactions, interaction_dim)
         self._build_towers()
@@ -221,7 +226,7 @@ class MMoEModule(nn.Module):
             )
         return top_k
 
-    def _build_first_layer(self, n_features, numeric, embeddings, gate_units):
+    def _build_first_layer(self, n_features, numeric, embeddings, gate_units, texts):
         """The input encoder and the first layer of every expert and every gate of
         the first level side by side: one (F, E*H1 + G*U1) product reads the input
         for all of them."""
@@ -234,7 +239,7 @@ class MMoEModule(nn.Module):
         )
         self._split = self._expert.first_layer_width(first.n_experts, expert_units)
         width_in = self._split + first.n_gates * gate_first
-        self.encoder = encoder = InputEncoder(n_features, numeric, embeddings)
+        self.encoder = encoder = InputEncoder(n_features, numeric, embeddings, texts)
         n_in = encoder.width
         # The piecewise-linear code's product with the first layer as a lookup (see
         # _lookup_first_layer): True, False (the code and the dense product) or
@@ -366,7 +371,7 @@ class MMoEModule(nn.Module):
     def runs_numpy(self):
         """Whether ``forward_numpy`` can run this network (experts of a module class
         of the user's own run in PyTorch only)."""
-        return self._expert.numpy
+        return self._expert.numpy and self.encoder.runs_numpy
 
     def expert_labels(self):
         """Labels of the experts each task's last gate mixes, in the order of

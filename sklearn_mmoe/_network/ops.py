@@ -118,6 +118,15 @@ class _TorchOps:
         return torch.cat([numeric, weight[codes * stride + offset]], 1)
 
     @staticmethod
+    def bag_mean(table, ids):  # (B, L) ids, 0 the padding -> (B, D), 0 for none
+        if torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting():
+            # a gather and a masked mean: ONNX has no embedding bag (torch exports
+            # one as a loop, several times slower)
+            keep = (ids != 0).unsqueeze(-1).to(table.dtype)
+            return (table[ids] * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        return torch.nn.functional.embedding_bag(ids, table, mode="mean", padding_idx=0)
+
+    @staticmethod
     def smooth_clip(x, bound):  # about x for |x| << bound, tending to +-bound
         return x * torch.rsqrt(1.0 + (x * (1.0 / bound)).square())
 
@@ -280,6 +289,11 @@ class _NumpyOps:
     def embed(numeric, x, weight, column, stride, offset):
         codes = x[:, column].astype(np.int64)
         return np.concatenate([numeric, weight[codes * stride + offset]], 1)
+
+    @staticmethod
+    def bag_mean(table, ids):
+        keep = (ids != 0)[..., None]
+        return (table[ids] * keep).sum(1) / np.maximum(keep.sum(1), 1)
 
     @staticmethod
     def smooth_clip(x, bound):

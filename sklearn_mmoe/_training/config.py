@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from .._inputs.categorical import auto_embedding_dim
 from .._inputs.numeric import numeric_plan
 from .._inputs.tensors import n_validation
+from .._inputs.text import check_text_options
 from .._network.interactions import resolve_wide
 from .._tasks.funnels import FUNNELS
 from .parameters import check_device, check_task_weights, network_settings
@@ -53,6 +54,9 @@ _EARLY_STOPPING_ROWS = 1_000
 # (benchmarks/README.md, "Constants"). RealMLP and TabM hold out a fifth at every size.
 _SMALL_TABLE_ROWS = 5_000
 _SMALL_TABLE_FRACTION, _LARGE_TABLE_FRACTION = 0.2, 0.1
+# Each text's vector (the mean of its tokens'), by default: measured on the text
+# tables of benchmarks/text.py (benchmarks/README.md, "Constants").
+TEXT_DIM = 32
 # refit="auto" trains again on every row below this many (distinct) rows.
 _REFIT_ROWS = 5_000
 
@@ -62,6 +66,7 @@ _REFIT_ROWS = 5_000
 _NETWORK = (
     "n_numeric",
     "embeddings",
+    "texts",
     "architecture",
     "n_experts",
     "expert_units",
@@ -122,6 +127,10 @@ class FitConfig:
         Numeric input columns.
     embeddings : tuple of (int, int)
         Each categorical column's codes and embedding width (``embedding_dim``).
+    texts : tuple of (str, int, int, int)
+        Each text column's encoder (``text_encoder``), ids (the tokenizer's, the
+        padding's and the missing text's included), vector width and slots (the
+        most tokens of a text read).
     numeric_encoding : {"piecewise", "robust", "standard"} or None
         The numeric columns' encoding (``"auto"``: piecewise-linear bins where the
         table has enough rows per numeric column and the code is not too wide,
@@ -166,6 +175,7 @@ class FitConfig:
     device: str
     n_numeric: int
     embeddings: tuple
+    texts: tuple
     numeric_encoding: str | None
     numeric_max_width: int | None
     architecture: str
@@ -221,6 +231,7 @@ class FitConfig:
             n_features=self.n_numeric,
             output_sizes=tuple(task.width for task in tasks),
             embeddings=self.embeddings,
+            texts=self.texts,
             architecture=self.architecture,
             n_experts=self.n_experts,
             expert_units=self.expert_units,
@@ -291,13 +302,13 @@ class FitConfig:
         return cls(**state)
 
 
-def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
+def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False, texts=()):
     """The :class:`FitConfig` of a fit with the estimator's parameters ``params``
     (``get_params(deep=False)``) on ``n_rows`` distinct training rows (None: the
     network's part alone, for a model file), ``n_numeric`` numeric columns,
     categorical columns of ``n_codes`` codes each and ``n_tasks`` tasks;
     ``partial``: a first ``partial_fit`` call (one pass at a constant rate, every
-    row trains)."""
+    row trains); ``texts``: each text column's ``(ids, slots)``."""
     if n_rows is None:  # for a model file, which loads on the CPU whatever its device
         seed, device = None, torch.device(params["device"])
         budget = _undecided(params)
@@ -312,6 +323,7 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False):
         device=str(device),
         n_numeric=int(n_numeric),
         **_codes_settings(params, n_codes),
+        texts=_text_settings(params, texts),
         **network_settings(params),
         interaction_dim=int(params["interaction_dim"]),
         task_weights=check_task_weights(params["task_weights"], n_tasks),
@@ -355,6 +367,17 @@ def _codes_settings(params, n_codes):
     ]
     embeddings = tuple((int(n), d) for n, d in zip(n_codes, dims))
     return dict(embeddings=embeddings, interactions=wide, embedding_l2=penalty)
+
+
+def _text_settings(params, texts):
+    """Each text column's ``(encoder, ids, width, slots)`` for its ``(ids,
+    slots)``: the width is ``text_options``' ``dim``, TEXT_DIM by default."""
+    if not texts:
+        return ()
+    options = check_text_options(params["text_encoder"], params["text_options"])
+    width = options.get("dim", TEXT_DIM)
+    encoder = params["text_encoder"]
+    return tuple((encoder, int(n), int(width), int(s)) for n, s in texts)
 
 
 def _decided_from_rows(params, n_rows, n_numeric, partial):
