@@ -20,9 +20,7 @@ from sklearn_mmoe._inputs.text import (
     looks_like_text,
 )
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 TEXT = dict(text_features=["review"])
 KINDS = ["classification", "regression"]
 
