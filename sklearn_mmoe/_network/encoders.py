@@ -249,6 +249,7 @@ class InputEncoder(nn.Module):
         :mod:`sklearn_mmoe._network.text`) and where its slots are in the raw
         input; returns the texts' total width."""
         self.texts = tuple((str(e), int(n), int(d), int(s)) for e, n, d, s in texts)
+        self.text_outputs_width = 0
         self._text_parts, start = [], self.n_numeric + len(self.embeddings)
         for i, (name, n_ids, width, slots) in enumerate(self.texts):
             kind = TEXT_MODULES[name]
@@ -256,6 +257,22 @@ class InputEncoder(nn.Module):
             self._text_parts.append((kind, i, start, start + slots))
             start += slots
         return sum(TEXT_MODULES[e].width(d) for e, _, d, _ in self.texts)
+
+    def add_text_outputs(self, n_outputs):
+        """A linear term of each text's tokens on every output (a table of one
+        row per id, the mean of a text's rows added to the outputs)."""
+        self.text_outputs_width = n_outputs
+        for i, (_, n_ids, _, _) in enumerate(self.texts):
+            weight = nn.Parameter(torch.zeros(n_ids, n_outputs))
+            self.register_parameter(f"text{i}_linear", weight)
+
+    def text_outputs(self, p, x, ops):
+        """The texts' linear term on the outputs, ``(B, n_outputs)``."""
+        total = None
+        for _, i, start, stop in self._text_parts:
+            term = ops.bag_mean(p[f"text{i}_linear"], ops.as_index(x[:, start:stop]))
+            total = term if total is None else total + term
+        return total
 
     @property
     def runs_numpy(self):

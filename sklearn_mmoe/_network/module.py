@@ -172,6 +172,8 @@ class MMoEModule(nn.Module):
         self._build_first_layer(n_features, numeric, embeddings, gate_units, texts)
         self._build_levels(gate_units)
         self._build_wide(interactions, interaction_dim)
+        if self.encoder.texts:  # the texts' own linear term on every output
+            self.encoder.add_text_outputs(self.n_tasks * max(self.output_sizes))
         self._build_towers()
         self._build_funnel(funnel_edges, funnel)
         self._name_blocks()
@@ -442,6 +444,8 @@ class MMoEModule(nn.Module):
         if wide_part is not None:  # the same for every member
             wide = wide_part.output(p, encoder.codes(p, x, ops), ops)
             out = out + wide.reshape(n // K, 1, T, -1)
+        if getattr(encoder, "text_outputs_width", 0):  # 0 in a pickle before texts
+            out = out + encoder.text_outputs(p, x, ops).reshape(n // K, 1, T, -1)
         if self._has_padding:
             out = ops.masked_fill(out, p["padding"], -math.inf)
         if self._funnel is not None:

@@ -4,7 +4,11 @@ name in ``TEXT_MODULES``.
 
 Each text column's vector joins the encoded input beside the numeric columns and
 the categorical embeddings, so that every expert and every gate reads it, and an
-expert that reads the columns as tokens reads it as the text column's token.
+expert that reads the columns as tokens reads it as the text column's token. Beside
+it, each text's tokens have a linear term on every task's output (the mean of a
+table of one row per id, zero at first: :meth:`InputEncoder.add_text_outputs
+<sklearn_mmoe._network.encoders.InputEncoder.add_text_outputs>`), the wide part of
+a text: what TF-IDF and a linear model learn, learned with the network.
 """
 
 import torch
@@ -21,6 +25,13 @@ class HashedBag:
     name = "hashed"
     doc = "the mean of the text's tokens' learned vectors"
     numpy = True  # runs in NumPy as in PyTorch
+    # The tables' learning rates, as multiples of learning_rate (without weight
+    # decay), chosen on the text tables of benchmarks/text.py (benchmarks/README.md,
+    # "Constants"): the vectors at a tenth (at the network's rate they fit the
+    # training texts' rare tokens within an epoch or two, and early stopping ends
+    # the fit before the rest has learned), the linear term at ten times (the mean
+    # of a text's rows moves a tenth as fast as one row of a text of ten tokens).
+    lr_scales = {"*encoder.text*_weight": 0.1, "*encoder.text*_linear": 10.0}
 
     def build(self, encoder, index, n_ids, width, slots):
         """Register column ``index``'s table on ``encoder``: ``(n_ids, width)``,

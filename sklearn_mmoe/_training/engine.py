@@ -31,6 +31,7 @@ from .._inputs.tensors import (
 from .._network.crossfit import CrossFitModule, network_class
 from .._network.interactions import SPARSE_LR_SCALE
 from .._network.memory import check_fits, network_on_meta, rows_per_chunk
+from .._network.text import TEXT_MODULES
 from .._utils import checks as _checks
 from .average import WeightAveraging
 from .loss import MultiTaskLoss
@@ -474,13 +475,17 @@ def _param_groups(config, wide):
     (``task_weights="uncertainty"``) are not shrunk towards zero and step faster
     than the network (see _LOG_VARIANCE_LR); with the wide part on (``wide``),
     the codes' rows step :data:`~sklearn_mmoe._network.interactions.SPARSE_LR_SCALE`
-    times faster, shrunk by ``embedding_l2`` instead of weight decay."""
+    times faster, shrunk by ``embedding_l2`` instead of weight decay; a text
+    encoder's tables step at their own rates (its ``lr_scales``, see
+    :mod:`sklearn_mmoe._network.text`), without weight decay."""
     scales = {}
     if isinstance(config.task_weights, str):
         scales["log_variances"] = _LOG_VARIANCE_LR
     if wide:  # a network's, or each member's of a cross-fitted ensemble
         scales["*interactions.*"] = SPARSE_LR_SCALE
         scales["*encoder.embedding_weight"] = SPARSE_LR_SCALE
+    for name in {text[0] for text in config.texts}:  # each text encoder's own
+        scales.update(TEXT_MODULES[name].lr_scales)
     return [
         (
             pattern,
