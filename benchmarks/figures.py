@@ -1189,6 +1189,57 @@ def _funnel_table():
     return {"funnels": rows}
 
 
+# -- text columns (benchmarks/text.py)
+# ---------------------------------------------------------------------------------
+
+_TEXT_MODELS = {
+    "Constant": "constant",
+    "HGB": "HGB on the table without the text",
+    "MMoE-notext": "MMoEMultiTask() on the table without the text",
+    "TF-IDF+linear": "TF-IDF (1-2 grams) + logistic regression / ridge",
+    "HGB+TF-IDF": "HGB on the table + TF-IDF reduced to 64 (SVD)",
+    "MMoE": "MMoEMultiTask() on the DataFrame as given",
+}
+
+
+@figure("text.score", "text")
+def _text_score(case, model, task):
+    """``model``'s mean score of ``task`` on the text table ``case``."""
+    return score(record("text")["summary"][case][model]["tasks"][task]["score"])
+
+
+@figure("text.seconds", "text")
+def _text_seconds(case, model):
+    """``model``'s mean seconds per fit on the text table ``case``."""
+    return seconds(record("text")["summary"][case][model]["seconds"])
+
+
+@figure("text.rows", "text")
+def _text_rows(case):
+    return f"{record('text')['cases'][case]['rows']:,}"
+
+
+def _text_table():
+    rec = record("text")
+    rows = [["table", "model", "task", "score", "seconds per fit"]]
+    for case, models in rec["summary"].items():
+        tasks = rec["cases"][case]["tasks"]
+        for model, label in _TEXT_MODELS.items():
+            if model not in models:
+                continue
+            for task, metric in tasks.items():
+                rows.append(
+                    [
+                        case,
+                        label,
+                        f"{task} ({metric})",
+                        score(models[model]["tasks"][task]["score"]),
+                        seconds(models[model]["seconds"]),
+                    ]
+                )
+    return {"text": rows}
+
+
 # -- writing the documentation's tables
 # ---------------------------------------------------------------------------------
 
@@ -1207,6 +1258,7 @@ TABLES = {
     "numeric_suite": _numeric_suite_table,
     "numeric_rule": _rule_table,
     "large_tables": _large_table,
+    "text": _text_table,
 }
 
 

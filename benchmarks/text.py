@@ -49,6 +49,7 @@ only where ``--out`` names it.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -71,6 +72,7 @@ from benchmarks.suite.text_tables import (
     is_classification,
     make_model,
 )
+from sklearn_mmoe._network.text import TEXT_MODULES
 
 
 def parse_args(argv=None):
@@ -84,6 +86,15 @@ def parse_args(argv=None):
     parser.add_argument("--mmoe", type=json.loads, default={})
     parser.add_argument(
         "--threads", type=int, default=len(os.sched_getaffinity(0)), help="the cores"
+    )
+    parser.add_argument(
+        "--rates",
+        nargs="+",
+        default=[],
+        metavar="VECTORS,WEIGHTS",
+        help="also the MMoE with the hashed text encoder's tables at these multiples "
+        "of learning_rate (its vectors', its linear weights'; 0: kept at their "
+        "start), one model per pair, named 'MMoE[rates V,W]'",
     )
     parser.add_argument("--out", type=Path, help="write the record there")
     args = parser.parse_args(argv)
@@ -158,10 +169,31 @@ def metric(column):
 # ---------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def text_rates(pair):
+    """The hashed text encoder's learning-rate multiples set to ``pair``
+    (``"VECTORS,WEIGHTS"``) while a fit runs (None: as the package sets them)."""
+    if pair is None:
+        yield
+        return
+    hashed = TEXT_MODULES["hashed"]
+    kept = hashed.lr_scales
+    vectors, weights = (float(v) for v in pair.split(","))
+    hashed.lr_scales = {
+        "*encoder.text*_weight": vectors,
+        "*encoder.text*_linear": weights,
+    }
+    try:
+        yield
+    finally:
+        hashed.lr_scales = kept
+
+
 def run_one(name, model, fold, X, Y, split, mmoe_params):
     """Fit ``model`` on one fold of table ``name``: its scores and fit seconds."""
     train, test = split
-    fitted = make_model(model, X, TABLES[name].text, fold, mmoe_params)
+    built = "MMoE" if model.startswith("MMoE[") else model
+    fitted = make_model(built, X, TABLES[name].text, fold, mmoe_params)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -258,9 +290,12 @@ def main(argv=None):
             flush=True,
         )
         splits = list(KFold(args.folds, shuffle=True, random_state=0).split(X))
-        for model in args.models:
+        runs = [(model, None) for model in args.models]
+        runs += [(f"MMoE[rates {pair}]", pair) for pair in args.rates]
+        for model, rates in runs:
             for fold, split in enumerate(splits):
-                r = run_one(name, model, fold, X, Y, split, args.mmoe)
+                with text_rates(rates):
+                    r = run_one(name, model, fold, X, Y, split, args.mmoe)
                 results.append(r)
                 scores = ", ".join(
                     f"{task} {s['score']:.4f}" for task, s in r["tasks"].items()

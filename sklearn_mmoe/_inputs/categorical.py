@@ -167,13 +167,15 @@ def frequent(values, n_rows, min_frequency=None, max_categories=None):
 def input_layout(encoder, n_columns):
     """What an encoded input of ``n_columns`` columns holds, by ``encoder`` (None:
     numbers only): its numeric columns, each categorical column's codes, and each
-    text column's ``(ids, slots)``."""
+    text column's ``(ids, slots, width, settings)`` (its tokenizer's: see
+    :mod:`sklearn_mmoe._inputs.text`)."""
     if encoder is None:
         return n_columns, (), ()
     texts = ()
     if encoder.text is not None:
         texts = tuple(
-            (t.n_ids, s) for t, s in zip(encoder.text.tokenizers, encoder.text.slots)
+            (t.n_ids, s, t.width, t.settings())
+            for t, s in zip(encoder.text.tokenizers, encoder.text.slots)
         )
     return len(encoder.numeric), tuple(encoder.n_codes), texts
 

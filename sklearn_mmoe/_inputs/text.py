@@ -146,6 +146,7 @@ class HashedNgrams:
     """
 
     name = "hashed"
+    width = None  # its vectors are learned: text_options' dim says how wide
 
     def __init__(self, buckets, word_ngrams=2, char_ngrams=None):
         self.buckets = buckets
@@ -173,6 +174,10 @@ class HashedNgrams:
                         "\x00" + word[i : i + n] for i in range(len(word) - n + 1)
                     ]
         return tokens
+
+    def settings(self):
+        """What the network's part needs beyond the ids: nothing."""
+        return ()
 
     def describe(self):
         """How a text's ids are made, for a server in another language."""
@@ -234,6 +239,32 @@ class HashedText:
     )
     options = {"buckets", "word_ngrams", "char_ngrams", "dim", "max_tokens"}
 
+    def check(self, options):
+        """``options`` (a dict of some of ``self.options``) with each checked."""
+        for name, low in (("word_ngrams", 1), ("dim", 1), ("max_tokens", 1)):
+            if name in options:
+                options[name] = option_int(options[name], name, low)
+        if "buckets" in options and options["buckets"] != "auto":
+            options["buckets"] = option_int(
+                options["buckets"], "buckets", 1, MAX_BUCKETS
+            )
+        grams = options.get("char_ngrams")
+        if grams is not None:
+            if (
+                not isinstance(grams, (tuple, list))
+                or len(grams) != 2
+                or not all(
+                    isinstance(g, Integral) and not isinstance(g, bool) for g in grams
+                )
+                or not 1 <= grams[0] <= grams[1]
+            ):
+                raise ValueError(
+                    "text_options' char_ngrams must be None or (shortest, longest), "
+                    f"two ints with 1 <= shortest <= longest; got {grams!r}."
+                )
+            options["char_ngrams"] = (int(grams[0]), int(grams[1]))
+        return options
+
     def tokenizer(self, options, texts):
         """The tokenizer of ``options`` (checked), its ``"auto"`` buckets chosen
         from the distinct tokens of the fit's ``texts``."""
@@ -250,12 +281,16 @@ class HashedText:
         return tokenizer
 
 
+# The text encoders by name (text_encoder): each checks its options (check), and
+# fits the tokenizer that turns texts into ids (tokenizer); its network's part is
+# registered by the same name in sklearn_mmoe._network.text.TEXT_MODULES.
 TEXT_ENCODERS = Registry()
 TEXT_ENCODERS.register(HashedText)
 
 
 def check_text_options(encoder, options):
-    """``text_options`` for ``text_encoder`` as a dict, each entry checked."""
+    """``text_options`` for ``text_encoder`` as a dict, each entry checked by the
+    encoder."""
     if encoder not in TEXT_ENCODERS:
         raise ValueError(
             f"text_encoder={encoder!r} is not one of {sorted(TEXT_ENCODERS)}."
@@ -268,30 +303,11 @@ def check_text_options(encoder, options):
             f"text_options holds {unknown}, which text_encoder={encoder!r} does not "
             f"take; it takes {sorted(taken)}."
         )
-    for name, low in (("word_ngrams", 1), ("dim", 1), ("max_tokens", 1)):
-        if name in options:
-            options[name] = _option_int(options[name], name, low)
-    if "buckets" in options and options["buckets"] != "auto":
-        options["buckets"] = _option_int(options["buckets"], "buckets", 1, MAX_BUCKETS)
-    grams = options.get("char_ngrams")
-    if grams is not None:
-        if (
-            not isinstance(grams, (tuple, list))
-            or len(grams) != 2
-            or not all(
-                isinstance(g, Integral) and not isinstance(g, bool) for g in grams
-            )
-            or not 1 <= grams[0] <= grams[1]
-        ):
-            raise ValueError(
-                "text_options' char_ngrams must be None or (shortest, longest), two "
-                f"ints with 1 <= shortest <= longest; got {grams!r}."
-            )
-        options["char_ngrams"] = (int(grams[0]), int(grams[1]))
-    return options
+    return TEXT_ENCODERS[encoder].check(options)
 
 
-def _option_int(value, name, low, high=None):
+def option_int(value, name, low, high=None):
+    """A ``text_options`` entry ``name`` as an int within ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"text_options' {name} must be an int; got {value!r}.")
     if value < low or (high is not None and value > high):

@@ -39,8 +39,9 @@ class InputEncoder(nn.Module):
         numeric columns as integer codes; each code's learned vector replaces it.
         Codes 0 and 1 (an unseen category, a missing value) start at zero: a code
         never seen in training stays a zero vector.
-    texts : tuple of (str, int, int, int), default=()
-        ``(encoder, n_ids, width, slots)`` of each text column, whose token ids
+    texts : tuple of (str, int, int, int, tuple), default=()
+        ``(encoder, n_ids, width, slots, settings)`` of each text column, whose
+        token ids
         follow the categorical codes, ``slots`` columns each (see
         :mod:`sklearn_mmoe._inputs.text`); its encoder's vector (see
         :mod:`sklearn_mmoe._network.text`) follows the embeddings.
@@ -108,7 +109,7 @@ class InputEncoder(nn.Module):
         if self.embeddings:
             parts.append(self.embedding_column.cpu().numpy())
         first = self.n_numeric + len(self.embeddings)  # a text's own column number
-        for i, (name, _, width, _) in enumerate(self.texts):
+        for i, (name, _, width, *_) in enumerate(self.texts):
             parts.append(np.full(TEXT_MODULES[name].width(width), first + i))
         return np.concatenate(parts).astype(np.int64)
 
@@ -248,21 +249,24 @@ class InputEncoder(nn.Module):
         """Each text column's encoder, its part of the network built (see
         :mod:`sklearn_mmoe._network.text`) and where its slots are in the raw
         input; returns the texts' total width."""
-        self.texts = tuple((str(e), int(n), int(d), int(s)) for e, n, d, s in texts)
+        self.texts = tuple(
+            (str(e), int(n), int(d), int(s), tuple(settings))
+            for e, n, d, s, settings in texts
+        )
         self.text_outputs_width = 0
         self._text_parts, start = [], self.n_numeric + len(self.embeddings)
-        for i, (name, n_ids, width, slots) in enumerate(self.texts):
+        for i, (name, n_ids, width, slots, settings) in enumerate(self.texts):
             kind = TEXT_MODULES[name]
-            kind.build(self, i, n_ids, width, slots)
+            kind.build(self, i, n_ids, width, slots, dict(settings))
             self._text_parts.append((kind, i, start, start + slots))
             start += slots
-        return sum(TEXT_MODULES[e].width(d) for e, _, d, _ in self.texts)
+        return sum(TEXT_MODULES[e].width(d) for e, _, d, *_ in self.texts)
 
     def add_text_outputs(self, n_outputs):
         """A linear term of each text's tokens on every output (a table of one
         row per id, the mean of a text's rows added to the outputs)."""
         self.text_outputs_width = n_outputs
-        for i, (_, n_ids, _, _) in enumerate(self.texts):
+        for i, (_, n_ids, *_) in enumerate(self.texts):
             weight = nn.Parameter(torch.zeros(n_ids, n_outputs))
             self.register_parameter(f"text{i}_linear", weight)
 

@@ -86,8 +86,9 @@ class MMoEModule(nn.Module):
         categorical column; each code's learned vector replaces it, so the network reads
         ``n_features + sum(widths)`` values. Codes 0 and 1 (an unseen category, a
         missing value) start at zero: a code never seen in training stays a zero vector.
-    texts : tuple of (str, int, int, int), default=()
-        ``(encoder, n_ids, width, slots)`` of each text column, whose token ids
+    texts : tuple of (str, int, int, int, tuple), default=()
+        ``(encoder, n_ids, width, slots, settings)`` of each text column, whose
+        token ids
         follow the categorical codes (see
         :class:`~sklearn_mmoe._network.encoders.InputEncoder`).
     ensemble_size : int

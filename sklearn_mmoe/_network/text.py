@@ -33,9 +33,9 @@ class HashedBag:
     # of a text's rows moves a tenth as fast as one row of a text of ten tokens).
     lr_scales = {"*encoder.text*_weight": 0.1, "*encoder.text*_linear": 10.0}
 
-    def build(self, encoder, index, n_ids, width, slots):
+    def build(self, encoder, index, n_ids, width, slots, settings):
         """Register column ``index``'s table on ``encoder``: ``(n_ids, width)``,
-        the padding's row zero."""
+        the padding's row zero (``slots`` and ``settings`` it needs not)."""
         weight = torch.randn(n_ids, width)
         weight[0] = 0.0
         encoder.register_parameter(f"text{index}_weight", nn.Parameter(weight))

@@ -127,10 +127,11 @@ class FitConfig:
         Numeric input columns.
     embeddings : tuple of (int, int)
         Each categorical column's codes and embedding width (``embedding_dim``).
-    texts : tuple of (str, int, int, int)
+    texts : tuple of (str, int, int, int, tuple)
         Each text column's encoder (``text_encoder``), ids (the tokenizer's, the
-        padding's and the missing text's included), vector width and slots (the
-        most tokens of a text read).
+        padding's and the missing text's included), vector width, slots (the
+        most tokens of a text read) and the encoder's settings (``(name,
+        value)`` pairs: a pretrained encoder's source, what is fine-tuned).
     numeric_encoding : {"piecewise", "robust", "standard"} or None
         The numeric columns' encoding (``"auto"``: piecewise-linear bins where the
         table has enough rows per numeric column and the code is not too wide,
@@ -308,7 +309,8 @@ def resolve(params, n_rows, n_numeric, n_codes, n_tasks, partial=False, texts=()
     network's part alone, for a model file), ``n_numeric`` numeric columns,
     categorical columns of ``n_codes`` codes each and ``n_tasks`` tasks;
     ``partial``: a first ``partial_fit`` call (one pass at a constant rate, every
-    row trains); ``texts``: each text column's ``(ids, slots)``."""
+    row trains); ``texts``: each text column's ``(ids, slots, width,
+    settings)``, the width None where ``text_options``' ``dim`` sets it."""
     if n_rows is None:  # for a model file, which loads on the CPU whatever its device
         seed, device = None, torch.device(params["device"])
         budget = _undecided(params)
@@ -370,14 +372,18 @@ def _codes_settings(params, n_codes):
 
 
 def _text_settings(params, texts):
-    """Each text column's ``(encoder, ids, width, slots)`` for its ``(ids,
-    slots)``: the width is ``text_options``' ``dim``, TEXT_DIM by default."""
+    """Each text column's ``(encoder, ids, width, slots, settings)`` for its
+    tokenizer's ``(ids, slots, width, settings)``: a width None (the encoder's
+    vectors are learned) is ``text_options``' ``dim``, TEXT_DIM by default."""
     if not texts:
         return ()
     options = check_text_options(params["text_encoder"], params["text_options"])
-    width = options.get("dim", TEXT_DIM)
+    dim = options.get("dim", TEXT_DIM)
     encoder = params["text_encoder"]
-    return tuple((encoder, int(n), int(width), int(s)) for n, s in texts)
+    return tuple(
+        (encoder, int(n), int(dim if w is None else w), int(s), tuple(settings))
+        for n, s, w, settings in texts
+    )
 
 
 def _decided_from_rows(params, n_rows, n_numeric, partial):
