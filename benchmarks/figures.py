@@ -1214,6 +1214,13 @@ def _text_seconds(case, model):
     return seconds(record("text")["summary"][case][model]["seconds"])
 
 
+@figure("text.rates", "text_rates")
+def _text_rates(case, model, task):
+    """A model's mean score of ``task`` in the choice of the text tables' rates
+    (``MMoE[rates V/W]``: the vectors at V, the weights at W times the rate)."""
+    return score(record("text_rates")["summary"][case][model]["tasks"][task]["score"])
+
+
 @figure("text.rows", "text")
 def _text_rows(case):
     return f"{record('text')['cases'][case]['rows']:,}"

@@ -94,13 +94,32 @@ def parse_args(argv=None):
         metavar="VECTORS,WEIGHTS",
         help="also the MMoE with the hashed text encoder's tables at these multiples "
         "of learning_rate (its vectors', its linear weights'; 0: kept at their "
-        "start), one model per pair, named 'MMoE[rates V,W]'",
+        "start), one model per pair, named 'MMoE[rates V/W]'",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=[],
+        metavar="NAME=JSON",
+        help="also the MMoE with these parameters (beside --mmoe's), one model per "
+        'variant, named NAME: e.g. \'MMoE[wordllama]={"text_encoder": '
+        '"wordllama"}\'',
     )
     parser.add_argument("--out", type=Path, help="write the record there")
     args = parser.parse_args(argv)
+    args.variants = dict(_variant(v, parser) for v in args.variants)
     if args.folds < 2:
         parser.error("--folds needs 2 or more")
     return args
+
+
+def _variant(text, parser):
+    """``NAME=JSON`` as ``(NAME, params)``."""
+    name, _, params = text.partition("=")
+    try:
+        return name, json.loads(params)
+    except json.JSONDecodeError:
+        parser.error(f"--variants {text!r}: NAME=JSON, the parameters a JSON object")
 
 
 def load(name, rows=None):
@@ -167,6 +186,11 @@ def metric(column):
 
 # -- one fit
 # ---------------------------------------------------------------------------------
+
+
+def _rates_label(pair):
+    """The model name of the rates ``"V,W"``: ``MMoE[rates V/W]``."""
+    return "MMoE[rates {}/{}]".format(*pair.split(","))
 
 
 @contextlib.contextmanager
@@ -259,6 +283,7 @@ def write(args, results, cases):
         "command": command("benchmarks.text"),
         "measured": datetime.date.today().isoformat(),
         "mmoe_params": args.mmoe,
+        "variants": args.variants,
         "threads": args.threads,
         "torch": torch.__version__,
         "cases": cases,
@@ -290,12 +315,13 @@ def main(argv=None):
             flush=True,
         )
         splits = list(KFold(args.folds, shuffle=True, random_state=0).split(X))
-        runs = [(model, None) for model in args.models]
-        runs += [(f"MMoE[rates {pair}]", pair) for pair in args.rates]
-        for model, rates in runs:
+        runs = [(model, None, {}) for model in args.models]
+        runs += [(_rates_label(pair), pair, {}) for pair in args.rates]
+        runs += [(v, None, params) for v, params in args.variants.items()]
+        for model, rates, params in runs:
             for fold, split in enumerate(splits):
                 with text_rates(rates):
-                    r = run_one(name, model, fold, X, Y, split, args.mmoe)
+                    r = run_one(name, model, fold, X, Y, split, {**args.mmoe, **params})
                 results.append(r)
                 scores = ", ".join(
                     f"{task} {s['score']:.4f}" for task, s in r["tasks"].items()

@@ -8,6 +8,7 @@ ORDER = [
     "plot_gate_weights.py",
     "plot_custom_experts.py",
     "plot_missing_labels.py",
+    "plot_text_columns.py",
     "plot_recommendation.py",
     "plot_synthetic_correlation.py",
     "plot_census_income.py",

@@ -184,18 +184,11 @@ def _no_parameter(*names):
     return not params & set(names)
 
 
-def _only_hashed_text():
-    from sklearn_mmoe._inputs.text import TEXT_ENCODERS
-
-    return set(TEXT_ENCODERS) == {"hashed"}
-
-
 # Each claim of the page, by its first words: a check that it is still true.
 NOT_OFFERED = {
     "No training on several processes": lambda: _no_parameter(
         "distributed", "process_group", "world_size"
     ),
-    "No pretrained text encoders": lambda: _only_hashed_text(),
     "No gradient-balancing methods": lambda: _no_parameter(
         "gradient_balancing", "metabalance"
     ),

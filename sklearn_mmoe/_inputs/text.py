@@ -421,3 +421,10 @@ def _bags(values, tokenizer, width):
     out[~missing] = table[codes]
     out[missing, 0] = MISSING_TEXT
     return out
+
+
+# Pretrained encoders, each in its own module (imported last: they build on the above).
+from .text_wordllama import WordLlamaText, WordLlamaTokens  # noqa: E402
+
+TEXT_ENCODERS.register(WordLlamaText)
+TOKENIZER_TYPES += (WordLlamaTokens,)

@@ -51,3 +51,9 @@ class HashedBag:
 
 TEXT_MODULES = Registry()
 TEXT_MODULES.register(HashedBag)
+
+
+# Pretrained encoders, each in its own module.
+from .text_wordllama import WordLlamaBag  # noqa: E402
+
+TEXT_MODULES.register(WordLlamaBag)
