@@ -421,3 +421,10 @@ def _bags(values, tokenizer, width):
     out[~missing] = table[codes]
     out[missing, 0] = MISSING_TEXT
     return out
+
+
+# The pretrained encoder's tokenizer (its module imports this one's names first).
+from .text_transformers import PretrainedTokens, TransformersText  # noqa: E402
+
+TEXT_ENCODERS.register(TransformersText)
+TOKENIZER_TYPES += (PretrainedTokens,)

@@ -51,3 +51,9 @@ class HashedBag:
 
 TEXT_MODULES = Registry()
 TEXT_MODULES.register(HashedBag)
+
+
+# The pretrained encoder's part (its module imports this one's names first).
+from .text_transformers import TransformersText  # noqa: E402
+
+TEXT_MODULES.register(TransformersText)
