@@ -148,9 +148,8 @@ def check_options(options):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"text_options' path must be a string; got {path!r}.")
     options["path"] = os.fspath(path)
-    options["max_tokens"] = option_int(
-        options.get("max_tokens", MAX_TOKENS), "max_tokens", 2
-    )
+    if "max_tokens" in options:  # else the model's most, at most MAX_TOKENS
+        options["max_tokens"] = option_int(options["max_tokens"], "max_tokens", 2)
     options["fine_tune_layers"] = option_int(
         options.get("fine_tune_layers", 0), "fine_tune_layers", 0
     )
@@ -170,8 +169,9 @@ class PretrainedTokens:
     path : str
         A directory holding the model and its tokenizer, or the name of a model
         in the local Hugging Face cache (a directory is kept as an absolute path).
-    max_tokens : int, default=128
-        The most tokens of a text, its special tokens included (the rest cut).
+    max_tokens : int, default=None
+        The most tokens of a text, its special tokens included (the rest cut);
+        None: the most the model reads, at most 128.
     fine_tune_layers : int, default=0
         The encoder's top layers that train with the network (0: none).
     pooling : {"mean", "cls"}, default="mean"
@@ -196,7 +196,7 @@ class PretrainedTokens:
     def __init__(
         self,
         path,
-        max_tokens=MAX_TOKENS,
+        max_tokens=None,
         fine_tune_layers=0,
         pooling="mean",
         sha256=None,
@@ -223,11 +223,13 @@ class PretrainedTokens:
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(_no_model(self.path, str(exc).splitlines()[0])) from None
-        self._check_fits(config)
+        self._check_fits(config, tokenizer)
         self.sha256 = digest
         self._config, self._tokenizer = config, tokenizer
 
-    def _check_fits(self, config):
+    def _check_fits(self, config, tokenizer):
+        """Refuse settings the model cannot take; ``max_tokens`` None becomes the
+        most tokens it reads, at most ``MAX_TOKENS``."""
         layers = getattr(config, "num_hidden_layers", None)
         if (
             layers is None
@@ -244,11 +246,17 @@ class PretrainedTokens:
                 f"text_options' fine_tune_layers is {self.fine_tune_layers}, but the "
                 f"model at {self.path!r} has {layers} layers."
             )
-        positions = getattr(config, "max_position_embeddings", None)
-        if positions is not None and self.max_tokens > positions:
+        # RoBERTa's positions count two it never reads; its tokenizer knows
+        most = min(
+            getattr(config, "max_position_embeddings", None) or 2**16,
+            getattr(tokenizer, "model_max_length", None) or 2**16,
+        )
+        if self.max_tokens is None:
+            self.max_tokens = min(MAX_TOKENS, most)
+        if self.max_tokens > most:
             raise ValueError(
                 f"text_options' max_tokens is {self.max_tokens}, but the model at "
-                f"{self.path!r} reads at most {positions} tokens."
+                f"{self.path!r} reads at most {most} tokens."
             )
 
     @property
@@ -343,7 +351,7 @@ class TransformersText:
         """The tokenizer at ``options``' path (the fit's ``texts`` it needs not)."""
         return PretrainedTokens(
             options["path"],
-            options["max_tokens"],
+            options.get("max_tokens"),
             options["fine_tune_layers"],
             options["pooling"],
         )
