@@ -80,8 +80,12 @@ def _copy(bert, tmp_path):
     return str(folder)
 
 
-def _fit(X, Y, path, **options):
-    params = dict(FAST, max_epochs=3, task_types=KINDS, text_features=["review"])
+def _fit(X, Y, path, params=None, **options):
+    """A model fitted on ``X, Y`` with the BERT at ``path`` and text_options'
+    ``options`` (and ``params`` on top of FAST's)."""
+    params = dict(
+        FAST, max_epochs=3, task_types=KINDS, text_features=["review"], **params or {}
+    )
     options = {"path": path, **options}
     return MMoEMultiTask(
         **params, text_encoder="transformers", text_options=options
@@ -163,6 +167,18 @@ def test_fine_tuning_trains_the_top_layer_and_not_the_lower_one(bert, tmp_path):
     top_ids = {id(p) for p in trained.parameters()}
     (group,) = [g for g in groups if top_ids & {id(p) for p in g["params"]}]
     assert group["lr_scale"] == 0.03
+    assert np.isfinite(model.predict_proba(X)[0]).all()
+
+
+def test_cross_fitted_members_share_the_model_and_train_their_own_top_layers(
+    bert, tmp_path
+):
+    X, Y = reviews_frame(120)
+    model = _fit(X, Y, _copy(bert, tmp_path), {"n_cv": 2}, fine_tune_layers=1)
+    first, second = (m.encoder for m in model.net_.module_.members)
+    assert first._text_parts[0][0].shared() is second._text_parts[0][0].shared()
+    top = [e.text0_top[0].intermediate.dense.weight for e in (first, second)]
+    assert not torch.equal(*top)
     assert np.isfinite(model.predict_proba(X)[0]).all()
 
 
