@@ -79,13 +79,8 @@ def model_directory(path):
     try:
         return snapshot_download(path, local_files_only=True)
     except (OSError, ValueError):
-        raise ValueError(
-            _no_model(
-                path,
-                "no such directory, nor a model of that name "
-                "in the local Hugging Face cache",
-            )
-        ) from None
+        why = "no such directory, nor a model in the local Hugging Face cache"
+        raise ValueError(_no_model(path, why)) from None
 
 
 def weights_sha256(directory):
