@@ -20,7 +20,6 @@ model per task.
 import warnings
 
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.compose import make_column_transformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -84,9 +83,7 @@ def tfidf(final):
 
 
 filled = X_train.fillna({"review": ""}), X_test.fillna({"review": ""})
-linear = tfidf(LogisticRegression(max_iter=1000)).fit(
-    filled[0], Y_train["recommended"]
-)
+linear = tfidf(LogisticRegression(max_iter=1000)).fit(filled[0], Y_train["recommended"])
 ridge = tfidf(Ridge()).fit(filled[0], Y_train["rating"])
 results["TF-IDF + linear"] = scores(
     linear.predict_proba(filled[1])[:, 1], ridge.predict(filled[1])

@@ -15,6 +15,7 @@ from _helpers import (
     HASHED_USERS,
     MIXED_KINDS,
     fitted_recommender_funnel,
+    reviews_frame,
     users_frame,
 )
 from sklearn.exceptions import NotFittedError
@@ -219,3 +220,26 @@ def test_a_hashed_column_serves_its_predictions_and_states_its_hash(tmp_path):
     assert user["hash_buckets"] == HASHED_USERS["user"]
     assert "SipHash-2-4" in user["hash"]
     assert "categories" not in user and city["categories"] == ["Lyon", "Oslo"]
+
+
+def test_the_onnx_graph_takes_token_ids_and_has_no_loop(tmp_path):
+    """A text model's graph: the texts' token ids as a third input, the bag of
+    words as a gather and a masked mean (ONNX has no embedding bag: torch would
+    export a loop)."""
+    X, Y = reviews_frame(200)
+    model = MMoEMultiTask(
+        **BRIEF,
+        task_types=["classification", "regression"],
+        text_features=["review"],
+        random_state=0,
+    ).fit(X, Y)
+    path = to_onnx(model, tmp_path / "model.onnx")
+    graph = onnx.load(path).graph
+    assert "Loop" not in {node.op_type for node in graph.node}
+    inputs = onnx_inputs(model, X)
+    assert sorted(inputs) == ["categorical", "numeric", "text"]
+    assert inputs["text"].shape == (len(X), model._encoder.n_slots)
+    proba, stars = onnxruntime.InferenceSession(path).run(None, inputs)
+    np.testing.assert_allclose(proba, model.predict_proba(X)[0], atol=1e-5)
+    expected = model.predict(X)[:, 1].astype(float)
+    np.testing.assert_allclose(stars, expected, rtol=1e-4, atol=1e-4)

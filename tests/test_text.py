@@ -2,8 +2,6 @@
 learned bag of hashed word n-grams), missing texts, and a text model's life after
 fit: ``partial_fit``, saving, ONNX."""
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +9,7 @@ from _helpers import FAST, LEARNER, reviews_frame
 from sklearn.metrics import r2_score, roc_auc_score
 
 import sklearn_mmoe
-from sklearn_mmoe import MMoEMultiTask, MMoERegressor, onnx_inputs, to_onnx
+from sklearn_mmoe import MMoEMultiTask, MMoERegressor
 from sklearn_mmoe._inputs.text import (
     FIRST_ID,
     MISSING_TEXT,
@@ -199,23 +197,6 @@ def test_a_saved_text_model_predicts_the_same(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X)[0], model.predict_proba(X)[0])
     assert loaded.fit_config_ == model.fit_config_
     assert loaded._encoder.text.tokenizers[0].char_ngrams == (2, 4)
-
-
-def test_the_onnx_graph_takes_token_ids_and_has_no_loop(tmp_path):
-    onnx = pytest.importorskip("onnx")
-    onnxruntime = pytest.importorskip("onnxruntime")
-    X, Y = reviews_frame(200)
-    model = _fit(X, Y)
-    path = to_onnx(model, os.path.join(tmp_path, "model.onnx"))
-    graph = onnx.load(path).graph
-    assert "Loop" not in {node.op_type for node in graph.node}
-    inputs = onnx_inputs(model, X)
-    assert sorted(inputs) == ["categorical", "numeric", "text"]
-    assert inputs["text"].shape == (len(X), model._encoder.n_slots)
-    proba, stars = onnxruntime.InferenceSession(path).run(None, inputs)
-    np.testing.assert_allclose(proba, model.predict_proba(X)[0], atol=1e-5)
-    expected = model.predict(X)[:, 1].astype(float)
-    np.testing.assert_allclose(stars, expected, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -234,6 +234,15 @@ def to_onnx(model, path):
             f"({model.expert_type.__name__}): their batched run over the experts "
             "(torch.func.vmap) is traced into a graph of a fixed batch size."
         )
+    text = getattr(getattr(model, "_encoder", None), "text", None)
+    if text is not None and any(t.name == "transformers" for t in text.tokenizers):
+        raise ValueError(
+            "to_onnx cannot export a Hugging Face text encoder: with "
+            "text_encoder='transformers' the pretrained model is read from its path "
+            "outside the network, and is no part of the graph. Serve this model in "
+            "Python (predict; sklearn_mmoe.save keeps it), or fit with "
+            "text_encoder='hashed' to export one."
+        )
     try:
         import onnx  # noqa: F401
         import onnxscript  # noqa: F401

@@ -424,7 +424,9 @@ def _bags(values, tokenizer, width):
 
 
 # Pretrained encoders, each in its own module (imported last: they build on the above).
+from .text_transformers import PretrainedTokens, TransformersText  # noqa: E402
 from .text_wordllama import WordLlamaText, WordLlamaTokens  # noqa: E402
 
 TEXT_ENCODERS.register(WordLlamaText)
-TOKENIZER_TYPES += (WordLlamaTokens,)
+TEXT_ENCODERS.register(TransformersText)
+TOKENIZER_TYPES += (WordLlamaTokens, PretrainedTokens)

@@ -257,8 +257,11 @@ class InputEncoder(nn.Module):
         self._text_parts, start = [], self.n_numeric + len(self.embeddings)
         for i, (name, n_ids, width, slots, settings) in enumerate(self.texts):
             kind = TEXT_MODULES[name]
-            kind.build(self, i, n_ids, width, slots, dict(settings))
-            self._text_parts.append((kind, i, start, start + slots))
+            # an encoder that holds more than tensors (a pretrained model, kept
+            # out of the module tree) returns the column's own part, which pools
+            part = kind.build(self, i, n_ids, width, slots, dict(settings))
+            part = kind if part is None else part
+            self._text_parts.append((part, i, start, start + slots))
             start += slots
         return sum(TEXT_MODULES[e].width(d) for e, _, d, *_ in self.texts)
 

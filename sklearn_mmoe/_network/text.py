@@ -53,7 +53,9 @@ TEXT_MODULES = Registry()
 TEXT_MODULES.register(HashedBag)
 
 
-# Pretrained encoders, each in its own module.
+# Pretrained encoders, each in its own module (imported last: they build on the above).
+from .text_transformers import TransformersText  # noqa: E402
 from .text_wordllama import WordLlamaBag  # noqa: E402
 
 TEXT_MODULES.register(WordLlamaBag)
+TEXT_MODULES.register(TransformersText)
