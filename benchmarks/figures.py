@@ -1221,6 +1221,30 @@ def _text_rates(case, model, task):
     return score(record("text_rates")["summary"][case][model]["tasks"][task]["score"])
 
 
+@figure("text.encoder", "text_encoders")
+def _text_encoder(case, model, task):
+    """A model's mean score of ``task`` in the run of the text encoders."""
+    entry = record("text_encoders")["summary"][case][model]
+    return score(entry["tasks"][task]["score"])
+
+
+@figure("text.encoder_seconds", "text_encoders")
+def _text_encoder_seconds(case, model):
+    return seconds(record("text_encoders")["summary"][case][model]["seconds"])
+
+
+@figure("text.cost", "text_cost")
+def _text_cost(encoder, which):
+    """An encoder's seconds per epoch (``first_epoch``, ``later_epochs``) or per
+    fit (``fit``) in benchmarks/text_cost.py's run."""
+    return seconds(record("text_cost")["results"][encoder][which])
+
+
+@figure("text.cost_rows", "text_cost")
+def _text_cost_rows():
+    return f"{record('text_cost')['rows']:,}"
+
+
 @figure("text.rows", "text")
 def _text_rows(case):
     return f"{record('text')['cases'][case]['rows']:,}"
@@ -1244,7 +1268,34 @@ def _text_table():
                         seconds(models[model]["seconds"]),
                     ]
                 )
-    return {"text": rows}
+    return {"text": rows, "text_encoders": _text_encoder_rows()}
+
+
+def _text_encoder_rows():
+    rec = record("text_encoders")
+    rows = [["table", "model", "task", "score", "seconds per fit"]]
+    for case, models in rec["summary"].items():
+        for model, entry in models.items():
+            for task, metric in rec["cases"][case]["tasks"].items():
+                rows.append(
+                    [
+                        case,
+                        model,
+                        f"{task} ({metric})",
+                        score(entry["tasks"][task]["score"]),
+                        seconds(entry["seconds"]),
+                    ]
+                )
+    return rows
+
+
+def _text_cost_table():
+    rec = record("text_cost")
+    rows = [["encoder", "first epoch", "each later epoch", "fit"]]
+    for name, r in rec["results"].items():
+        later = "" if r["later_epochs"] is None else seconds(r["later_epochs"])
+        rows.append([name, seconds(r["first_epoch"]), later, seconds(r["fit"])])
+    return {"text_cost": rows}
 
 
 # -- writing the documentation's tables
@@ -1266,6 +1317,8 @@ TABLES = {
     "numeric_rule": _rule_table,
     "large_tables": _large_table,
     "text": _text_table,
+    "text_encoders": _text_table,
+    "text_cost": _text_cost_table,
 }
 
 

@@ -11,12 +11,11 @@ from sklearn.metrics import r2_score, roc_auc_score
 import sklearn_mmoe
 from sklearn_mmoe import MMoEMultiTask, MMoERegressor
 from sklearn_mmoe._inputs.text import (
-    FIRST_ID,
-    MISSING_TEXT,
     HashedNgrams,
     TextColumnsWarning,
     looks_like_text,
 )
+from sklearn_mmoe._text.ids import FIRST_ID, MISSING_TEXT
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 TEXT = dict(text_features=["review"])

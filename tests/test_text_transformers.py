@@ -10,16 +10,14 @@ import sys
 
 import numpy as np
 import pytest
+import torch
+import transformers
 from _helpers import BAD_WORDS, FAST, GOOD_WORDS, NEUTRAL_WORDS, reviews_frame
 
 import sklearn_mmoe
 from sklearn_mmoe import MMoEMultiTask, to_onnx
-from sklearn_mmoe._inputs.text import FIRST_ID, MISSING_TEXT
 from sklearn_mmoe._inputs.text_transformers import import_transformers
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
+from sklearn_mmoe._text.ids import FIRST_ID, MISSING_TEXT
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 KINDS = ["classification", "regression"]

@@ -25,9 +25,9 @@ from torch import nn
 
 from .._inputs.categorical import FIRST
 from .._inputs.hashing import HASH
-from .._inputs.text import MISSING_TEXT, PAD
 from .._inputs.validation import validate_X
 from .._network.ops import _TorchOps
+from .._text.ids import MISSING_TEXT, PAD
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"

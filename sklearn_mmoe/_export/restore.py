@@ -29,6 +29,7 @@ from .._estimators.classifier import MMoEClassifier
 from .._estimators.multitask import MMoEMultiTask
 from .._estimators.regressor import MMoERegressor
 from .._inputs.categorical import CategoricalEncoder, categorical_mask, input_layout
+from .._inputs.columns import column_mask
 from .._inputs.numeric import check_numeric
 from .._inputs.text import TOKENIZER_TYPES, TextColumns
 from .._network.crossfit import network_class
@@ -275,7 +276,7 @@ def _is_text(value, model, bounds):
     spec = model.text_features
     if spec is not None and not isinstance(spec, str):  # the columns it names
         names = getattr(model, "feature_names_in_", None)
-        given = categorical_mask(None, spec, model.n_features_in_, names)
+        given = column_mask(spec, model.n_features_in_, names, "text_features")
         if not np.array_equal(given, mask):
             raise ValueError("is_text_ is not what text_features names")
     elif spec is None and mask.any():

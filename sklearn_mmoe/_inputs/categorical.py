@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.utils.validation import check_array
 
 from .._utils import checks as _checks
+from .columns import column_mask
 from .hashing import MAX_BUCKETS, bucket_of
 from .text import TextColumns
 
@@ -50,48 +51,7 @@ def categorical_mask(X, spec, n_features, feature_names):
         if hasattr(X, "dtypes"):
             mask[:] = [_is_categorical_dtype(d) for d in X.dtypes]
         return mask
-    spec = np.asarray(spec)
-    if spec.ndim != 1:
-        raise ValueError(
-            "categorical_features must be 1-D: indices, feature names or a boolean "
-            f"mask; got shape {spec.shape}."
-        )
-    if spec.size == 0:
-        return mask
-    if spec.dtype.kind == "b":
-        if spec.size != n_features:
-            raise ValueError(
-                f"categorical_features as a boolean mask must have one entry per "
-                f"feature ({n_features}); got {spec.size}."
-            )
-        return spec.copy()
-    if spec.dtype.kind in "iu":
-        bad = spec[(spec < 0) | (spec >= n_features)]
-        if bad.size:
-            raise ValueError(
-                f"categorical_features indices must be in [0, {n_features}); got "
-                f"{bad.tolist()}."
-            )
-        mask[spec] = True
-        return mask
-    if spec.dtype.kind in "OUS":
-        if feature_names is None:
-            raise ValueError(
-                "categorical_features names columns, but X has no feature names; "
-                "pass a DataFrame or give indices or a boolean mask."
-            )
-        position = {name: i for i, name in enumerate(feature_names)}
-        unknown = [str(name) for name in spec if name not in position]
-        if unknown:
-            raise ValueError(
-                f"categorical_features names {unknown} that are not columns of X."
-            )
-        mask[[position[name] for name in spec]] = True
-        return mask
-    raise TypeError(
-        "categorical_features must be None, 'from_dtype', or an array-like of ints, "
-        f"of strings or of bools; got dtype {spec.dtype}."
-    )
+    return column_mask(spec, n_features, feature_names, "categorical_features")
 
 
 def _category_index(categories, where):

@@ -30,15 +30,19 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
+from .._text.ids import FIRST_ID, MISSING_TEXT
+from .._text.options import option_int
 from .._utils import checks as _checks
 from .._utils.registry import Registry
+from .columns import column_mask
 from .hashing import HASH, MAX_BUCKETS
 
-PAD, MISSING_TEXT, FIRST_ID = 0, 1, 2
 # text_features="auto": a column of strings whose present values are at least this
 # share distinct and have a median of at least this many words is text.
 AUTO_DISTINCT = 0.5
 AUTO_WORDS = 3
+# ... judged on at most this many of a column's present values.
+AUTO_SAMPLE = 10_000
 # The most slots a text column takes by default (options: max_tokens).
 MAX_TOKENS = 256
 # buckets="auto": the power of two at or above the distinct tokens of the fit's
@@ -73,6 +77,8 @@ def looks_like_text(values):
     """
     values = pd.Series(values, dtype=object)
     present = values[~values.isna()]
+    if len(present) > AUTO_SAMPLE:  # evenly spaced rows: the rule's cost bounded
+        present = present.iloc[:: -(-len(present) // AUTO_SAMPLE)]
     if present.empty or not all(isinstance(v, str) for v in present):
         return False
     distinct = present.nunique() / len(present)
@@ -90,8 +96,6 @@ def text_mask(X, spec, n_features, feature_names, categorical):
     boolean mask. A column named both text and categorical is an error; a text
     column is no longer categorical by its dtype (the caller drops it).
     """
-    from .categorical import categorical_mask  # the same forms of column lists
-
     if spec is None:
         return np.zeros(n_features, dtype=bool), False
     if isinstance(spec, str):  # "auto"; other strings fail parameter validation
@@ -104,11 +108,7 @@ def text_mask(X, spec, n_features, feature_names, categorical):
                     and looks_like_text(X.iloc[:, j])
                 )
         return mask, True
-    try:
-        mask = categorical_mask(X, spec, n_features, feature_names)
-    except (ValueError, TypeError) as exc:
-        message = str(exc).replace("categorical_features", "text_features")
-        raise type(exc)(message) from None
+    mask = column_mask(spec, n_features, feature_names, "text_features")
     both = np.flatnonzero(mask & categorical)
     if both.size:
         names = [feature_names[j] if feature_names is not None else j for j in both]
@@ -304,16 +304,6 @@ def check_text_options(encoder, options):
             f"take; it takes {sorted(taken)}."
         )
     return TEXT_ENCODERS[encoder].check(options)
-
-
-def option_int(value, name, low, high=None):
-    """A ``text_options`` entry ``name`` as an int within ``[low, high]``."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"text_options' {name} must be an int; got {value!r}.")
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"text_options' {name} must be {bound}; got {value}.")
-    return int(value)
 
 
 # -- the fitted columns

@@ -236,9 +236,10 @@ def _say_text(model, text, names):
     columns = [names[j] if names is not None else int(j) for j in np.flatnonzero(text)]
     warn(
         f"text_features='auto' takes column(s) {columns} as text (strings, mostly "
-        "distinct, of several words): each text is read as a bag of words, not as a "
-        "category. Pass text_features=[...] to choose the text columns yourself "
-        "(None: no text), which also silences this warning.",
+        f"distinct, of several words): text_encoder={model.text_encoder!r} reads "
+        "each text's words, not a category of each value. Pass text_features=[...] "
+        "to choose the text columns yourself (None: no text), which also silences "
+        "this warning.",
         TextColumnsWarning,
     )
 

@@ -34,13 +34,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._inputs.text import FIRST_ID, MISSING_TEXT, PAD
-from .._inputs.text_transformers import (
+from .._text.hub import (
     POOLINGS,
     import_transformers,
     quiet_loading,
     verified_directory,
 )
+from .._text.ids import FIRST_ID, MISSING_TEXT, PAD
 
 # The fine-tuned layers' learning rate, as a multiple of learning_rate: 3e-5 at
 # the default 1e-3, within the 2e-5 .. 5e-5 that BERT is fine-tuned with (Devlin et

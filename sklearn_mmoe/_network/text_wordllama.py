@@ -5,7 +5,7 @@ text's the mean of its tokens', frozen by default."""
 import torch
 from torch import nn
 
-from .._inputs.text_wordllama import wordllama_model
+from .._text.wordllama import wordllama_model
 
 
 class WordLlamaBag:
