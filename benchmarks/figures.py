@@ -1199,6 +1199,8 @@ _TEXT_MODELS = {
     "TF-IDF+linear": "TF-IDF (1-2 grams) + logistic regression / ridge",
     "HGB+TF-IDF": "HGB on the table + TF-IDF reduced to 64 (SVD)",
     "MMoE": "MMoEMultiTask() on the DataFrame as given",
+    "MMoE[wordllama]": "the same, text_encoder='wordllama' (frozen)",
+    "MMoE[wordllama fine-tuned]": "the same, WordLlama's vectors fine-tuned",
 }
 
 
@@ -1219,18 +1221,6 @@ def _text_rates(case, model, task):
     """A model's mean score of ``task`` in the choice of the text tables' rates
     (``MMoE[rates V/W]``: the vectors at V, the weights at W times the rate)."""
     return score(record("text_rates")["summary"][case][model]["tasks"][task]["score"])
-
-
-@figure("text.encoder", "text_encoders")
-def _text_encoder(case, model, task):
-    """A model's mean score of ``task`` in the run of the text encoders."""
-    entry = record("text_encoders")["summary"][case][model]
-    return score(entry["tasks"][task]["score"])
-
-
-@figure("text.encoder_seconds", "text_encoders")
-def _text_encoder_seconds(case, model):
-    return seconds(record("text_encoders")["summary"][case][model]["seconds"])
 
 
 @figure("text.cost", "text_cost")
@@ -1268,25 +1258,7 @@ def _text_table():
                         seconds(models[model]["seconds"]),
                     ]
                 )
-    return {"text": rows, "text_encoders": _text_encoder_rows()}
-
-
-def _text_encoder_rows():
-    rec = record("text_encoders")
-    rows = [["table", "model", "task", "score", "seconds per fit"]]
-    for case, models in rec["summary"].items():
-        for model, entry in models.items():
-            for task, metric in rec["cases"][case]["tasks"].items():
-                rows.append(
-                    [
-                        case,
-                        model,
-                        f"{task} ({metric})",
-                        score(entry["tasks"][task]["score"]),
-                        seconds(entry["seconds"]),
-                    ]
-                )
-    return rows
+    return {"text": rows}
 
 
 def _text_cost_table():
@@ -1317,7 +1289,6 @@ TABLES = {
     "numeric_rule": _rule_table,
     "large_tables": _large_table,
     "text": _text_table,
-    "text_encoders": _text_table,
     "text_cost": _text_cost_table,
 }
 

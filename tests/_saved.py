@@ -2,10 +2,11 @@
 predictions they made when saved: ``tests/test_saved_models.py`` loads each and
 checks that it still predicts them. One model per configuration below, covering
 every architecture, gate type, expert type, task kind and numeric encoding, the
-in-network ensemble, the cross-fitted one, hashed categories, the wide part and a
-funnel.
+in-network ensemble, the cross-fitted one, hashed categories, the wide part, a
+funnel and a text column.
 
-Written once, by the version whose files they are::
+Written once, by the version whose files they are (a configuration added later gets
+its files from the version that adds it; existing files are never written again)::
 
     python tests/_saved.py
 
@@ -57,7 +58,16 @@ CONFIGS = {
         "MMoEClassifier",
         dict(task_parents={"purchase": "click"}),
     ),
+    # written by format version 3, the first with text columns
+    "multitask-text": (
+        "MMoEMultiTask",
+        dict(text_features=["note"], text_options={"char_ngrams": (3, 4), "dim": 8}),
+    ),
 }
+
+
+# The format version each configuration's file was written in (1 where unnamed).
+WRITTEN_IN = {"multitask-text": 3}
 
 
 def data(name, n=160, seed=0):
@@ -76,6 +86,12 @@ def data(name, n=160, seed=0):
         }
     )
     signal = (X["age"] - 40) / 10 + (X["city"] == "Oslo")
+    if "text" in name:  # a note of a few words, its tone part of the signal
+        tone = rng.choice(["glad", "fine", "upset"], n)
+        words = rng.choice(["the", "visit", "staff", "room", "price", "was"], (n, 4))
+        X["note"] = [" ".join([*w, t]) for w, t in zip(words, tone)]
+        X.loc[3, "note"] = None
+        signal = signal + (tone == "glad") - (tone == "upset")
     if name.startswith("multitask"):
         Y = pd.DataFrame(
             {
@@ -134,6 +150,8 @@ def write():
 
     FOLDER.mkdir(exist_ok=True)
     for name in CONFIGS:
+        if (FOLDER / f"{name}.safetensors").exists():  # written once, never again
+            continue
         model, X = fitted(name)
         sklearn_mmoe.save(model, FOLDER / f"{name}.safetensors")
         arrays = predictions(model, X)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _helpers import BRIEF, MIXED_KINDS, mixed_frame
+from _helpers import BRIEF, MIXED_KINDS, mixed_frame, reviews_frame
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -70,8 +70,22 @@ def _ensemble_classifier():
     ).fit(X, Y)
 
 
+def _text():
+    """A review text beside a category and a number, hashed words and character
+    n-grams (the tokenizer's every setting in the file)."""
+    X, Y = reviews_frame(120)
+    return MMoEMultiTask(
+        **BRIEF,
+        task_types=["classification", "regression"],
+        text_features=["review"],
+        text_options={"char_ngrams": (3, 4), "dim": 8},
+        random_state=0,
+    ).fit(X, Y)
+
+
 MODELS = {
     "mixed": _mixed,
+    "text": _text,
     "piecewise-ple-transformer": _piecewise_ple_transformer,
     "ensemble-classifier": _ensemble_classifier,
 }

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sklearn_mmoe"
 # stand beside the layers they use.
 LAYERS = [
     "_utils",
-    "_tasks",
+    ("_tasks", "_text"),  # side by side: neither imports the other
     ("_inputs", "_network"),  # side by side: neither imports the other
     "_training",
     ("_estimators", "_scoring"),

@@ -31,7 +31,7 @@ from .._estimators.regressor import MMoERegressor
 from .._inputs.categorical import CategoricalEncoder, categorical_mask, input_layout
 from .._inputs.columns import column_mask
 from .._inputs.numeric import check_numeric
-from .._inputs.text import TOKENIZER_TYPES, TextColumns
+from .._inputs.text import TOKENIZER_TYPES, TextColumns, check_text_options
 from .._network.crossfit import network_class
 from .._network.experts import expert_type_of
 from .._network.memory import network_on_meta
@@ -297,6 +297,9 @@ def _encoder(value, model, bounds):
     text = np.zeros_like(model.is_text_)
     if value.text is not None:
         text[value.text.columns] = True
+        options = check_text_options(model.text_encoder, model.text_options)
+        if not value.text.agrees(model.text_encoder, options):
+            raise ValueError("the text columns' tokenizers are not text_options'")
     if (
         not np.array_equal(value.mask, model.is_categorical_)
         or not np.array_equal(text, model.is_text_)

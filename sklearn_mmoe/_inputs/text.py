@@ -179,6 +179,14 @@ class HashedNgrams:
         """What the network's part needs beyond the ids: nothing."""
         return ()
 
+    def agrees(self, options):
+        """Whether ``text_options`` (checked) give this tokenizer."""
+        return (
+            options.get("word_ngrams", 2) == self.word_ngrams
+            and options.get("char_ngrams") == self.char_ngrams
+            and options.get("buckets", "auto") in ("auto", self.buckets)
+        )
+
     def describe(self):
         """How a text's ids are made, for a server in another language."""
         grams = (
@@ -345,6 +353,15 @@ class TextColumns:
     @property
     def n_slots(self):
         return sum(self.slots)
+
+    def agrees(self, encoder, options):
+        """Whether ``text_encoder`` and its checked ``text_options`` give these
+        columns' tokenizers and slots (a model file's must)."""
+        cap = options.get("max_tokens", MAX_TOKENS)
+        return all(
+            t.name == encoder and t.agrees(options) and s <= cap
+            for t, s in zip(self.tokenizers, self.slots)
+        )
 
     def transform(self, X):
         """Each text's ids, ``(n, n_slots)`` float32: the columns' slots side by

@@ -203,6 +203,18 @@ class PretrainedTokens:
             ("sha256", self.sha256),
         )
 
+    def agrees(self, options):
+        """Whether ``text_options`` (checked) give this tokenizer: its model's path,
+        the layers fine-tuned, the pooling and, where given, the most tokens."""
+        path = options["path"]
+        path = os.path.abspath(path) if os.path.isdir(path) else path
+        return (
+            path == self.path
+            and options.get("fine_tune_layers", 0) == self.fine_tune_layers
+            and options.get("pooling", "mean") == self.pooling
+            and options.get("max_tokens", self.max_tokens) == self.max_tokens
+        )
+
     def describe(self):
         """How a text's ids are made, for a server in another language."""
         return (

@@ -55,6 +55,13 @@ class WordLlamaTokens:
         weights' hash (a model of other weights is another network)."""
         return (("fine_tune", self.fine_tune), ("sha256", self.sha256))
 
+    def agrees(self, options):
+        """Whether ``text_options`` (checked) give this tokenizer."""
+        return (
+            options.get("dim", WIDTH) == self.dim
+            and options.get("fine_tune", False) == self.fine_tune
+        )
+
     def describe(self):
         return (
             f"WordLlama {self.version}'s tokenizer ({CONFIG}, "
