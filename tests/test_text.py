@@ -114,10 +114,10 @@ def test_tokens_are_words_then_word_pairs_then_character_ngrams():
         "fit",
         "good good",
         "good fit",
-        *["\x00<go", "\x00goo", "\x00ood", "\x00od>"] * 2,
-        "\x00<fi",
-        "\x00fit",
-        "\x00it>",
+        *["#<go", "#goo", "#ood", "#od>"] * 2,
+        "#<fi",
+        "#fit",
+        "#it>",
     ]
 
 

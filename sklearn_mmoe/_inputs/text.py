@@ -169,9 +169,12 @@ class HashedNgrams:
             low, high = self.char_ngrams
             for word in words:
                 word = f"<{word}>"
-                for n in range(low, high + 1):  # "\x00": never a word's text
+                # "#" before: never a word's text (\w+) nor a pair's (a space);
+                # printable (pandas 2.0 hashed a string only up to a NUL: every
+                # such token had one id)
+                for n in range(low, high + 1):
                     tokens += [
-                        "\x00" + word[i : i + n] for i in range(len(word) - n + 1)
+                        "#" + word[i : i + n] for i in range(len(word) - n + 1)
                     ]
         return tokens
 
@@ -195,7 +198,7 @@ class HashedNgrams:
             else (
                 ", then each word's character n-grams of {}..{} characters, the word "
                 "marked '<' before and '>' after, each prefixed by the character "
-                "U+0000".format(*self.char_ngrams)
+                "'#'".format(*self.char_ngrams)
             )
         )
         return (
