@@ -173,9 +173,7 @@ class HashedNgrams:
                 # printable (pandas 2.0 hashed a string only up to a NUL: every
                 # such token had one id)
                 for n in range(low, high + 1):
-                    tokens += [
-                        "#" + word[i : i + n] for i in range(len(word) - n + 1)
-                    ]
+                    tokens += ["#" + word[i : i + n] for i in range(len(word) - n + 1)]
         return tokens
 
     def settings(self):
