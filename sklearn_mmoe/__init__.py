@@ -10,6 +10,7 @@ from ._estimators.multitask import MMoEMultiTask
 from ._estimators.regressor import MMoERegressor
 from ._export.files import load, save
 from ._export.onnx import onnx_inputs, to_onnx
+from ._inputs.text import TextColumnsWarning
 from ._scoring.joint import compare_joint_training
 from ._scoring.scoring import task_scorer
 
@@ -19,6 +20,7 @@ __all__ = [
     "MMoEClassifier",
     "MMoEMultiTask",
     "MMoERegressor",
+    "TextColumnsWarning",
     "compare_joint_training",
     "load",
     "onnx_inputs",

@@ -302,6 +302,34 @@ default="auto"
         each time it is seen, as stochastic gradient descent on a factorisation
         machine regularises it, so that a rarely seen id keeps little of what its
         few rows say. ``"auto"``: 0.05 where ``interactions`` is on, 0 otherwise.
+    text_features : array-like of {int, str, bool}, "auto" or None, default="auto"
+        Which input columns are text (reviews, descriptions, remarks), as
+        ``categorical_features`` names columns. ``"auto"``: a DataFrame's column of
+        strings (object or string dtype, not category) whose present values are at
+        least half distinct with a median of at least 3 words, unless
+        ``categorical_features`` names it; a fit where ``"auto"`` takes a column
+        warns (``TextColumnsWarning``). ``None``: no text (a string column is then a
+        category). A column named both text and categorical is a ``ValueError``. A
+        missing text is a token of its own, never an error. Text input must be
+        dense. See the user guide's "Text columns".
+    text_encoder : {"hashed", "wordllama", "transformers"}, default="hashed"
+        What reads a text. ``"hashed"``: a learned bag of hashed word n-grams
+        (fastText's), its mean vector beside the other inputs and each token's
+        learned weight on every task's output; nothing extra needed.
+        ``"wordllama"``: the mean of WordLlama's pretrained token vectors (``pip
+        install "sklearn-mmoe[text]"``), frozen unless ``text_options`` say
+        ``fine_tune``. ``"transformers"``: a Hugging Face BERT-class encoder read from
+        ``text_options``' ``path`` (a local directory or the local cache, never
+        downloaded; ``pip install "sklearn-mmoe[transformers]"``), frozen (each
+        distinct text encoded once) unless ``fine_tune_layers`` says otherwise.
+    text_options : dict or None, default=None
+        The text encoder's settings, checked at ``fit``: for ``"hashed"``,
+        ``word_ngrams`` (2), ``char_ngrams`` (None, or ``(shortest, longest)``),
+        ``buckets`` (``"auto"``), ``dim`` (32), ``max_tokens`` (256); for
+        ``"wordllama"``, ``dim`` (256), ``fine_tune`` (False), ``max_tokens``; for
+        ``"transformers"``, ``path`` (required), ``fine_tune_layers`` (0),
+        ``pooling`` (``"mean"`` or ``"cls"``), ``max_tokens`` (128 or what the model
+        reads).
 """
 )
 
@@ -356,6 +384,8 @@ FITTED_ATTRIBUTES = """\
         Names of the features seen during fit, when ``X`` has string column names.
     is_categorical_ : ndarray of bool of shape (`n_features_in_`,)
         Which features are categorical (all False when none is).
+    is_text_ : ndarray of bool of shape (`n_features_in_`,)
+        Which features are text (all False when none is; see ``text_features``).
     n_outputs_ : int
         Number of tasks.
     n_iter_ : int

@@ -53,7 +53,18 @@ _WORD = re.compile(r"\w+")
 
 class TextColumnsWarning(UserWarning):
     """``text_features="auto"`` took columns as text: said once per fit, so that a
-    column that was a category before is not read otherwise silently."""
+    column that was a category before is not read otherwise silently.
+
+    Naming the text columns (``text_features=[...]``, or None for none) silences it.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn_mmoe import TextColumnsWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", TextColumnsWarning)
+    ...     # a fit here says nothing of the columns "auto" takes as text
+    """
 
 
 def _is_text_dtype(dtype):
