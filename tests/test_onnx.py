@@ -222,13 +222,20 @@ def test_a_hashed_column_serves_its_predictions_and_states_its_hash(tmp_path):
     assert "categories" not in user and city["categories"] == ["Lyon", "Oslo"]
 
 
-def test_the_onnx_graph_takes_token_ids_and_has_no_loop(tmp_path):
+@pytest.mark.parametrize(
+    "params",
+    [{}, dict(expert_type="transformer", token_dim=8, n_heads=2)],
+    ids=["mlp", "transformer-over-tokens"],
+)
+def test_the_onnx_graph_takes_token_ids_and_has_no_loop(tmp_path, params):
     """A text model's graph: the texts' token ids as a third input, the bag of
     words as a gather and a masked mean (ONNX has no embedding bag: torch would
-    export a loop)."""
+    export a loop); a Transformer expert's attention over the tokens, their
+    padding masked (the graph keeps every slot; PyTorch cuts a batch's)."""
     X, Y = reviews_frame(200)
     model = MMoEMultiTask(
         **BRIEF,
+        **params,
         task_types=["classification", "regression"],
         text_features=["review"],
         random_state=0,

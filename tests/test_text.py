@@ -5,6 +5,7 @@ fit: ``partial_fit``, saving, ONNX."""
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from _helpers import FAST, LEARNER, reviews_frame
 from sklearn.metrics import r2_score, roc_auc_score
 
@@ -187,9 +188,14 @@ def test_a_stream_of_partial_fit_calls_keeps_the_first_calls_tokenizer():
     assert np.isfinite(model.predict_proba(later)[0]).all()
 
 
-def test_a_saved_text_model_predicts_the_same(tmp_path):
+@pytest.mark.parametrize(
+    "params",
+    [{}, dict(expert_type="transformer", token_dim=8, n_heads=2)],
+    ids=["mlp", "transformer-over-tokens"],
+)
+def test_a_saved_text_model_predicts_the_same(tmp_path, params):
     X, Y = reviews_frame(200)
-    model = _fit(X, Y, text_options={"char_ngrams": (2, 4), "dim": 8})
+    model = _fit(X, Y, text_options={"char_ngrams": (2, 4), "dim": 8}, **params)
     path = tmp_path / "model.safetensors"
     sklearn_mmoe.save(model, path)
     loaded = sklearn_mmoe.load(path)
@@ -204,14 +210,49 @@ def test_a_saved_text_model_predicts_the_same(tmp_path):
         dict(n_cv=2),
         dict(ensemble_size=2),
         dict(expert_type="transformer", token_dim=8, n_heads=2),
+        dict(expert_type="transformer", token_dim=8, n_heads=2, ensemble_size=2),
         dict(architecture="ple", n_levels=2),
     ],
-    ids=["cross-fitted", "ensemble", "transformer", "ple"],
+    ids=["cross-fitted", "ensemble", "transformer", "transformer-ensemble", "ple"],
 )
 def test_every_kind_of_network_reads_text(params):
     X, Y = reviews_frame(150)
     model = _fit(X, Y, **params)
     assert np.isfinite(model.predict_proba(X)[0]).all()
+
+
+# -- a Transformer expert reads the text's tokens --------------------------------
+
+TOKENS = dict(expert_type="transformer", token_dim=8, n_heads=2)
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2])
+def test_a_transformer_expert_reads_every_token_of_a_text_beside_the_columns(n_blocks):
+    X, Y = reviews_frame(150)
+    model = _fit(X, Y, **TOKENS, n_blocks=n_blocks)
+    experts = model.net_.module_.experts["0"]
+    width = model.fit_config_.texts[0][2]
+    assert experts.text0_weight.shape == (width, 8)
+    rows = X.iloc[:40]
+    before = model.predict_proba(rows)[0]
+    with torch.no_grad():  # the tokens' projection, zero: the outputs move
+        experts.text0_weight.zero_()
+    assert np.abs(model.predict_proba(rows)[0] - before).max() > 1e-3
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2])
+def test_a_texts_outputs_do_not_depend_on_the_other_texts_of_its_batch(n_blocks):
+    """The texts of a batch are padded to the longest, and the padding is masked
+    out of the attention: a row predicted alone (float64, NumPy, its own length)
+    gets what it gets in a batch of 60 (float32, PyTorch, padded)."""
+    X, Y = reviews_frame(150)
+    model = _fit(X, Y, **TOKENS, n_blocks=n_blocks)
+    rows = X.iloc[:60]
+    lengths = (model._encoder.transform(rows)[:, -model._encoder.n_slots :] > 0).sum(1)
+    assert len(set(lengths)) > 3  # texts of many lengths, padded in the batch
+    batch = model.predict_proba(rows)[0]
+    alone = np.concatenate([model.predict_proba(rows.iloc[[i]])[0] for i in range(60)])
+    np.testing.assert_allclose(alone, batch, rtol=1e-4, atol=1e-5)
 
 
 def test_a_regressor_on_text_alone():

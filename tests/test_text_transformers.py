@@ -180,6 +180,60 @@ def test_cross_fitted_members_share_the_model_and_train_their_own_top_layers(
     assert np.isfinite(model.predict_proba(X)[0]).all()
 
 
+# -- a Transformer expert reads the texts' last states --------------------------------
+
+TOKENS = dict(expert_type="transformer", token_dim=8, n_heads=2)
+
+
+def test_a_transformer_expert_reads_each_texts_frozen_states_once(
+    bert, tmp_path, counted
+):
+    X, Y = reviews_frame(120)
+    model = _fit(X, Y, _copy(bert, tmp_path), TOKENS)
+    distinct = len(_token_rows(model, X))
+    assert sum(counted) == 2 * distinct  # once for its vector, once for its states
+    model.predict_proba(X)
+    assert sum(counted) == 2 * distinct
+    experts = model.net_.module_.experts["0"]
+    assert experts.text0_weight.shape == (HIDDEN, 8)
+    part = model.net_.module_.encoder._text_parts[0][0]
+    kept = part.shared().states
+    assert len(kept) == distinct
+    assert {v.dtype for v in kept.values()} == {torch.float16}
+
+
+def test_states_past_the_kept_bytes_are_read_again_to_the_same_values(
+    bert, tmp_path, monkeypatch
+):
+    from sklearn_mmoe._network import text_transformers
+
+    X, Y = reviews_frame(120)
+    model = _fit(X, Y, _copy(bert, tmp_path), TOKENS)
+    rows = X.iloc[:60]
+    before = model.predict_proba(rows)[0]
+    shared = model.net_.module_.encoder._text_parts[0][0].shared()
+    shared.states.clear()
+    shared.states_bytes = 0
+    monkeypatch.setattr(text_transformers, "_KEPT_STATES_BYTES", 0)
+    after = model.predict_proba(rows)[0]
+    assert not shared.states
+    # read in other chunks, a state may round to a neighbouring float16 (2**-11)
+    np.testing.assert_allclose(after, before, atol=1e-3)
+
+
+def test_a_fine_tuned_encoder_reads_a_batch_once_for_its_vectors_and_tokens(
+    bert, tmp_path, counted
+):
+    X, Y = reviews_frame(120)
+    model = _fit(X, Y, _copy(bert, tmp_path), TOKENS, fine_tune_layers=1)
+    assert len(model.net_.module_.encoder.text0_top) == 1
+    counted.clear()
+    proba = model.predict_proba(X)[0]
+    ids = model._encoder.transform(X)[:, -model._encoder.n_slots :]
+    assert sum(counted) == (ids[:, 0] >= FIRST_ID).sum()
+    assert np.isfinite(proba).all()
+
+
 # -- saved, pickled, refused ---------------------------------------------------------
 
 

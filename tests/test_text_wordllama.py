@@ -20,9 +20,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 KINDS = ["classification", "regression"]
 
 
-def _fit(X, Y, **options):
+def _fit(X, Y, params=None, **options):
     return MMoEMultiTask(
         **FAST,
+        **params or {},
         task_types=KINDS,
         text_features=["review"],
         text_encoder="wordllama",
@@ -58,6 +59,17 @@ def test_frozen_vectors_stay_and_are_not_in_the_file(tmp_path):
     with safe_open(path, "pt") as file:
         shapes = [file.get_slice(k).get_shape() for k in file.keys()]
     assert [32002, 64] not in shapes  # the frozen table is read from the wheel
+    loaded = sklearn_mmoe.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X)[0], model.predict_proba(X)[0])
+
+
+def test_a_transformer_expert_reads_each_tokens_wordllama_vector(tmp_path):
+    X, Y = reviews_frame(150)
+    tokens = dict(expert_type="transformer", token_dim=8, n_heads=2)
+    model = _fit(X, Y, tokens, dim=64)
+    assert model.net_.module_.experts["0"].text0_weight.shape == (64, 8)
+    path = tmp_path / "model.safetensors"
+    sklearn_mmoe.save(model, path)
     loaded = sklearn_mmoe.load(path)
     np.testing.assert_array_equal(loaded.predict_proba(X)[0], model.predict_proba(X)[0])
 

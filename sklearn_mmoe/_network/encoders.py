@@ -281,6 +281,22 @@ class InputEncoder(nn.Module):
             total = term if total is None else total + term
         return total
 
+    def text_tokens(self, p, x, ops, n_members=1):
+        """Each text column's tokens: their vectors ``(B, L, width)`` and a mask
+        ``(B, L)``, True where a token is one (False: padding), cut to the
+        batch's longest text (see :mod:`sklearn_mmoe._network.text`); every
+        member's rows one after another when ``n_members`` > 1."""
+        out = []
+        for kind, i, start, stop in self._text_parts:
+            ids = ops.cut_padding(ops.as_index(x[:, start:stop]))
+            states, keep = kind.tokens(p, ops, ids, i)
+            if n_members > 1:
+                n, L = n_members * keep.shape[0], keep.shape[1]
+                states = ops.expand0(states[None], n_members).reshape(n, L, -1)
+                keep = ops.expand0(keep[None], n_members).reshape(n, L)
+            out.append((states, keep))
+        return out
+
     @property
     def runs_numpy(self):
         """Whether every text encoder runs in NumPy too."""

@@ -264,6 +264,12 @@ class MMoEModule(nn.Module):
                 offset = torch.arange(K).reshape(K, 1, 1) * n_sums
                 self.register_buffer("member_offset", offset, persistent=False)
 
+    @property
+    def _reads_texts(self):
+        """Whether the first level's experts read the text columns' tokens."""
+        texts = getattr(self.encoder, "texts", ())  # none in a pickle before texts
+        return bool(texts) and getattr(self._expert, "reads_text_tokens", False)
+
     def _build_levels(self, gate_units):
         """Every level's experts (a module their type builds) and gates (a stacked
         MLP, with the attention gates' key projection), kept under the level's
@@ -274,9 +280,14 @@ class MMoEModule(nn.Module):
         for level in self.levels:
             at = str(level.index)
             n_inputs, columns = width, None  # a later level reads the one below
+            texts = {}
             if not level.index:
                 n_inputs, columns = self.encoder.width, self.encoder.columns()
-            experts = self._expert.build(level, n_inputs, expert_units, columns)
+                if self._reads_texts:  # the texts' tokens too
+                    texts["texts"] = [(d, s) for _, _, d, s, _ in self.encoder.texts]
+            experts = self._expert.build(
+                level, n_inputs, expert_units, columns, **texts
+            )
             self.experts[at] = experts
             if not level.n_gates:
                 continue
@@ -414,7 +425,10 @@ class MMoEModule(nn.Module):
         n = K * n
         experts_in = inputs if reads_input else z[:, : self._split]
         _, experts, networks = self._route[0]
-        h = self._expert.run(experts, p, ops, first, experts_in)  # (E, B, H)
+        texts = {}
+        if self._reads_texts:  # each text's tokens, every member's rows
+            texts["texts"] = self.encoder.text_tokens(p, x, ops, K)
+        h = self._expert.run(experts, p, ops, first, experts_in, **texts)  # (E, B, H)
         g = None
         if first.n_gates:
             g = z[:, self._split :].reshape(n, first.n_gates, -1)  # (B, G, U1)

@@ -127,6 +127,13 @@ class _TorchOps:
         return torch.nn.functional.embedding_bag(ids, table, mode="mean", padding_idx=0)
 
     @staticmethod
+    def cut_padding(ids):  # (B, L) ids, tokens first: cut to the longest row's
+        if torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting():
+            return ids  # an exported graph keeps its shapes
+        longest = int((ids != 0).sum(1).max()) if ids.shape[0] else 1
+        return ids[:, : max(longest, 1)]
+
+    @staticmethod
     def smooth_clip(x, bound):  # about x for |x| << bound, tending to +-bound
         return x * torch.rsqrt(1.0 + (x * (1.0 / bound)).square())
 
@@ -294,6 +301,11 @@ class _NumpyOps:
     def bag_mean(table, ids):
         keep = (ids != 0)[..., None]
         return (table[ids] * keep).sum(1) / np.maximum(keep.sum(1), 1)
+
+    @staticmethod
+    def cut_padding(ids):
+        longest = int((ids != 0).sum(1).max()) if ids.shape[0] else 1
+        return ids[:, : max(longest, 1)]
 
     @staticmethod
     def smooth_clip(x, bound):

@@ -4,7 +4,9 @@ name in ``TEXT_MODULES``.
 
 Each text column's vector joins the encoded input beside the numeric columns and
 the categorical embeddings, so that every expert and every gate reads it, and an
-expert that reads the columns as tokens reads it as the text column's token. Beside
+expert that reads the columns as tokens reads it as the text column's token, and
+each of the text's tokens as a token of its own (``tokens``: the vector of each
+token, before the mean). Beside
 it, each text's tokens have a linear term on every task's output (the mean of a
 table of one row per id, zero at first: :meth:`InputEncoder.add_text_outputs
 <sklearn_mmoe._network.encoders.InputEncoder.add_text_outputs>`), the wide part of
@@ -47,6 +49,17 @@ class HashedBag:
     def pool(self, p, ops, ids, index):
         """Each text's vector ``(B, width)`` from its ids ``(B, slots)``."""
         return ops.bag_mean(p[f"text{index}_weight"], ids)
+
+    def tokens(self, p, ops, ids, index):
+        """Each text's tokens' vectors ``(B, L, width)`` from its ids ``(B, L)``,
+        and which are tokens (not the padding), ``(B, L)``."""
+        return table_tokens(p[f"text{index}_weight"], ops, ids)
+
+
+def table_tokens(table, ops, ids):
+    """The rows of ``table`` that ids ``(B, L)`` name, and where they are not the
+    padding (the missing text's id is a token: its flag)."""
+    return ops.take_rows(table, ids), ids != 0
 
 
 TEXT_MODULES = Registry()

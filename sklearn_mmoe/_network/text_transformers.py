@@ -15,12 +15,17 @@ moves to a batch's device when a batch first needs it there.
   every network of the same model in the process (a search's fits, a
   cross-fitted ensemble's members). The vectors are kept in CPU memory,
   ``4 * hidden_size`` bytes per distinct text.
+  A Transformer expert also reads each text's tokens, their last states: those
+  are kept too, per distinct text, as float16 (``2 * tokens * hidden_size``
+  bytes), up to ``_KEPT_STATES_BYTES`` in all; the model reads a new text twice,
+  once for its vector and once for its states.
 - Fine-tuned (``fine_tune_layers=k``): copies of the top ``k`` layers are the
   network's own (``encoder.text{i}_top``: trained, and saved in a model file);
   the embeddings and the lower layers are the shared frozen model's, whose
   weights take no gradient, so that autograd records nothing below the top
   layers (as ``torch.no_grad`` there would). A text's vector changes as the top
-  layers train: none is kept.
+  layers train: none is kept (a Transformer expert's tokens are the states the
+  same pass pooled).
 
 A missing text (id 1) reads a learned vector of its own
 (``encoder.text{i}_missing``, zero at first), a text of no tokens zeros; neither
@@ -50,6 +55,10 @@ TOP_LR_SCALE = 0.03
 # The most texts the pretrained model reads at once (its attention's memory grows
 # with the rows times the square of the tokens).
 _CHUNK_ROWS = 256
+# The most bytes of texts' last states a frozen model keeps (for a Transformer
+# expert, which reads a text's tokens): beyond, a text's states are read again
+# whenever a batch holds it.
+_KEPT_STATES_BYTES = 2**30
 # The pretrained models read in this process, by (path, weights' SHA-256), while a
 # network holds them.
 _LOADED = weakref.WeakValueDictionary()
@@ -94,6 +103,7 @@ class Pretrained:
         self.pad_id = int(getattr(config, "pad_token_id", None) or 0)
         self.layers_at = _layer_list(model, config.num_hidden_layers)
         self.vectors = {pooling: {} for pooling in POOLINGS}
+        self.states, self.states_bytes = {}, 0  # each text's last states
         self.device = torch.device("cpu")
 
     def on(self, device):
@@ -152,18 +162,36 @@ def _pooled(model, ids, pooling, pad_id):
     one token or more; in chunks of at most ``_CHUNK_ROWS`` texts."""
     return torch.cat(
         [
-            _pooled_chunk(model, chunk, pooling, pad_id)
+            _pool(*_states_chunk(model, chunk, pad_id), pooling)
             for chunk in ids.split(_CHUNK_ROWS)
         ]
     )
 
 
-def _pooled_chunk(model, ids, pooling, pad_id):
+def _states(model, ids, pad_id):
+    """``(R, slots, hidden)`` last states of ``R`` texts' ids ``(R, slots)``,
+    zeros where the ids are padding; in chunks of at most ``_CHUNK_ROWS`` texts."""
+    parts = []
+    for chunk in ids.split(_CHUNK_ROWS):
+        states, mask = _states_chunk(model, chunk, pad_id)
+        parts.append(nn.functional.pad(states, (0, 0, 0, ids.shape[1] - mask.shape[1])))
+    return torch.cat(parts) * (ids != PAD).unsqueeze(-1)
+
+
+def _states_chunk(model, ids, pad_id):
+    """The last states of ids ``(R, slots)`` and where they are tokens, both cut
+    to the longest text (a text's tokens come first)."""
     mask = ids != PAD
-    length = int(mask.sum(1).max())  # a text's tokens come first: cut the padding
+    length = int(mask.sum(1).max())
     ids, mask = ids[:, :length], mask[:, :length]
     tokens = torch.where(mask, ids - FIRST_ID, pad_id)
     states = model(input_ids=tokens, attention_mask=mask.long()).last_hidden_state
+    return states, mask
+
+
+def _pool(states, mask, pooling):
+    """Texts' vectors from their states ``(R, L, hidden)``: the first token's, or
+    the mean of the tokens'."""
     if pooling == "cls":
         return states[:, 0]
     weights = mask.unsqueeze(-1).to(states.dtype)
@@ -193,6 +221,7 @@ class PretrainedPart:
         self.top = None  # the network's own top layers (its encoder.text{i}_top)
         self._shared = None  # the Pretrained model, read on first use
         self._view = None  # (top, the model with it) of a fine-tuned encoder
+        self._last = None  # (ids, pass, states) of the last fine-tuned read
 
     def shared(self):
         """The pretrained model, read (and its weights' hash checked) on first
@@ -211,6 +240,19 @@ class PretrainedPart:
             out = out.index_copy(0, rows, read(ids[rows]).to(out.dtype))
         return torch.where(ids[:, :1] == MISSING_TEXT, missing, out)
 
+    def tokens(self, p, ops, ids, index):
+        """Each text's last states ``(B, L, hidden)`` from its ids ``(B, L)`` and
+        which are tokens ``(B, L)``: a missing text is one token, its learned
+        vector; a text of no tokens has none."""
+        missing = p[f"text{index}_missing"]  # (hidden,)
+        states = missing.new_zeros((*ids.shape, missing.shape[0]))
+        rows = torch.nonzero(ids[:, 0] >= FIRST_ID).squeeze(1)  # a token or more
+        if rows.numel():
+            read = self._tuned_states if self.fine_tune_layers else self._frozen_states
+            states = states.index_copy(0, rows, read(ids[rows]).to(states.dtype))
+        states = torch.where((ids == MISSING_TEXT).unsqueeze(-1), missing, states)
+        return states, ids != PAD
+
     def _frozen(self, ids):
         """The frozen model's vectors of ``ids``: each distinct row's read once,
         ever, and kept."""
@@ -227,17 +269,67 @@ class PretrainedPart:
             kept.update(zip(new, vectors.float().cpu()))
         return torch.stack([kept[key] for key in keys]).to(ids.device)
 
+    def _frozen_states(self, ids):
+        """The frozen model's last states of ``ids`` ``(R, L)``: each distinct
+        text's kept once read (as float16, its own tokens only) while the kept
+        states take at most ``_KEPT_STATES_BYTES``; read again after that."""
+        shared = self.shared()
+        kept = shared.states
+        keys = [row[row != PAD].tobytes() for row in ids.cpu().numpy()]
+        new = [key for key in dict.fromkeys(keys) if key not in kept]
+        read = {}
+        if new:
+            rows = [np.frombuffer(key, dtype=np.int64) for key in new]
+            width = max(len(row) for row in rows)
+            padded = np.zeros((len(rows), width), dtype=np.int64)
+            for r, row in enumerate(rows):
+                padded[r, : len(row)] = row
+            with torch.inference_mode(False), torch.no_grad():
+                model = shared.on(ids.device)
+                fresh = torch.from_numpy(padded).to(ids.device)
+                fresh = _states(model, fresh, shared.pad_id)
+            for key, row, states in zip(new, rows, fresh.half().cpu()):
+                read[key] = states = states[: len(row)].clone()
+                if shared.states_bytes + states.nbytes <= _KEPT_STATES_BYTES:
+                    kept[key] = states
+                    shared.states_bytes += states.nbytes
+        parts = [kept.get(key, read.get(key)) for key in keys]
+        out = nn.utils.rnn.pad_sequence(parts, batch_first=True).float()
+        out = nn.functional.pad(out, (0, 0, 0, ids.shape[1] - out.shape[1]))
+        return out.to(ids.device)
+
     def _tuned(self, ids):
         """The vectors of ``ids`` through the shared lower layers and the
-        network's own top ones."""
+        network's own top ones; their states kept for :meth:`_tuned_states` of
+        the same pass."""
+        states = self._tuned_states(ids)
+        self._last = (ids, self._pass(), states)
+        return _pool(states, ids != PAD, self.pooling)
+
+    def _tuned_states(self, ids):
+        """The last states of ``ids`` through the shared lower layers and the
+        network's own top ones: those of the same pass's :meth:`_tuned` if it read
+        the same ids (the expert's tokens beside the pooled vector, read once)."""
+        last, self._last = self._last, None
+        cut = ids[:, : max(int((ids != PAD).sum(1).max()), 1)]
+        if last is not None and last[1] == self._pass():
+            seen = last[0][:, : cut.shape[1]]
+            if seen.shape == cut.shape and torch.equal(seen, cut):
+                return last[2][:, : cut.shape[1]]
         shared = self.shared()
         if self._view is None or self._view[0] is not self.top:
             self._view = (self.top, shared.with_top(self.top))
         shared.on(ids.device)  # the lower layers; the top ones are the network's
-        return _pooled(self._view[1], ids, self.pooling, shared.pad_id)
+        return _states(self._view[1], ids, shared.pad_id)
+
+    def _pass(self):
+        """What tells one pass from the next: whether autograd records, and the
+        top layers' versions (each optimiser step moves them)."""
+        versions = tuple(t._version for t in self.top.parameters())
+        return torch.is_grad_enabled(), versions
 
     def __getstate__(self):  # a pickle names the model; it is read again on use
-        return {**self.__dict__, "_shared": None, "_view": None}
+        return {**self.__dict__, "_shared": None, "_view": None, "_last": None}
 
     def __deepcopy__(self, memo):
         # a copy shares the frozen model (and the vectors it read), its top
@@ -246,7 +338,7 @@ class PretrainedPart:
         memo[id(self)] = copied
         copied.__dict__.update(self.__dict__)
         copied.top = copy.deepcopy(self.top, memo)
-        copied._view = None
+        copied._view = copied._last = None
         return copied
 
 

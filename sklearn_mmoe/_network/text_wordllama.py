@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .._text.wordllama import wordllama_model
+from .text import table_tokens
 
 
 class WordLlamaBag:
@@ -37,3 +38,6 @@ class WordLlamaBag:
 
     def pool(self, p, ops, ids, index):
         return ops.bag_mean(p[f"text{index}_weight"], ids)
+
+    def tokens(self, p, ops, ids, index):
+        return table_tokens(p[f"text{index}_weight"], ops, ids)

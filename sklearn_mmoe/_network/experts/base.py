@@ -39,6 +39,10 @@ class ExpertType:
     name = None
     doc = None
     numpy = True
+    # Whether the first level's experts read each text column's tokens (their
+    # vectors, one per token, and which are not padding) beside the encoded input:
+    # then :meth:`build` is given ``texts`` and :meth:`run` the tokens.
+    reads_text_tokens = False
     # The estimator parameters of this type's own (read only when it is chosen):
     # name -> (default, constraints as scikit-learn validates them, numpydoc type,
     # documentation). The type is built with them as keyword arguments.
@@ -60,7 +64,10 @@ class ExpertType:
         independently (so that the experts start apart), each reading ``n_inputs``
         values (on the first level, the encoded input's width) and returning
         ``units[-1]``. ``columns``: on the first level, the input column each
-        encoded value comes from, ``(n_inputs,)`` (None on later levels)."""
+        encoded value comes from, ``(n_inputs,)`` (None on later levels). A type
+        that ``reads_text_tokens`` is also given ``texts``: on the first level of
+        a network with text columns, each column's ``(width, slots)`` (the width
+        of a token's vector and the most tokens of a text)."""
         raise NotImplementedError
 
     def floats_per_row(self, level, units):
@@ -81,7 +88,10 @@ class ExpertType:
         :meth:`build` made) and its weights in ``p``. ``x``: on the first level,
         the experts' columns of the input product ``(B, first_layer_width)``, or
         the encoded input ``(B, n_inputs)`` when ``first_layer_width`` is 0; on a
-        later level, what each expert reads, ``(E, B, n_inputs)``."""
+        later level, what each expert reads, ``(E, B, n_inputs)``. A type that
+        ``reads_text_tokens`` is also given ``texts`` on the first level of a
+        network with text columns: each column's token vectors ``(B, L, width)``
+        and a mask ``(B, L)``, True where a token is one (False: padding)."""
         raise NotImplementedError
 
 

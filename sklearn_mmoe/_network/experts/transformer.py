@@ -30,14 +30,25 @@ class Transformer(ExpertType):
     (``expert_units[-1]``) through the activation. On PLE's later levels, whose
     experts read one vector (the mixture of the level below), that vector, projected
     by each expert, is the one token beside its [CLS].
+
+    A text column is a column token (its encoder's pooled vector) and, beside the
+    columns' tokens, each of its text's tokens: the encoder's vector of the token
+    (a hashed id's learned vector, a WordLlama vector, a pretrained model's last
+    state), projected to ``token_dim`` by the column's own matrix, plus the
+    column's own learned bias. The attention reads the text's tokens and the
+    table's columns together (the design's "MMoE2": a pretrained encoder's token
+    states feed the experts); padding is masked out, and a batch's tokens are cut
+    to its longest text's.
     """
 
     name = "transformer"
+    reads_text_tokens = True
     doc = (
         "feature-token Transformers (FT-Transformer): every input column is a token "
         "of ``token_dim`` values, and each expert runs ``n_blocks`` blocks of "
         "self-attention (``n_heads`` heads) and a feed-forward layer over the tokens "
-        "and its own [CLS] token, whose final state, projected to the last of "
+        "and its own [CLS] token (with a text column's tokens, each a token too), "
+        "whose final state, projected to the last of "
         "``expert_units``, is the expert's output; all experts run as one batched "
         "computation. Slower per epoch than the MLP; see the user guide's Experts "
         "page for when it pays."
@@ -82,11 +93,18 @@ class Transformer(ExpertType):
                 "a token's values."
             )
 
-    def build(self, level, n_inputs, units, columns):
+    def build(self, level, n_inputs, units, columns, texts=()):
         if columns is not None:  # the first level: one token per input column
-            self._n_tokens = len(np.unique(columns))
+            # and one per token of a text, at most its slots
+            self._n_tokens = len(np.unique(columns)) + sum(s for _, s in texts)
         return TransformerExperts(
-            level.n_experts, self.token_dim, self.n_blocks, n_inputs, units, columns
+            level.n_experts,
+            self.token_dim,
+            self.n_blocks,
+            n_inputs,
+            units,
+            columns,
+            [w for w, _ in texts],
         )
 
     def floats_per_row(self, level, units):
@@ -97,12 +115,15 @@ class Transformer(ExpertType):
             return (S - 1) * d * 2 + E * h * S * 2 + E * d * 8
         return E * self.n_blocks * (h * S * S * 2 + S * d * 8) + E * d * 2
 
-    def run(self, experts, p, ops, level, x):
+    def run(self, experts, p, ops, level, x, texts=()):
         E, d = level.n_experts, self.token_dim
         training = experts.training
         cls = experts.tensor(p, "cls")  # (E, 1, 1, d)
+        padding = None  # (B, L): the texts' tokens that are padding
         if not level.index:  # x: the encoded input (B, n_inputs)
             shared = self._tokens(experts, p, ops, x) + experts.tensor(p, "token_bias")
+            if texts:
+                shared, padding = self._text_tokens(experts, p, ops, shared, texts)
             B = shared.shape[0]  # (B, N, d), the same for every expert
         else:  # x: what each expert reads (E, B, n_inputs): one token each
             shared, B = None, x.shape[1]
@@ -111,7 +132,9 @@ class Transformer(ExpertType):
         for i, block in enumerate(experts.blocks):
             last = i == len(experts.blocks) - 1
             if shared is not None and last:  # one block: [CLS] pools the tokens
-                h = first + self._pooled_attention(p, ops, block, cls, shared, training)
+                h = first + self._pooled_attention(
+                    p, ops, block, cls, shared, padding, training
+                )
             else:
                 if shared is not None:
                     tokens = ops.expand0(shared[None], E)
@@ -120,7 +143,7 @@ class Transformer(ExpertType):
                 z = block.norm1.run(p, ops, h) if i else h
                 # the last block computes the [CLS] token's state only
                 h = (h[:, :, :1] if last else h) + self._attention(
-                    p, ops, block, z, last, training
+                    p, ops, block, z, last, padding, training
                 )
             shared = None
             z = block.norm2.run(p, ops, h)
@@ -130,7 +153,20 @@ class Transformer(ExpertType):
         z = experts.norm.run(p, ops, h[:, :, 0])  # (E, B, d)
         return ops.act(experts.head.run(p, ops, z))
 
-    def _pooled_attention(self, p, ops, block, cls, tokens, training):
+    @staticmethod
+    def _text_tokens(experts, p, ops, shared, texts):
+        """The columns' tokens ``shared`` (B, N, d) followed by every text's
+        tokens, each its vector projected by its column's matrix plus its column's
+        bias; and which of the texts' tokens are padding, ``(B, L)``."""
+        parts, padding = [shared], []
+        for i, (states, keep) in enumerate(texts):
+            weight = experts.tensor(p, f"text{i}_weight")  # (width, d)
+            bias = experts.tensor(p, f"text{i}_bias")
+            parts.append(ops.matmul(states, weight) + bias)
+            padding.append(keep == 0)
+        return ops.cat(parts, 1), ops.cat(padding, 1)
+
+    def _pooled_attention(self, p, ops, block, cls, tokens, padding, training):
         """``_attention`` of a first block that is also the last, computed from the
         tokens ``(B, N, d)`` that all experts share: the [CLS] token's query is a
         constant of each expert's, so its scores are each token's product with one
@@ -138,7 +174,8 @@ class Transformer(ExpertType):
         mean of the tokens, times ``W_v`` (FT-Transformer's arithmetic, about 7
         times fewer operations than projecting every token's key and value for every
         expert). The key bias's score, the same for every token, cancels in the
-        softmax. ``cls``: each expert's [CLS] token (E, 1, 1, d). Returns
+        softmax. ``cls``: each expert's [CLS] token (E, 1, 1, d); ``padding``:
+        which of the last tokens are a text's padding (B, L), or None. Returns
         ``(E, B, 1, d)``."""
         E, d, n_heads = cls.shape[0], self.token_dim, self.n_heads
         size = d // n_heads
@@ -153,7 +190,9 @@ class Transformer(ExpertType):
         scores = ops.matmul(tokens, u.swapaxes(0, 1)).swapaxes(1, 2)  # (B, E h, N)
         own = ops.broadcast(cls, (E, n_heads, d)).reshape(E * n_heads, d)
         own_score = ops.broadcast((own * u).sum(-1)[None, :, None], (B, E * n_heads, 1))
-        scores = ops.cat([own_score, scores], 2)
+        if padding is not None:
+            padding = padding[:, None]  # the same for every expert and head
+        scores = _masked(ops, ops.cat([own_score, scores], 2), padding)
         weights = ops.softmax(scores)  # (B, E h, 1 + N): [CLS], then the tokens
         if training:
             weights = ops.dropout(weights, self.attention_dropout)
@@ -185,9 +224,11 @@ class Transformer(ExpertType):
         tokens = ops.matmul(values.swapaxes(0, 1), weight[slots])
         return tokens.swapaxes(0, 1)
 
-    def _attention(self, p, ops, block, z, cls_only, training):
+    def _attention(self, p, ops, block, z, cls_only, padding, training):
         """Multi-head self-attention over the tokens ``z`` (E, B, S, d): every token's
-        new state, or the [CLS] token's alone, (E, B, S or 1, d)."""
+        new state, or the [CLS] token's alone, (E, B, S or 1, d). ``padding``:
+        which of the last tokens are a text's padding (B, L), or None; no token
+        attends to them."""
         E, B, S, d = z.shape
         n_heads = self.n_heads
         head = d // n_heads
@@ -200,7 +241,9 @@ class Transformer(ExpertType):
         k = kv[:, :, :, 0].swapaxes(2, 3)  # (E, B, heads, S, h)
         v = kv[:, :, :, 1].swapaxes(2, 3)
         scores = ops.matmul(q, k.swapaxes(-1, -2)) * (1.0 / math.sqrt(head))
-        weights = ops.softmax(scores)  # (E, B, heads, Q, S)
+        if padding is not None:  # the same for every expert, head and query
+            padding = padding[None, :, None, None]
+        weights = ops.softmax(_masked(ops, scores, padding))  # (E, B, heads, Q, S)
         if training:
             weights = ops.dropout(weights, self.attention_dropout)
         mixed = ops.matmul(weights, v).swapaxes(2, 3).reshape(E, B * Q, d)
@@ -208,23 +251,42 @@ class Transformer(ExpertType):
         return out.reshape(E, B, Q, d)
 
 
+def _masked(ops, scores, padding):
+    """Attention ``scores`` (..., S) with their last ``L`` tokens' -inf where
+    ``padding`` (broadcast to (..., L)) marks them (the first ``S - L``, the
+    [CLS] and the columns' tokens, always count)."""
+    if padding is None:
+        return scores
+    L = padding.shape[-1]
+    texts = ops.masked_fill(scores[..., -L:], padding, -math.inf)
+    return ops.cat([scores[..., :-L], texts], -1)
+
+
 class TransformerExperts(Block):
     """The weights of a level's Transformer experts, every expert's stacked.
 
     On the first level, the tokenizer all experts share: ``token_inputs`` (each
     token's inputs, padded with the index ``n_inputs``, a zero), ``token_weight``
-    ``(n_inputs, d)`` and ``token_bias`` ``(n_tokens, d)``; on later levels, each
+    ``(n_inputs, d)`` and ``token_bias`` ``(n_tokens, d)``, and each text column's
+    projection of its tokens' vectors, ``text<i>_weight`` ``(width, d)`` and
+    ``text<i>_bias`` ``(d,)``; on later levels, each
     expert's projection of the vector it reads to one token, ``token``. Then each
     expert's [CLS] token ``cls`` ``(E, 1, 1, d)``, its ``blocks``, its final
     ``norm`` and its ``head`` to the expert width. Built in this order, the
     order of the draws from torch's generator.
     """
 
-    def __init__(self, n_experts, d, n_blocks, n_inputs, units, columns):
+    def __init__(self, n_experts, d, n_blocks, n_inputs, units, columns, texts=()):
         super().__init__()
         E = n_experts
         if columns is not None:
             self._build_tokenizer(columns, n_inputs, d)
+        for i, width in enumerate(texts):  # nn.Linear's range, shared by the experts
+            bound = 1.0 / math.sqrt(width)
+            weight = torch.empty(width, d).uniform_(-bound, bound)
+            self.register_parameter(f"text{i}_weight", nn.Parameter(weight))
+            bias = torch.empty(d).uniform_(-1.0, 1.0) / math.sqrt(d)
+            self.register_parameter(f"text{i}_bias", nn.Parameter(bias))
         else:  # one token: each expert's projection of the vector it reads
             self.token = StackedMLP(E, (n_inputs, d))
         cls = torch.empty(E, 1, 1, d).uniform_(-1.0, 1.0) / math.sqrt(d)
