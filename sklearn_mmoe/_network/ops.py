@@ -124,7 +124,12 @@ class _TorchOps:
             # one as a loop, several times slower)
             keep = (ids != 0).unsqueeze(-1).to(table.dtype)
             return (table[ids] * keep).sum(1) / keep.sum(1).clamp(min=1.0)
-        return torch.nn.functional.embedding_bag(ids, table, mode="mean", padding_idx=0)
+        # a sparse gradient, of the rows read: the optimiser steps those alone
+        # (sklearn_mmoe._training.optimizer)
+        sparse = table.requires_grad and torch.is_grad_enabled()
+        return torch.nn.functional.embedding_bag(
+            ids, table, mode="mean", padding_idx=0, sparse=sparse
+        )
 
     @staticmethod
     def cut_padding(ids):  # (B, L) ids, tokens first: cut to the longest row's

@@ -37,6 +37,7 @@ from .average import WeightAveraging
 from .loss import MultiTaskLoss
 from .monitor import EarlyStopping
 from .net import MultiTaskNet
+from .optimizer import RowSparseAdamW
 from .progress import ProgressDisplay
 from .schedule import LearningRateScheduler
 
@@ -457,9 +458,10 @@ def _criterion_params(config, module_params):
 
 
 def _optimizer_params(config, module_params):
-    """AdamW and its settings, as the net's ``optimizer`` parameters."""
+    """AdamW (whose text tables step only the rows a batch read) and its
+    settings, as the net's ``optimizer`` parameters."""
     return dict(
-        optimizer=torch.optim.AdamW,
+        optimizer=RowSparseAdamW,
         lr=config.learning_rate,
         optimizer__weight_decay=config.weight_decay,
         # One fused kernel per update, on the CPU as on CUDA: foreach loops over
