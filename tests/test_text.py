@@ -13,6 +13,7 @@ import sklearn_mmoe
 from sklearn_mmoe import MMoEMultiTask, MMoERegressor
 from sklearn_mmoe._inputs.text import (
     HashedNgrams,
+    TextColumns,
     TextColumnsWarning,
     looks_like_text,
 )
@@ -129,6 +130,28 @@ def test_a_token_has_the_same_id_in_every_text_and_every_process():
     assert first.tolist() == [second[1], second[0]] and second[1] == second[2]
     # SipHash-2-4 with pandas' fixed key: the id a server computes too
     assert first.tolist() == [FIRST_ID + 180854, FIRST_ID + 173046]
+
+
+def test_fit_tokenizes_each_distinct_text_once(monkeypatch):
+    X, Y = reviews_frame(200)
+    X.loc[20:60, "review"] = X.loc[20, "review"]  # a text of many rows
+    read = []
+    tokens = HashedNgrams.tokens
+    monkeypatch.setattr(
+        HashedNgrams,
+        "tokens",
+        lambda self, text: read.append(text) or tokens(self, text),
+    )
+    _fit(X, Y, max_epochs=1)
+    assert sorted(read) == sorted(set(X["review"].dropna()))
+
+
+@pytest.mark.parametrize("options", [{}, {"buckets": 1000, "char_ngrams": (2, 3)}])
+def test_the_ids_a_fit_computes_are_those_transform_computes(options):
+    X, _ = reviews_frame(200)
+    texts, ids = TextColumns.fit(X, [2], "hashed", options)
+    assert ids.shape == (200, texts.n_slots) and ids.dtype == np.float32
+    np.testing.assert_array_equal(ids, texts.transform(X))
 
 
 def test_missing_and_empty_texts_predict_and_differ():

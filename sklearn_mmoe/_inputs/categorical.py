@@ -266,13 +266,14 @@ class CategoricalEncoder:
         """The text columns' slots (see :mod:`sklearn_mmoe._inputs.text`)."""
         return 0 if self.text is None else self.text.n_slots
 
-    def transform(self, X):
+    def transform(self, X, text_ids=None):
         """``X`` as float32: numeric columns, then each categorical column's codes,
-        then each text column's token ids."""
+        then each text column's token ids (``text_ids`` where given: those the
+        text columns' fit computed)."""
         n, n_codes = X.shape[0], len(self.numeric) + len(self.categorical)
         out = np.empty((n, n_codes + self.n_slots), np.float32)
         if self.text is not None:
-            out[:, n_codes:] = self.text.transform(X)
+            out[:, n_codes:] = self.text.transform(X) if text_ids is None else text_ids
         if len(self.numeric):
             out[:, : len(self.numeric)] = check_array(
                 _columns(X, self.numeric),

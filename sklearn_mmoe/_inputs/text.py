@@ -220,16 +220,26 @@ class HashedNgrams:
     def ids(self, texts):
         """Each text's token ids (a list of int64 arrays) and the distinct tokens
         seen."""
+        return self.hashed(self.tokenize(texts))
+
+    def tokenize(self, texts):
+        """The texts' tokens, factorized: each token's code among the distinct
+        tokens, the distinct tokens, and each text's count of tokens."""
         tokens = [self.tokens(text) for text in texts]
         flat = np.array(list(itertools.chain.from_iterable(tokens)), dtype=object)
         codes, distinct = pd.factorize(flat)
+        return codes, distinct, [len(t) for t in tokens]
+
+    def hashed(self, tokenized):
+        """Each text's token ids and the distinct tokens seen, from
+        :meth:`tokenize`'s tokens."""
+        codes, distinct, counts = tokenized
         hashed = pd.util.hash_array(
             np.asarray(distinct, dtype=object), categorize=False
         )
         ids = (hashed % np.uint64(self.buckets)).astype(np.int64) + FIRST_ID
-        ids = ids[codes]
-        ends = np.cumsum([len(t) for t in tokens])
-        return np.split(ids, ends[:-1]) if len(texts) else [], len(distinct)
+        ends = np.cumsum(counts)
+        return np.split(ids[codes], ends[:-1]) if counts else [], len(distinct)
 
     @classmethod
     def from_state(cls, state, where):
@@ -285,24 +295,26 @@ class HashedText:
             options["char_ngrams"] = (int(grams[0]), int(grams[1]))
         return options
 
-    def tokenizer(self, options, texts):
-        """The tokenizer of ``options`` (checked), its ``"auto"`` buckets chosen
-        from the distinct tokens of the fit's ``texts``."""
+    def fit(self, options, texts):
+        """The tokenizer of ``options`` (checked) and the ids of the fit's
+        ``texts``, each text tokenized once: its ``"auto"`` buckets chosen from
+        their distinct tokens."""
         buckets = options.get("buckets", "auto")
         tokenizer = HashedNgrams(
             1, options.get("word_ngrams", 2), options.get("char_ngrams", None)
         )
+        tokenized = tokenizer.tokenize(texts)
         if buckets == "auto":
-            _, n_distinct = tokenizer.ids(texts)
             low, high = AUTO_BUCKETS
-            power = 2 ** int(np.ceil(np.log2(max(n_distinct, 1))))
+            power = 2 ** int(np.ceil(np.log2(max(len(tokenized[1]), 1))))
             buckets = int(min(max(power, low), high))
         tokenizer.buckets = buckets
-        return tokenizer
+        return tokenizer, tokenizer.hashed(tokenized)[0]
 
 
 # The text encoders by name (text_encoder): each checks its options (check), and
-# fits the tokenizer that turns texts into ids (tokenizer); its network's part is
+# fits the tokenizer that turns texts into ids (fit: the tokenizer and the ids of
+# the texts it was fitted on); its network's part is
 # registered by the same name in sklearn_mmoe._network.text.TEXT_MODULES.
 TEXT_ENCODERS = Registry()
 TEXT_ENCODERS.register(HashedText)
@@ -351,16 +363,20 @@ class TextColumns:
     @classmethod
     def fit(cls, X, columns, encoder, options):
         """Each of ``columns``' tokenizer (``text_encoder``'s, with ``options``)
-        and slots: the most tokens of a training text, at most ``max_tokens``."""
-        tokenizers, slots = [], []
+        and slots (the most tokens of a training text, at most ``max_tokens``);
+        returns them and ``X``'s ids, as :meth:`transform` gives them (each
+        distinct text tokenized once)."""
+        tokenizers, slots, parts = [], [], []
         for j in columns:
-            texts = _distinct_texts(_text_column(X, j))[1]
-            tokenizer = TEXT_ENCODERS[encoder].tokenizer(options, texts)
-            ids, _ = tokenizer.ids(texts)
+            (missing, codes), texts = _distinct_texts(_text_column(X, j))
+            tokenizer, ids = TEXT_ENCODERS[encoder].fit(options, texts)
             longest = max((len(i) for i in ids), default=1)
-            slots.append(max(1, min(longest, options.get("max_tokens", MAX_TOKENS))))
+            width = max(1, min(longest, options.get("max_tokens", MAX_TOKENS)))
+            parts.append(_placed(missing, codes, _slot_table(ids, width)))
+            slots.append(width)
             tokenizers.append(tokenizer)
-        return cls(columns, tokenizers, slots)
+        out = np.concatenate(parts, 1) if parts else np.zeros((X.shape[0], 0))
+        return cls(columns, tokenizers, slots), out.astype(np.float32, copy=False)
 
     @property
     def n_slots(self):
@@ -428,7 +444,12 @@ def _bags(values, tokenizer, width):
     """``(n, width)`` ids of ``values``: each distinct text tokenized once."""
     (missing, codes), distinct = _distinct_texts(values)
     ids, _ = tokenizer.ids(distinct)
-    table = np.zeros((len(distinct), width), dtype=np.float32)
+    return _placed(missing, codes, _slot_table(ids, width))
+
+
+def _slot_table(ids, width):
+    """``(len(ids), width)`` float32: each text's ids, then 0, cut at ``width``."""
+    table = np.zeros((len(ids), width), dtype=np.float32)
     lengths = np.array([min(len(i), width) for i in ids], dtype=np.int64)
     if len(ids):
         row = np.repeat(np.arange(len(ids)), lengths)
@@ -436,7 +457,13 @@ def _bags(values, tokenizer, width):
             np.cumsum(lengths) - lengths, lengths
         )
         table[row, slot] = np.concatenate([i[:width] for i in ids])
-    out = np.zeros((len(values), width), dtype=np.float32)
+    return table
+
+
+def _placed(missing, codes, table):
+    """Each value's row of its distinct text's ``table`` (``codes``), the
+    missing text's id where ``missing``."""
+    out = np.zeros((len(missing), table.shape[1]), dtype=np.float32)
     out[~missing] = table[codes]
     out[missing, 0] = MISSING_TEXT
     return out

@@ -265,11 +265,13 @@ class TransformersText:
         the defaults filled in."""
         return check_options(options)
 
-    def tokenizer(self, options, texts):
-        """The tokenizer at ``options``' path (the fit's ``texts`` it needs not)."""
-        return PretrainedTokens(
+    def fit(self, options, texts):
+        """The tokenizer at ``options``' path (nothing learned from ``texts``)
+        and the ids of ``texts``."""
+        tokenizer = PretrainedTokens(
             options["path"],
             options.get("max_tokens"),
             options["fine_tune_layers"],
             options["pooling"],
         )
+        return tokenizer, tokenizer.ids(texts)[0]

@@ -123,8 +123,11 @@ class WordLlamaText:
             )
         return options
 
-    def tokenizer(self, options, texts):
+    def fit(self, options, texts):
+        """The tokenizer (WordLlama's own, nothing learned from ``texts``) and
+        the ids of ``texts``."""
         _, _, version, digest = wordllama_model()
-        return WordLlamaTokens(
+        tokenizer = WordLlamaTokens(
             options.get("dim", WIDTH), options.get("fine_tune", False), version, digest
         )
+        return tokenizer, tokenizer.ids(texts)[0]

@@ -204,12 +204,13 @@ def validate_fit_X(model, X):
             "got a sparse matrix."
         )
     buckets = bucket_counts(model.hash_buckets, mask, names, text)
-    texts = None
-    if text.any():
+    texts = ids = None
+    if text.any():  # the tokenizers, and X's ids (each text tokenized once)
         options = check_text_options(model.text_encoder, model.text_options)
-        texts = TextColumns.fit(X, np.flatnonzero(text), model.text_encoder, options)
+        columns = np.flatnonzero(text)
+        texts, ids = TextColumns.fit(X, columns, model.text_encoder, options)
     encoder = CategoricalEncoder(mask, names, model._allow_nan, buckets, texts)
-    X = encoder.fit(X, model.min_frequency, model.max_categories).transform(X)
+    X = encoder.fit(X, model.min_frequency, model.max_categories).transform(X, ids)
     model._encoder = encoder
     return X
 

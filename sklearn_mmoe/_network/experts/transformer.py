@@ -281,14 +281,14 @@ class TransformerExperts(Block):
         E = n_experts
         if columns is not None:
             self._build_tokenizer(columns, n_inputs, d)
+        else:  # one token: each expert's projection of the vector it reads
+            self.token = StackedMLP(E, (n_inputs, d))
         for i, width in enumerate(texts):  # nn.Linear's range, shared by the experts
             bound = 1.0 / math.sqrt(width)
             weight = torch.empty(width, d).uniform_(-bound, bound)
             self.register_parameter(f"text{i}_weight", nn.Parameter(weight))
             bias = torch.empty(d).uniform_(-1.0, 1.0) / math.sqrt(d)
             self.register_parameter(f"text{i}_bias", nn.Parameter(bias))
-        else:  # one token: each expert's projection of the vector it reads
-            self.token = StackedMLP(E, (n_inputs, d))
         cls = torch.empty(E, 1, 1, d).uniform_(-1.0, 1.0) / math.sqrt(d)
         self.cls = nn.Parameter(cls)
         self.blocks = nn.ModuleList(
