@@ -1201,6 +1201,8 @@ _TEXT_MODELS = {
     "MMoE": "MMoEMultiTask() on the DataFrame as given",
     "MMoE[wordllama]": "the same, text_encoder='wordllama' (frozen)",
     "MMoE[wordllama fine-tuned]": "the same, WordLlama's vectors fine-tuned",
+    "MMoE[transformer experts]": "the default encoder, Transformer experts over "
+    "the text's tokens and the columns",
 }
 
 
@@ -1221,6 +1223,13 @@ def _text_rates(case, model, task):
     """A model's mean score of ``task`` in the choice of the text tables' rates
     (``MMoE[rates V/W]``: the vectors at V, the weights at W times the rate)."""
     return score(record("text_rates")["summary"][case][model]["tasks"][task]["score"])
+
+
+@figure("text.rates_sparse", "text_rates_sparse")
+def _text_rates_sparse(case, model, task):
+    """``text.rates``, chosen again with the tables' sparse updates."""
+    rec = record("text_rates_sparse")
+    return score(rec["summary"][case][model]["tasks"][task]["score"])
 
 
 @figure("text.cost", "text_cost")

@@ -1,7 +1,9 @@
 """What each text encoder costs per epoch: the hashed bag of words, WordLlama's
 vectors frozen and fine-tuned, and a BERT-class encoder frozen (each distinct text
 encoded once, in the first epoch) and with its top layers fine-tuned (every text,
-every epoch).
+every epoch); and the hashed and the frozen BERT encoders read by Transformer
+experts, which attend over every token of a text (a frozen BERT's states kept per
+distinct text).
 
 No pretrained BERT is on this machine and none may be downloaded, so the BERT here
 has random weights and BERT-mini's shape (4 layers of 256 units, 4 heads; Turc et
@@ -93,6 +95,13 @@ def encoders(folder):
         "BERT-mini all 4 layers fine-tuned": dict(
             text_encoder="transformers",
             text_options={"path": folder, "fine_tune_layers": 4},
+        ),
+        # the experts read the text's tokens: the states of every token, kept
+        "hashed + Transformer experts": dict(expert_type="transformer"),
+        "BERT-mini frozen + Transformer experts": dict(
+            text_encoder="transformers",
+            text_options={"path": folder},
+            expert_type="transformer",
         ),
     }
 
