@@ -313,8 +313,9 @@ class PretrainedPart:
         last, self._last = self._last, None
         cut = ids[:, : max(int((ids != PAD).sum(1).max()), 1)]
         if last is not None and last[1] == self._pass():
-            seen = last[0][:, : cut.shape[1]]
-            if seen.shape == cut.shape and torch.equal(seen, cut):
+            seen, beyond = last[0][:, : cut.shape[1]], last[0][:, cut.shape[1] :]
+            same = seen.shape == cut.shape and torch.equal(seen, cut)
+            if same and not beyond.any():  # PAD is 0: the same texts
                 return last[2][:, : cut.shape[1]]
         shared = self.shared()
         if self._view is None or self._view[0] is not self.top:
