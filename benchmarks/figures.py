@@ -1232,6 +1232,20 @@ def _text_rates_sparse(case, model, task):
     return score(rec["summary"][case][model]["tasks"][task]["score"])
 
 
+@figure("text.options", "text_options")
+def _text_options(case, model, task):
+    """A model's mean score of ``task`` in the trial of the hashed encoder's
+    options (character n-grams, word n-grams, the vectors' width)."""
+    rec = record("text_options")
+    return score(rec["summary"][case][model]["tasks"][task]["score"])
+
+
+@figure("text.options_seconds", "text_options")
+def _text_options_seconds(case, model):
+    """A model's mean seconds per fit in the trial of the hashed options."""
+    return seconds(record("text_options")["summary"][case][model]["seconds"])
+
+
 @figure("text.cost", "text_cost")
 def _text_cost(encoder, which):
     """An encoder's seconds per epoch (``first_epoch``, ``later_epochs``) or per
