@@ -191,9 +191,9 @@ def test_a_transformer_expert_reads_each_texts_frozen_states_once(
     X, Y = reviews_frame(120)
     model = _fit(X, Y, _copy(bert, tmp_path), TOKENS)
     distinct = len(_token_rows(model, X))
-    assert sum(counted) == 2 * distinct  # once for its vector, once for its states
+    assert sum(counted) == distinct  # its vector pooled from its kept states
     model.predict_proba(X)
-    assert sum(counted) == 2 * distinct
+    assert sum(counted) == distinct
     experts = model.net_.module_.experts["0"]
     assert experts.text0_weight.shape == (HIDDEN, 8)
     part = model.net_.module_.encoder._text_parts[0][0]

@@ -281,6 +281,14 @@ class InputEncoder(nn.Module):
             total = term if total is None else total + term
         return total
 
+    def tokens_are_read(self):
+        """Say to each text column's part that the experts read its tokens (a
+        frozen pretrained model then pools the states it keeps for them, and
+        reads a text once)."""
+        for part, *_ in self._text_parts:
+            if hasattr(part, "pools_kept_states"):
+                part.pools_kept_states = True
+
     def text_tokens(self, p, x, ops, n_members=1):
         """Each text column's tokens: their vectors ``(B, L, width)`` and a mask
         ``(B, L)``, True where a token is one (False: padding), cut to the

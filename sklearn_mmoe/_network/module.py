@@ -285,6 +285,7 @@ class MMoEModule(nn.Module):
                 n_inputs, columns = self.encoder.width, self.encoder.columns()
                 if self._reads_texts:  # the texts' tokens too
                     texts["texts"] = [(d, s) for _, _, d, s, _ in self.encoder.texts]
+                    self.encoder.tokens_are_read()
             experts = self._expert.build(
                 level, n_inputs, expert_units, columns, **texts
             )

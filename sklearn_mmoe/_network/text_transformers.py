@@ -17,8 +17,8 @@ moves to a batch's device when a batch first needs it there.
   ``4 * hidden_size`` bytes per distinct text.
   A Transformer expert also reads each text's tokens, their last states: those
   are kept too, per distinct text, as float16 (``2 * tokens * hidden_size``
-  bytes), up to ``_KEPT_STATES_BYTES`` in all; the model reads a new text twice,
-  once for its vector and once for its states.
+  bytes), up to ``_KEPT_STATES_BYTES`` in all, and the text's vector is pooled
+  from them (``pools_kept_states``): the model reads a text once.
 - Fine-tuned (``fine_tune_layers=k``): copies of the top ``k`` layers are the
   network's own (``encoder.text{i}_top``: trained, and saved in a model file);
   the embeddings and the lower layers are the shared frozen model's, whose
@@ -40,7 +40,6 @@ import torch
 from torch import nn
 
 from .._text.hub import (
-    POOLINGS,
     import_transformers,
     quiet_loading,
     verified_directory,
@@ -102,7 +101,8 @@ class Pretrained:
         self.width = int(config.hidden_size)
         self.pad_id = int(getattr(config, "pad_token_id", None) or 0)
         self.layers_at = _layer_list(model, config.num_hidden_layers)
-        self.vectors = {pooling: {} for pooling in POOLINGS}
+        # the texts' vectors by (pooling, pooled from the kept states)
+        self.vectors = {}
         self.states, self.states_bytes = {}, 0  # each text's last states
         self.device = torch.device("cpu")
 
@@ -222,6 +222,8 @@ class PretrainedPart:
         self._shared = None  # the Pretrained model, read on first use
         self._view = None  # (top, the model with it) of a fine-tuned encoder
         self._last = None  # (ids, pass, states) of the last fine-tuned read
+        # set by a network whose experts read the tokens: pool the kept states
+        self.pools_kept_states = False
 
     def shared(self):
         """The pretrained model, read (and its weights' hash checked) on first
@@ -255,17 +257,23 @@ class PretrainedPart:
 
     def _frozen(self, ids):
         """The frozen model's vectors of ``ids``: each distinct row's read once,
-        ever, and kept."""
+        ever, and kept; pooled from its kept states where the experts read
+        them too (``pools_kept_states``), so that the model reads a text once."""
         shared = self.shared()
-        kept = shared.vectors[self.pooling]
+        from_states = getattr(self, "pools_kept_states", False)
+        # apart from the vectors pooled by the model in float32
+        kept = shared.vectors.setdefault((self.pooling, from_states), {})
         keys = [row.tobytes() for row in ids.cpu().numpy()]
         new = [key for key in dict.fromkeys(keys) if key not in kept]
         if new:
             rows = np.stack([np.frombuffer(key, dtype=np.int64) for key in new])
-            with torch.inference_mode(False), torch.no_grad():
-                model = shared.on(ids.device)
-                fresh = torch.from_numpy(rows).to(ids.device)
-                vectors = _pooled(model, fresh, self.pooling, shared.pad_id)
+            fresh = torch.from_numpy(rows).to(ids.device)
+            if from_states:
+                vectors = _pool(self._frozen_states(fresh), fresh != PAD, self.pooling)
+            else:
+                with torch.inference_mode(False), torch.no_grad():
+                    model = shared.on(ids.device)
+                    vectors = _pooled(model, fresh, self.pooling, shared.pad_id)
             kept.update(zip(new, vectors.float().cpu()))
         return torch.stack([kept[key] for key in keys]).to(ids.device)
 
