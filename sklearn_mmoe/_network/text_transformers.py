@@ -45,6 +45,7 @@ from .._text.hub import (
     verified_directory,
 )
 from .._text.ids import FIRST_ID, MISSING_TEXT, PAD
+from .ops import _TorchOps
 
 # The fine-tuned layers' learning rate, as a multiple of learning_rate: 3e-5 at
 # the default 1e-3, within the 2e-5 .. 5e-5 that BERT is fine-tuned with (Devlin et
@@ -288,14 +289,12 @@ class PretrainedPart:
         read = {}
         if new:
             rows = [np.frombuffer(key, dtype=np.int64) for key in new]
-            width = max(len(row) for row in rows)
-            padded = np.zeros((len(rows), width), dtype=np.int64)
-            for r, row in enumerate(rows):
-                padded[r, : len(row)] = row
+            padded = nn.utils.rnn.pad_sequence(
+                [torch.tensor(row) for row in rows], batch_first=True
+            )  # PAD is 0
             with torch.inference_mode(False), torch.no_grad():
                 model = shared.on(ids.device)
-                fresh = torch.from_numpy(padded).to(ids.device)
-                fresh = _states(model, fresh, shared.pad_id)
+                fresh = _states(model, padded.to(ids.device), shared.pad_id)
             for key, row, states in zip(new, rows, fresh.half().cpu()):
                 read[key] = states = states[: len(row)].clone()
                 if shared.states_bytes + states.nbytes <= _KEPT_STATES_BYTES:
@@ -319,7 +318,7 @@ class PretrainedPart:
         network's own top ones: those of the same pass's :meth:`_tuned` if it read
         the same ids (the expert's tokens beside the pooled vector, read once)."""
         last, self._last = self._last, None
-        cut = ids[:, : max(int((ids != PAD).sum(1).max()), 1)]
+        cut = _TorchOps.cut_padding(ids)
         if last is not None and last[1] == self._pass():
             seen, beyond = last[0][:, : cut.shape[1]], last[0][:, cut.shape[1] :]
             same = seen.shape == cut.shape and torch.equal(seen, cut)
