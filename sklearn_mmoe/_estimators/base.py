@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
 )
 
+from .._distributed.group import active, resolve_group
 from .._inputs.numeric import NUMERIC_ENCODINGS
 from .._network.architectures import ARCHITECTURES
 from .._network.experts import EXPERT_TYPES
@@ -109,6 +110,7 @@ class _BaseMMoE(BaseEstimator):
         "text_features": ["array-like", StrOptions({"auto"}), None],
         "text_encoder": [str],
         "text_options": [dict, None],
+        "distributed": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -163,6 +165,7 @@ class _BaseMMoE(BaseEstimator):
         text_features="auto",
         text_encoder="hashed",
         text_options=None,
+        distributed="auto",
     ):
         self.architecture = architecture
         self.n_experts = n_experts
@@ -213,6 +216,7 @@ class _BaseMMoE(BaseEstimator):
         self.text_features = text_features
         self.text_encoder = text_encoder
         self.text_options = text_options
+        self.distributed = distributed
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -337,8 +341,10 @@ class _BaseMMoE(BaseEstimator):
         # A fit that raises, or is interrupted, leaves the estimator as it was.
         state = self.__dict__.copy()
         try:
+            # Every rank of an initialised process group, or this process alone.
+            group = resolve_group(self.distributed, self.device)
             # Training needs autograd even where the caller switched it off.
-            with torch.inference_mode(False), torch.enable_grad():
+            with active(group), torch.inference_mode(False), torch.enable_grad():
                 return fit_sequence(self, X, y, sample_weight, partial, classes)
         except BaseException:
             self.__dict__.clear()

@@ -11,6 +11,9 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
+from .._distributed.agreement import agreed, pooled_classes, pooled_labels
+from .._distributed.group import current
+from .._distributed.layout import check_shards
 from .._inputs.categorical import input_layout
 from .._inputs.validation import check_task_names, distinct_rows, validate_fit_data
 from .._tasks.funnels import funnel_edges, funnel_targets
@@ -64,6 +67,7 @@ def fit_sequence(model, X, y, sample_weight, partial, classes):
     ``partial_fit`` call, with its ``classes``) and return it."""
     mode = FitMode(model, partial)  # fresh, warm or continuing: decided here only
     given_names, declared = _given_task_names(y), declared_dtypes(y)
+    declared = check_shards(current(), X, y, sample_weight, given_names, declared)
     y_1d = getattr(model, "_y_1d", None)
     X, rows, Y, present, weight = validate_fit_data(
         model, X, y, sample_weight, reset=not mode.continuing
@@ -92,6 +96,7 @@ def fit_sequence(model, X, y, sample_weight, partial, classes):
     config = _fit_config(model, X, len(rows), len(tasks), mode)
     data = (X, rows, torch.from_numpy(Z), present, weight)
     trained = _train(model, Trainer(config, names), mode, data, tasks, stream, copies)
+    trained = agreed(current(), trained)
     model._rows_seen = seen + len(Y)
     _keep_fit(model, config, trained, names, mode)
     inference.set_out_of_fold(model, X, trained.out_of_fold)
@@ -116,10 +121,14 @@ def _fit_config(model, X, n_rows, n_tasks, mode):
     a ``partial_fit`` call that continues keeps the fitted network's and
     trains one pass of its own rows."""
     params = model.get_params(deep=False)
+    group = current()  # a data-parallel fit: every rank's rows, rank 0's seed
+    n_rows = int(group.sum(n_rows))
     if mode.continuing:
-        return model.fit_config_.continued(params, n_rows)
+        config = model.fit_config_.continued(params, n_rows)
+        return config.replace(seed=group.broadcast(config.seed))
     n_numeric, n_codes, texts = input_layout(model._encoder, X.shape[1])
-    return resolve(params, n_rows, n_numeric, n_codes, n_tasks, mode.partial, texts)
+    config = resolve(params, n_rows, n_numeric, n_codes, n_tasks, mode.partial, texts)
+    return config.replace(seed=group.broadcast(config.seed))
 
 
 def _task_names(model, given, n_tasks, mode):
@@ -158,8 +167,12 @@ def _described_tasks(model, Y, present, where, declared, classes, mode):
         for t, task in enumerate(tasks):
             targets[present[:, t], t] = task.encode(labels[t], where[t])
         return tasks, targets
-    kinds = _task_types(model, labels, where, declared)
+    group = current()  # a data-parallel fit's tasks are every rank's labels'
+    pooled = labels if group.world == 1 else [pooled_labels(group, v) for v in labels]
+    kinds = _task_types(model, pooled, where, declared)
     known = _partial_classes(model, classes, kinds) if mode.partial else None
+    if group.world > 1:
+        known = pooled_classes(group, labels, kinds, known, where)
     tasks = []
     for t, kind in enumerate(kinds):
         if known is not None and known[t] is not None:

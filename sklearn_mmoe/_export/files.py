@@ -30,8 +30,9 @@ from .restore import ESTIMATORS, OBJECTS, UPGRADES, rebuild
 FORMAT = "sklearn_mmoe"
 # The version of the layout below; a file of a later version is refused. Version 2
 # keeps the fit's configuration (fit_config_), which version 1 files lack; version 3
-# the text columns (is_text_, the encoder's text, the configuration's texts).
-VERSION = 3
+# the text columns (is_text_, the encoder's text, the configuration's texts);
+# version 4 the parameter distributed.
+VERSION = 4
 # What a file's epoch history keeps of each epoch (the per-batch details are dropped).
 _HISTORY_SKIP = ("batches",)
 # What a file leaves out: the network (its tensors are saved apart) and the

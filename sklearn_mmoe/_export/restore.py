@@ -68,6 +68,9 @@ PARAMS_BEFORE_3 = {
     "text_encoder": "hashed",
     "text_options": None,
 }
+# The parameters a file written before data-parallel training (version 4) lacks:
+# it trained in one process, as "auto" does where no process group is initialised.
+PARAMS_BEFORE_4 = {"distributed": "auto"}
 # The fitted attributes a file may hold, in the order they are checked: whether a
 # file must hold it (feature names exist only for a DataFrame's fit, the validation
 # record only for fits that held rows out). Each class's per-task attributes
@@ -137,6 +140,8 @@ def rebuild(state, tensors, reader, version):
     params = reader.decode(state["params"])
     if version < 3 and isinstance(params, dict):  # fitted before text columns
         params = {**PARAMS_BEFORE_3, **params}
+    if version < 4 and isinstance(params, dict):
+        params = {**PARAMS_BEFORE_4, **params}
     model = _model(cls, params)
     bounds = _Bounds(tensors)
     _set_fitted(model, reader.decode(state["fitted"]), bounds, version)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array
 
+from .._distributed.group import current
 from .._utils import checks as _checks
 from .columns import column_mask
 from .hashing import MAX_BUCKETS, bucket_of
@@ -108,9 +109,12 @@ def frequent(values, n_rows, min_frequency=None, max_categories=None):
     >>> sorted(frequent(values, 6, max_categories=2))
     ['c']
     """
+    group = current()  # a data-parallel fit's categories are every rank's
     if min_frequency is None and max_categories is None:
-        return pd.unique(values)
+        return group.union(pd.unique(values))
     counts = pd.Series(values, dtype=object).value_counts(sort=False)
+    if group.world > 1:
+        counts, n_rows = _pooled_counts(group, counts), group.sum(n_rows)
     if min_frequency is not None:
         least = min_frequency if min_frequency >= 1 else min_frequency * n_rows
         counts = counts[counts >= least]
@@ -122,6 +126,17 @@ def frequent(values, n_rows, min_frequency=None, max_categories=None):
         order = np.argsort(counts.to_numpy(), kind="mergesort")
         counts = counts.iloc[order[len(counts) - (max_categories - 1) :]]
     return counts.index.to_numpy(dtype=object)
+
+
+def _pooled_counts(group, counts):
+    """Each value's rows over every rank: ``counts`` (one rank's, a Series)
+    added up, in the order the values first appear by rank."""
+    total = {}
+    for part in group.gather(list(counts.items())):
+        for value, count in part:
+            total[value] = total.get(value, 0) + count
+    index = pd.Index(list(total), dtype=object)
+    return pd.Series(list(total.values()), index=index, dtype=np.int64)
 
 
 def input_layout(encoder, n_columns):

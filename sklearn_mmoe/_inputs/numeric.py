@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import type_of_target
 
+from .._distributed.group import current
 from .._tasks.registry import TASKS
 from .._utils import checks as _checks
 from .._utils.warn import warn
@@ -160,6 +161,26 @@ def fit_numeric(
         if max_width is None or width <= max_width:
             return {"kind": "piecewise", "edges": edges, **described}
     return _robust(values, quantiles, described)
+
+
+def pooled_rows(X, rows, weight, labels, n_numeric, seed):
+    """The rows a data-parallel fit's numeric statistics read, the same on every
+    rank: each rank's share of at most ``_MAX_ROWS`` (its part of all the ranks'
+    rows), drawn from its ``rows`` of ``X`` and gathered in rank order, as
+    ``(values, positions, weight, labels)`` (``labels``: the rows' targets, or
+    None) for :func:`fit_numeric` and :func:`refresh_constant`."""
+    group = current()
+    n = len(rows)
+    total = int(group.sum(n))
+    share = n if total <= _MAX_ROWS else _MAX_ROWS * n // total
+    keep = subsample(n, share, group.seed(seed))
+    values = X[rows[keep]]
+    values = values.toarray() if sp.issparse(values) else np.asarray(values)
+    values = group.concatenate(values[:, :n_numeric])
+    weight = group.concatenate(weight[keep])
+    if labels is not None:
+        labels = group.concatenate(labels[keep])
+    return values, np.arange(len(values)), weight, labels
 
 
 def _sample(X, rows, columns, seed=0):

@@ -13,6 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from .._distributed.group import current
 from .._utils.parallel import threaded_map
 
 # Row hashes are computed a chunk of rows at a time, whose uint64 copy (this many bytes)
@@ -142,7 +143,10 @@ def task_row_weights(weight, present):
     weighted mean loss estimates the task's weighted mean loss over the training set.
     None when every weight would be one (the unweighted fast path).
     """
+    group = current()  # means over every rank's rows, in a data-parallel fit
     w = weight[:, None] * present
-    if np.all(w == w[:1]):  # equal weights and every label present
-        return None
-    return (w / w.mean(axis=0)).astype(np.float32)
+    firsts = group.gather(w[0].tolist() if np.all(w == w[:1]) else None)
+    if firsts[0] is not None and all(first == firsts[0] for first in firsts):
+        return None  # equal weights and every label present, on every rank
+    mean = group.sum(w.sum(axis=0)) / group.sum(len(w))
+    return (w / mean).astype(np.float32)

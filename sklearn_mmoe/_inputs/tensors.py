@@ -199,31 +199,44 @@ class BatchIterator:
 
     With ``shuffle``, each pass draws a new permutation from a generator seeded with
     ``seed`` (so that every pass differs, and a refit repeats them all) and gathers each
-    batch with it; without, batches are contiguous slices.
+    batch with it; without, batches are contiguous slices. With ``steps`` (a rank of a
+    data-parallel fit, whose steps every rank takes together), each pass is that many
+    batches of sizes that differ by at most one row, empty ones where the rows are
+    fewer than the steps.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, seed=0, device="cpu"):
+    def __init__(
+        self, dataset, batch_size, shuffle=False, seed=0, device="cpu", steps=None
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed) if shuffle else None
         self.device = device
+        self.steps = steps
 
     def __len__(self):
+        if self.steps is not None:
+            return self.steps
         return -(-len(self.dataset) // self.batch_size)
 
+    def _batches(self, n, order):
+        """Each batch's index: a slice, or positions of ``order``."""
+        if self.steps is not None:
+            positions = torch.arange(n) if order is None else order
+            return torch.tensor_split(positions, self.steps)
+        bs = self.batch_size
+        if order is None:
+            return [slice(start, min(start + bs, n)) for start in range(0, n, bs)]
+        return [order[start : start + bs] for start in range(0, n, bs)]
+
     def __iter__(self):
-        n, bs = len(self.dataset), self.batch_size
+        n = len(self.dataset)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         home = self.dataset.rows if self.dataset.rows is not None else self.dataset.Y
         if order is not None and home is not None:
             order = order.to(home.device)  # a device-resident dataset's own indices
-        for start in range(0, n, bs):
-            index = (
-                slice(start, min(start + bs, n))
-                if order is None
-                else order[start : start + bs]
-            )
+        for index in self._batches(n, order):
             batch = self.dataset.take(index)
             if self.device != "cpu":  # a no-op for tensors already there
                 batch = tuple(

@@ -30,6 +30,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
+from .._distributed.group import current
 from .._text.ids import FIRST_ID, MISSING_TEXT
 from .._text.options import option_int
 from .._utils import checks as _checks
@@ -88,8 +89,12 @@ def looks_like_text(values):
     """
     values = pd.Series(values, dtype=object)
     present = values[~values.isna()]
-    if len(present) > AUTO_SAMPLE:  # evenly spaced rows: the rule's cost bounded
-        present = present.iloc[:: -(-len(present) // AUTO_SAMPLE)]
+    group = current()  # a data-parallel fit: each rank's share of the sample
+    share = -(-AUTO_SAMPLE // group.world)
+    if len(present) > share:  # evenly spaced rows: the rule's cost bounded
+        present = present.iloc[:: -(-len(present) // share)]
+    if group.world > 1:
+        present = pd.Series(group.concatenate(present.to_numpy()), dtype=object)
     if present.empty or not all(isinstance(v, str) for v in present):
         return False
     distinct = present.nunique() / len(present)
@@ -306,7 +311,8 @@ class HashedText:
         tokenized = tokenizer.tokenize(texts)
         if buckets == "auto":
             low, high = AUTO_BUCKETS
-            power = 2 ** int(np.ceil(np.log2(max(len(tokenized[1]), 1))))
+            distinct = _distinct_tokens(tokenized[1], high)
+            power = 2 ** int(np.ceil(np.log2(max(distinct, 1))))
             buckets = int(min(max(power, low), high))
         tokenizer.buckets = buckets
         return tokenizer, tokenizer.hashed(tokenized)[0]
@@ -318,6 +324,17 @@ class HashedText:
 # registered by the same name in sklearn_mmoe._network.text.TEXT_MODULES.
 TEXT_ENCODERS = Registry()
 TEXT_ENCODERS.register(HashedText)
+
+
+def _distinct_tokens(tokens, enough):
+    """How many distinct ``tokens`` (strings) the fit's texts hold: on every rank
+    of a data-parallel fit (their hashes pooled, at most ``enough`` of each
+    rank's: more than that decides nothing more)."""
+    group = current()
+    if group.world == 1:
+        return len(tokens)
+    hashes = pd.util.hash_array(np.asarray(tokens[:enough], dtype=object))
+    return len(np.unique(group.concatenate(hashes)))
 
 
 def check_text_options(encoder, options):
@@ -370,7 +387,7 @@ class TextColumns:
         for j in columns:
             (missing, codes), texts = _distinct_texts(_text_column(X, j))
             tokenizer, ids = TEXT_ENCODERS[encoder].fit(options, texts)
-            longest = max((len(i) for i in ids), default=1)
+            longest = int(current().max(max((len(i) for i in ids), default=1)))
             width = max(1, min(longest, options.get("max_tokens", MAX_TOKENS)))
             parts.append(_placed(missing, codes, _slot_table(ids, width)))
             slots.append(width)

@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._distributed.group import current
 from .._utils.warn import warn
 from .categorical import CategoricalEncoder, categorical_mask
 from .hashing import bucket_counts
@@ -275,7 +276,8 @@ def validate_fit_data(model, X, y, sample_weight, reset=True):
             "No sample has a label for any task (with a positive sample_weight)."
         )
     present = ~missing[rows]
-    unlabelled = np.flatnonzero(~present.any(axis=0)).tolist()
+    # (a task's labels may lie on other ranks' shards of a data-parallel fit)
+    unlabelled = np.flatnonzero(~current().any(present.any(axis=0))).tolist()
     if unlabelled:
         raise ValueError(
             f"Task(s) {unlabelled} have no label on any sample with a positive "

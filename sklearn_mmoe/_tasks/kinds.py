@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
+from .._distributed.group import current
 from .._utils import checks as _checks
 from .inference import natural_dtype
 from .registry import TASKS, register
@@ -388,9 +389,11 @@ class RegressionTask:
         target is rarely nearer the truth than the nearest one (RealMLP clips its
         regression outputs the same way).
         """
-        if not len(values):
+        group = current()  # the range of every rank's targets
+        low = float(group.min(values.min() if len(values) else np.inf))
+        high = float(group.max(values.max() if len(values) else -np.inf))
+        if low > high:  # no target
             return self
-        low, high = float(values.min()), float(values.max())
         if widen:
             low, high = min(low, self.low), max(high, self.high)
         if (low, high) == (self.low, self.high):
@@ -523,13 +526,15 @@ class CountTask(RegressionTask):
 def weighted_moments(values, weight):
     """The weighted mean and standard deviation of ``values``, as floats, finite for
     targets of any magnitude."""
-    w = weight / weight.max()  # equal weights: exactly ones
+    group = current()  # sums over every rank's targets, in a data-parallel fit
+    w = weight / group.max(weight.max(initial=0.0))  # equal weights: exactly ones
     # Squares of targets above about 1e154 overflow: those are scaled down first.
-    size = np.abs(values).max()
+    size = group.max(np.abs(values).max(initial=0.0))
     size = size if size > _HUGE else 1.0
     v = values / size if size != 1.0 else values
-    mean = (w * v).sum() / w.sum()
-    spread = np.sqrt((w * (v - mean) ** 2).sum() / w.sum())
+    total = group.sum(w.sum())
+    mean = group.sum((w * v).sum()) / total
+    spread = np.sqrt(group.sum((w * (v - mean) ** 2).sum()) / total)
     return float(mean * size), float(spread * size)
 
 

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from skorch.history import History
 
-from .._inputs.numeric import fit_numeric, refresh_constant
+from .._distributed.group import current
+from .._inputs.numeric import fit_numeric, pooled_rows, refresh_constant
 from .._inputs.rows import task_row_weights
 from .._inputs.tensors import (
     BatchIterator,
@@ -131,7 +132,7 @@ class Trainer:
         ensemble) trained one more pass, its numeric encoding ``numeric``'s constant
         columns refreshed; the tasks predict the network's outputs unshrunk."""
         data = _training_data(X, rows, Y, present, weight, self.device)
-        refreshed = refresh_constant(numeric, X, rows, weight)
+        refreshed = _refreshed(numeric, X, rows, weight, self.config)
         net = self._continue_net(net, data, stream, numeric, refreshed)
         tasks = [task.unshrunk() for task in tasks]
         return Trained(
@@ -147,13 +148,18 @@ class Trainer:
         """The numeric columns' encoding: fitted (the bins read the tasks' labels),
         or a warm start's previous one, a column constant then refreshed where it
         varies now."""
-        if warm is not None:
-            return refresh_constant(warm[1], X, rows, weight)
         c = self.config
-        targets = None
+        if warm is not None:
+            return _refreshed(warm[1], X, rows, weight, c)
+        labels = None
         if c.numeric_encoding == "piecewise":
             labels = np.where(present, Y.numpy().astype(np.float64), np.nan)
-            targets = (labels, [task.kind for task in tasks])
+        if current().world > 1 and c.numeric_encoding is not None and c.n_numeric:
+            # every rank's share of the statistics' rows, the same on each
+            X, rows, weight, labels = pooled_rows(
+                X, rows, weight, labels, c.n_numeric, c.seed
+            )
+        targets = None if labels is None else (labels, [task.kind for task in tasks])
         return fit_numeric(
             X,
             rows,
@@ -169,9 +175,9 @@ class Trainer:
         """The net's budget: epochs, batch size, learning-rate schedule and
         validation split, as the configuration gives them, with ``changes``."""
         c = self.config
-        split = (
-            HoldOutSplit(c.validation_fraction, c.seed) if c.early_stopping else None
-        )
+        # each rank of a data-parallel fit holds out its part of its own rows
+        seed = current().seed(c.seed)
+        split = HoldOutSplit(c.validation_fraction, seed) if c.early_stopping else None
         schedule = dict(
             max_epochs=c.max_epochs,
             batch_size=c.batch_size,
@@ -220,7 +226,7 @@ class Trainer:
         outputs); ``out_of_fold`` holds each given row's fold (``given``: see
         :func:`_given_folds`) and the members early stopping kept."""
         c = self.config
-        folds = random_folds(len(data), c.n_cv, c.seed)
+        folds = random_folds(len(data), c.n_cv, current().seed(c.seed))
         nets, selected, shrink, scores, epochs, converged = [], [], [], [], [], []
         for k in range(c.n_cv):
             seed = _member_seed(c.seed, k)
@@ -332,6 +338,7 @@ class Trainer:
         its progress display."""
         c = self.config
         schedule = dict(schedule)
+        verbose = c.verbose if current().rank == 0 else 0  # one rank reports
         rates = LearningRateScheduler(
             schedule.pop("lr_schedule"), _WARMUP, schedule.pop("schedule_epochs")
         )
@@ -341,7 +348,7 @@ class Trainer:
             criterion=MultiTaskLoss,
             **_criterion_params(c, module_params),
             **_optimizer_params(c, module_params),
-            **_iterator_params(seed, self.device),
+            **_iterator_params(current().seed(seed), self.device),
             **schedule,
             # in this order: the display reports each epoch as the stopping rule
             # judged it (the epoch that stops training at on_train_end), and the
@@ -350,7 +357,7 @@ class Trainer:
                 ("schedule", rates),
                 ("average", WeightAveraging(c.ema_decay)),
                 ("stopping", EarlyStopping(patience, c.tol)),
-                ("progress", ProgressDisplay(c.verbose, self.task_names, rows=stream)),
+                ("progress", ProgressDisplay(verbose, self.task_names, rows=stream)),
             ],
             device=str(self.device),
         )
@@ -414,7 +421,7 @@ class Trainer:
         """Set ``net`` for one pass at a constant rate over every row of the call,
         in batches of them (a first chunk of one row does not fix batches of 1),
         shuffled and dropped out with draws of the call's own."""
-        seed, batch = self.config.seed, self.config.batch_size
+        seed, batch = current().seed(self.config.seed), self.config.batch_size
         _set_pass_settings(
             net, (1, None, batch, "constant", stream, seed + 1 + n_epochs)
         )
@@ -607,6 +614,7 @@ def _member_of(warm_net, k, n_members):
 def _train(net, data, device, seed):
     """Train ``net`` on ``data``; training draws from generators of its own:
     shuffling (the iterator's) and dropout (the module's, seeded from ``seed``)."""
+    seed = current().seed(seed)  # each rank's own dropout
     net.module_.generator = torch.Generator(device=device).manual_seed(seed + 2)
     try:
         net.partial_fit(data)
@@ -627,12 +635,34 @@ def _shrunk_on(net, valid, tasks):
             targets.append(Yb)
             weights.append(torch.ones_like(Yb) if Wb is None else Wb)
         out, Y, W = torch.cat(outs), torch.cat(targets), torch.cat(weights)
-    # out of inference mode: the factor's derivatives are taken by autograd
-    out, Y, W = out.clone(), Y.clone(), W.clone()
+    # out of inference mode: the factor's derivatives are taken by autograd (and
+    # every rank's validation rows, in a data-parallel fit)
+    out, Y, W = (_pooled(t) for t in (out, Y, W))
     return [
         task.fit_shrink(out[:, t], Y[:, t], W[:, t].to(out.dtype))
         for t, task in enumerate(tasks)
     ]
+
+
+def _pooled(tensor):
+    """``tensor`` (a copy, outside inference mode) with every rank's rows, in rank
+    order, in a data-parallel fit."""
+    group = current()
+    if group.world == 1:
+        return tensor.clone()
+    rows = group.concatenate(tensor.cpu().numpy())
+    return torch.from_numpy(rows).to(tensor.device)
+
+
+def _refreshed(numeric, X, rows, weight, config):
+    """The numeric encoding ``numeric`` with its constant columns refreshed from
+    rows ``rows`` of ``X`` (every rank's share of them, in a data-parallel
+    fit)."""
+    if current().world > 1 and numeric is not None and numeric["constant"].any():
+        X, rows, weight, _ = pooled_rows(
+            X, rows, weight, None, config.n_numeric, config.seed
+        )
+    return refresh_constant(numeric, X, rows, weight)
 
 
 def _load_exactly(part, state, what, fixed_buffers):

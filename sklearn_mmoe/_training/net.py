@@ -13,6 +13,8 @@ import time
 import torch
 from skorch import NeuralNet
 
+from .._distributed.gradients import GradientReduction
+from .._distributed.group import current
 from .monitor import StopTraining
 
 
@@ -53,6 +55,19 @@ class MultiTaskNet(NeuralNet):
             raise
         self.notify("on_train_end", X=X, y=y)
         return self
+
+    def get_iterator(self, dataset, training=False):
+        # A rank of a data-parallel fit takes the steps every rank takes together.
+        iterator = super().get_iterator(dataset, training)
+        if training and current().world > 1:
+            iterator.steps = self.steps_per_epoch(dataset)
+        return iterator
+
+    def steps_per_epoch(self, dataset):
+        """Optimiser steps of an epoch over ``dataset`` (each rank's part of the
+        training rows, in a data-parallel fit): batches of ``batch_size`` rows of
+        them all."""
+        return max(1, -(-int(current().sum(len(dataset))) // self.batch_size))
 
     def get_default_callbacks(self):
         # EpochTimer, PassthroughScoring and PrintLog: the net times its epochs, the
@@ -99,9 +114,33 @@ class MultiTaskNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
-        step = self._step(batch, training=True)
-        step["loss"].backward()
+        rows = len(batch[0])
+        if rows:
+            step = self._step(batch, training=True)
+            step["loss"].backward()
+        else:  # a rank of a data-parallel fit with no rows left for this step
+            step = self._empty_step()
+        group = current()
+        if group.world > 1:
+            reduction = group.kept(("gradients", id(self)), GradientReduction)
+            reduction(self.get_all_learnable_params_only(), rows)
         return step
+
+    def get_all_learnable_params_only(self):
+        """The learnable parameters, without their names, in one fixed order."""
+        return (p for _, p in self.get_all_learnable_params())
+
+    def _empty_step(self):
+        """A step of no rows: no loss, nothing to add to the epoch's sums."""
+        zero = torch.zeros((), device=self.device)
+        n_tasks = len(self.criterion_.kinds)
+        return {
+            "loss": zero,
+            "task_sums": torch.zeros(n_tasks, device=self.device),
+            "task_counts": 0,
+            "balance": None,
+            "y_pred": None,
+        }
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
@@ -123,6 +162,11 @@ class MultiTaskNet(NeuralNet):
                 balance = balance + step["balance"].detach() * len(batch[0])
             n_rows += len(batch[0])
             self.notify("on_batch_end", batch=batch, training=training, **step)
+        group = current()
+        if group.world > 1:  # the epoch's totals over every rank's rows
+            sums, counts, balance, n_rows = _epoch_totals(
+                group, sums, counts, balance, n_rows
+            )
         counts = torch.as_tensor(counts, dtype=sums.dtype, device=sums.device)
         means = sums / counts  # each task's weighted mean loss over the epoch
         balance = balance / n_rows if training and balance_weighted else None
@@ -134,3 +178,23 @@ class MultiTaskNet(NeuralNet):
         self.history.record(prefix + "_loss", float(loss))
         if training:
             self.history.record("task_weights", self.criterion_.weights().tolist())
+
+
+def _epoch_totals(group, sums, counts, balance, n_rows):
+    """An epoch's loss sums, label counts, balance sum and rows, added over the
+    ranks (in rank order: every rank decides the same from them)."""
+
+    def total(value):
+        if isinstance(value, torch.Tensor):
+            value = value.detach().double().cpu().numpy()
+        return group.sum(value)
+
+    device = sums.device
+    sums_, counts_ = total(sums), total(counts)
+    balance_ = total(balance)
+    return (
+        torch.as_tensor(sums_, dtype=sums.dtype, device=device),
+        torch.as_tensor(counts_, dtype=sums.dtype, device=device),
+        torch.as_tensor(balance_, dtype=sums.dtype, device=device),
+        int(total(n_rows)),
+    )

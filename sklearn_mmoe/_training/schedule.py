@@ -73,7 +73,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.schedule_ is None and self.kind != "constant":
-            per_epoch = -(-len(dataset_train) // net.batch_size)
+            per_epoch = net.steps_per_epoch(dataset_train)
             epochs = self.schedule_epochs or net.max_epochs
             self.schedule_ = LearningRateSchedule(
                 self.kind, per_epoch * epochs, self.warmup
