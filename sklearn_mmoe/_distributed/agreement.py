@@ -11,6 +11,13 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from .._tasks.inference import natural_dtype
 from .._tasks.registry import TASKS
+from .._utils.warn import warn
+
+
+class WeightsDifferWarning(RuntimeWarning):
+    """The ranks of a data-parallel fit ended with different weights (which the
+    steps keep equal on gloo and NCCL): rank 0's were kept on every rank."""
+
 
 # A task's distinct labels each rank sends for its kind to be read: the rule reads
 # the smallest, whether all are whole and how many there are up to a few dozen.
@@ -71,12 +78,18 @@ def _digest(net):
 def agreed(group, trained):
     """``trained`` (see :class:`~sklearn_mmoe._training.engine.Trained`), the same
     on every rank: the ranks' weights, which the steps keep equal, checked by
-    their hash (rank 0's taken where a backend's sums differed), and rank 0's
-    record of the epochs (whose seconds each rank timed)."""
+    their hash (rank 0's taken, with a :class:`WeightsDifferWarning`, where a
+    backend's sums differed), and rank 0's record of the epochs (whose seconds
+    each rank timed)."""
     if group.world == 1:
         return trained
     net = trained.net
     if len(set(group.gather(_digest(net)))) > 1:
+        warn(
+            "The ranks' weights differ after training: a backend's sums were not "
+            "the same on every rank. Rank 0's are kept on every rank.",
+            WeightsDifferWarning,
+        )
         states = group.broadcast(
             (net.module_.state_dict(), net.criterion_.state_dict())
         )

@@ -30,6 +30,8 @@ _LOOK_EVERY = 0.05
 # Distinct store keys for each fit on a process group (every rank fits as often).
 _FITS = itertools.count()
 _INT32_MAX = np.iinfo(np.int32).max
+# The groups of fits that failed (see Collective.close).
+_ABANDONED = []
 
 
 class Solo:
@@ -125,6 +127,7 @@ class Collective(Solo):
         self.rank = dist.get_rank()
         self._store = dist.distributed_c10d._get_default_store()
         self._kept = {}
+        self._failed = False
         self._key = f"sklearn_mmoe/fit{next(_FITS)}/failed"
         self._objects = dist.new_group(backend="gloo", timeout=TIMEOUT)
         nccl = torch.device(device).type == "cuda" and dist.get_backend() == "nccl"
@@ -205,13 +208,21 @@ class Collective(Solo):
             time.sleep(_LOOK_EVERY)
 
     def fail(self, exc):
+        self._failed = True
         if isinstance(exc, RankError) or self._store.check([self._key]):
             return  # another rank's failure, told already
         report = (self.rank, type(exc).__name__, str(exc))
         self._store.set(self._key, pickle.dumps(report))
 
     def close(self):
-        for group in {id(g): g for g in (self._objects, self._tensors)}.values():
+        groups = {id(g): g for g in (self._objects, self._tensors)}.values()
+        if self._failed:
+            # A step left waiting on a rank that failed never completes, and a
+            # gloo group waits for its steps when it is freed: such a group is
+            # kept, unused, for the process's life rather than freed.
+            _ABANDONED.extend(groups)
+            return
+        for group in groups:
             self._dist.destroy_process_group(group)
 
 

@@ -75,7 +75,8 @@ def fit_sequence(model, X, y, sample_weight, partial, classes):
     # A partial_fit pass reports the rows of its call and the rows seen so far
     # (since the last fit, whose rows count).
     seen = getattr(model, "_rows_seen", 0) if mode.continuing else 0
-    stream = (len(Y), seen + len(Y)) if mode.partial else None
+    n_given = int(current().sum(len(Y)))  # every rank's rows, in a data-parallel fit
+    stream = (n_given, seen + n_given) if mode.partial else None
     if mode.warm:
         check_task_names(model.task_names_, y)
     if mode.continuing:
@@ -97,7 +98,7 @@ def fit_sequence(model, X, y, sample_weight, partial, classes):
     data = (X, rows, torch.from_numpy(Z), present, weight)
     trained = _train(model, Trainer(config, names), mode, data, tasks, stream, copies)
     trained = agreed(current(), trained)
-    model._rows_seen = seen + len(Y)
+    model._rows_seen = seen + n_given
     _keep_fit(model, config, trained, names, mode)
     inference.set_out_of_fold(model, X, trained.out_of_fold)
     return model
