@@ -1293,6 +1293,102 @@ def _text_cost_table():
     return {"text_cost": rows}
 
 
+# -- data-parallel training (benchmarks/distributed.py, record distributed.json)
+# ---------------------------------------------------------------------------------
+
+
+def _distributed_run(case, run):
+    """A run of a case in the record: ``one`` process, ``many`` data-parallel, or
+    the same processes each fitting ``alone``."""
+    rec = record("distributed")["cases"][case]
+    names = {
+        "one": "one process",
+        "many": f"{_cores()} processes",
+        "alone": f"{_cores()} processes, each alone",
+    }
+    return rec[names[run]]
+
+
+def _cores():
+    return record("distributed")["cores"]
+
+
+@figure("distributed.epoch", "distributed")
+def _distributed_epoch(case, run):
+    """Seconds per epoch of a case's ``one``-process or ``many``-process run."""
+    return seconds(_distributed_run(case, run)["epoch_seconds"])
+
+
+@figure("distributed.ratio", "distributed")
+def _distributed_ratio(case, which):
+    """A case's ratio of one process's figure to the data-parallel run's
+    (``epoch``, ``fit``) or the data-parallel peak memory per process over one
+    process's (``memory``)."""
+    names = {
+        "epoch": "speed-up per epoch",
+        "fit": "speed-up per fit",
+        "memory": "peak memory per process / one process's",
+    }
+    return ratio(record("distributed")["cases"][case][names[which]])
+
+
+@figure("distributed.exchange", "distributed")
+def _distributed_exchange(case):
+    """What exchanging a step's gradients (and each epoch's losses) cost a case's
+    data-parallel run per step: its epoch less its processes' alone, over the
+    steps."""
+    ms = record("distributed")["cases"][case]["exchange ms per step"]
+    return f"{ms:.1f} ms"
+
+
+@figure("distributed.rows", "distributed")
+def _distributed_rows(case, run):
+    """Rows per second of a case's run (``one``, ``many``)."""
+    return f"{_distributed_run(case, run)['rows_per_second']:,.0f}"
+
+
+@figure("distributed.data", "distributed")
+def _distributed_data(case, run):
+    """The rows a process of a case's run holds, in MB."""
+    return f"{max(_distributed_run(case, run)['data_mb_per_process']):,.0f} MB"
+
+
+@figure("distributed.cores", "distributed")
+def _distributed_cores():
+    return str(_cores())
+
+
+def _distributed_table():
+    rec = record("distributed")
+    rows = [
+        [
+            "table",
+            "processes x threads",
+            "seconds per epoch",
+            "rows per second",
+            "seconds per fit",
+            "peak memory per process",
+            "AUC of each task",
+        ]
+    ]
+    for case in rec["cases"]:
+        for run in ("one", "many", "alone"):
+            r = _distributed_run(case, run)
+            rows.append(
+                [
+                    f"{case} ({r['rows']:,} rows)",
+                    f"{r['processes']} x {r['threads_per_process']}"
+                    + (", each alone" if run == "alone" else ""),
+                    seconds(r["epoch_seconds"]),
+                    f"{r['rows_per_second']:,.0f}",
+                    seconds(r["fit_seconds"]),
+                    f"{max(r['peak_mb_per_process']):,.0f} MB",
+                    ", ".join(score(a) for a in r["auc"]),
+                ]
+            )
+    return {"distributed": rows}
+
+
 # -- writing the documentation's tables
 # ---------------------------------------------------------------------------------
 
@@ -1313,6 +1409,7 @@ TABLES = {
     "large_tables": _large_table,
     "text": _text_table,
     "text_cost": _text_cost_table,
+    "distributed": _distributed_table,
 }
 
 

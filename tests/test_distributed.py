@@ -1,12 +1,22 @@
 """Data-parallel training on a torch.distributed process group: two CPU processes on
 gloo, started by the test as torchrun starts them (see ``_ranks.py``)."""
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
-from _ranks import run_ranks, shop_table
+from _helpers import code_blocks
+from _ranks import JOB_TIMEOUT, run_ranks, shop_table
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
+import sklearn_mmoe
 from sklearn_mmoe import MMoEMultiTask, MMoERegressor
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +124,27 @@ def test_distributed_true_without_a_process_group_is_a_value_error():
     X, Y = shop_table(60)
     with pytest.raises(ValueError, match="no.*process group|none is initialised"):
         MMoERegressor(distributed=True, max_epochs=1).fit(X[["age"]], Y["spend"])
+
+
+def test_the_guide_script_trains_under_torchrun(tmp_path):
+    """docs/user_guide/distributed.rst's script, as printed, launched as the page
+    says: torchrun, two processes."""
+    code = code_blocks(ROOT / "docs/user_guide/distributed.rst")[0][1]
+    (tmp_path / "train.py").write_text(code)
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    done = subprocess.run(
+        [*launch, "--nproc-per-node", "2", "train.py"],
+        cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "MMoEMultiTask trains data-parallel on 2 processes" in done.stdout
+    epochs = sorted(
+        re.findall(r"rank (\d): (\d+) epochs, 10000 of its rows", done.stdout)
+    )
+    assert [rank for rank, _ in epochs] == ["0", "1"] and epochs[0][1] == epochs[1][1]
+    model = sklearn_mmoe.load(tmp_path / "model.mmoe")
+    assert model.n_iter_ == int(epochs[0][1])

@@ -30,6 +30,10 @@ RUN_ELSEWHERE = {
         "docs/user_guide/scale.rst",
         0,
     ): "tests/test_dask.py::test_the_scale_pages_search_script_runs_as_printed",
+    (
+        "docs/user_guide/distributed.rst",
+        0,
+    ): "tests/test_distributed.py::test_the_guide_script_trains_under_torchrun",
 }
 
 

@@ -186,8 +186,8 @@ def _no_parameter(*names):
 
 # Each claim of the page, by its first words: a check that it is still true.
 NOT_OFFERED = {
-    "No training on several processes": lambda: _no_parameter(
-        "distributed", "process_group", "world_size"
+    "No sharded embedding tables": lambda: _no_parameter(
+        "shard_tables", "sharding", "embedding_sharding"
     ),
     "No gradient-balancing methods": lambda: _no_parameter(
         "gradient_balancing", "metabalance"

@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sklearn_mmoe"
 # stand beside the layers they use.
 LAYERS = [
     "_utils",
+    "_distributed",  # a fit's processes: the group, its failures, its gradients
     ("_tasks", "_text"),  # side by side: neither imports the other
     ("_inputs", "_network"),  # side by side: neither imports the other
     "_training",

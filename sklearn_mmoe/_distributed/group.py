@@ -27,6 +27,7 @@ from .failures import RankError
 TIMEOUT = datetime.timedelta(minutes=30)
 # How often a waiting rank looks for another rank's failure in the store.
 _LOOK_EVERY = 0.05
+_LOOK = datetime.timedelta(seconds=_LOOK_EVERY)
 # Distinct store keys for each fit on a process group (every rank fits as often).
 _FITS = itertools.count()
 _INT32_MAX = np.iinfo(np.int32).max
@@ -175,25 +176,24 @@ class Collective(Solo):
         return tensor
 
     def _wait(self, work):
-        """Wait for ``work``, looking for a rank's failure meanwhile."""
-        started = looked = time.monotonic()
-        while not work.is_completed():
-            time.sleep(1e-4)
-            now = time.monotonic()
-            if now - looked > _LOOK_EVERY:
-                looked = now
-                self._raise_failure()
-                if now - started > TIMEOUT.total_seconds():
-                    raise RankError(
-                        None,
-                        f"no answer from every rank within {TIMEOUT}: a rank "
-                        "stopped without raising (a lost process or machine)",
-                    )
-        try:
-            work.wait()
-        except RuntimeError:
-            self._raise_failure(wait=True)
-            raise
+        """Wait for ``work``, looking for a rank's failure every ``_LOOK_EVERY``
+        seconds meanwhile (a wait that times out leaves the step running)."""
+        started = time.monotonic()
+        while True:
+            try:
+                work.wait(timeout=_LOOK)
+                return
+            except RuntimeError:
+                if work.is_completed():  # failed, not timed out: a peer is gone
+                    self._raise_failure(wait=True)
+                    raise
+            self._raise_failure()
+            if time.monotonic() - started > TIMEOUT.total_seconds():
+                raise RankError(
+                    None,
+                    f"no answer from every rank within {TIMEOUT}: a rank stopped "
+                    "without raising (a lost process or machine)",
+                )
 
     def _raise_failure(self, wait=False):
         """Raise the failure a rank reported, if any (``wait``: give a rank whose

@@ -343,6 +343,13 @@ class _BaseMMoE(BaseEstimator):
         try:
             # Every rank of an initialised process group, or this process alone.
             group = resolve_group(self.distributed, self.device)
+            if group.world > 1 and self.verbose and group.rank == 0:
+                print(
+                    f"{type(self).__name__} trains data-parallel on {group.world} "
+                    f"processes (torch.distributed, distributed={self.distributed!r});"
+                    " rank 0 reports.",
+                    flush=True,
+                )
             # Training needs autograd even where the caller switched it off.
             with active(group), torch.inference_mode(False), torch.enable_grad():
                 return fit_sequence(self, X, y, sample_weight, partial, classes)

@@ -330,6 +330,14 @@ default="auto"
         ``"transformers"``, ``path`` (required), ``fine_tune_layers`` (0),
         ``pooling`` (``"mean"`` or ``"cls"``), ``max_tokens`` (128 or what the model
         reads).
+    distributed : "auto" or bool, default="auto"
+        Data-parallel training on ``torch.distributed``: inside an initialised
+        process group of more than one process (started by ``torchrun``,
+        ``accelerate launch`` or Ray Train), each process fits on its own rows and
+        all train one model, which every process ends with, bit for bit (see the
+        user guide's "Training on many processes and machines"). ``"auto"``: so
+        when such a group is initialised, else one process alone; ``True``: a
+        ``ValueError`` when none is; ``False``: each process fits alone.
 """
 )
 

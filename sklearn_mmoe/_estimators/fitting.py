@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from .._distributed.agreement import agreed, pooled_classes, pooled_labels
+from .._distributed.agreement import agreed
 from .._distributed.group import current
 from .._distributed.layout import check_shards
 from .._inputs.categorical import input_layout
@@ -19,6 +19,7 @@ from .._inputs.validation import check_task_names, distinct_rows, validate_fit_d
 from .._tasks.funnels import funnel_edges, funnel_targets
 from .._tasks.inference import declared_dtypes, infer_task_type
 from .._tasks.kinds import task_label
+from .._tasks.pooling import pooled_classes, pooled_labels
 from .._tasks.registry import TASKS
 from .._training.config import resolve
 from .._training.engine import Trainer

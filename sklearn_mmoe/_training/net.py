@@ -182,19 +182,19 @@ class MultiTaskNet(NeuralNet):
 
 def _epoch_totals(group, sums, counts, balance, n_rows):
     """An epoch's loss sums, label counts, balance sum and rows, added over the
-    ranks (in rank order: every rank decides the same from them)."""
-
-    def total(value):
-        if isinstance(value, torch.Tensor):
-            value = value.detach().double().cpu().numpy()
-        return group.sum(value)
-
-    device = sums.device
-    sums_, counts_ = total(sums), total(counts)
-    balance_ = total(balance)
+    ranks in one exchange (in rank order: every rank decides the same from
+    them)."""
+    sums_ = sums.detach().double().cpu().reshape(-1)
+    n_tasks = len(sums_)
+    counts_ = torch.as_tensor(counts, dtype=torch.float64).cpu().reshape(-1)
+    counts_ = counts_.expand(n_tasks) if len(counts_) == 1 else counts_
+    balance_ = torch.as_tensor(balance, dtype=torch.float64).cpu().reshape(1)
+    mine = torch.cat([sums_, counts_, balance_, torch.tensor([float(n_rows)])])
+    total = torch.from_numpy(group.sum(mine.numpy()))
+    as_sums = dict(dtype=sums.dtype, device=sums.device)
     return (
-        torch.as_tensor(sums_, dtype=sums.dtype, device=device),
-        torch.as_tensor(counts_, dtype=sums.dtype, device=device),
-        torch.as_tensor(balance_, dtype=sums.dtype, device=device),
-        int(total(n_rows)),
+        total[:n_tasks].to(**as_sums),
+        total[n_tasks : 2 * n_tasks].to(**as_sums),
+        total[2 * n_tasks].to(**as_sums),
+        int(total[-1]),
     )
