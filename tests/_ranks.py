@@ -195,7 +195,7 @@ def _fit_with_step(rank, error, X, Y, params):
 def suite(rank, world):
     """The data-parallel scenarios the tests assert on, one process group: each
     scenario's result (or what it raised) by name."""
-    from _helpers import reviews_frame
+    from _helpers import FUNNEL, FUNNEL_KINDS, recommender_funnel, reviews_frame
 
     from sklearn_mmoe import MMoEMultiTask
 
@@ -225,6 +225,18 @@ def suite(rank, world):
         if name == "warm start":
             fitted = _outcome(model.fit, Xr, Yr)
         out[name] = saved_contents(fitted)
+    users, funnel = shard(rank, world, *recommender_funnel(600))
+    recommender = MMoEMultiTask(
+        **small,
+        max_epochs=4,
+        task_types=FUNNEL_KINDS,
+        task_parents=FUNNEL,
+        hash_buckets={"user_id": 64},
+        missing_labels="ignore",
+    )
+    out["funnel, hashed ids and interactions"] = saved_contents(
+        _outcome(recommender.fit, users, funnel)
+    )
     texts, stars = shard(rank, world, *reviews_frame(400))
     text_model = MMoEMultiTask(**small, max_epochs=4, text_features=["review"])
     out["text"] = saved_contents(_outcome(text_model.fit, texts, stars))

@@ -42,6 +42,7 @@ def test_two_ranks_end_with_the_same_estimator_bit_for_bit(ranks):
         "top-2 gates, balanced, learned task weights",
         "PLE of Transformer experts",
         "warm start",
+        "funnel, hashed ids and interactions",
         "text",
         "partial_fit",
     ],
