@@ -1293,14 +1293,14 @@ def _text_cost_table():
     return {"text_cost": rows}
 
 
-# -- data-parallel training (benchmarks/distributed.py, record distributed.json)
+# -- data-parallel training (benchmarks/data_parallel.py, record data_parallel.json)
 # ---------------------------------------------------------------------------------
 
 
 def _distributed_run(case, run):
     """A run of a case in the record: ``one`` process, ``many`` data-parallel, or
     the same processes each fitting ``alone``."""
-    rec = record("distributed")["cases"][case]
+    rec = record("data_parallel")["cases"][case]
     names = {
         "one": "one process",
         "many": f"{_cores()} processes",
@@ -1310,16 +1310,16 @@ def _distributed_run(case, run):
 
 
 def _cores():
-    return record("distributed")["cores"]
+    return record("data_parallel")["cores"]
 
 
-@figure("distributed.epoch", "distributed")
+@figure("distributed.epoch", "data_parallel")
 def _distributed_epoch(case, run):
     """Seconds per epoch of a case's ``one``-process or ``many``-process run."""
     return seconds(_distributed_run(case, run)["epoch_seconds"])
 
 
-@figure("distributed.ratio", "distributed")
+@figure("distributed.ratio", "data_parallel")
 def _distributed_ratio(case, which):
     """A case's ratio of one process's figure to the data-parallel run's
     (``epoch``, ``fit``) or the data-parallel peak memory per process over one
@@ -1329,37 +1329,37 @@ def _distributed_ratio(case, which):
         "fit": "speed-up per fit",
         "memory": "peak memory per process / one process's",
     }
-    return ratio(record("distributed")["cases"][case][names[which]])
+    return ratio(record("data_parallel")["cases"][case][names[which]])
 
 
-@figure("distributed.exchange", "distributed")
+@figure("distributed.exchange", "data_parallel")
 def _distributed_exchange(case):
     """What exchanging a step's gradients (and each epoch's losses) cost a case's
     data-parallel run per step: its epoch less its processes' alone, over the
     steps."""
-    ms = record("distributed")["cases"][case]["exchange ms per step"]
+    ms = record("data_parallel")["cases"][case]["exchange ms per step"]
     return f"{ms:.1f} ms"
 
 
-@figure("distributed.rows", "distributed")
+@figure("distributed.rows", "data_parallel")
 def _distributed_rows(case, run):
     """Rows per second of a case's run (``one``, ``many``)."""
     return f"{_distributed_run(case, run)['rows_per_second']:,.0f}"
 
 
-@figure("distributed.data", "distributed")
+@figure("distributed.data", "data_parallel")
 def _distributed_data(case, run):
     """The rows a process of a case's run holds, in MB."""
     return f"{max(_distributed_run(case, run)['data_mb_per_process']):,.0f} MB"
 
 
-@figure("distributed.cores", "distributed")
+@figure("distributed.cores", "data_parallel")
 def _distributed_cores():
     return str(_cores())
 
 
 def _distributed_table():
-    rec = record("distributed")
+    rec = record("data_parallel")
     rows = [
         [
             "table",

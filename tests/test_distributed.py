@@ -43,6 +43,7 @@ def test_two_ranks_end_with_the_same_estimator_bit_for_bit(ranks):
         "PLE of Transformer experts",
         "warm start",
         "funnel, hashed ids and interactions",
+        "uneven shards",
         "text",
         "partial_fit",
     ],
@@ -70,6 +71,7 @@ def _scores(model, X, Y):
     )
 
 
+@pytest.mark.filterwarnings("ignore:Task 'visits'.*task_types='auto'")
 def test_two_ranks_score_within_noise_of_one_process_on_the_union(ranks):
     """Scores on new rows; the noise: one process's scores under two seeds."""
     X, Y = shop_table()

@@ -42,7 +42,7 @@ class Solo:
     --------
     >>> from sklearn_mmoe._distributed.group import Solo
     >>> group = Solo()
-    >>> group.world, group.rank, group.sum(3.0), group.gather("a")
+    >>> group.world, group.rank, float(group.sum(3.0)), group.gather("a")
     (1, 0, 3.0, ['a'])
     """
 

@@ -276,7 +276,8 @@ class Trainer:
         c = self.config
         schedule = self._schedule(
             train_split=FoldSplit(folds, k),
-            batch_size=c.batch_for(int((folds != k).sum())),
+            # (every rank's member rows, in a data-parallel fit)
+            batch_size=c.batch_for(int(current().sum((folds != k).sum()))),
         )
         seed = _member_seed(c.seed, k)
         net = self._new_net(module_params, seed, schedule, c.patience, stream)
@@ -627,31 +628,34 @@ def _shrunk_on(net, valid, tasks):
     """``tasks`` with each one's output shrinkage fitted on the validation rows
     ``valid`` (see :meth:`sklearn_mmoe._tasks.kinds.RegressionTask.fit_shrink`)."""
     module = net.module_
-    outs, targets, weights = [], [], []
-    with torch.inference_mode():
-        chunk = rows_per_chunk(module)
-        for Xb, Yb, Wb in BatchIterator(valid, chunk, device=net.device):
-            outs.append(module(Xb).outputs.float())
-            targets.append(Yb)
-            weights.append(torch.ones_like(Yb) if Wb is None else Wb)
-        out, Y, W = torch.cat(outs), torch.cat(targets), torch.cat(weights)
+    out = Y = W = None  # a rank of a data-parallel fit with none of its rows
+    if len(valid):
+        outs, targets, weights = [], [], []
+        with torch.inference_mode():
+            chunk = rows_per_chunk(module)
+            for Xb, Yb, Wb in BatchIterator(valid, chunk, device=net.device):
+                outs.append(module(Xb).outputs.float())
+                targets.append(Yb)
+                weights.append(torch.ones_like(Yb) if Wb is None else Wb)
+            out, Y, W = torch.cat(outs), torch.cat(targets), torch.cat(weights)
     # out of inference mode: the factor's derivatives are taken by autograd (and
     # every rank's validation rows, in a data-parallel fit)
-    out, Y, W = (_pooled(t) for t in (out, Y, W))
+    out, Y, W = (_pooled(t, net.device) for t in (out, Y, W))
     return [
         task.fit_shrink(out[:, t], Y[:, t], W[:, t].to(out.dtype))
         for t, task in enumerate(tasks)
     ]
 
 
-def _pooled(tensor):
-    """``tensor`` (a copy, outside inference mode) with every rank's rows, in rank
-    order, in a data-parallel fit."""
+def _pooled(tensor, device):
+    """``tensor`` (a copy, outside inference mode), with every rank's rows in rank
+    order in a data-parallel fit (None: this rank has none)."""
     group = current()
     if group.world == 1:
         return tensor.clone()
-    rows = group.concatenate(tensor.cpu().numpy())
-    return torch.from_numpy(rows).to(tensor.device)
+    parts = group.gather(None if tensor is None else tensor.cpu().numpy())
+    rows = np.concatenate([part for part in parts if part is not None])
+    return torch.from_numpy(rows).to(device)
 
 
 def _refreshed(numeric, X, rows, weight, config):

@@ -164,6 +164,8 @@ class MultiTaskNet(NeuralNet):
             self.notify("on_batch_end", batch=batch, training=training, **step)
         group = current()
         if group.world > 1:  # the epoch's totals over every rank's rows
+            if not torch.is_tensor(sums):  # this rank had no rows to validate
+                sums = torch.zeros(len(self.criterion_.kinds), device=self.device)
             sums, counts, balance, n_rows = _epoch_totals(
                 group, sums, counts, balance, n_rows
             )

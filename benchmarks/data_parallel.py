@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.distributed [--rows 1000000] [--epochs 3] [--out PATH]
+    python -m benchmarks.data_parallel [--rows 1000000] [--epochs 3] [--out PATH]
 
 Each case trains the same estimator (``max_epochs`` fixed, every row training, no
 early stopping) once in one process that uses every core (torch's threads: the
@@ -184,11 +184,11 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--cases", nargs="+", default=list(CASES))
-    parser.add_argument("--out", default=str(RECORDS / "distributed.json"))
+    parser.add_argument("--out", default=str(RECORDS / "data_parallel.json"))
     args = parser.parse_args(argv)
     cores = os.cpu_count()
     record = {
-        "command": command("benchmarks.distributed", argv),
+        "command": command("benchmarks.data_parallel", argv),
         "cores": cores,
         "torch": torch.__version__,
         "params": {**PARAMS, "max_epochs": args.epochs},
