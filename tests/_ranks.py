@@ -205,6 +205,12 @@ def suite(rank, world):
     Xr, Yr = shard(rank, world, X, Y)
     model = _outcome(MMoEMultiTask(random_state=0).fit, Xr, Yr)
     out["shop"], out["shop model"] = saved_contents(model), model
+    net = model.net_  # what the saved file leaves out of the net: its settings
+    out["shop net"] = {
+        "split": vars(net.train_split),
+        "shuffling seed": net.iterator_train__seed,
+        "attributes": sorted(vars(net)),
+    }
     variants = {
         "cross-fitted and refit": dict(small, n_cv=2, refit=True, max_epochs=6),
         "top-2 gates, balanced, learned task weights": dict(

@@ -33,6 +33,7 @@ def _same_on_both(ranks, name):
 
 def test_two_ranks_end_with_the_same_estimator_bit_for_bit(ranks):
     _same_on_both(ranks, "shop")
+    _same_on_both(ranks, "shop net")
 
 
 @pytest.mark.parametrize(

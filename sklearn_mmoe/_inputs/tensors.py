@@ -16,6 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .._distributed.group import current
+
 
 def as_tensor(a):
     """Wrap a numpy array as a tensor without copying it.
@@ -211,6 +213,8 @@ class BatchIterator:
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        # each rank of a data-parallel fit shuffles its rows with draws of its own
+        seed = current().seed(seed)
         self.generator = torch.Generator().manual_seed(seed) if shuffle else None
         self.device = device
         self.steps = steps
@@ -272,7 +276,9 @@ class HoldOutSplit:
                 "row), leaving none to train on. Lower validation_fraction, add rows, "
                 "or pass early_stopping=False."
             )
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
+        # each rank of a data-parallel fit holds out its part of its own rows
+        seed = current().seed(self.seed)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
         return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
 
 

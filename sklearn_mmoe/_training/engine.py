@@ -175,9 +175,9 @@ class Trainer:
         """The net's budget: epochs, batch size, learning-rate schedule and
         validation split, as the configuration gives them, with ``changes``."""
         c = self.config
-        # each rank of a data-parallel fit holds out its part of its own rows
-        seed = current().seed(c.seed)
-        split = HoldOutSplit(c.validation_fraction, seed) if c.early_stopping else None
+        split = (
+            HoldOutSplit(c.validation_fraction, c.seed) if c.early_stopping else None
+        )
         schedule = dict(
             max_epochs=c.max_epochs,
             batch_size=c.batch_size,
@@ -349,7 +349,7 @@ class Trainer:
             criterion=MultiTaskLoss,
             **_criterion_params(c, module_params),
             **_optimizer_params(c, module_params),
-            **_iterator_params(current().seed(seed), self.device),
+            **_iterator_params(seed, self.device),
             **schedule,
             # in this order: the display reports each epoch as the stopping rule
             # judged it (the epoch that stops training at on_train_end), and the
@@ -422,7 +422,7 @@ class Trainer:
         """Set ``net`` for one pass at a constant rate over every row of the call,
         in batches of them (a first chunk of one row does not fix batches of 1),
         shuffled and dropped out with draws of the call's own."""
-        seed, batch = current().seed(self.config.seed), self.config.batch_size
+        seed, batch = self.config.seed, self.config.batch_size
         _set_pass_settings(
             net, (1, None, batch, "constant", stream, seed + 1 + n_epochs)
         )

@@ -81,6 +81,7 @@ class MultiTaskNet(NeuralNet):
     def on_epoch_end(self, net, **kwargs):
         # skorch's name for an epoch's seconds; the net's own hook runs first
         self.history.record("dur", time.perf_counter() - self._epoch_started)
+        del self._epoch_started  # a time of this process's clock: not kept
 
     def _set_training(self, training=True):
         # skorch walks every submodule on every step; only walk them when the mode
