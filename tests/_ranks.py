@@ -262,6 +262,8 @@ def suite(rank, world):
     if rank == 1:
         bad.iloc[5, 2] = np.nan  # a missing label, which missing_labels="raise" refuses
     out["bad shard"] = _outcome(MMoEMultiTask(**small, max_epochs=2).fit, Xr, bad)
+    wider = dict(small, max_epochs=2, n_experts=4 if rank == 1 else 3)
+    out["other parameters"] = _outcome(MMoEMultiTask(**wider).fit, Xr, Yr)
     other = Xr.drop(columns="income") if rank == 1 else Xr
     out["other columns"] = _outcome(MMoEMultiTask(**small, max_epochs=2).fit, other, Yr)
     for name, error in [

@@ -101,6 +101,13 @@ def test_a_rank_that_raises_ends_every_rank_with_its_error(ranks):
     assert waiting["seconds"] < 60
 
 
+def test_other_parameters_on_a_rank_are_a_value_error_naming_it(ranks):
+    for result in ranks:
+        outcome = result["other parameters"]
+        assert outcome["raised"] == "ValueError"
+        assert "rank 1's parameter n_experts is 4, rank 0's is 3" in outcome["message"]
+
+
 def test_shards_of_other_columns_are_a_value_error_naming_the_rank(ranks):
     for result in ranks:
         outcome = result["other columns"]

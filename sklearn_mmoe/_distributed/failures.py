@@ -24,12 +24,25 @@ def check_same(group, layout):
     """Raise a ValueError naming the first rank whose shard's ``layout`` (a dict:
     what of the shard, to its description) differs from rank 0's, and what
     differs."""
-    layouts = group.gather(layout)
+    layouts = group.gather(_flat(layout))
     for rank, other in enumerate(layouts[1:], start=1):
         for what, value in layouts[0].items():
             if other.get(what) != value:
                 raise ValueError(
                     f"The data-parallel fit's shards differ: rank {rank}'s {what} "
                     f"is {other.get(what)!r}, rank 0's is {value!r}. Every rank "
-                    "must give a table of the same columns, dtypes and tasks."
+                    "must fit with the same parameters, on a table of the same "
+                    "columns, dtypes and tasks."
                 )
+
+
+def _flat(layout):
+    """``layout`` with each dict of descriptions (the parameters) spread into its
+    entries, so that a difference names the entry."""
+    flat = {}
+    for what, value in layout.items():
+        if isinstance(value, dict):
+            flat.update({f"{what[:-1]} {k}": v for k, v in value.items()})
+        else:
+            flat[what] = value
+    return flat

@@ -243,7 +243,8 @@ def resolve_group(distributed, device):
     import torch.distributed as dist
 
     ready = dist.is_available() and dist.is_initialized()
-    if distributed is True and not ready:
+    wanted = distributed if isinstance(distributed, str) else bool(distributed)
+    if wanted is True and not ready:
         raise ValueError(
             "distributed=True trains data-parallel on an initialised "
             "torch.distributed process group, and none is initialised: launch the "
@@ -251,7 +252,7 @@ def resolve_group(distributed, device):
             "torch.distributed.init_process_group() before fit, or pass "
             "distributed='auto'."
         )
-    if distributed is False or not ready or dist.get_world_size() == 1:
+    if wanted is False or not ready or dist.get_world_size() == 1:
         return SOLO
     return Collective(device)
 

@@ -1,6 +1,6 @@
 """What every rank's shard of a data-parallel fit must share: the layout of ``X``
 (its kind, columns, their names and kinds of dtype), of ``y`` (its tasks and their
-names) and whether sample weights are given."""
+names), whether sample weights are given, and the estimator's parameters."""
 
 import numpy as np
 import pandas as pd
@@ -21,8 +21,22 @@ def _dtype_kind(dtype):
     return str(dtype)
 
 
-def shard_layout(X, y, sample_weight, task_names):
-    """The layout of one rank's shard (see the module's docstring)."""
+def _comparable(value):
+    """A parameter's value as the ranks compare it: plain values as they are,
+    anything else (a random state, an expert module's class) by its type."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _comparable(v) for k, v in value.items()}
+    return type(value).__qualname__
+
+
+def shard_layout(X, y, sample_weight, task_names, params=None):
+    """The layout of one rank's shard (see the module's docstring), and the
+    estimator's ``params`` but its seed and verbosity (rank 0's seed is every
+    rank's; only rank 0 reports)."""
     if hasattr(X, "dtypes") and hasattr(X, "columns"):
         kind, columns = "DataFrame", [str(c) for c in X.columns]
         dtypes = [_dtype_kind(d) for d in X.dtypes]
@@ -39,10 +53,15 @@ def shard_layout(X, y, sample_weight, task_names):
         "tasks of y": 1 if len(y_shape) == 1 else y_shape[1:],
         "task names": task_names,
         "sample_weight": "given" if sample_weight is not None else "not given",
+        "parameters": {
+            name: _comparable(value)
+            for name, value in sorted((params or {}).items())
+            if name not in ("random_state", "verbose")
+        },
     }
 
 
-def check_shards(group, X, y, sample_weight, task_names, declared):
+def check_shards(group, X, y, sample_weight, task_names, declared, params=None):
     """Check that every rank's shard has one layout (a ValueError naming the first
     rank whose shard differs, and what differs) and return what the tasks'
     dtypes declare over every rank (see
@@ -50,7 +69,7 @@ def check_shards(group, X, y, sample_weight, task_names, declared):
     (a column of whole numbers with a missing label there) declares a float."""
     if group.world == 1:
         return declared
-    check_same(group, shard_layout(X, y, sample_weight, task_names))
+    check_same(group, shard_layout(X, y, sample_weight, task_names, params))
     every = group.gather(declared)
     if any(d is None for d in every):
         return declared

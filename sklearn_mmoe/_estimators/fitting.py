@@ -68,7 +68,10 @@ def fit_sequence(model, X, y, sample_weight, partial, classes):
     ``partial_fit`` call, with its ``classes``) and return it."""
     mode = FitMode(model, partial)  # fresh, warm or continuing: decided here only
     given_names, declared = _given_task_names(y), declared_dtypes(y)
-    declared = check_shards(current(), X, y, sample_weight, given_names, declared)
+    params = model.get_params(deep=False)
+    declared = check_shards(
+        current(), X, y, sample_weight, given_names, declared, params
+    )
     y_1d = getattr(model, "_y_1d", None)
     X, rows, Y, present, weight = validate_fit_data(
         model, X, y, sample_weight, reset=not mode.continuing
