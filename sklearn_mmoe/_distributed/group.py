@@ -91,11 +91,6 @@ class Solo:
         """``tensor`` summed over the ranks, in place."""
         return tensor
 
-    def kept(self, key, make):
-        """What the fit keeps under ``key`` while it runs: ``make(group)`` the first
-        time (one process keeps nothing)."""
-        return make(self)
-
     def fail(self, exc):
         """Tell the other ranks that this one raised ``exc``."""
 
@@ -127,7 +122,6 @@ class Collective(Solo):
         self.world = dist.get_world_size()
         self.rank = dist.get_rank()
         self._store = dist.distributed_c10d._get_default_store()
-        self._kept = {}
         self._failed = False
         self._key = f"sklearn_mmoe/fit{next(_FITS)}/failed"
         self._objects = dist.new_group(backend="gloo", timeout=TIMEOUT)
@@ -135,11 +129,6 @@ class Collective(Solo):
         self._tensors = (
             dist.new_group(backend="nccl", timeout=TIMEOUT) if nccl else self._objects
         )
-
-    def kept(self, key, make):
-        if key not in self._kept:
-            self._kept[key] = make(self)
-        return self._kept[key]
 
     def seed(self, seed):
         if self.rank == 0:

@@ -42,6 +42,10 @@ class MultiTaskNet(NeuralNet):
         Ctrl-C) propagates; :class:`StopTraining` ends training early instead."""
         if not self.initialized_:
             self.initialize()
+        # a data-parallel fit adds each step's gradients over the ranks: a reduction
+        # of this run's own (it learns which gradients are sparse on its first step)
+        group = current()
+        self._reduction = GradientReduction(group) if group.world > 1 else None
         self.notify("on_train_begin", X=X, y=y)
         try:
             self.fit_loop(X, y, _routing_method="partial_fit", **fit_params)
@@ -53,6 +57,8 @@ class MultiTaskNet(NeuralNet):
                 if abort is not None:
                     abort(self)
             raise
+        finally:
+            del self._reduction  # it holds the fit's group: not kept
         self.notify("on_train_end", X=X, y=y)
         return self
 
@@ -121,10 +127,8 @@ class MultiTaskNet(NeuralNet):
             step["loss"].backward()
         else:  # a rank of a data-parallel fit with no rows left for this step
             step = self._empty_step()
-        group = current()
-        if group.world > 1:
-            reduction = group.kept(("gradients", id(self)), GradientReduction)
-            reduction(self.get_all_learnable_params_only(), rows)
+        if self._reduction is not None:
+            self._reduction(self.get_all_learnable_params_only(), rows)
         return step
 
     def get_all_learnable_params_only(self):
