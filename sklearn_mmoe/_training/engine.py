@@ -626,7 +626,9 @@ def _train(net, data, device, seed):
 
 def _shrunk_on(net, valid, tasks):
     """``tasks`` with each one's output shrinkage fitted on the validation rows
-    ``valid`` (see :meth:`sklearn_mmoe._tasks.kinds.RegressionTask.fit_shrink`)."""
+    ``valid`` (see :meth:`sklearn_mmoe._tasks.kinds.RegressionTask.fit_shrink`;
+    in a data-parallel fit, on every rank's, each rank adding its own to the
+    factor's sums)."""
     module = net.module_
     out = Y = W = None  # a rank of a data-parallel fit with none of its rows
     if len(valid):
@@ -638,24 +640,24 @@ def _shrunk_on(net, valid, tasks):
                 targets.append(Yb)
                 weights.append(torch.ones_like(Yb) if Wb is None else Wb)
             out, Y, W = torch.cat(outs), torch.cat(targets), torch.cat(weights)
-    # out of inference mode: the factor's derivatives are taken by autograd (and
-    # every rank's validation rows, in a data-parallel fit)
-    out, Y, W = (_pooled(t, net.device) for t in (out, Y, W))
+    if current().world > 1:
+        out, Y, W = _or_none(out, Y, W, len(tasks), net.device)
+    # out of inference mode: the factor's derivatives are taken by autograd
+    out, Y, W = out.clone(), Y.clone(), W.clone()
     return [
         task.fit_shrink(out[:, t], Y[:, t], W[:, t].to(out.dtype))
         for t, task in enumerate(tasks)
     ]
 
 
-def _pooled(tensor, device):
-    """``tensor`` (a copy, outside inference mode), with every rank's rows in rank
-    order in a data-parallel fit (None: this rank has none)."""
-    group = current()
-    if group.world == 1:
-        return tensor.clone()
-    parts = group.gather(None if tensor is None else tensor.cpu().numpy())
-    rows = np.concatenate([part for part in parts if part is not None])
-    return torch.from_numpy(rows).to(device)
+def _or_none(out, Y, W, n_tasks, device):
+    """A data-parallel rank's validation outputs, targets and weights, or none of
+    them (of the outputs' width on the ranks that have rows)."""
+    width = int(current().max(0 if out is None else out.shape[-1]))
+    if out is not None:
+        return out, Y, W
+    nothing = torch.zeros((0, n_tasks), device=device)
+    return torch.zeros((0, n_tasks, width), device=device), nothing, nothing
 
 
 def _refreshed(numeric, X, rows, weight, config):
