@@ -132,24 +132,6 @@ def saved_contents(model):
     return metadata, tensors
 
 
-def fit_shop(rank, world, params, n=1200):
-    """Each rank fits ``MMoEMultiTask(**params)`` on its shard of the shop's
-    table; returns its saved model, predictions of the whole table, classes and
-    categories, and what predicting needs (no process group)."""
-    from sklearn_mmoe import MMoEMultiTask
-
-    X, Y = shop_table(n)
-    Xr, Yr = shard(rank, world, X, Y)
-    model = MMoEMultiTask(**params).fit(Xr, Yr)
-    return {
-        "saved": saved_contents(model),
-        "predictions": np.asarray(model.predict(X)),
-        "classes": [list(c) for c in model.classes_ if c is not None],
-        "categories": [list(c) for c in model._encoder.categories],
-        "n_iter": model.n_iter_,
-    }
-
-
 def _outcome(function, *args, **kwargs):
     """``function``'s result, or what it raised and how long it took to."""
     started = time.monotonic()

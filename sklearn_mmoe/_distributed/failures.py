@@ -24,7 +24,7 @@ def check_same(group, layout):
     """Raise a ValueError naming the first rank whose shard's ``layout`` (a dict:
     what of the shard, to its description) differs from rank 0's, and what
     differs."""
-    layouts = group.gather(_flat(layout))
+    layouts = group.gather(layout)
     for rank, other in enumerate(layouts[1:], start=1):
         for what, value in layouts[0].items():
             if other.get(what) != value:
@@ -34,15 +34,3 @@ def check_same(group, layout):
                     "must fit with the same parameters, on a table of the same "
                     "columns, dtypes and tasks."
                 )
-
-
-def _flat(layout):
-    """``layout`` with each dict of descriptions (the parameters) spread into its
-    entries, so that a difference names the entry."""
-    flat = {}
-    for what, value in layout.items():
-        if isinstance(value, dict):
-            flat.update({f"{what[:-1]} {k}": v for k, v in value.items()})
-        else:
-            flat[what] = value
-    return flat

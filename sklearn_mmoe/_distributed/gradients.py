@@ -41,22 +41,26 @@ class GradientReduction:
     def _dense(self, parameters, rows):
         """Reduce the dense gradients in one flat buffer; return the step's rows."""
         like = parameters[0]
-        parts = [
-            p.new_zeros(p.numel()) if p.grad is None else p.grad.reshape(-1) * rows
+        grads = [
+            p.new_zeros(p.numel()) if p.grad is None else p.grad.reshape(-1)
             for p in parameters
         ]
         flags = [float(p.grad is not None) for p in parameters] + [float(rows)]
-        parts.append(torch.tensor(flags, dtype=like.dtype, device=like.device))
-        flat = self.group.reduce_(torch.cat(parts))
+        flags = torch.tensor(flags, dtype=like.dtype, device=like.device)
+        flat = torch.cat([*grads, flags])
+        values = flat[: -len(flags)]
+        values *= rows
+        self.group.reduce_(flat)
         total = float(flat[-1])
-        start = 0
-        for p, has in zip(parameters, flat[-len(flags) : -1].tolist()):
-            end = start + p.numel()
-            if has and total:
-                p.grad = (flat[start:end] / total).view_as(p)
-            else:
-                p.grad = None
-            start = end
+        if total:
+            values /= total
+        # each gradient a view of the reduced buffer
+        for p, has, grad in zip(
+            parameters,
+            flat[-len(flags) : -1].tolist(),
+            values.split([p.numel() for p in parameters]),
+        ):
+            p.grad = grad.view_as(p) if has and total else None
         return total
 
     def _sparse(self, p, rows, total):

@@ -53,8 +53,8 @@ def shard_layout(X, y, sample_weight, task_names, params=None):
         "tasks of y": 1 if len(y_shape) == 1 else y_shape[1:],
         "task names": task_names,
         "sample_weight": "given" if sample_weight is not None else "not given",
-        "parameters": {
-            name: _comparable(value)
+        **{
+            f"parameter {name}": _comparable(value)
             for name, value in sorted((params or {}).items())
             if name not in ("random_state", "verbose")
         },

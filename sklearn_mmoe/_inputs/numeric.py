@@ -173,21 +173,19 @@ def pooled_rows(X, rows, weight, labels, n_numeric, seed):
     n = len(rows)
     total = int(group.sum(n))
     share = n if total <= _MAX_ROWS else _MAX_ROWS * n // total
-    keep = subsample(n, share, group.seed(seed))
-    values = X[rows[keep]]
-    values = values.toarray() if sp.issparse(values) else np.asarray(values)
-    values = group.concatenate(values[:, :n_numeric])
+    keep, values = _sample(X, rows, slice(n_numeric), group.seed(seed), share)
+    values = group.concatenate(values)
     weight = group.concatenate(weight[keep])
     if labels is not None:
         labels = group.concatenate(labels[keep])
     return values, np.arange(len(values)), weight, labels
 
 
-def _sample(X, rows, columns, seed=0):
-    """The statistics' rows: positions in ``rows`` of at most ``_MAX_ROWS`` of them
+def _sample(X, rows, columns, seed=0, size=_MAX_ROWS):
+    """The statistics' rows: positions in ``rows`` of at most ``size`` of them
     (a fixed subsample) and their values of ``columns`` (a slice or indices), dense
     float64."""
-    keep = subsample(len(rows), _MAX_ROWS, seed)
+    keep = subsample(len(rows), size, seed)
     values = X[rows[keep]]
     values = values.toarray() if sp.issparse(values) else np.asarray(values)
     return keep, values[:, columns].astype(np.float64)

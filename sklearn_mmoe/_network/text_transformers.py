@@ -261,7 +261,7 @@ class PretrainedPart:
         ever, and kept; pooled from its kept states where the experts read
         them too (``pools_kept_states``), so that the model reads a text once."""
         shared = self.shared()
-        from_states = getattr(self, "pools_kept_states", False)
+        from_states = self.pools_kept_states
         # apart from the vectors pooled by the model in float32
         kept = shared.vectors.setdefault((self.pooling, from_states), {})
         keys = [row.tobytes() for row in ids.cpu().numpy()]

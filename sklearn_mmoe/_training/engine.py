@@ -154,11 +154,8 @@ class Trainer:
         labels = None
         if c.numeric_encoding == "piecewise":
             labels = np.where(present, Y.numpy().astype(np.float64), np.nan)
-        if current().world > 1 and c.numeric_encoding is not None and c.n_numeric:
-            # every rank's share of the statistics' rows, the same on each
-            X, rows, weight, labels = pooled_rows(
-                X, rows, weight, labels, c.n_numeric, c.seed
-            )
+        if c.numeric_encoding is not None and c.n_numeric:
+            X, rows, weight, labels = _statistics_rows(X, rows, weight, labels, c)
         targets = None if labels is None else (labels, [task.kind for task in tasks])
         return fit_numeric(
             X,
@@ -641,7 +638,7 @@ def _shrunk_on(net, valid, tasks):
                 weights.append(torch.ones_like(Yb) if Wb is None else Wb)
             out, Y, W = torch.cat(outs), torch.cat(targets), torch.cat(weights)
     if current().world > 1:
-        out, Y, W = _or_none(out, Y, W, len(tasks), net.device)
+        out, Y, W = _or_empty(out, Y, W, len(tasks), net.device)
     # out of inference mode: the factor's derivatives are taken by autograd
     out, Y, W = out.clone(), Y.clone(), W.clone()
     return [
@@ -650,7 +647,7 @@ def _shrunk_on(net, valid, tasks):
     ]
 
 
-def _or_none(out, Y, W, n_tasks, device):
+def _or_empty(out, Y, W, n_tasks, device):
     """A data-parallel rank's validation outputs, targets and weights, or none of
     them (of the outputs' width on the ranks that have rows)."""
     width = int(current().max(0 if out is None else out.shape[-1]))
@@ -660,14 +657,20 @@ def _or_none(out, Y, W, n_tasks, device):
     return torch.zeros((0, n_tasks, width), device=device), nothing, nothing
 
 
+def _statistics_rows(X, rows, weight, labels, config):
+    """The rows the numeric encoding's statistics read: ``rows`` of ``X`` (with
+    their ``weight`` and ``labels``), or in a data-parallel fit every rank's
+    share of them, the same on each."""
+    if current().world == 1:
+        return X, rows, weight, labels
+    return pooled_rows(X, rows, weight, labels, config.n_numeric, config.seed)
+
+
 def _refreshed(numeric, X, rows, weight, config):
     """The numeric encoding ``numeric`` with its constant columns refreshed from
-    rows ``rows`` of ``X`` (every rank's share of them, in a data-parallel
-    fit)."""
-    if current().world > 1 and numeric is not None and numeric["constant"].any():
-        X, rows, weight, _ = pooled_rows(
-            X, rows, weight, None, config.n_numeric, config.seed
-        )
+    rows ``rows`` of ``X`` (see :func:`_statistics_rows`)."""
+    if numeric is not None and numeric["constant"].any():
+        X, rows, weight, _ = _statistics_rows(X, rows, weight, None, config)
     return refresh_constant(numeric, X, rows, weight)
 
 

@@ -128,12 +128,8 @@ class MultiTaskNet(NeuralNet):
         else:  # a rank of a data-parallel fit with no rows left for this step
             step = self._empty_step()
         if self._reduction is not None:
-            self._reduction(self.get_all_learnable_params_only(), rows)
+            self._reduction((p for _, p in self.get_all_learnable_params()), rows)
         return step
-
-    def get_all_learnable_params_only(self):
-        """The learnable parameters, without their names, in one fixed order."""
-        return (p for _, p in self.get_all_learnable_params())
 
     def _empty_step(self):
         """A step of no rows: no loss, nothing to add to the epoch's sums."""
