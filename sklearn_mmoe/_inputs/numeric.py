@@ -173,7 +173,8 @@ def pooled_rows(X, rows, weight, labels, n_numeric, seed):
     n = len(rows)
     total = int(group.sum(n))
     share = n if total <= _MAX_ROWS else _MAX_ROWS * n // total
-    keep, values = _sample(X, rows, slice(n_numeric), group.seed(seed), share)
+    # in X's own dtype (float32): half the bytes to send; fit_numeric widens them
+    keep, values = _sample(X, rows, slice(n_numeric), group.seed(seed), share, None)
     values = group.concatenate(values)
     weight = group.concatenate(weight[keep])
     if labels is not None:
@@ -181,14 +182,15 @@ def pooled_rows(X, rows, weight, labels, n_numeric, seed):
     return values, np.arange(len(values)), weight, labels
 
 
-def _sample(X, rows, columns, seed=0, size=_MAX_ROWS):
+def _sample(X, rows, columns, seed=0, size=_MAX_ROWS, dtype=np.float64):
     """The statistics' rows: positions in ``rows`` of at most ``size`` of them
-    (a fixed subsample) and their values of ``columns`` (a slice or indices), dense
-    float64."""
+    (a fixed subsample) and their values of ``columns`` (a slice or indices), dense,
+    as ``dtype`` (None: ``X``'s own)."""
     keep = subsample(len(rows), size, seed)
     values = X[rows[keep]]
     values = values.toarray() if sp.issparse(values) else np.asarray(values)
-    return keep, values[:, columns].astype(np.float64)
+    values = values[:, columns]
+    return keep, values if dtype is None else values.astype(dtype)
 
 
 def _standard(values, w, described):
